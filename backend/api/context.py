@@ -1,0 +1,56 @@
+"""The GraphQL context: one per HTTP operation, holding the principal and the operation's loaders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.litestar import BaseContext
+
+from backend.api.auth import resolve_principal, services_of
+from backend.errors import Unauthenticated
+from backend.identity.principal import Principal
+from backend.services import Services
+from tenancy.registry import TenantRef
+
+
+class Context(BaseContext, kw_only=True):
+    services: Services
+    principal: Principal | None = None
+    loaders: dict[str, Any] = {}
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated("authentication required")
+        return self.principal
+
+    async def tenant(self) -> TenantRef:
+        principal = self.require_principal()
+        return await self.services.tenants.get(principal.require_tenant())
+
+    @asynccontextmanager
+    async def tenant_uow(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work in the principal's own tenant; each resolver gets its own, so sibling
+        resolvers running concurrently never share a session."""
+        tenant = await self.tenant()
+        async with self.services.db.tenant(tenant.scope) as session:
+            yield session
+
+    @asynccontextmanager
+    async def platform_uow(self) -> AsyncIterator[AsyncSession]:
+        async with self.services.db.platform() as session:
+            yield session
+
+    def loader(self, name: str, factory: Any) -> Any:
+        """One loader instance per operation, created on first use."""
+        if name not in self.loaders:
+            self.loaders[name] = factory(self)
+        return self.loaders[name]
+
+
+async def get_context(request: Request[Any, Any, Any]) -> Context:
+    principal = await resolve_principal(request)
+    return Context(services=services_of(request), principal=principal, loaders={})

@@ -1,0 +1,19 @@
+"""Run a mutation body in one unit of work and turn domain errors into payload errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from backend.api.errors import user_errors
+from backend.errors import DomainError
+
+P = TypeVar("P")
+
+
+async def run(body: Callable[[], Awaitable[P]], on_error: Callable[[list], P]) -> P:  # type: ignore[type-arg]
+    """Everything ``body`` wrote is rolled back when it raises a domain error: nothing partial stays."""
+    try:
+        return await body()
+    except DomainError as error:
+        return on_error(user_errors(error))

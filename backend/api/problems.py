@@ -1,0 +1,77 @@
+"""Domain errors at the HTTP edge: RFC 9457 problem details with the field and the reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from backend.errors import DomainError, RateLimited, ValidationFailed
+
+STATUS_BY_KIND = {
+    "invalid": 422,
+    "not_found": 404,
+    "forbidden": 403,
+    "conflict": 409,
+    "unauthenticated": 401,
+    "rate_limited": 429,
+}
+
+
+def field_errors(error: DomainError) -> list[dict[str, Any]]:
+    if isinstance(error, ValidationFailed):
+        return [{"field": e.field, "code": e.code, "message": e.message} for e in error.errors]
+    return [{"field": error.field, "code": error.code, "message": error.message}]
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    status = STATUS_BY_KIND.get(exc.kind, 422)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="cbamx"'}
+    return problem(
+        status,
+        exc.code.replace("_", " ").capitalize(),
+        exc.message,
+        code=exc.code,
+        errors=field_errors(exc),
+        headers=headers,
+    )
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        {"field": e.get("key"), "code": "INVALID", "message": e.get("message")}
+        for e in extra
+        if isinstance(e, dict)
+    ]
+    return problem(400, "Bad request", str(exc.detail), code="BAD_REQUEST", errors=errors or None)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    return problem(
+        exc.status_code, str(exc.detail), str(exc.detail), code=f"HTTP_{exc.status_code}", headers=exc.headers
+    )

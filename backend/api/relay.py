@@ -1,0 +1,105 @@
+"""Relay-style connections with keyset cursors, and global id helpers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from backend.errors import FieldError, ValidationFailed
+
+T = TypeVar("T")
+MAX_PAGE = 200
+
+
+@strawberry.type(description="Where a page of a connection starts and ends.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last edge; pass it as `after`.")
+
+
+@strawberry.type(description="One item of a connection with its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque position of this item.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of items.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+
+    @strawberry.field(description="The items of this page, without cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([str(v) for v in values]).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> list[str] | None:
+    if cursor is None:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(values, list):
+            raise ValueError
+        return [str(v) for v in values]
+    except (ValueError, json.JSONDecodeError):
+        raise ValidationFailed([FieldError("not a cursor of this connection", field="after")])
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return 50
+    if first < 1 or first > MAX_PAGE:
+        raise ValidationFailed([FieldError(f"between 1 and {MAX_PAGE}", field="first")])
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """Rows fetched with limit first+1, so the extra row tells whether a next page exists."""
+
+    rows: list[Any]
+    limit: int
+    had_cursor: bool
+
+
+def to_connection(
+    page: Page[Any], convert: Callable[[Any], T], cursor_of: Callable[[Any], Sequence[Any]]
+) -> Connection[T]:
+    rows = page.rows[: page.limit]
+    edges = [Edge(cursor=encode_cursor(cursor_of(row)), node=convert(row)) for row in rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(page.rows) > page.limit,
+            has_previous_page=page.had_cursor,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+def node_uuid(gid: relay.GlobalID, *expected: str, field: str = "id") -> uuid.UUID:
+    """The UUID inside a global id, after checking it names one of the expected types."""
+    if expected and gid.type_name not in expected:
+        raise ValidationFailed([FieldError(f"expected the id of a {' or '.join(expected)}", field=field)])
+    try:
+        return uuid.UUID(gid.node_id)
+    except ValueError:
+        raise ValidationFailed([FieldError("not a valid id", field=field)])
+
+
+def gid(type_name: str, value: uuid.UUID | str) -> relay.GlobalID:
+    return relay.GlobalID(type_name, str(value))

@@ -1,0 +1,62 @@
+"""The Litestar application: REST endpoints that standards need, GraphQL, the portal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from strawberry.litestar import make_graphql_controller
+
+from backend.api.context import get_context
+from backend.api.problems import domain_error_handler, http_error_handler, validation_handler
+from backend.errors import DomainError
+from backend.evidence.rest import EvidenceController
+from backend.health import HealthController
+from backend.identity.rest import AuthController
+from backend.ingest.rest import IngestController
+from backend.logging import configure_logging
+from backend.schema import build_schema
+from backend.services import Services, start_services
+from backend.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Litestar:
+    """Build the app; with ``services`` given (tests), it uses them and does not close them."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    schema = build_schema(settings)
+    graphql = make_graphql_controller(
+        schema,
+        path="/graphql",
+        context_getter=get_context,
+        graphql_ide="graphiql" if settings.wants_graphql_ide else None,
+        allow_queries_via_get=False,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or await start_services(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.services.close()
+
+    exception_handlers: dict[Any, Any] = {
+        DomainError: domain_error_handler,
+        ValidationException: validation_handler,
+        HTTPException: http_error_handler,
+    }
+    return Litestar(
+        route_handlers=[HealthController, AuthController, IngestController, EvidenceController, graphql],
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(title="cbamx", version="0.1.0", path="/openapi"),
+        request_max_body_size=settings.ingest_max_body_bytes,
+        debug=False,
+    )

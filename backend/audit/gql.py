@@ -1,0 +1,88 @@
+"""GraphQL types of the audit trail and its verification."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+from strawberry.scalars import JSON
+
+from backend.api.context import Context
+from backend.api.relay import Connection, Page, decode_cursor, page_size, to_connection
+from backend.audit import service
+from backend.audit.models import AuditEntry as AuditEntryModel
+
+
+@strawberry.type(description="One entry of the organisation's append-only, hash-chained audit trail.")
+class AuditEntry:
+    seq: int = strawberry.field(description="Position in the chain, from 1.")
+    occurred_at: datetime = strawberry.field(description="When the change was recorded (UTC).")
+    actor_type: str = strawberry.field(description="user, client, system.")
+    actor_label: str = strawberry.field(description="Email or client name of who made the change.")
+    action: str = strawberry.field(description="What happened, e.g. meter.created.")
+    entity_type: str = strawberry.field(description="Kind of record changed.")
+    entity_id: str = strawberry.field(description="Id of the record changed.")
+    before_digest: str | None = strawberry.field(description="SHA-256 of the record before the change.")
+    after_digest: str | None = strawberry.field(description="SHA-256 of the record after the change.")
+    details: JSON = strawberry.field(description="Extra facts about the change.")
+    prev_hash: str = strawberry.field(description="Hash of the previous entry.")
+    hash: str = strawberry.field(description="Hash of this entry, covering prev_hash.")
+
+    @classmethod
+    def of(cls, row: AuditEntryModel) -> AuditEntry:
+        return cls(
+            seq=row.seq,
+            occurred_at=row.occurred_at,
+            actor_type=row.actor_type,
+            actor_label=row.actor_label,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=row.entity_id,
+            before_digest=row.before_digest,
+            after_digest=row.after_digest,
+            details=row.details,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+
+
+@strawberry.type(description="Result of recomputing the whole chain.")
+class AuditVerification:
+    ok: bool = strawberry.field(description="Every entry matches its hash and links to the one before.")
+    entries_checked: int = strawberry.field(description="Entries that verified before the first break.")
+    first_broken_seq: int | None = strawberry.field(description="The first entry that does not verify.")
+    reason: str | None = strawberry.field(description="Why it does not verify.")
+    head_hash: str | None = strawberry.field(description="Hash of the last entry when the chain verifies.")
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="The audit trail, newest first.")
+    async def audit_trail(
+        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEntry]:
+        principal = info.context.require_principal()
+        principal.require("audit:read")
+        limit = page_size(first)
+        cursor = decode_cursor(after)
+        query = select(AuditEntryModel).order_by(AuditEntryModel.seq.desc()).limit(limit + 1)
+        if cursor:
+            query = query.where(AuditEntryModel.seq < int(cursor[0]))
+        async with info.context.tenant_uow() as db:
+            rows = list((await db.execute(query)).scalars())
+        return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
+
+    @strawberry.field(description="Recompute the whole chain and name the first broken entry, if any.")
+    async def audit_verification(self, info: strawberry.Info[Context, None]) -> AuditVerification:
+        principal = info.context.require_principal()
+        principal.require("audit:read")
+        async with info.context.tenant_uow() as db:
+            result = await service.verify_chain(db)
+        return AuditVerification(
+            ok=result.ok,
+            entries_checked=result.entries_checked,
+            first_broken_seq=result.first_broken_seq,
+            reason=result.reason,
+            head_hash=result.head_hash,
+        )

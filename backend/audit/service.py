@@ -1,0 +1,190 @@
+"""Append to and verify a tenant's hash-chained audit trail.
+
+Each entry's hash covers its own fields and the previous entry's hash, so changing, removing or
+reordering any entry breaks every later link. Appends are serialised per tenant with a
+transaction-scoped advisory lock, so concurrent transactions cannot fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+from backend.audit.models import AuditEntry
+from backend.db import tenant_scope_of, utcnow
+from backend.identity.principal import Principal
+
+GENESIS_HASH = "0" * 64
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(bytes(value)).hexdigest()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} for the audit trail")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+
+
+def digest(value: Any) -> str:
+    """SHA-256 of the canonical JSON form of a value."""
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def snapshot(obj: DeclarativeBase) -> dict[str, Any]:
+    """Column values of a mapped object, as the audit trail digests them."""
+    return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    occurred = entry.occurred_at.astimezone(UTC)
+    body = {
+        "seq": entry.seq,
+        "occurred_at_us": int(occurred.timestamp()) * 1_000_000 + occurred.microsecond,
+        "actor_type": entry.actor_type,
+        "actor_id": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "actor_tenant_id": str(entry.actor_tenant_id) if entry.actor_tenant_id else None,
+        "action": entry.action,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "before_digest": entry.before_digest,
+        "after_digest": entry.after_digest,
+        "details": entry.details,
+        "note": entry.note,
+        "prev_hash": entry.prev_hash,
+    }
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+async def _lock_chain(db: AsyncSession) -> None:
+    schema = tenant_scope_of(db).schema
+    await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit:{schema}"})
+
+
+async def record(
+    db: AsyncSession,
+    actor: Principal,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
+    note: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the tenant's trail in the caller's transaction."""
+    await db.flush()
+    await _lock_chain(db)
+    last = (
+        await db.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
+    ).first()
+    entry = AuditEntry(
+        seq=(last.seq + 1) if last else 1,
+        occurred_at=utcnow(),
+        actor_type=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        actor_tenant_id=actor.tenant_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before_digest=digest(before) if before is not None else None,
+        after_digest=digest(after) if after is not None else None,
+        details=json.loads(canonical_json(dict(details or {}))),
+        note=note,
+        prev_hash=last.hash if last else GENESIS_HASH,
+    )
+    entry.hash = entry_hash(entry)
+    db.add(entry)
+    await db.flush()
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class ChainVerification:
+    ok: bool
+    entries_checked: int
+    first_broken_seq: int | None
+    reason: str | None
+    head_hash: str | None
+
+
+async def verify_chain(db: AsyncSession, *, batch: int = 5000) -> ChainVerification:
+    """Recompute every entry's hash in order and name the first entry that does not match."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    result = await db.stream_scalars(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    )
+    async for entry in result:
+        if entry.seq != expected_seq:
+            return ChainVerification(False, checked, expected_seq, f"entry {expected_seq} is missing", None)
+        if entry.prev_hash != expected_prev:
+            return ChainVerification(
+                False, checked, entry.seq, "its previous-hash link does not match the entry before it", None
+            )
+        if entry_hash(entry) != entry.hash:
+            return ChainVerification(False, checked, entry.seq, "its content does not match its hash", None)
+        expected_prev = entry.hash
+        expected_seq += 1
+        checked += 1
+    head = expected_prev if checked else None
+    return ChainVerification(True, checked, None, None, head)
+
+
+async def count_entries(db: AsyncSession) -> int:
+    return int((await db.execute(select(func.count()).select_from(AuditEntry))).scalar_one())
+
+
+async def record_in_platform_transaction(
+    platform_db: AsyncSession,
+    scope: Any,
+    actor: Principal,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    **kwargs: Any,
+) -> AuditEntry:
+    """Append to a tenant's trail inside a platform transaction (e.g. a grant or client change).
+
+    The entry is written as the tenant's role on the same connection and transaction, so the
+    platform change and its audit entry commit or roll back together.
+    """
+    from backend.db import tenant_session_on
+
+    connection = await platform_db.connection()
+    session = await tenant_session_on(connection, scope)
+    try:
+        entry = await record(session, actor, action, entity_type, entity_id, **kwargs)
+        await session.commit()  # releases the savepoint only; the caller's transaction stays open
+    finally:
+        await session.close()
+        await connection.exec_driver_sql("RESET ROLE")
+    return entry

@@ -1,0 +1,195 @@
+"""Database access: declarative bases, the engine, and units of work per tenant or platform.
+
+Two metadata objects: ``PlatformBase`` tables live in the ``platform`` schema; ``TenantBase``
+tables carry no schema and are routed to ``tenant_<key>`` by ``schema_translate_map``. A tenant
+transaction also runs ``SET LOCAL ROLE`` to the tenant's own role, so PostgreSQL refuses any other
+tenant's tables even if application code asks for them.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+PLATFORM_SCHEMA = "platform"
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class PlatformBase(DeclarativeBase):
+    metadata = MetaData(schema=PLATFORM_SCHEMA, naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class TenantBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def str_enum(enum_cls: type[enum.Enum], *, length: int = 32) -> Enum:
+    """Store an enum as its string values; checked in Python, no database type to migrate."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def quote_ident(name: str) -> str:
+    """Quote a schema or role name that DDL cannot take as a parameter."""
+    if not IDENTIFIER.match(name):
+        raise ValueError(f"not a valid identifier: {name!r}")
+    return f'"{name}"'
+
+
+def asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScope:
+    """Where a tenant's rows live: its schema and the role its transactions run as."""
+
+    tenant_id: uuid.UUID
+    schema: str
+    role: str
+
+
+class _TenantSyncSession(Session):
+    """Sync session class whose transactions switch to the tenant role first."""
+
+
+@event.listens_for(_TenantSyncSession, "after_begin")
+def _set_tenant_role(session: Session, transaction: Any, connection: Any) -> None:
+    role = session.info.get("tenant_role")
+    if role:
+        connection.exec_driver_sql(f"SET LOCAL ROLE {quote_ident(role)}")
+
+
+JobSender = Callable[[list["DeferredJob"]], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredJob:
+    function: str
+    args: tuple[Any, ...]
+    job_id: str | None = None
+
+
+@dataclass
+class Database:
+    """The application's handle on PostgreSQL."""
+
+    engine: AsyncEngine
+    send_jobs: JobSender | None = None
+    _platform_maker: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._platform_maker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, *, pool_size: int = 10, statement_cache_size: int = 1000) -> Database:
+        engine = create_async_engine(
+            asyncpg_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            # one cached statement per (statement x tenant): schema_translate_map renders
+            # schema-qualified SQL, so the default of 100 would re-prepare on every query
+            connect_args={"prepared_statement_cache_size": statement_cache_size},
+        )
+        return cls(engine=engine)
+
+    def platform_session(self) -> AsyncSession:
+        return self._platform_maker()
+
+    def tenant_session(self, scope: TenantScope) -> AsyncSession:
+        bind = self.engine.execution_options(schema_translate_map={None: scope.schema})
+        session = AsyncSession(bind=bind, expire_on_commit=False, sync_session_class=_TenantSyncSession)
+        session.info["tenant_role"] = scope.role
+        session.info["tenant_scope"] = scope
+        return session
+
+    @asynccontextmanager
+    async def platform(self) -> AsyncIterator[AsyncSession]:
+        """One platform transaction: commits on success, then sends deferred jobs."""
+        async with self.platform_session() as session:
+            async with session.begin():
+                yield session
+            await self._after_commit(session)
+
+    @asynccontextmanager
+    async def tenant(self, scope: TenantScope) -> AsyncIterator[AsyncSession]:
+        """One tenant transaction (the unit of work): commits on success, then sends deferred jobs."""
+        async with self.tenant_session(scope) as session:
+            async with session.begin():
+                yield session
+            await self._after_commit(session)
+
+    async def _after_commit(self, session: AsyncSession) -> None:
+        jobs: list[DeferredJob] = session.info.pop("deferred_jobs", [])
+        if jobs and self.send_jobs is not None:
+            await self.send_jobs(jobs)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def defer_job(session: AsyncSession, function: str, *args: Any, job_id: str | None = None) -> None:
+    """Queue a job to be sent only after the session's transaction commits (never on rollback)."""
+    session.info.setdefault("deferred_jobs", []).append(DeferredJob(function, args, job_id))
+
+
+def tenant_scope_of(session: AsyncSession) -> TenantScope:
+    scope = session.info.get("tenant_scope")
+    if scope is None:
+        raise RuntimeError("this session is not a tenant session")
+    return scope  # type: ignore[no-any-return]
+
+
+async def tenant_session_on(connection: Any, scope: TenantScope) -> AsyncSession:
+    """A tenant session joined to a connection whose transaction the caller already began."""
+    bind = await connection.execution_options(schema_translate_map={None: scope.schema})
+    session = AsyncSession(
+        bind=bind,
+        expire_on_commit=False,
+        sync_session_class=_TenantSyncSession,
+        join_transaction_mode="create_savepoint",
+    )
+    session.info["tenant_role"] = scope.role
+    session.info["tenant_scope"] = scope
+    return session

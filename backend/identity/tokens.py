@@ -1,0 +1,51 @@
+"""Verification of our JWT access tokens (RFC 9068 profile), with explicit claim checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
+
+from backend.errors import Unauthenticated
+
+ACCEPTED_ALGORITHMS = ["ES256"]
+
+
+class InvalidToken(Unauthenticated):
+    code = "INVALID_TOKEN"
+
+
+def verify_access_token(token: str, keyset: KeySet, *, issuer: str, audience: str) -> dict[str, Any]:
+    """The token's claims if its signature, type, issuer, audience and expiry hold; raises otherwise."""
+    known_kids = {key.kid for key in keyset.keys}
+    try:
+        header = extract_compact(token.encode()).protected
+    except (JoseError, ValueError, TypeError) as exc:
+        raise InvalidToken(f"malformed token: {getattr(exc, 'description', None) or exc}")
+    # checked before any signature work: "none" and HMAC-with-public-key tricks never reach decode
+    if header.get("alg") not in ACCEPTED_ALGORITHMS:
+        raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+    if header.get("kid") not in known_kids:
+        raise InvalidToken("the token was signed with a key that is not in our key set")
+    try:
+        decoded = jwt.decode(token, keyset, algorithms=ACCEPTED_ALGORITHMS)
+    except (JoseError, ValueError) as exc:
+        raise InvalidToken(f"invalid token: {getattr(exc, 'description', None) or exc}")
+    if decoded.header.get("typ", "").lower() not in ("at+jwt", "application/at+jwt"):
+        raise InvalidToken("not an access token (typ must be at+jwt)")
+    registry = jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": audience},
+        exp={"essential": True},
+        sub={"essential": True},
+        client_id={"essential": True},
+        tenant={"essential": True},
+    )
+    try:
+        registry.validate(decoded.claims)
+    except JoseError as exc:
+        raise InvalidToken(f"token refused: {exc.error} {exc.description or ''}".strip())
+    return dict(decoded.claims)

@@ -1,0 +1,84 @@
+"""Bulk ingest endpoints for connector agents (JSON, optionally gzip-compressed)."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+
+from backend.api.auth import provide_principal, services_of
+from backend.errors import FieldError, ValidationFailed
+from backend.ingest import service
+from backend.ingest.errors import BatchRejected
+
+
+async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    body = await request.body()
+    encoding = request.headers.get("content-encoding", "").lower()
+    if encoding == "gzip":
+        try:
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            body = decompressor.decompress(body, limit + 1)
+            if len(body) > limit or decompressor.unconsumed_tail:
+                raise ValidationFailed([FieldError(f"the body exceeds {limit} bytes", field="body")])
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise ValidationFailed([FieldError(f"not valid gzip: {exc}", field="body")])
+    elif encoding not in ("", "identity"):
+        raise ValidationFailed(
+            [FieldError(f"unsupported Content-Encoding {encoding}", field="Content-Encoding")]
+        )
+    return body
+
+
+class IngestController(Controller):
+    path = "/ingest/v1"
+    tags = ["ingest"]
+
+    @post("/readings", operation_id="IngestReadings", status_code=200)
+    async def readings(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        """Store a batch of counter readings; all or nothing, idempotent per (meter, quantity, ts)."""
+        principal = await provide_principal(request)
+        services = services_of(request)
+        settings = services.settings
+        service.require_ingest_client(principal)
+        body = await _body(request, settings.ingest_max_body_bytes)
+        tenant = await services.tenants.get(principal.require_tenant())
+        try:
+            async with services.db.tenant(tenant.scope) as db:
+                result = await service.ingest_batch(
+                    db,
+                    principal,
+                    body,
+                    max_future_skew_s=settings.ingest_max_future_skew_s,
+                    max_batch=settings.ingest_max_batch,
+                )
+        except BatchRejected as exc:
+            return Response(
+                {
+                    "type": "about:blank",
+                    "title": "Batch rejected",
+                    "status": 422,
+                    "detail": exc.message,
+                    "code": exc.code,
+                    "errors": exc.errors,
+                },
+                status_code=422,
+                media_type="application/problem+json",
+            )
+        return Response(
+            {"batch_id": str(result.batch_id), "accepted": result.accepted, "duplicates": result.duplicates}
+        )
+
+    @post("/status", operation_id="ReportAgentStatus", status_code=200)
+    async def status(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """An agent's report about itself: buffer depth, devices, clock."""
+        principal = await provide_principal(request)
+        services = services_of(request)
+        service.require_ingest_client(principal)
+        body = await _body(request, 1024 * 1024)
+        tenant = await services.tenants.get(principal.require_tenant())
+        async with services.db.tenant(tenant.scope) as db:
+            agent = await service.report_status(db, principal, body)
+        return {"agent_id": agent.agent_id, "clock_offset_s": agent.clock_offset_s}

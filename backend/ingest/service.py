@@ -1,0 +1,281 @@
+"""Ingest of counter readings: validated as a whole, stored once, kept as evidence.
+
+A batch is all or nothing: any invalid reading refuses the batch with an error naming it, and
+the agent keeps the rest for the next attempt. Storing is idempotent on (data point, timestamp):
+a reading sent again is counted as a duplicate, not stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit.service import record
+from backend.db import defer_job, tenant_scope_of, utcnow
+from backend.errors import FieldError, ValidationFailed
+from backend.identity.principal import Principal
+from backend.ingest.errors import BatchRejected, NotAnIngestClient
+from backend.ingest.schemas import WireBatch, WireStatus
+from backend.metering.models import ConnectorAgent, DataPoint, IngestBatch, Meter, ReadingQuality
+
+QUALITY_CODES = {
+    "good": ReadingQuality.GOOD,
+    "uncertain": ReadingQuality.UNCERTAIN,
+    "missing": ReadingQuality.MISSING,
+}
+_batch_decoder = msgspec.json.Decoder(WireBatch)
+_status_decoder = msgspec.json.Decoder(WireStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    batch_id: uuid.UUID
+    accepted: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class PointRef:
+    data_point_id: uuid.UUID
+    meter_id: uuid.UUID
+    unit: str
+
+
+def require_ingest_client(principal: Principal) -> uuid.UUID:
+    if principal.kind != "client" or not principal.has("ingest") or principal.installation_id is None:
+        raise NotAnIngestClient("only a connector client with the ingest scope may deliver readings")
+    return principal.installation_id
+
+
+def decode_batch(body: bytes) -> WireBatch:
+    try:
+        return _batch_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed([FieldError(str(exc), field="body")])
+    except msgspec.DecodeError as exc:
+        raise ValidationFailed([FieldError(f"not valid JSON: {exc}", field="body")])
+
+
+def decode_status(body: bytes) -> WireStatus:
+    try:
+        return _status_decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ValidationFailed([FieldError(str(exc), field="body")])
+
+
+async def point_map(db: AsyncSession, installation_id: uuid.UUID) -> dict[tuple[str, str], PointRef]:
+    rows = await db.execute(
+        select(Meter.code, DataPoint.quantity, DataPoint.id, DataPoint.meter_id, DataPoint.unit)
+        .join(Meter, Meter.id == DataPoint.meter_id)
+        .where(Meter.installation_id == installation_id, Meter.is_virtual.is_(False))
+    )
+    return {(r.code, r.quantity.value): PointRef(r.id, r.meter_id, r.unit) for r in rows}
+
+
+def _error(index: int, field: str, code: str, message: str) -> dict[str, Any]:
+    return {"index": index, "field": field, "code": code, "message": message}
+
+
+def validate_readings(
+    batch: WireBatch,
+    points: dict[tuple[str, str], PointRef],
+    *,
+    now: datetime,
+    max_future_skew_s: int,
+    max_errors: int = 100,
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Column arrays ready for the database, and the errors (index, field, code, message)."""
+    horizon = now + timedelta(seconds=max_future_skew_s)
+    ids: list[uuid.UUID] = []
+    stamps: list[datetime] = []
+    values: list[float | None] = []
+    qualities: list[int] = []
+    reasons: list[str | None] = []
+    raws: list[str | None] = []
+    meters: set[uuid.UUID] = set()
+    errors: list[dict[str, Any]] = []
+    for index, reading in enumerate(batch.readings):
+        point = points.get((reading.meter, reading.quantity))
+        if point is None:
+            if not any(code == reading.meter for code, _ in points):
+                errors.append(
+                    _error(
+                        index,
+                        "meter",
+                        "UNKNOWN_METER",
+                        f"meter '{reading.meter}' is not in this installation",
+                    )
+                )
+            else:
+                errors.append(
+                    _error(
+                        index,
+                        "quantity",
+                        "UNKNOWN_DATA_POINT",
+                        f"meter '{reading.meter}' has no data point '{reading.quantity}'",
+                    )
+                )
+        elif reading.unit != point.unit:
+            errors.append(
+                _error(
+                    index,
+                    "unit",
+                    "UNIT_MISMATCH",
+                    f"'{reading.meter}' {reading.quantity} is recorded in {point.unit}, not {reading.unit}",
+                )
+            )
+        ts = reading.ts
+        if ts.tzinfo is None:
+            errors.append(_error(index, "ts", "NAIVE_TIMESTAMP", "timestamps must carry a UTC offset"))
+        elif ts > horizon:
+            errors.append(
+                _error(
+                    index,
+                    "ts",
+                    "TIMESTAMP_IN_FUTURE",
+                    f"{ts.isoformat()} is more than {max_future_skew_s} s ahead of the server clock",
+                )
+            )
+        quality = QUALITY_CODES.get(reading.quality)
+        if quality is None:
+            errors.append(
+                _error(index, "quality", "UNKNOWN_QUALITY", "quality is good, uncertain or missing")
+            )
+        value = reading.value
+        if value is not None and not math.isfinite(value):
+            errors.append(_error(index, "value", "NOT_FINITE", "send null with quality 'missing' instead"))
+        elif value is None and quality is not None and quality != ReadingQuality.MISSING:
+            errors.append(
+                _error(index, "value", "MISSING_VALUE", "a reading without a value must be 'missing'")
+            )
+        if len(errors) >= max_errors:
+            break
+        if errors:
+            continue
+        assert point is not None and quality is not None
+        ids.append(point.data_point_id)
+        stamps.append(ts)
+        values.append(value if quality != ReadingQuality.MISSING else None)
+        qualities.append(int(quality))
+        reasons.append(reading.reason)
+        raws.append("{" + ",".join(map(str, reading.raw)) + "}" if reading.raw else None)
+        meters.add(point.meter_id)
+    return [ids, stamps, values, qualities, reasons, raws, meters], errors
+
+
+async def _insert(db: AsyncSession, columns: list[Any], batch_id: uuid.UUID, received_at: datetime) -> int:
+    """One round trip: the arrays are unnested server-side; duplicates are skipped by the key."""
+    ids, stamps, values, qualities, reasons, raws, _ = columns
+    schema = tenant_scope_of(db).schema
+    statement = (
+        f'INSERT INTO "{schema}".counter_readings '
+        "(data_point_id, ts, value, quality, reason, raw, batch_id, received_at) "
+        "SELECT d, t, v, q, r, w::int[], $7, $8 "
+        "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::int2[], $5::text[], $6::text[]) "
+        "AS u(d, t, v, q, r, w) ON CONFLICT (data_point_id, ts) DO NOTHING"
+    )
+    connection = await db.connection()
+    raw = await connection.get_raw_connection()
+    status: str = await raw.driver_connection.execute(  # type: ignore[union-attr]
+        statement, ids, stamps, values, qualities, reasons, raws, batch_id, received_at
+    )
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def ingest_batch(
+    db: AsyncSession, principal: Principal, body: bytes, *, max_future_skew_s: int, max_batch: int
+) -> IngestResult:
+    """Validate and store one agent delivery; the caller's transaction makes it all or nothing."""
+    installation_id = require_ingest_client(principal)
+    batch = decode_batch(body)
+    if len(batch.readings) > max_batch:
+        raise ValidationFailed([FieldError(f"at most {max_batch} readings per batch", field="readings")])
+    now = utcnow()
+    points = await point_map(db, installation_id)
+    columns, errors = validate_readings(batch, points, now=now, max_future_skew_s=max_future_skew_s)
+    if errors:
+        raise BatchRejected(errors)
+    batch_id = uuid.uuid4()
+    accepted = await _insert(db, columns, batch_id, now) if columns[0] else 0
+    stamps: list[datetime] = columns[1]
+    digest = hashlib.sha256(body).hexdigest()
+    db.add(
+        IngestBatch(
+            id=batch_id,
+            installation_id=installation_id,
+            source="agent",
+            source_ref=batch.agent_id[:200],
+            received_at=now,
+            readings=len(batch.readings),
+            accepted=accepted,
+            duplicates=len(batch.readings) - accepted,
+            first_ts=min(stamps) if stamps else None,
+            last_ts=max(stamps) if stamps else None,
+            body_sha256=digest,
+        )
+    )
+    await record(
+        db,
+        principal,
+        "readings.ingested",
+        "ingest_batch",
+        batch_id,
+        details={
+            "readings": len(batch.readings),
+            "accepted": accepted,
+            "body_sha256": digest,
+            "agent_id": batch.agent_id,
+        },
+    )
+    if accepted:
+        scope = tenant_scope_of(db)
+        defer_job(
+            db,
+            "intervals.derive",
+            str(scope.tenant_id),
+            str(installation_id),
+            job_id=f"intervals:{scope.tenant_id}:{installation_id}:{now:%Y%m%d%H%M}",
+        )
+    return IngestResult(batch_id, accepted, len(batch.readings) - accepted)
+
+
+async def report_status(db: AsyncSession, principal: Principal, body: bytes) -> ConnectorAgent:
+    """Record an agent's report about itself; clock offset = its clock minus the server's receive time."""
+    installation_id = require_ingest_client(principal)
+    status = decode_status(body)
+    now = utcnow()
+    agent = (
+        await db.execute(
+            select(ConnectorAgent).where(
+                ConnectorAgent.installation_id == installation_id, ConnectorAgent.agent_id == status.agent_id
+            )
+        )
+    ).scalar_one_or_none()
+    if agent is None:
+        agent = ConnectorAgent(
+            installation_id=installation_id,
+            agent_id=status.agent_id,
+            client_id=principal.id,
+            last_contact_at=now,
+        )
+        db.add(agent)
+    reported = status.reported_at if status.reported_at.tzinfo else status.reported_at.replace(tzinfo=UTC)
+    agent.client_id = principal.id
+    agent.agent_version = status.agent_version[:32]
+    agent.last_contact_at = now
+    agent.last_upload_at = status.last_upload_at
+    agent.clock_offset_s = round((reported - now).total_seconds(), 3)
+    agent.buffer_depth = status.buffer_depth
+    agent.oldest_pending_at = status.oldest_pending_ts
+    agent.rejected_count = status.rejected_count
+    agent.devices = [msgspec.to_builtins(d) for d in status.devices]
+    await db.flush()
+    return agent

@@ -1,0 +1,180 @@
+"""Use cases of the site model: installations, grid connection points, processes, lines."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit.service import record, snapshot
+from backend.errors import FieldError, ValidationFailed
+from backend.identity.principal import Principal
+from backend.installations.errors import CodeTaken, InstallationNotFound, ProcessNotFound
+from backend.installations.models import GridConnectionPoint, Installation, ProductionLine, ProductionProcess
+from backend.installations.schemas import GridPointData, InstallationData, LineData, ProcessData, check_code
+
+
+def _scope_installations(principal: Principal) -> uuid.UUID | None:
+    """A machine client bound to one installation sees only that one."""
+    return principal.installation_id if principal.kind == "client" else None
+
+
+async def get_installation(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID
+) -> Installation:
+    """One installation of the tenant; readers and up."""
+    if not principal.has("ingest"):
+        principal.require("site:read")
+    bound = _scope_installations(principal)
+    installation = await db.get(Installation, installation_id)
+    if installation is None or (bound is not None and bound != installation_id):
+        raise InstallationNotFound("no such installation", field="installationId")
+    return installation
+
+
+async def list_installations(
+    db: AsyncSession, principal: Principal, *, after: tuple[str, str] | None = None, limit: int = 50
+) -> list[Installation]:
+    principal.require("site:read")
+    query = select(Installation).order_by(Installation.created_at, Installation.id).limit(limit)
+    if after is not None:
+        from datetime import datetime
+
+        created, ident = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+        query = query.where(
+            (Installation.created_at > created)
+            | ((Installation.created_at == created) & (Installation.id > ident))
+        )
+    if (bound := _scope_installations(principal)) is not None:
+        query = query.where(Installation.id == bound)
+    return list((await db.execute(query)).scalars())
+
+
+async def create_installation(db: AsyncSession, principal: Principal, data: InstallationData) -> Installation:
+    """Add an installation; members and up."""
+    principal.require("site:write")
+    data.validate()
+    installation = Installation(**dataclasses.asdict(data))
+    db.add(installation)
+    await db.flush()
+    await record(
+        db, principal, "installation.created", "installation", installation.id, after=snapshot(installation)
+    )
+    return installation
+
+
+async def update_installation(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID, data: InstallationData
+) -> Installation:
+    principal.require("site:write")
+    data.validate()
+    installation = await get_installation(db, principal, installation_id)
+    before = snapshot(installation)
+    for key, value in dataclasses.asdict(data).items():
+        setattr(installation, key, value)
+    await db.flush()
+    await record(
+        db,
+        principal,
+        "installation.updated",
+        "installation",
+        installation.id,
+        before=before,
+        after=snapshot(installation),
+    )
+    return installation
+
+
+async def _unique_code(db: AsyncSession, model: type, installation_id: uuid.UUID, code: str) -> None:
+    exists = await db.execute(
+        select(model.id).where(model.installation_id == installation_id, model.code == code)
+    )
+    if exists.first() is not None:
+        raise CodeTaken(f"the code '{code}' is already used in this installation", field="code")
+
+
+async def create_process(db: AsyncSession, principal: Principal, data: ProcessData) -> ProductionProcess:
+    principal.require("site:write")
+    await get_installation(db, principal, data.installation_id)
+    errors = [e for e in [check_code(data.code)] if e]
+    if not data.name.strip():
+        errors.append(FieldError("must not be empty", field="name"))
+    if errors:
+        raise ValidationFailed(errors)
+    await _unique_code(db, ProductionProcess, data.installation_id, data.code)
+    process = ProductionProcess(**dataclasses.asdict(data))
+    db.add(process)
+    await db.flush()
+    await record(db, principal, "process.created", "production_process", process.id, after=snapshot(process))
+    return process
+
+
+async def get_process(db: AsyncSession, principal: Principal, process_id: uuid.UUID) -> ProductionProcess:
+    principal.require("site:read")
+    process = await db.get(ProductionProcess, process_id)
+    if process is None:
+        raise ProcessNotFound("no such production process", field="processId")
+    return process
+
+
+async def create_line(db: AsyncSession, principal: Principal, data: LineData) -> ProductionLine:
+    principal.require("site:write")
+    process = await get_process(db, principal, data.process_id)
+    errors = [e for e in [check_code(data.code)] if e]
+    if not data.name.strip():
+        errors.append(FieldError("must not be empty", field="name"))
+    if errors:
+        raise ValidationFailed(errors)
+    await _unique_code(db, ProductionLine, process.installation_id, data.code)
+    line = ProductionLine(installation_id=process.installation_id, **dataclasses.asdict(data))
+    db.add(line)
+    await db.flush()
+    await record(db, principal, "line.created", "production_line", line.id, after=snapshot(line))
+    return line
+
+
+async def create_grid_point(
+    db: AsyncSession, principal: Principal, data: GridPointData
+) -> GridConnectionPoint:
+    principal.require("site:write")
+    await get_installation(db, principal, data.installation_id)
+    errors = [e for e in [check_code(data.code)] if e]
+    if data.voltage_kv is not None and data.voltage_kv <= 0:
+        errors.append(FieldError("must be positive", field="voltageKv"))
+    if errors:
+        raise ValidationFailed(errors)
+    await _unique_code(db, GridConnectionPoint, data.installation_id, data.code)
+    point = GridConnectionPoint(**dataclasses.asdict(data))
+    db.add(point)
+    await db.flush()
+    await record(
+        db, principal, "grid_point.created", "grid_connection_point", point.id, after=snapshot(point)
+    )
+    return point
+
+
+async def processes_of(db: AsyncSession, installation_ids: list[uuid.UUID]) -> list[ProductionProcess]:
+    rows = await db.execute(
+        select(ProductionProcess)
+        .where(ProductionProcess.installation_id.in_(installation_ids))
+        .order_by(ProductionProcess.code)
+    )
+    return list(rows.scalars())
+
+
+async def lines_of(db: AsyncSession, process_ids: list[uuid.UUID]) -> list[ProductionLine]:
+    rows = await db.execute(
+        select(ProductionLine).where(ProductionLine.process_id.in_(process_ids)).order_by(ProductionLine.code)
+    )
+    return list(rows.scalars())
+
+
+async def grid_points_of(db: AsyncSession, installation_ids: list[uuid.UUID]) -> list[GridConnectionPoint]:
+    rows = await db.execute(
+        select(GridConnectionPoint)
+        .where(GridConnectionPoint.installation_id.in_(installation_ids))
+        .order_by(GridConnectionPoint.code)
+    )
+    return list(rows.scalars())

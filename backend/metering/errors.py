@@ -1,0 +1,19 @@
+"""Errors of metering."""
+
+from backend.errors import Conflict, DomainError, NotFound
+
+
+class MeterNotFound(NotFound):
+    code = "METER_NOT_FOUND"
+
+
+class HierarchyCycle(DomainError):
+    code = "HIERARCHY_CYCLE"
+
+
+class MeterCodeTaken(Conflict):
+    code = "METER_CODE_TAKEN"
+
+
+class DeviceStillInstalled(Conflict):
+    code = "DEVICE_STILL_INSTALLED"

@@ -1,0 +1,376 @@
+"""GraphQL of the metering hierarchy: meters, devices, data points, connectors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from backend.api import mutations
+from backend.api.context import Context
+from backend.api.errors import UserError
+from backend.api.relay import gid, node_uuid
+from backend.installations.service import get_installation
+from backend.metering import models, service
+from backend.metering.loaders import data_points_by_meter_id, devices_by_meter_id
+from backend.metering.schemas import (
+    DataPointData,
+    DeviceData,
+    FormulaTerm,
+    MeterData,
+    ReplacementData,
+    VirtualMeterData,
+)
+
+Medium = strawberry.enum(models.Medium, description="What a meter measures.")
+MeterRole = strawberry.enum(models.MeterRole, description="A meter's role in the hierarchy.")
+Quantity = strawberry.enum(models.Quantity, description="A measured quantity.")
+
+
+@strawberry.type(description="A quantity a meter reports, with its unit.")
+class DataPoint:
+    quantity: Quantity = strawberry.field(description="The quantity.")
+    unit: str = strawberry.field(description="Its unit, e.g. kWh.")
+
+
+@strawberry.type(description="A physical device that has served a meter, with its ratios and readings.")
+class MeterDevice:
+    serial_number: str = strawberry.field(description="Serial number.")
+    manufacturer: str = strawberry.field(description="Manufacturer.")
+    model: str = strawberry.field(description="Model.")
+    ct_ratio: float = strawberry.field(description="Current transformer ratio.")
+    vt_ratio: float = strawberry.field(description="Voltage transformer ratio.")
+    readings_are_secondary: bool = strawberry.field(description="Readings are multiplied by CT x VT.")
+    installed_at: datetime = strawberry.field(description="Installed.")
+    removed_at: datetime | None = strawberry.field(description="Removed (replaced).")
+    initial_reading: float | None = strawberry.field(description="Counter at installation.")
+    final_reading: float | None = strawberry.field(description="Counter at removal.")
+
+    @classmethod
+    def of(cls, row: models.MeterDevice) -> MeterDevice:
+        return cls(
+            serial_number=row.serial_number,
+            manufacturer=row.manufacturer,
+            model=row.model,
+            ct_ratio=row.ct_ratio,
+            vt_ratio=row.vt_ratio,
+            readings_are_secondary=row.readings_are_secondary,
+            installed_at=row.installed_at,
+            removed_at=row.removed_at,
+            initial_reading=row.initial_reading,
+            final_reading=row.final_reading,
+        )
+
+
+@strawberry.type(
+    description="A measurement point: keeps its identity and history when its device is replaced."
+)
+class Meter(relay.Node):
+    id: relay.NodeID[str]
+    code: str = strawberry.field(description="Code, unique in the installation; agents name meters by it.")
+    name: str = strawberry.field(description="Name.")
+    medium: Medium = strawberry.field(description="What it measures.")
+    role: MeterRole = strawberry.field(description="Main, sub-meter, generation, export or check meter.")
+    parent_id: relay.GlobalID | None = strawberry.field(description="The meter above it in the hierarchy.")
+    process_id: relay.GlobalID | None = strawberry.field(description="The process it serves.")
+    line_id: relay.GlobalID | None = strawberry.field(description="The line it serves.")
+    is_virtual: bool = strawberry.field(description="Computed from other meters by a formula.")
+    formula: JSON | None = strawberry.field(description="Terms of a virtual meter: meter id and coefficient.")
+    max_power_kw: float | None = strawberry.field(
+        description="Above this mean power an interval is a spike [kW]."
+    )
+
+    @strawberry.field(description="Quantities it reports.")
+    async def data_points(self, info: strawberry.Info[Context, None]) -> list[DataPoint]:
+        rows = await info.context.loader("data_points_by_meter_id", data_points_by_meter_id).load(
+            uuid.UUID(self.id)
+        )
+        return [DataPoint(quantity=r.quantity, unit=r.unit) for r in rows]
+
+    @strawberry.field(description="Devices it has held, oldest first.")
+    async def devices(self, info: strawberry.Info[Context, None]) -> list[MeterDevice]:
+        rows = await info.context.loader("devices_by_meter_id", devices_by_meter_id).load(uuid.UUID(self.id))
+        return [MeterDevice.of(r) for r in rows]
+
+    @classmethod
+    def of(cls, row: models.Meter) -> Meter:
+        return cls(
+            id=str(row.id),
+            code=row.code,
+            name=row.name,
+            medium=row.medium,
+            role=row.role,
+            parent_id=gid("Meter", row.parent_id) if row.parent_id else None,
+            process_id=gid("ProductionProcess", row.process_id) if row.process_id else None,
+            line_id=gid("ProductionLine", row.line_id) if row.line_id else None,
+            is_virtual=row.is_virtual,
+            formula=row.formula,
+            max_power_kw=row.max_power_kw,
+        )
+
+
+@strawberry.type(description="A meter's place in the hierarchy, in reading order.")
+class HierarchyEntry:
+    depth: int = strawberry.field(description="0 for a root meter.")
+    meter: Meter = strawberry.field(description="The meter.")
+
+
+@strawberry.type(description="What an on-site connector agent last reported.")
+class ConnectorAgent:
+    agent_id: str = strawberry.field(description="The agent's name.")
+    client_id: str = strawberry.field(description="The OAuth2 client it uses.")
+    agent_version: str = strawberry.field(description="Software version.")
+    last_contact_at: datetime = strawberry.field(description="Last report received.")
+    last_upload_at: datetime | None = strawberry.field(description="Last readings delivered.")
+    clock_offset_seconds: float | None = strawberry.field(description="Agent clock minus server clock [s].")
+    buffer_depth: int = strawberry.field(description="Readings waiting on site.")
+    oldest_pending_at: datetime | None = strawberry.field(description="Oldest reading waiting on site.")
+    rejected_count: int = strawberry.field(description="Readings the server refused, kept on site.")
+    devices: JSON = strawberry.field(description="Per device: ok, last error, error count.")
+
+
+@strawberry.input(description="A data point: quantity and unit.")
+class DataPointInput:
+    quantity: Quantity = strawberry.field(description="The quantity.")
+    unit: str = strawberry.field(description="Its unit, e.g. kWh or Wh.")
+
+
+@strawberry.input(description="A physical meter device.")
+class MeterDeviceInput:
+    serial_number: str = strawberry.field(description="Serial number.")
+    installed_at: datetime = strawberry.field(description="When it was installed.")
+    manufacturer: str = strawberry.field(default="", description="Manufacturer.")
+    model: str = strawberry.field(default="", description="Model.")
+    ct_ratio: float = strawberry.field(default=1.0, description="Current transformer ratio.")
+    vt_ratio: float = strawberry.field(default=1.0, description="Voltage transformer ratio.")
+    readings_are_secondary: bool = strawberry.field(
+        default=False, description="Multiply readings by CT x VT."
+    )
+    initial_reading: float | None = strawberry.field(default=None, description="Counter at installation.")
+
+    def to_data(self) -> DeviceData:
+        return DeviceData(
+            serial_number=self.serial_number,
+            installed_at=self.installed_at,
+            manufacturer=self.manufacturer,
+            model=self.model,
+            ct_ratio=self.ct_ratio,
+            vt_ratio=self.vt_ratio,
+            readings_are_secondary=self.readings_are_secondary,
+            initial_reading=self.initial_reading,
+        )
+
+
+@strawberry.input(description="A new physical meter.")
+class CreateMeterInput:
+    installation_id: relay.GlobalID = strawberry.field(description="The installation.")
+    code: str = strawberry.field(description="Code, unique in the installation.")
+    name: str = strawberry.field(description="Name.")
+    medium: Medium = strawberry.field(description="What it measures.")
+    role: MeterRole = strawberry.field(description="Its role.")
+    device: MeterDeviceInput | None = strawberry.field(default=None, description="The device installed.")
+    parent_id: relay.GlobalID | None = strawberry.field(default=None, description="The meter above it.")
+    grid_connection_point_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Its grid point."
+    )
+    process_id: relay.GlobalID | None = strawberry.field(default=None, description="The process it serves.")
+    line_id: relay.GlobalID | None = strawberry.field(default=None, description="The line it serves.")
+    data_points: list[DataPointInput] | None = strawberry.field(
+        default=None, description="Defaults by medium."
+    )
+    max_power_kw: float | None = strawberry.field(default=None, description="Spike threshold [kW].")
+    counter_wrap_value: float | None = strawberry.field(
+        default=None, description="Where the counter rolls over."
+    )
+    description: str = strawberry.field(default="", description="Notes.")
+
+
+@strawberry.type(description="The meter, or why it was not saved.")
+class MeterPayload:
+    meter: Meter | None = strawberry.field(description="The saved meter.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was saved.")
+
+
+@strawberry.input(description="One term of a virtual meter's formula.")
+class FormulaTermInput:
+    meter_id: relay.GlobalID = strawberry.field(description="A meter.")
+    coefficient: float = strawberry.field(description="Its coefficient, e.g. 1 or -1.")
+
+
+@strawberry.input(description="A virtual meter defined by a formula over other meters.")
+class CreateVirtualMeterInput:
+    installation_id: relay.GlobalID = strawberry.field(description="The installation.")
+    code: str = strawberry.field(description="Code.")
+    name: str = strawberry.field(description="Name, e.g. 'Unmetered and losses'.")
+    terms: list[FormulaTermInput] = strawberry.field(description="Sum of coefficient x meter.")
+    description: str = strawberry.field(default="", description="Notes.")
+
+
+@strawberry.input(description="A meter exchange.")
+class ReplaceMeterDeviceInput:
+    meter_id: relay.GlobalID = strawberry.field(description="The meter.")
+    removed_at: datetime = strawberry.field(description="When the old device was removed.")
+    final_reading: float = strawberry.field(description="The old device's last counter reading.")
+    new_device: MeterDeviceInput = strawberry.field(description="The new device, with its first reading.")
+
+
+def _opt(value: relay.GlobalID | None, type_name: str, field: str) -> uuid.UUID | None:
+    return node_uuid(value, type_name, field=field) if value is not None else None
+
+
+@strawberry.type
+class MeteringQuery:
+    @strawberry.field(description="Meters of an installation, ordered by code.")
+    async def meters(
+        self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
+    ) -> list[Meter]:
+        principal = info.context.require_principal()
+        async with info.context.tenant_uow() as db:
+            rows = await service.list_meters(
+                db, principal, node_uuid(installation_id, "Installation", field="installationId")
+            )
+        return [Meter.of(r) for r in rows]
+
+    @strawberry.field(description="One meter.")
+    async def meter(self, info: strawberry.Info[Context, None], id: relay.GlobalID) -> Meter:
+        principal = info.context.require_principal()
+        async with info.context.tenant_uow() as db:
+            return Meter.of(await service.get_meter(db, principal, node_uuid(id, "Meter")))
+
+    @strawberry.field(
+        description="The metering hierarchy of an installation, depth-first, as an auditor reads it."
+    )
+    async def metering_hierarchy(
+        self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
+    ) -> list[HierarchyEntry]:
+        principal = info.context.require_principal()
+        async with info.context.tenant_uow() as db:
+            rows = await service.list_meters(
+                db, principal, node_uuid(installation_id, "Installation", field="installationId")
+            )
+        entries: list[HierarchyEntry] = []
+
+        def walk(node: service.HierarchyNode) -> None:
+            entries.append(HierarchyEntry(depth=node.depth, meter=Meter.of(node.meter)))
+            for child in node.children:
+                walk(child)
+
+        for root in service.build_hierarchy(rows):
+            walk(root)
+        return entries
+
+    @strawberry.field(description="Connector agents of an installation and what they last reported.")
+    async def connectors(
+        self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
+    ) -> list[ConnectorAgent]:
+        principal = info.context.require_principal()
+        installation = node_uuid(installation_id, "Installation", field="installationId")
+        async with info.context.tenant_uow() as db:
+            await get_installation(db, principal, installation)
+            rows = (
+                await db.execute(
+                    select(models.ConnectorAgent)
+                    .where(models.ConnectorAgent.installation_id == installation)
+                    .order_by(models.ConnectorAgent.agent_id)
+                )
+            ).scalars()
+            return [
+                ConnectorAgent(
+                    agent_id=r.agent_id,
+                    client_id=r.client_id,
+                    agent_version=r.agent_version,
+                    last_contact_at=r.last_contact_at,
+                    last_upload_at=r.last_upload_at,
+                    clock_offset_seconds=r.clock_offset_s,
+                    buffer_depth=r.buffer_depth,
+                    oldest_pending_at=r.oldest_pending_at,
+                    rejected_count=r.rejected_count,
+                    devices=r.devices,
+                )
+                for r in rows
+            ]
+
+
+@strawberry.type
+class MeteringMutation:
+    @strawberry.mutation(description="Add a physical meter with its device and data points.")
+    async def create_meter(
+        self, info: strawberry.Info[Context, None], input: CreateMeterInput
+    ) -> MeterPayload:
+        principal = info.context.require_principal()
+
+        async def body() -> MeterPayload:
+            data = MeterData(
+                installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
+                code=input.code,
+                name=input.name,
+                medium=models.Medium(input.medium.value),
+                role=models.MeterRole(input.role.value),
+                device=input.device.to_data() if input.device else None,
+                parent_id=_opt(input.parent_id, "Meter", "parentId"),
+                grid_connection_point_id=_opt(
+                    input.grid_connection_point_id, "GridConnectionPoint", "gridConnectionPointId"
+                ),
+                process_id=_opt(input.process_id, "ProductionProcess", "processId"),
+                line_id=_opt(input.line_id, "ProductionLine", "lineId"),
+                data_points=[
+                    DataPointData(models.Quantity(p.quantity.value), p.unit) for p in input.data_points
+                ]
+                if input.data_points
+                else None,
+                max_power_kw=input.max_power_kw,
+                counter_wrap_value=input.counter_wrap_value,
+                description=input.description,
+            )
+            async with info.context.tenant_uow() as db:
+                row = await service.create_meter(db, principal, data)
+            return MeterPayload(meter=Meter.of(row), errors=[])
+
+        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+
+    @strawberry.mutation(description="Add a virtual meter computed from other meters.")
+    async def create_virtual_meter(
+        self, info: strawberry.Info[Context, None], input: CreateVirtualMeterInput
+    ) -> MeterPayload:
+        principal = info.context.require_principal()
+
+        async def body() -> MeterPayload:
+            data = VirtualMeterData(
+                installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
+                code=input.code,
+                name=input.name,
+                description=input.description,
+                terms=[
+                    FormulaTerm(node_uuid(t.meter_id, "Meter", field=f"terms.{i}.meterId"), t.coefficient)
+                    for i, t in enumerate(input.terms)
+                ],
+            )
+            async with info.context.tenant_uow() as db:
+                row = await service.create_virtual_meter(db, principal, data)
+            return MeterPayload(meter=Meter.of(row), errors=[])
+
+        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+
+    @strawberry.mutation(description="Record a meter exchange; the meter keeps its history.")
+    async def replace_meter_device(
+        self, info: strawberry.Info[Context, None], input: ReplaceMeterDeviceInput
+    ) -> MeterPayload:
+        principal = info.context.require_principal()
+
+        async def body() -> MeterPayload:
+            data = ReplacementData(
+                meter_id=node_uuid(input.meter_id, "Meter", field="meterId"),
+                removed_at=input.removed_at,
+                final_reading=input.final_reading,
+                new_device=input.new_device.to_data(),
+            )
+            async with info.context.tenant_uow() as db:
+                await service.replace_device(db, principal, data)
+                row = await service.get_meter(db, principal, data.meter_id)
+            return MeterPayload(meter=Meter.of(row), errors=[])
+
+        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))

@@ -1,0 +1,240 @@
+"""Meters, their device history, data points, raw counter readings and derived interval data.
+
+A ``Meter`` is a measurement point: its code, place in the hierarchy and what it serves stay
+when the physical device is replaced; each device it has held is a ``MeterDevice`` row with its
+serial number, ratios and first and last readings.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import TenantBase, new_id, str_enum, utcnow
+
+
+class Medium(enum.StrEnum):
+    ELECTRICITY = "electricity"
+    NATURAL_GAS = "natural_gas"
+    FLOW = "flow"
+    HEAT = "heat"
+    COMPRESSED_AIR = "compressed_air"
+    WATER = "water"
+
+
+class MeterRole(enum.StrEnum):
+    MAIN = "main"
+    SUB = "sub"
+    GENERATION = "generation"
+    EXPORT = "export"
+    CHECK = "check"
+
+
+class Quantity(enum.StrEnum):
+    ACTIVE_ENERGY_IMPORT = "active_energy_import"
+    ACTIVE_ENERGY_EXPORT = "active_energy_export"
+    REACTIVE_ENERGY_IMPORT = "reactive_energy_import"
+    REACTIVE_ENERGY_EXPORT = "reactive_energy_export"
+    ACTIVE_POWER = "active_power"
+    REACTIVE_POWER = "reactive_power"
+    VOLTAGE_L1N = "voltage_l1n"
+    FREQUENCY = "frequency"
+    POWER_FACTOR = "power_factor"
+    GAS_VOLUME = "gas_volume"
+    VOLUME = "volume"
+    FLOW_RATE = "flow_rate"
+    HEAT_ENERGY = "heat_energy"
+
+
+# quantities read from cumulative registers; interval energy is derived from their differences
+COUNTER_QUANTITIES = frozenset(
+    {
+        Quantity.ACTIVE_ENERGY_IMPORT,
+        Quantity.ACTIVE_ENERGY_EXPORT,
+        Quantity.REACTIVE_ENERGY_IMPORT,
+        Quantity.REACTIVE_ENERGY_EXPORT,
+        Quantity.GAS_VOLUME,
+        Quantity.VOLUME,
+        Quantity.HEAT_ENERGY,
+    }
+)
+
+
+class ReadingQuality(enum.IntEnum):
+    GOOD = 0
+    UNCERTAIN = 1
+    MISSING = 2
+
+
+class Meter(TenantBase):
+    __tablename__ = "meters"
+    __table_args__ = (UniqueConstraint("installation_id", "code"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    installation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("installations.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    medium: Mapped[Medium] = mapped_column(str_enum(Medium))
+    role: Mapped[MeterRole] = mapped_column(str_enum(MeterRole))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("meters.id", ondelete="RESTRICT"), index=True
+    )
+    grid_connection_point_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("grid_connection_points.id", ondelete="SET NULL")
+    )
+    process_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("production_processes.id", ondelete="SET NULL")
+    )
+    line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("production_lines.id", ondelete="SET NULL"))
+    is_virtual: Mapped[bool] = mapped_column(default=False)
+    # virtual meters: [{"meter_id": "...", "coefficient": 1.0}, ...]
+    formula: Mapped[list[dict[str, object]] | None] = mapped_column(JSONB)
+    max_power_kw: Mapped[float | None] = mapped_column(Float)
+    counter_wrap_value: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MeterDevice(TenantBase):
+    __tablename__ = "meter_devices"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    meter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"), index=True)
+    serial_number: Mapped[str] = mapped_column(String(64))
+    manufacturer: Mapped[str] = mapped_column(String(120), default="")
+    model: Mapped[str] = mapped_column(String(120), default="")
+    ct_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    vt_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    # True when the device reports secondary values, so readings are multiplied by CT x VT
+    readings_are_secondary: Mapped[bool] = mapped_column(default=False)
+    installed_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+    initial_reading: Mapped[float | None] = mapped_column(Float)
+    final_reading: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def multiplier(self) -> float:
+        return self.ct_ratio * self.vt_ratio if self.readings_are_secondary else 1.0
+
+
+class DataPoint(TenantBase):
+    __tablename__ = "data_points"
+    __table_args__ = (UniqueConstraint("meter_id", "quantity"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    meter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    quantity: Mapped[Quantity] = mapped_column(str_enum(Quantity))
+    unit: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CounterReading(TenantBase):
+    """A raw reading as the agent or file sent it: evidence, append-only, stored once."""
+
+    __tablename__ = "counter_readings"
+
+    data_point_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    ts: Mapped[datetime] = mapped_column(primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    raw: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    batch_id: Mapped[uuid.UUID]
+    received_at: Mapped[datetime]
+
+
+class IngestBatch(TenantBase):
+    """One accepted delivery of readings: who sent it, when, how many, and its digest."""
+
+    __tablename__ = "ingest_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # agent | file
+    source_ref: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    readings: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    first_ts: Mapped[datetime | None]
+    last_ts: Mapped[datetime | None]
+    body_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class IntervalDay(TenantBase):
+    """One meter's derived interval data for one UTC day, as packed little-endian arrays.
+
+    ``energy`` holds float64 values (NaN where missing), ``status`` uint8 codes and ``flags``
+    uint16 bit masks, one element per interval of ``resolution_s``; a plant-year loads with one
+    query and ``numpy.frombuffer``.
+    """
+
+    __tablename__ = "interval_days"
+
+    meter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    resolution_s: Mapped[int] = mapped_column(Integer)
+    energy: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[bytes] = mapped_column(LargeBinary)
+    flags: Mapped[bytes] = mapped_column(LargeBinary)
+    unit: Mapped[str] = mapped_column(String(16))
+    methodology_version: Mapped[str] = mapped_column(String(32))
+    inputs_digest: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntervalEdit(TenantBase):
+    """A user's correction of one interval value, with the reason; applied on every derivation."""
+
+    __tablename__ = "interval_edits"
+    __table_args__ = (UniqueConstraint("meter_id", "interval_start"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    meter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    interval_start: Mapped[datetime]
+    value: Mapped[float] = mapped_column(Float)
+    previous_value: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    edited_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConnectorAgent(TenantBase):
+    """What an on-site agent last reported about itself."""
+
+    __tablename__ = "connector_agents"
+    __table_args__ = (UniqueConstraint("installation_id", "agent_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    agent_id: Mapped[str] = mapped_column(String(120))
+    client_id: Mapped[str] = mapped_column(String(64))
+    agent_version: Mapped[str] = mapped_column(String(32), default="")
+    last_contact_at: Mapped[datetime]
+    last_upload_at: Mapped[datetime | None]
+    clock_offset_s: Mapped[float | None] = mapped_column(Float)
+    buffer_depth: Mapped[int] = mapped_column(BigInteger, default=0)
+    oldest_pending_at: Mapped[datetime | None]
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    devices: Mapped[list[dict[str, object]]] = mapped_column(JSONB, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,21 @@
+"""Import every model module once, so both metadata objects are complete (alembic, DDL)."""
+
+from backend.audit import models as audit_models
+from backend.evidence import models as evidence_models
+from backend.identity import models as identity_models
+from backend.ingest import models as ingest_models
+from backend.installations import models as installation_models
+from backend.metering import models as metering_models
+from backend.sharing import models as sharing_models
+from tenancy import models as tenancy_models
+
+__all__ = [
+    "audit_models",
+    "evidence_models",
+    "identity_models",
+    "ingest_models",
+    "installation_models",
+    "metering_models",
+    "sharing_models",
+    "tenancy_models",
+]

@@ -1,0 +1,47 @@
+"""The GraphQL schema, assembled from each domain's query and mutation types."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from strawberry.tools import merge_types
+
+from backend.api.errors import DomainErrorCodes
+from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
+from backend.audit.gql import AuditQuery
+from backend.evidence.gql import EvidenceQuery
+from backend.identity.gql import IdentityMutation, IdentityQuery
+from backend.installations.gql import InstallationMutation, InstallationQuery
+from backend.metering.gql import MeteringMutation, MeteringQuery
+from backend.settings import Settings, get_settings
+from backend.sharing.gql import SharingMutation, SharingQuery
+
+SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
+
+Query = merge_types(
+    "Query", (IdentityQuery, InstallationQuery, MeteringQuery, EvidenceQuery, AuditQuery, SharingQuery)
+)
+Mutation = merge_types(
+    "Mutation", (IdentityMutation, InstallationMutation, MeteringMutation, SharingMutation)
+)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[Any] = [
+        *limit_extensions(settings),
+        IntrospectionForAuthenticated,
+        DomainErrorCodes,
+    ]
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+@lru_cache(maxsize=1)
+def schema() -> strawberry.Schema:
+    return build_schema(get_settings())
+
+
+def export_sdl() -> str:
+    return schema().as_str() + "\n"

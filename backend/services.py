@@ -1,0 +1,75 @@
+"""The long-lived resources of one process: database, Redis, object store, caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.asyncio import Redis
+
+from backend.db import Database, DeferredJob
+from backend.evidence.store import LocalStore, ObjectStore, S3Store
+from backend.identity.keycache import KeyCache
+from backend.settings import Settings
+from tenancy.registry import TenantRegistry
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: Redis
+    queue: ArqRedis
+    store: ObjectStore
+    tenants: TenantRegistry
+    keys: KeyCache
+
+    async def close(self) -> None:
+        await self.queue.aclose()
+        await self.redis.aclose()
+        await self.db.dispose()
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    if settings.s3_endpoint_url:
+        return S3Store(
+            endpoint_url=settings.s3_endpoint_url,
+            bucket=settings.s3_bucket,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            object_lock_days=settings.s3_object_lock_days,
+        )
+    return LocalStore(
+        settings.data_dir / "evidence", secret=settings.resolved_secret_key(), public_url=settings.public_url
+    )
+
+
+async def start_services(settings: Settings) -> Services:
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("DATABASE_URL and REDIS_URL must be set (the demo command starts embedded ones)")
+    db = Database.connect(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_cache_size=settings.db_statement_cache_size,
+    )
+    redis = Redis.from_url(settings.redis_url)
+    queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+
+    async def send_jobs(jobs: list[DeferredJob]) -> None:
+        for job in jobs:
+            await queue.enqueue_job(job.function, *job.args, _job_id=job.job_id)
+
+    db.send_jobs = send_jobs
+    store = build_store(settings)
+    if isinstance(store, S3Store):
+        await store.ensure_bucket()
+    return Services(
+        settings=settings,
+        db=db,
+        redis=redis,
+        queue=queue,
+        store=store,
+        tenants=TenantRegistry(db),
+        keys=KeyCache(db, secret=settings.resolved_secret_key()),
+    )

@@ -1,0 +1,195 @@
+"""Grants: the one primitive through which anything crosses tenants.
+
+A grant from tenant A lets tenant B (or one of B's clients) read named resource kinds of A,
+optionally limited to installations and a period, until it expires or is revoked. Every read that
+a grant allows is written to A's audit trail by ``authorise_read``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit.service import record, record_in_platform_transaction
+from backend.db import utcnow
+from backend.errors import FieldError, ValidationFailed
+from backend.identity.models import MembershipRole, OAuthClient
+from backend.identity.principal import Principal
+from backend.sharing.errors import GrantNotFound, NoLiveGrant
+from backend.sharing.models import Grant, ResourceKind
+from tenancy.models import Tenant
+
+
+@dataclass(frozen=True, slots=True)
+class NewGrant:
+    grantee_tenant_id: uuid.UUID
+    resource_kinds: list[ResourceKind]
+    expires_at: datetime
+    grantee_client_id: str | None = None
+    installation_ids: list[uuid.UUID] | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    purpose: str = ""
+
+
+async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, data: NewGrant) -> Grant:
+    """Grant another tenant read access to part of the actor's tenant; admins only."""
+    if actor.kind != "system":
+        if actor.tenant_id != grantor.id:
+            raise GrantNotFound("no such organisation")
+        actor.require_role(MembershipRole.ADMIN)
+    errors: list[FieldError] = []
+    if data.grantee_tenant_id == grantor.id:
+        errors.append(FieldError("a grant must name another organisation", field="granteeTenantId"))
+    grantee = await db.get(Tenant, data.grantee_tenant_id)
+    if grantee is None:
+        errors.append(FieldError("no such organisation", field="granteeTenantId"))
+    if not data.resource_kinds:
+        errors.append(FieldError("name at least one resource kind", field="resourceKinds"))
+    if data.expires_at <= utcnow():
+        errors.append(FieldError("must be in the future", field="expiresAt"))
+    if data.period_start and data.period_end and data.period_end <= data.period_start:
+        errors.append(FieldError("must be after the period start", field="periodEnd"))
+    client_pk: uuid.UUID | None = None
+    if data.grantee_client_id:
+        client = (
+            await db.execute(select(OAuthClient).where(OAuthClient.client_id == data.grantee_client_id))
+        ).scalar_one_or_none()
+        if client is None or client.tenant_id != data.grantee_tenant_id:
+            errors.append(FieldError("no such client of the grantee", field="granteeClientId"))
+        else:
+            client_pk = client.id
+    if errors:
+        raise ValidationFailed(errors)
+    grant = Grant(
+        grantor_tenant_id=grantor.id,
+        grantee_tenant_id=data.grantee_tenant_id,
+        grantee_client_id=client_pk,
+        resource_kinds=sorted({k.value for k in data.resource_kinds}),
+        installation_ids=list(data.installation_ids or []),
+        period_start=data.period_start,
+        period_end=data.period_end,
+        purpose=data.purpose,
+        expires_at=data.expires_at,
+        created_by=uuid.UUID(actor.id) if actor.kind == "user" else None,
+    )
+    db.add(grant)
+    await db.flush()
+    await record_in_platform_transaction(
+        db,
+        grantor.scope(),
+        actor,
+        "grant.created",
+        "grant",
+        grant.id,
+        after={
+            "grantee": str(grant.grantee_tenant_id),
+            "client": data.grantee_client_id,
+            "kinds": grant.resource_kinds,
+            "installations": grant.installation_ids,
+            "period": [grant.period_start, grant.period_end],
+            "expires_at": grant.expires_at,
+        },
+    )
+    return grant
+
+
+async def revoke_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, grant_id: uuid.UUID) -> Grant:
+    """Revoke a grant; the grantee's next request is refused."""
+    grant = await db.get(Grant, grant_id, with_for_update=True)
+    if grant is None or grant.grantor_tenant_id != grantor.id or actor.tenant_id not in (grantor.id, None):
+        raise GrantNotFound("no such grant", field="grantId")
+    if actor.kind != "system":
+        actor.require_role(MembershipRole.ADMIN)
+    if grant.revoked_at is None:
+        grant.revoked_at = utcnow()
+        await db.flush()
+        await record_in_platform_transaction(db, grantor.scope(), actor, "grant.revoked", "grant", grant.id)
+    return grant
+
+
+async def grants_given(db: AsyncSession, actor: Principal, *, grantor_id: uuid.UUID) -> list[Grant]:
+    if actor.tenant_id != grantor_id and actor.kind != "system":
+        return []
+    rows = await db.execute(
+        select(Grant).where(Grant.grantor_tenant_id == grantor_id).order_by(Grant.created_at)
+    )
+    return list(rows.scalars())
+
+
+async def grants_received(db: AsyncSession, actor: Principal) -> list[Grant]:
+    """Live grants the actor's tenant (or, for a client, the client) may use."""
+    tenant_id = actor.require_tenant()
+    query = select(Grant).where(
+        Grant.grantee_tenant_id == tenant_id,
+        Grant.revoked_at.is_(None),
+        Grant.expires_at > utcnow(),
+    )
+    if actor.kind == "client":
+        query = query.where(
+            or_(Grant.grantee_client_id.is_(None), Grant.grantee_client_id == actor.client_pk)
+        )
+    rows = await db.execute(query.order_by(Grant.created_at))
+    return list(rows.scalars())
+
+
+def _covers(
+    grant: Grant,
+    kind: ResourceKind,
+    installation_id: uuid.UUID | None,
+    period: tuple[datetime, datetime] | None,
+) -> bool:
+    if kind.value not in grant.resource_kinds:
+        return False
+    if grant.installation_ids and (installation_id is None or installation_id not in grant.installation_ids):
+        return False
+    if period is not None:
+        start, end = period
+        if grant.period_start and start < grant.period_start:
+            return False
+        if grant.period_end and end > grant.period_end:
+            return False
+    return True
+
+
+async def find_live_grant(
+    platform_db: AsyncSession,
+    actor: Principal,
+    *,
+    grantor_id: uuid.UUID,
+    kind: ResourceKind,
+    installation_id: uuid.UUID | None = None,
+    period: tuple[datetime, datetime] | None = None,
+) -> Grant:
+    """The live grant that lets the actor read this, or ``NoLiveGrant``; checked on every read."""
+    for grant in await grants_received(platform_db, actor):
+        if grant.grantor_tenant_id == grantor_id and _covers(grant, kind, installation_id, period):
+            return grant
+    raise NoLiveGrant("you have no live grant for this data")
+
+
+async def record_grant_use(
+    grantor_db: AsyncSession, actor: Principal, grant: Grant, *, what: str, entity_id: object
+) -> None:
+    """Write one use of a grant to the grantor's audit trail (call inside the grantor's transaction)."""
+    await record(
+        grantor_db,
+        actor,
+        "grant.used",
+        what,
+        entity_id,
+        details={"grant_id": str(grant.id), "grantee_tenant_id": str(grant.grantee_tenant_id)},
+    )
+
+
+def as_kinds(values: list[str]) -> list[ResourceKind]:
+    try:
+        return [ResourceKind(v) for v in values]
+    except ValueError:
+        raise ValidationFailed(
+            [FieldError(f"known kinds: {', '.join(k.value for k in ResourceKind)}", field="resourceKinds")]
+        )

@@ -1,0 +1,61 @@
+"""Session services, the app, and HTTP clients for tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from backend.services import Services
+
+
+@pytest.fixture(scope="session")
+async def services(database_url: str) -> AsyncIterator[Services]:
+    from backend.services import start_services
+    from backend.settings import Settings
+
+    settings = Settings()
+    svc = await start_services(settings)
+    await svc.redis.flushdb()
+    yield svc
+    await svc.close()
+
+
+@pytest.fixture(scope="session")
+def app(services: Services) -> Any:
+    from backend.app import create_app
+
+    application = create_app(services.settings, services=services)
+    application.state.services = services
+    return application
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(services: Services) -> Any:
+    counter = QueryCounter()
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)

@@ -1,0 +1,14 @@
+"""Job functions run by the arq worker; each takes ids only and opens its own unit of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron, func
+
+from workers.jobs.maintenance import platform_housekeeping
+
+FUNCTIONS: list[Any] = [func(platform_housekeeping, name="platform.housekeeping")]
+CRON_JOBS: list[Any] = [
+    cron(platform_housekeeping, name="platform.housekeeping.cron", minute={0, 30}, run_at_startup=True)
+]
