@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +29,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """Build the app; with ``services`` given (tests), it uses them and does not close them."""
     settings = settings or get_settings()
     configure_logging(settings)
+    if not settings.is_production:
+        # authlib refuses token requests on plain HTTP; development and tests run on loopback HTTP
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+    elif not settings.public_url.startswith("https://"):
+        raise RuntimeError("CBAMX_PUBLIC_URL must be https:// in production")
     schema = build_schema(settings)
     graphql = make_graphql_controller(
         schema,

@@ -193,3 +193,21 @@ async def tenant_session_on(connection: Any, scope: TenantScope) -> AsyncSession
     session.info["tenant_role"] = scope.role
     session.info["tenant_scope"] = scope
     return session
+
+
+@asynccontextmanager
+async def tenant_within_platform(platform_db: AsyncSession, scope: TenantScope) -> AsyncIterator[AsyncSession]:
+    """A tenant session on the platform transaction's own connection, running as the tenant's role.
+
+    For the few platform changes that must commit together with tenant rows (an audit entry, a
+    check of the tenant's own records). The role is reset afterwards, so the platform session can
+    go on.
+    """
+    connection = await platform_db.connection()
+    session = await tenant_session_on(connection, scope)
+    try:
+        yield session
+        await session.commit()  # releases the savepoint only; the caller's transaction stays open
+    finally:
+        await session.close()
+        await connection.exec_driver_sql("RESET ROLE")

@@ -174,17 +174,9 @@ async def record_in_platform_transaction(
 ) -> AuditEntry:
     """Append to a tenant's trail inside a platform transaction (e.g. a grant or client change).
 
-    The entry is written as the tenant's role on the same connection and transaction, so the
-    platform change and its audit entry commit or roll back together.
+    The platform change and its audit entry commit or roll back together.
     """
-    from backend.db import tenant_session_on
+    from backend.db import tenant_within_platform
 
-    connection = await platform_db.connection()
-    session = await tenant_session_on(connection, scope)
-    try:
-        entry = await record(session, actor, action, entity_type, entity_id, **kwargs)
-        await session.commit()  # releases the savepoint only; the caller's transaction stays open
-    finally:
-        await session.close()
-        await connection.exec_driver_sql("RESET ROLE")
-    return entry
+    async with tenant_within_platform(platform_db, scope) as session:
+        return await record(session, actor, action, entity_type, entity_id, **kwargs)

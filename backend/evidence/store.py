@@ -119,6 +119,7 @@ class S3Store:
             Key=key,
             Body=data,
             ContentType=content_type,
+            ChecksumAlgorithm="SHA256",
             ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
             Metadata={"sha256": sha256},
             **extra,

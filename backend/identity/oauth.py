@@ -15,7 +15,7 @@ from typing import Any
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload
-from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc.jwk import KeySet
@@ -147,6 +147,15 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
 
     def create_oauth2_request(self, request: _Request) -> _Request:
         return request
+
+    def create_token_response(self, request: _Request | None = None) -> TokenResponse:
+        # RFC 6749 §5.2: a missing required parameter is invalid_request (authlib would answer
+        # unsupported_grant_type, which names a grant type the client did send)
+        if request is not None and not request.payload.grant_type:
+            return self.handle_error_response(
+                request, InvalidRequestError(description="missing required parameter: grant_type")
+            )
+        return super().create_token_response(request)  # type: ignore[no-any-return]
 
     def handle_response(self, status: int, body: Any, headers: Any) -> TokenResponse:
         return TokenResponse(status, dict(body), dict(headers))

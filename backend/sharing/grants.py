@@ -15,10 +15,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record, record_in_platform_transaction
-from backend.db import utcnow
+from backend.db import tenant_within_platform, utcnow
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.models import MembershipRole, OAuthClient
 from backend.identity.principal import Principal
+from backend.installations.models import Installation
 from backend.sharing.errors import GrantNotFound, NoLiveGrant
 from backend.sharing.models import Grant, ResourceKind
 from tenancy.models import Tenant
@@ -63,6 +64,15 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
             errors.append(FieldError("no such client of the grantee", field="granteeClientId"))
         else:
             client_pk = client.id
+    if data.installation_ids:
+        async with tenant_within_platform(db, grantor.scope()) as tenant_db:
+            found = set(
+                (await tenant_db.execute(select(Installation.id).where(Installation.id.in_(data.installation_ids))))
+                .scalars()
+            )
+        for index, installation_id in enumerate(data.installation_ids):
+            if installation_id not in found:
+                errors.append(FieldError("no such installation of yours", field=f"installationIds.{index}"))
     if errors:
         raise ValidationFailed(errors)
     grant = Grant(
