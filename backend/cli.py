@@ -148,9 +148,7 @@ def tenant_list() -> None:
         try:
             async with db.platform_session() as session:
                 for t in (await session.execute(select(Tenant).order_by(Tenant.created_at))).scalars():
-                    typer.echo(
-                        f"{t.slug:30} {t.kind.value:20} {t.status.value:10} {t.schema_revision} {t.id}"
-                    )
+                    typer.echo(f"{t.slug:30} {t.kind.value:20} {t.status.value:10} {t.schema_revision} {t.id}")
         finally:
             await db.dispose()
 
@@ -184,9 +182,7 @@ def user_create(
                     session, email=email, name=name, password=password, is_platform_admin=platform_admin
                 )
                 if tenant:
-                    row = (
-                        await session.execute(select(Tenant).where(Tenant.slug == tenant))
-                    ).scalar_one_or_none()
+                    row = (await session.execute(select(Tenant).where(Tenant.slug == tenant))).scalar_one_or_none()
                     if row is None:
                         from tenancy.registry import UnknownTenant
 
@@ -325,9 +321,7 @@ def export_schema(check: bool = typer.Option(False, help="Fail if graphql/schema
     sdl = export_sdl()
     if check:
         if not SDL_PATH.exists() or SDL_PATH.read_text() != sdl:
-            typer.secho(
-                "graphql/schema.graphql is out of date: run `cbamx export-schema`", err=True, fg="red"
-            )
+            typer.secho("graphql/schema.graphql is out of date: run `cbamx export-schema`", err=True, fg="red")
             raise typer.Exit(1)
         return
     SDL_PATH.write_text(sdl)

@@ -16,16 +16,18 @@ from backend.evidence.gql import EvidenceQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
+from backend.metering.reports_gql import IntervalMutation, IntervalQuery
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
 Query = merge_types(
-    "Query", (IdentityQuery, InstallationQuery, MeteringQuery, EvidenceQuery, AuditQuery, SharingQuery)
+    "Query",
+    (IdentityQuery, InstallationQuery, MeteringQuery, IntervalQuery, EvidenceQuery, AuditQuery, SharingQuery),
 )
 Mutation = merge_types(
-    "Mutation", (IdentityMutation, InstallationMutation, MeteringMutation, SharingMutation)
+    "Mutation", (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, SharingMutation)
 )
 
 

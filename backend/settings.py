@@ -22,9 +22,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     data_dir: Path = Field(default=Path(".cbamx"), description="Embedded services, local evidence, keys.")
 
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "CBAMX_DATABASE_URL")
-    )
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "CBAMX_DATABASE_URL"))
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "CBAMX_REDIS_URL"))
     db_pool_size: int = 10
     db_statement_cache_size: int = 1000

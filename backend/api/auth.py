@@ -18,6 +18,7 @@ from backend.identity.sessions import resolve_session
 from backend.identity.tokens import InvalidToken, verify_access_token
 from backend.identity.users import membership
 from backend.services import Services
+from tenancy.registry import UnknownTenant
 
 SESSION_COOKIE = "cbamx_session"
 CSRF_HEADER = "x-csrf-token"
@@ -42,7 +43,11 @@ async def principal_from_bearer(services: Services, token: str) -> Principal:
         raise InvalidToken("this client has been revoked")
     if str(client.tenant_id) != str(claims["tenant"]):
         raise InvalidToken("token and client disagree about the organisation")
-    tenant = await services.tenants.get(client.tenant_id)
+    try:
+        tenant = await services.tenants.get(client.tenant_id)
+    except UnknownTenant:
+        # a token of a suspended or removed organisation authenticates no one: 401, not 404
+        raise InvalidToken("this organisation is not active")
     scopes = frozenset(str(claims.get("scope", "")).split()) & frozenset(client.scopes)
     return Principal(
         kind="client",
@@ -59,9 +64,7 @@ async def principal_from_session(services: Services, token: str) -> tuple[Princi
     async with services.db.platform_session() as session:
         portal_session, user = await resolve_session(session, token)
         if portal_session.tenant_id is None:
-            return Principal(
-                kind="user", id=str(user.id), label=user.email, tenant_id=None
-            ), portal_session.csrf_token
+            return Principal(kind="user", id=str(user.id), label=user.email, tenant_id=None), portal_session.csrf_token
         member = await membership(session, user.id, portal_session.tenant_id)
     if member is None:
         raise NotAMember("you are no longer a member of this organisation")
@@ -93,9 +96,7 @@ async def resolve_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> P
         principal, csrf = await principal_from_session(services, cookie)
         method = connection.scope.get("method")
         if method is not None and method not in SAFE_METHODS and connection.headers.get(CSRF_HEADER) != csrf:
-            raise PermissionDenied(
-                "missing or wrong CSRF token (send the X-CSRF-Token header)", field=CSRF_HEADER
-            )
+            raise PermissionDenied("missing or wrong CSRF token (send the X-CSRF-Token header)", field=CSRF_HEADER)
         return principal
     return None
 

@@ -64,9 +64,7 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
 def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     errors = [
-        {"field": e.get("key"), "code": "INVALID", "message": e.get("message")}
-        for e in extra
-        if isinstance(e, dict)
+        {"field": e.get("key"), "code": "INVALID", "message": e.get("message")} for e in extra if isinstance(e, dict)
     ]
     return problem(400, "Bad request", str(exc.detail), code="BAD_REQUEST", errors=errors or None)
 

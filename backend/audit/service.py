@@ -101,9 +101,7 @@ async def record(
     """Append one entry to the tenant's trail in the caller's transaction."""
     await db.flush()
     await _lock_chain(db)
-    last = (
-        await db.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
-    ).first()
+    last = (await db.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
     entry = AuditEntry(
         seq=(last.seq + 1) if last else 1,
         occurred_at=utcnow(),
@@ -140,9 +138,7 @@ async def verify_chain(db: AsyncSession, *, batch: int = 5000) -> ChainVerificat
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    result = await db.stream_scalars(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    )
+    result = await db.stream_scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch))
     async for entry in result:
         if entry.seq != expected_seq:
             return ChainVerification(False, checked, expected_seq, f"entry {expected_seq} is missing", None)

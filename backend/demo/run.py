@@ -53,9 +53,7 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
     print(f"log in at {base}/auth/login with any of these (password: {DEMO_PASSWORD}):")
     for org in ORGS:
         print(f"  {org.kind.value:20} {org.email:34} {org.name}")
-    print(
-        "embedded services:" if embedded else "services:", os.environ["DATABASE_URL"], os.environ["REDIS_URL"]
-    )
+    print("embedded services:" if embedded else "services:", os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
     print("stop with Ctrl-C")
     print("=" * 72 + "\n", flush=True)
     server = subprocess.Popen([str(exe / "cbamx"), "serve", "--port", str(port)])

@@ -39,13 +39,9 @@ class DemoOrg:
 
 ORGS = (
     DemoOrg("alu-sabac", "Alu Profil Šabac d.o.o.", TenantKind.EXPORTER, "RS", "energy@alu-sabac.example"),
-    DemoOrg(
-        "fassaden-nord", "Fassadenbau Nord GmbH", TenantKind.IMPORTER, "DE", "cbam@fassaden-nord.example"
-    ),
+    DemoOrg("fassaden-nord", "Fassadenbau Nord GmbH", TenantKind.IMPORTER, "DE", "cbam@fassaden-nord.example"),
     DemoOrg("verifika", "Verifika Assurance GmbH", TenantKind.VERIFIER, "AT", "audit@verifika.example"),
-    DemoOrg(
-        "dunav-solar", "Dunav Solar d.o.o.", TenantKind.RENEWABLE_DEVELOPER, "RS", "ppa@dunav-solar.example"
-    ),
+    DemoOrg("dunav-solar", "Dunav Solar d.o.o.", TenantKind.RENEWABLE_DEVELOPER, "RS", "ppa@dunav-solar.example"),
 )
 
 
@@ -129,9 +125,7 @@ METERS = (
         "Eastron SDM630",
         600,
     ),
-    DemoMeter(
-        "PV", "Rooftop PV (1 MWp)", MeterRole.GENERATION, None, "Wh", None, "SUNSPEC-213", "SunSpec 213", 1200
-    ),
+    DemoMeter("PV", "Rooftop PV (1 MWp)", MeterRole.GENERATION, None, "Wh", None, "SUNSPEC-213", "SunSpec 213", 1200),
 )
 
 
@@ -155,9 +149,7 @@ async def _org(db: Database, org: DemoOrg) -> Tenant:
     async with db.platform() as session:
         user = (await session.execute(select(User).where(User.email == org.email))).scalar_one_or_none()
         if user is None:
-            user = await create_user(
-                session, email=org.email, name=f"{org.name} (demo)", password=DEMO_PASSWORD
-            )
+            user = await create_user(session, email=org.email, name=f"{org.name} (demo)", password=DEMO_PASSWORD)
         await add_membership(
             session, Principal.system("demo", tenant.id), tenant=tenant, user=user, role=MembershipRole.OWNER
         )
@@ -218,9 +210,7 @@ async def _plant(db: Database, tenant: Tenant) -> uuid.UUID:
             ("EXT-2", "Extrusion line 2"),
         ):
             lines[code] = (
-                await installations.create_line(
-                    session, owner, LineData(process_id=process.id, code=code, name=name)
-                )
+                await installations.create_line(session, owner, LineData(process_id=process.id, code=code, name=name))
             ).id
         point = await installations.create_grid_point(
             session,

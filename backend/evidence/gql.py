@@ -31,9 +31,7 @@ class EvidenceDocument(relay.Node):
     subjects: JSON = strawberry.field(description="What it evidences, e.g. an installation or meter id.")
     uploaded_by: str = strawberry.field(description="Who uploaded it.")
     uploaded_at: datetime = strawberry.field(description="When.")
-    retain_until: datetime | None = strawberry.field(
-        description="Object lock: cannot be deleted before this."
-    )
+    retain_until: datetime | None = strawberry.field(description="Object lock: cannot be deleted before this.")
     grantor_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="A short-lived link to download the document.")
@@ -74,18 +72,14 @@ class EvidenceDocument(relay.Node):
 @strawberry.type
 class EvidenceQuery:
     @strawberry.field(description="Evidence documents of the viewer's organisation, newest first.")
-    async def evidence_documents(
-        self, info: strawberry.Info[Context, None], first: int = 50
-    ) -> list[EvidenceDocument]:
+    async def evidence_documents(self, info: strawberry.Info[Context, None], first: int = 50) -> list[EvidenceDocument]:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             rows = await service.list_documents(db, principal, limit=max(1, min(first, 200)))
         return [EvidenceDocument.of(r) for r in rows]
 
     @strawberry.field(description="One evidence document.")
-    async def evidence_document(
-        self, info: strawberry.Info[Context, None], id: relay.GlobalID
-    ) -> EvidenceDocument:
+    async def evidence_document(self, info: strawberry.Info[Context, None], id: relay.GlobalID) -> EvidenceDocument:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             row = await service.get_document(db, principal, node_uuid(id, "EvidenceDocument"))

@@ -54,17 +54,13 @@ class EvidenceController(Controller):
         try:
             kind = EvidenceKind(str(data.get("kind", "other")))
         except ValueError:
-            raise ValidationFailed(
-                [FieldError(f"one of {', '.join(k.value for k in EvidenceKind)}", field="kind")]
-            )
+            raise ValidationFailed([FieldError(f"one of {', '.join(k.value for k in EvidenceKind)}", field="kind")])
         try:
             subjects = json.loads(str(data.get("subjects") or "{}"))
             if not isinstance(subjects, dict):
                 raise ValueError
         except ValueError:
-            raise ValidationFailed(
-                [FieldError('a JSON object such as {"installation_id": "..."}', field="subjects")]
-            )
+            raise ValidationFailed([FieldError('a JSON object such as {"installation_id": "..."}', field="subjects")])
         content = await upload.read(services.settings.evidence_max_bytes + 1)
         new = service.NewDocument(
             data=content,
@@ -112,9 +108,7 @@ class EvidenceController(Controller):
         return await _deliver(services, doc)
 
     @get("/blob/{key:path}", operation_id="EvidenceBlob")
-    async def blob(
-        self, request: Request[Any, Any, Any], key: str, expires: int, signature: str
-    ) -> Response[bytes]:
+    async def blob(self, request: Request[Any, Any, Any], key: str, expires: int, signature: str) -> Response[bytes]:
         """Bytes of a document from the local store, for a signed, unexpired link."""
         store = services_of(request).store
         key = key.lstrip("/")

@@ -53,9 +53,7 @@ def check_content(data: bytes, content_type: str, *, max_bytes: int) -> str:
         raise ValidationFailed([FieldError("the file is empty", field="file")])
     declared = content_type.split(";")[0].strip().lower()
     if declared not in ALLOWED_TYPES:
-        raise ContentTypeRefused(
-            f"{declared or 'unknown type'} is not accepted as evidence", field="contentType"
-        )
+        raise ContentTypeRefused(f"{declared or 'unknown type'} is not accepted as evidence", field="contentType")
     signatures = ALLOWED_TYPES[declared]
     if signatures is None:
         try:
@@ -106,9 +104,7 @@ async def upload_document(
     try:
         db.add(document)
         await db.flush()
-        await record(
-            db, actor, "evidence.uploaded", "evidence_document", document.id, after=snapshot(document)
-        )
+        await record(db, actor, "evidence.uploaded", "evidence_document", document.id, after=snapshot(document))
     except Exception:
         if stored.created:
             await store.delete_unlocked(key)
@@ -128,9 +124,5 @@ async def list_documents(
     db: AsyncSession, actor: Principal, *, after: uuid.UUID | None = None, limit: int = 50
 ) -> list[EvidenceDocument]:
     actor.require("evidence:read")
-    query = (
-        select(EvidenceDocument)
-        .order_by(EvidenceDocument.uploaded_at.desc(), EvidenceDocument.id)
-        .limit(limit)
-    )
+    query = select(EvidenceDocument).order_by(EvidenceDocument.uploaded_at.desc(), EvidenceDocument.id).limit(limit)
     return list((await db.execute(query)).scalars())

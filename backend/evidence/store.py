@@ -103,9 +103,7 @@ class S3Store:
 
         try:
             head = await self._call("head_object", Bucket=self._bucket, Key=key)
-            return StoredObject(
-                key, head.get("VersionId"), head.get("ObjectLockRetainUntilDate"), created=False
-            )
+            return StoredObject(key, head.get("VersionId"), head.get("ObjectLockRetainUntilDate"), created=False)
         except ClientError:
             pass
         extra: dict[str, Any] = {}

@@ -36,9 +36,7 @@ def _validate(name: str, scopes: list[str], installation_id: uuid.UUID | None) -
     if unknown:
         errors.append(FieldError(f"unknown scopes: {', '.join(unknown)}", field="scopes"))
     if "ingest" in scopes and installation_id is None:
-        errors.append(
-            FieldError("an ingest client must be bound to one installation", field="installationId")
-        )
+        errors.append(FieldError("an ingest client must be bound to one installation", field="installationId"))
     if errors:
         raise ValidationFailed(errors)
 
@@ -80,9 +78,7 @@ async def create_client(
 
 
 async def get_client(db: AsyncSession, actor: Principal, *, tenant: Tenant, client_id: str) -> OAuthClient:
-    client = (
-        await db.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))
-    ).scalar_one_or_none()
+    client = (await db.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))).scalar_one_or_none()
     if client is None or client.tenant_id != tenant.id or actor.tenant_id != tenant.id:
         raise ClientNotFound("no such client", field="clientId")
     return client
@@ -134,9 +130,7 @@ async def revoke_client(db: AsyncSession, actor: Principal, *, tenant: Tenant, c
 
 async def active_client(db: AsyncSession, client_id: str) -> OAuthClient | None:
     """The client if it exists and is not revoked (used on every token request and API call)."""
-    client = (
-        await db.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))
-    ).scalar_one_or_none()
+    client = (await db.execute(select(OAuthClient).where(OAuthClient.client_id == client_id))).scalar_one_or_none()
     return client if client is not None and client.revoked_at is None else None
 
 

@@ -34,9 +34,7 @@ class Organization(relay.Node):
 
     @classmethod
     def of(cls, tenant: TenantModel) -> Organization:
-        return cls(
-            id=str(tenant.id), name=tenant.name, slug=tenant.slug, kind=tenant.kind, country=tenant.country
-        )
+        return cls(id=str(tenant.id), name=tenant.name, slug=tenant.slug, kind=tenant.kind, country=tenant.country)
 
 
 @strawberry.type(description="A role the viewer holds in an organisation.")
@@ -55,21 +53,15 @@ class Viewer:
     memberships: list[Membership] = strawberry.field(description="Every organisation the person belongs to.")
 
 
-@strawberry.type(
-    description="A machine client (connector agent, integration) that gets tokens by client credentials."
-)
+@strawberry.type(description="A machine client (connector agent, integration) that gets tokens by client credentials.")
 class OAuthClient(relay.Node):
     id: relay.NodeID[str]
     client_id: str = strawberry.field(description="The OAuth2 client_id.")
     name: str = strawberry.field(description="What the client is for.")
     scopes: list[str] = strawberry.field(description="Scopes it may request.")
-    installation_id: relay.GlobalID | None = strawberry.field(
-        description="Installation an ingest client is bound to."
-    )
+    installation_id: relay.GlobalID | None = strawberry.field(description="Installation an ingest client is bound to.")
     created_at: datetime = strawberry.field(description="When it was registered.")
-    revoked_at: datetime | None = strawberry.field(
-        description="When it was revoked; its tokens stop working then."
-    )
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked; its tokens stop working then.")
 
     @classmethod
     def of(cls, row: OAuthClientModel) -> OAuthClient:
@@ -200,13 +192,9 @@ class IdentityMutation:
                 client=OAuthClient.of(issued.client), client_secret=issued.client_secret, errors=[]
             )
 
-        return await mutations.run(
-            body, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e)
-        )
+        return await mutations.run(body, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e))
 
-    @strawberry.mutation(
-        description="Issue a new secret for a client; the old one works for the grace period."
-    )
+    @strawberry.mutation(description="Issue a new secret for a client; the old one works for the grace period.")
     async def rotate_client_secret(
         self, info: strawberry.Info[Context, None], input: RotateClientSecretInput
     ) -> CreateClientPayload:
@@ -222,9 +210,7 @@ class IdentityMutation:
                 client=OAuthClient.of(issued.client), client_secret=issued.client_secret, errors=[]
             )
 
-        return await mutations.run(
-            body, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e)
-        )
+        return await mutations.run(body, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e))
 
     @strawberry.mutation(description="Revoke a client: its tokens are refused from the next request on.")
     async def revoke_client(

@@ -61,16 +61,9 @@ async def invite(
 async def accept(db: AsyncSession, *, token: str, name: str, password: str | None) -> tuple[User, Membership]:
     """Accept an invitation: create the user if new, then the membership; the token works once."""
     invitation = (
-        await db.execute(
-            select(Invitation).where(Invitation.token_hash == secret_hash(token)).with_for_update()
-        )
+        await db.execute(select(Invitation).where(Invitation.token_hash == secret_hash(token)).with_for_update())
     ).scalar_one_or_none()
-    if (
-        invitation is None
-        or invitation.accepted_at
-        or invitation.revoked_at
-        or invitation.expires_at <= utcnow()
-    ):
+    if invitation is None or invitation.accepted_at or invitation.revoked_at or invitation.expires_at <= utcnow():
         raise InvitationInvalid("this invitation is not valid any more", field="token")
     tenant = await db.get(Tenant, invitation.tenant_id)
     assert tenant is not None

@@ -48,9 +48,7 @@ class _Client(ClientMixin):  # type: ignore[misc]
             return True
         grace_until: datetime | None = self.row.previous_secret_expires_at
         return (
-            grace_until is not None
-            and grace_until > utcnow()
-            and matches(client_secret, self.row.previous_secret_hash)
+            grace_until is not None and grace_until > utcnow() and matches(client_secret, self.row.previous_secret_hash)
         )
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:

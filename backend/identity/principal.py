@@ -9,9 +9,7 @@ from typing import Literal
 from backend.errors import PermissionDenied
 from backend.identity.models import MembershipRole
 
-READ_SCOPES = frozenset(
-    {"site:read", "interval:read", "evidence:read", "audit:read", "footprints:read", "grants:read"}
-)
+READ_SCOPES = frozenset({"site:read", "interval:read", "evidence:read", "audit:read", "footprints:read", "grants:read"})
 WRITE_SCOPES = frozenset({"site:write", "interval:write", "evidence:write"})
 ADMIN_SCOPES = frozenset({"tenant:admin"})
 MACHINE_ONLY_SCOPES = frozenset({"ingest"})

@@ -72,9 +72,7 @@ class AuthController(Controller):
         services = services_of(request)
         settings = services.settings
         client_id = basic_client_id(request.headers.get("authorization"))
-        await hit(
-            services.redis, f"token:{client_id or _client_ip(request)}", limit=settings.token_rate_per_minute
-        )
+        await hit(services.redis, f"token:{client_id or _client_ip(request)}", limit=settings.token_rate_per_minute)
         content_type = request.headers.get("content-type", "")
         form: dict[str, list[str]] = {}
         if content_type.startswith("application/x-www-form-urlencoded"):
@@ -124,9 +122,7 @@ class AuthController(Controller):
 
     @get("/.well-known/jwks.json", operation_id="JsonWebKeySet")
     async def jwks(self, request: Request[Any, Any, Any]) -> Response[dict[str, object]]:
-        return Response(
-            await services_of(request).keys.jwks(), headers={"Cache-Control": "public, max-age=300"}
-        )
+        return Response(await services_of(request).keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
     @post("/auth/login", operation_id="LogIn", status_code=200)
     async def login(self, request: Request[Any, Any, Any], data: LoginInput) -> Response[dict[str, Any]]:
@@ -169,18 +165,12 @@ class AuthController(Controller):
         return {"tenantId": str(tenant.id)}
 
     @post("/auth/invitations/accept", operation_id="AcceptInvitation", status_code=200)
-    async def accept_invitation(
-        self, request: Request[Any, Any, Any], data: AcceptInvitationInput
-    ) -> Response[Any]:
+    async def accept_invitation(self, request: Request[Any, Any, Any], data: AcceptInvitationInput) -> Response[Any]:
         services = services_of(request)
         _check_origin(request)
-        await hit(
-            services.redis, f"invite:{_client_ip(request)}", limit=services.settings.login_rate_per_minute
-        )
+        await hit(services.redis, f"invite:{_client_ip(request)}", limit=services.settings.login_rate_per_minute)
         async with services.db.platform() as session:
-            user, member = await invitations.accept(
-                session, token=data.token, name=data.name, password=data.password
-            )
+            user, member = await invitations.accept(session, token=data.token, name=data.name, password=data.password)
             new = await sessions.start_session(
                 session, user, ttl_s=services.settings.session_ttl_s, tenant_id=member.tenant_id
             )

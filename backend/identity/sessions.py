@@ -23,9 +23,7 @@ class NewSession:
     tenant_id: uuid.UUID | None
 
 
-async def start_session(
-    db: AsyncSession, user: User, *, ttl_s: int, tenant_id: uuid.UUID | None = None
-) -> NewSession:
+async def start_session(db: AsyncSession, user: User, *, ttl_s: int, tenant_id: uuid.UUID | None = None) -> NewSession:
     """Open a session for a user, acting for the given tenant or their first membership."""
     if tenant_id is None:
         mine = await memberships_of(db, user.id)

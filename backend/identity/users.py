@@ -30,9 +30,7 @@ def check_password_strength(password: str, *, field: str = "password") -> None:
 
 
 async def get_user_by_email(db: AsyncSession, email: str) -> User | None:
-    return (
-        await db.execute(select(User).where(func.lower(User.email) == email.lower()))
-    ).scalar_one_or_none()
+    return (await db.execute(select(User).where(func.lower(User.email) == email.lower()))).scalar_one_or_none()
 
 
 async def create_user(
@@ -76,9 +74,7 @@ async def add_membership(
             raise UserNotFound("no such user in this organisation")
         actor.require_role(MembershipRole.ADMIN)
     existing = (
-        await db.execute(
-            select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant.id)
-        )
+        await db.execute(select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant.id))
     ).scalar_one_or_none()
     if existing:
         before = existing.role
@@ -105,16 +101,12 @@ async def add_membership(
 
 async def memberships_of(db: AsyncSession, user_id: uuid.UUID) -> list[tuple[Membership, Tenant]]:
     rows = await db.execute(
-        select(Membership, Tenant)
-        .join(Tenant, Tenant.id == Membership.tenant_id)
-        .where(Membership.user_id == user_id)
+        select(Membership, Tenant).join(Tenant, Tenant.id == Membership.tenant_id).where(Membership.user_id == user_id)
     )
     return [(m, t) for m, t in rows.tuples()]
 
 
 async def membership(db: AsyncSession, user_id: uuid.UUID, tenant_id: uuid.UUID) -> Membership | None:
     return (
-        await db.execute(
-            select(Membership).where(Membership.user_id == user_id, Membership.tenant_id == tenant_id)
-        )
+        await db.execute(select(Membership).where(Membership.user_id == user_id, Membership.tenant_id == tenant_id))
     ).scalar_one_or_none()

@@ -26,9 +26,7 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
         except (zlib.error, gzip.BadGzipFile) as exc:
             raise ValidationFailed([FieldError(f"not valid gzip: {exc}", field="body")])
     elif encoding not in ("", "identity"):
-        raise ValidationFailed(
-            [FieldError(f"unsupported Content-Encoding {encoding}", field="Content-Encoding")]
-        )
+        raise ValidationFailed([FieldError(f"unsupported Content-Encoding {encoding}", field="Content-Encoding")])
     return body
 
 

@@ -146,16 +146,12 @@ def validate_readings(
             )
         quality = QUALITY_CODES.get(reading.quality)
         if quality is None:
-            errors.append(
-                _error(index, "quality", "UNKNOWN_QUALITY", "quality is good, uncertain or missing")
-            )
+            errors.append(_error(index, "quality", "UNKNOWN_QUALITY", "quality is good, uncertain or missing"))
         value = reading.value
         if value is not None and not math.isfinite(value):
             errors.append(_error(index, "value", "NOT_FINITE", "send null with quality 'missing' instead"))
         elif value is None and quality is not None and quality != ReadingQuality.MISSING:
-            errors.append(
-                _error(index, "value", "MISSING_VALUE", "a reading without a value must be 'missing'")
-            )
+            errors.append(_error(index, "value", "MISSING_VALUE", "a reading without a value must be 'missing'"))
         if len(errors) >= max_errors:
             break
         if errors:

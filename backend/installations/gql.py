@@ -236,9 +236,7 @@ class InstallationQuery:
     async def installation(self, info: strawberry.Info[Context, None], id: relay.GlobalID) -> Installation:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
-            return Installation.of(
-                await service.get_installation(db, principal, node_uuid(id, "Installation"))
-            )
+            return Installation.of(await service.get_installation(db, principal, node_uuid(id, "Installation")))
 
 
 @strawberry.type
@@ -328,6 +326,4 @@ class InstallationMutation:
                 row = await service.create_grid_point(db, principal, data)
             return GridConnectionPointPayload(grid_connection_point=GridConnectionPoint.of(row), errors=[])
 
-        return await mutations.run(
-            body, lambda e: GridConnectionPointPayload(grid_connection_point=None, errors=e)
-        )
+        return await mutations.run(body, lambda e: GridConnectionPointPayload(grid_connection_point=None, errors=e))

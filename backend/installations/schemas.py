@@ -38,9 +38,7 @@ class InstallationData:
             errors.append(FieldError("an ISO 3166-1 alpha-2 code such as RS", field="country"))
         if self.unlocode is not None and not re.fullmatch(r"[A-Z]{2}[A-Z2-9]{3}", self.unlocode):
             errors.append(
-                FieldError(
-                    "a UN/LOCODE: country code and three letters or digits, e.g. RSBEG", field="unlocode"
-                )
+                FieldError("a UN/LOCODE: country code and three letters or digits, e.g. RSBEG", field="unlocode")
             )
         elif self.unlocode is not None and self.unlocode[:2] != self.country:
             errors.append(FieldError("must start with the installation's country code", field="unlocode"))

@@ -21,9 +21,7 @@ def _scope_installations(principal: Principal) -> uuid.UUID | None:
     return principal.installation_id if principal.kind == "client" else None
 
 
-async def get_installation(
-    db: AsyncSession, principal: Principal, installation_id: uuid.UUID
-) -> Installation:
+async def get_installation(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> Installation:
     """One installation of the tenant; readers and up."""
     if not principal.has("ingest"):
         principal.require("site:read")
@@ -44,8 +42,7 @@ async def list_installations(
 
         created, ident = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
         query = query.where(
-            (Installation.created_at > created)
-            | ((Installation.created_at == created) & (Installation.id > ident))
+            (Installation.created_at > created) | ((Installation.created_at == created) & (Installation.id > ident))
         )
     if (bound := _scope_installations(principal)) is not None:
         query = query.where(Installation.id == bound)
@@ -59,9 +56,7 @@ async def create_installation(db: AsyncSession, principal: Principal, data: Inst
     installation = Installation(**dataclasses.asdict(data))
     db.add(installation)
     await db.flush()
-    await record(
-        db, principal, "installation.created", "installation", installation.id, after=snapshot(installation)
-    )
+    await record(db, principal, "installation.created", "installation", installation.id, after=snapshot(installation))
     return installation
 
 
@@ -88,9 +83,7 @@ async def update_installation(
 
 
 async def _unique_code(db: AsyncSession, model: type, installation_id: uuid.UUID, code: str) -> None:
-    exists = await db.execute(
-        select(model.id).where(model.installation_id == installation_id, model.code == code)
-    )
+    exists = await db.execute(select(model.id).where(model.installation_id == installation_id, model.code == code))
     if exists.first() is not None:
         raise CodeTaken(f"the code '{code}' is already used in this installation", field="code")
 
@@ -135,9 +128,7 @@ async def create_line(db: AsyncSession, principal: Principal, data: LineData) ->
     return line
 
 
-async def create_grid_point(
-    db: AsyncSession, principal: Principal, data: GridPointData
-) -> GridConnectionPoint:
+async def create_grid_point(db: AsyncSession, principal: Principal, data: GridPointData) -> GridConnectionPoint:
     principal.require("site:write")
     await get_installation(db, principal, data.installation_id)
     errors = [e for e in [check_code(data.code)] if e]
@@ -149,9 +140,7 @@ async def create_grid_point(
     point = GridConnectionPoint(**dataclasses.asdict(data))
     db.add(point)
     await db.flush()
-    await record(
-        db, principal, "grid_point.created", "grid_connection_point", point.id, after=snapshot(point)
-    )
+    await record(db, principal, "grid_point.created", "grid_connection_point", point.id, after=snapshot(point))
     return point
 
 

@@ -66,9 +66,7 @@ class MeterDevice:
         )
 
 
-@strawberry.type(
-    description="A measurement point: keeps its identity and history when its device is replaced."
-)
+@strawberry.type(description="A measurement point: keeps its identity and history when its device is replaced.")
 class Meter(relay.Node):
     id: relay.NodeID[str]
     code: str = strawberry.field(description="Code, unique in the installation; agents name meters by it.")
@@ -80,15 +78,11 @@ class Meter(relay.Node):
     line_id: relay.GlobalID | None = strawberry.field(description="The line it serves.")
     is_virtual: bool = strawberry.field(description="Computed from other meters by a formula.")
     formula: JSON | None = strawberry.field(description="Terms of a virtual meter: meter id and coefficient.")
-    max_power_kw: float | None = strawberry.field(
-        description="Above this mean power an interval is a spike [kW]."
-    )
+    max_power_kw: float | None = strawberry.field(description="Above this mean power an interval is a spike [kW].")
 
     @strawberry.field(description="Quantities it reports.")
     async def data_points(self, info: strawberry.Info[Context, None]) -> list[DataPoint]:
-        rows = await info.context.loader("data_points_by_meter_id", data_points_by_meter_id).load(
-            uuid.UUID(self.id)
-        )
+        rows = await info.context.loader("data_points_by_meter_id", data_points_by_meter_id).load(uuid.UUID(self.id))
         return [DataPoint(quantity=r.quantity, unit=r.unit) for r in rows]
 
     @strawberry.field(description="Devices it has held, oldest first.")
@@ -147,9 +141,7 @@ class MeterDeviceInput:
     model: str = strawberry.field(default="", description="Model.")
     ct_ratio: float = strawberry.field(default=1.0, description="Current transformer ratio.")
     vt_ratio: float = strawberry.field(default=1.0, description="Voltage transformer ratio.")
-    readings_are_secondary: bool = strawberry.field(
-        default=False, description="Multiply readings by CT x VT."
-    )
+    readings_are_secondary: bool = strawberry.field(default=False, description="Multiply readings by CT x VT.")
     initial_reading: float | None = strawberry.field(default=None, description="Counter at installation.")
 
     def to_data(self) -> DeviceData:
@@ -174,18 +166,12 @@ class CreateMeterInput:
     role: MeterRole = strawberry.field(description="Its role.")
     device: MeterDeviceInput | None = strawberry.field(default=None, description="The device installed.")
     parent_id: relay.GlobalID | None = strawberry.field(default=None, description="The meter above it.")
-    grid_connection_point_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Its grid point."
-    )
+    grid_connection_point_id: relay.GlobalID | None = strawberry.field(default=None, description="Its grid point.")
     process_id: relay.GlobalID | None = strawberry.field(default=None, description="The process it serves.")
     line_id: relay.GlobalID | None = strawberry.field(default=None, description="The line it serves.")
-    data_points: list[DataPointInput] | None = strawberry.field(
-        default=None, description="Defaults by medium."
-    )
+    data_points: list[DataPointInput] | None = strawberry.field(default=None, description="Defaults by medium.")
     max_power_kw: float | None = strawberry.field(default=None, description="Spike threshold [kW].")
-    counter_wrap_value: float | None = strawberry.field(
-        default=None, description="Where the counter rolls over."
-    )
+    counter_wrap_value: float | None = strawberry.field(default=None, description="Where the counter rolls over.")
     description: str = strawberry.field(default="", description="Notes.")
 
 
@@ -225,9 +211,7 @@ def _opt(value: relay.GlobalID | None, type_name: str, field: str) -> uuid.UUID 
 @strawberry.type
 class MeteringQuery:
     @strawberry.field(description="Meters of an installation, ordered by code.")
-    async def meters(
-        self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
-    ) -> list[Meter]:
+    async def meters(self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID) -> list[Meter]:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             rows = await service.list_meters(
@@ -241,9 +225,7 @@ class MeteringQuery:
         async with info.context.tenant_uow() as db:
             return Meter.of(await service.get_meter(db, principal, node_uuid(id, "Meter")))
 
-    @strawberry.field(
-        description="The metering hierarchy of an installation, depth-first, as an auditor reads it."
-    )
+    @strawberry.field(description="The metering hierarchy of an installation, depth-first, as an auditor reads it.")
     async def metering_hierarchy(
         self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
     ) -> list[HierarchyEntry]:
@@ -298,9 +280,7 @@ class MeteringQuery:
 @strawberry.type
 class MeteringMutation:
     @strawberry.mutation(description="Add a physical meter with its device and data points.")
-    async def create_meter(
-        self, info: strawberry.Info[Context, None], input: CreateMeterInput
-    ) -> MeterPayload:
+    async def create_meter(self, info: strawberry.Info[Context, None], input: CreateMeterInput) -> MeterPayload:
         principal = info.context.require_principal()
 
         async def body() -> MeterPayload:
@@ -317,9 +297,7 @@ class MeteringMutation:
                 ),
                 process_id=_opt(input.process_id, "ProductionProcess", "processId"),
                 line_id=_opt(input.line_id, "ProductionLine", "lineId"),
-                data_points=[
-                    DataPointData(models.Quantity(p.quantity.value), p.unit) for p in input.data_points
-                ]
+                data_points=[DataPointData(models.Quantity(p.quantity.value), p.unit) for p in input.data_points]
                 if input.data_points
                 else None,
                 max_power_kw=input.max_power_kw,

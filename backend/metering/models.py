@@ -88,22 +88,16 @@ class Meter(TenantBase):
     __table_args__ = (UniqueConstraint("installation_id", "code"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    installation_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("installations.id", ondelete="CASCADE"), index=True
-    )
+    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     medium: Mapped[Medium] = mapped_column(str_enum(Medium))
     role: Mapped[MeterRole] = mapped_column(str_enum(MeterRole))
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("meters.id", ondelete="RESTRICT"), index=True
-    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("meters.id", ondelete="RESTRICT"), index=True)
     grid_connection_point_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("grid_connection_points.id", ondelete="SET NULL")
     )
-    process_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("production_processes.id", ondelete="SET NULL")
-    )
+    process_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("production_processes.id", ondelete="SET NULL"))
     line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("production_lines.id", ondelete="SET NULL"))
     is_virtual: Mapped[bool] = mapped_column(default=False)
     # virtual meters: [{"meter_id": "...", "coefficient": 1.0}, ...]
@@ -179,6 +173,8 @@ class IngestBatch(TenantBase):
     first_ts: Mapped[datetime | None]
     last_ts: Mapped[datetime | None]
     body_sha256: Mapped[str] = mapped_column(String(64))
+    # set when interval data have been derived from this batch's readings
+    derived_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class IntervalDay(TenantBase):

@@ -25,17 +25,13 @@ from backend.metering.units import DEFAULT_POINTS, is_allowed_unit
 async def get_meter(db: AsyncSession, principal: Principal, meter_id: uuid.UUID) -> Meter:
     principal.require("site:read")
     meter = await db.get(Meter, meter_id)
-    if meter is None or (
-        principal.kind == "client" and principal.installation_id not in (None, meter.installation_id)
-    ):
+    if meter is None or (principal.kind == "client" and principal.installation_id not in (None, meter.installation_id)):
         raise MeterNotFound("no such meter", field="meterId")
     return meter
 
 
 async def meters_of(db: AsyncSession, installation_ids: list[uuid.UUID]) -> list[Meter]:
-    rows = await db.execute(
-        select(Meter).where(Meter.installation_id.in_(installation_ids)).order_by(Meter.code)
-    )
+    rows = await db.execute(select(Meter).where(Meter.installation_id.in_(installation_ids)).order_by(Meter.code))
     return list(rows.scalars())
 
 
@@ -73,9 +69,7 @@ async def _check_references(db: AsyncSession, data: MeterData) -> list[FieldErro
     if data.parent_id is not None:
         parent = await db.get(Meter, data.parent_id)
         if parent is not None and parent.medium != data.medium:
-            errors.append(
-                FieldError("a sub-meter must measure the same medium as its parent", field="parentId")
-            )
+            errors.append(FieldError("a sub-meter must measure the same medium as its parent", field="parentId"))
         if parent is not None and parent.is_virtual:
             errors.append(FieldError("a virtual meter cannot be a parent", field="parentId"))
     return errors
@@ -91,9 +85,7 @@ async def create_meter(db: AsyncSession, principal: Principal, data: MeterData) 
     if data.device is not None:
         errors += _device_errors(data.device, "device")
     point_specs = (
-        [(p.quantity, p.unit) for p in data.data_points]
-        if data.data_points
-        else list(DEFAULT_POINTS[data.medium])
+        [(p.quantity, p.unit) for p in data.data_points] if data.data_points else list(DEFAULT_POINTS[data.medium])
     )
     seen: set[Quantity] = set()
     for index, (quantity, unit) in enumerate(point_specs):
@@ -101,9 +93,7 @@ async def create_meter(db: AsyncSession, principal: Principal, data: MeterData) 
             errors.append(FieldError("each quantity once per meter", field=f"dataPoints.{index}.quantity"))
         seen.add(quantity)
         if not is_allowed_unit(quantity, unit):
-            errors.append(
-                FieldError(f"'{unit}' is not a unit of {quantity.value}", field=f"dataPoints.{index}.unit")
-            )
+            errors.append(FieldError(f"'{unit}' is not a unit of {quantity.value}", field=f"dataPoints.{index}.unit"))
     if data.max_power_kw is not None and data.max_power_kw <= 0:
         errors.append(FieldError("must be positive", field="maxPowerKw"))
     if data.counter_wrap_value is not None and data.counter_wrap_value <= 0:
@@ -164,9 +154,7 @@ async def create_virtual_meter(db: AsyncSession, principal: Principal, data: Vir
         if meter is None or meter.installation_id != data.installation_id:
             errors.append(FieldError("not found in this installation", field=f"terms.{index}.meterId"))
         elif meter.medium != data.medium:
-            errors.append(
-                FieldError("all terms must measure the same medium", field=f"terms.{index}.meterId")
-            )
+            errors.append(FieldError("all terms must measure the same medium", field=f"terms.{index}.meterId"))
         if not math.isfinite(term.coefficient) or term.coefficient == 0:
             errors.append(FieldError("a non-zero number", field=f"terms.{index}.coefficient"))
     if errors:
@@ -192,9 +180,7 @@ async def create_virtual_meter(db: AsyncSession, principal: Principal, data: Vir
     return meter
 
 
-async def set_parent(
-    db: AsyncSession, principal: Principal, meter_id: uuid.UUID, parent_id: uuid.UUID | None
-) -> Meter:
+async def set_parent(db: AsyncSession, principal: Principal, meter_id: uuid.UUID, parent_id: uuid.UUID | None) -> Meter:
     """Move a meter in the hierarchy; refuses cycles."""
     principal.require("site:write")
     meter = await get_meter(db, principal, meter_id)
@@ -222,9 +208,7 @@ async def devices_of(db: AsyncSession, meter_ids: list[uuid.UUID]) -> list[Meter
 
 
 async def data_points_of(db: AsyncSession, meter_ids: list[uuid.UUID]) -> list[DataPoint]:
-    rows = await db.execute(
-        select(DataPoint).where(DataPoint.meter_id.in_(meter_ids)).order_by(DataPoint.quantity)
-    )
+    rows = await db.execute(select(DataPoint).where(DataPoint.meter_id.in_(meter_ids)).order_by(DataPoint.quantity))
     return list(rows.scalars())
 
 
@@ -239,13 +223,9 @@ async def replace_device(db: AsyncSession, principal: Principal, data: Replaceme
     elif data.removed_at <= current[-1].installed_at:
         errors.append(FieldError("must be after the current device was installed", field="removedAt"))
     if data.new_device.installed_at < data.removed_at:
-        errors.append(
-            FieldError("cannot be before the old device was removed", field="newDevice.installedAt")
-        )
+        errors.append(FieldError("cannot be before the old device was removed", field="newDevice.installedAt"))
     if data.new_device.initial_reading is None:
-        errors.append(
-            FieldError("the new device's first counter reading is needed", field="newDevice.initialReading")
-        )
+        errors.append(FieldError("the new device's first counter reading is needed", field="newDevice.initialReading"))
     if not math.isfinite(data.final_reading):
         errors.append(FieldError("must be a number", field="finalReading"))
     if errors:

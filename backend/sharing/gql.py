@@ -62,9 +62,7 @@ class CreateGrantInput:
     grantee_id: relay.GlobalID = strawberry.field(description="The organisation that may read.")
     resource_kinds: list[ResourceKind] = strawberry.field(description="What it may read.")
     expires_at: datetime = strawberry.field(description="When access ends.")
-    grantee_client_id: str | None = strawberry.field(
-        default=None, description="Only this client of the grantee."
-    )
+    grantee_client_id: str | None = strawberry.field(default=None, description="Only this client of the grantee.")
     installation_ids: list[relay.GlobalID] | None = strawberry.field(
         default=None, description="Only these installations."
     )
@@ -148,9 +146,7 @@ class SharingQuery:
 @strawberry.type
 class SharingMutation:
     @strawberry.mutation(description="Give another organisation read access to part of yours (admins).")
-    async def create_grant(
-        self, info: strawberry.Info[Context, None], input: CreateGrantInput
-    ) -> GrantPayload:
+    async def create_grant(self, info: strawberry.Info[Context, None], input: CreateGrantInput) -> GrantPayload:
         principal = info.context.require_principal()
 
         async def body() -> GrantPayload:
@@ -160,8 +156,7 @@ class SharingMutation:
                 expires_at=input.expires_at,
                 grantee_client_id=input.grantee_client_id,
                 installation_ids=[
-                    node_uuid(i, "Installation", field="installationIds")
-                    for i in input.installation_ids or []
+                    node_uuid(i, "Installation", field="installationIds") for i in input.installation_ids or []
                 ],
                 period_start=input.period_start,
                 period_end=input.period_end,
@@ -175,9 +170,7 @@ class SharingMutation:
         return await mutations.run(body, lambda e: GrantPayload(grant=None, errors=e))
 
     @strawberry.mutation(description="Revoke a grant: the grantee's next request is refused.")
-    async def revoke_grant(
-        self, info: strawberry.Info[Context, None], input: RevokeGrantInput
-    ) -> GrantPayload:
+    async def revoke_grant(self, info: strawberry.Info[Context, None], input: RevokeGrantInput) -> GrantPayload:
         principal = info.context.require_principal()
 
         async def body() -> GrantPayload:

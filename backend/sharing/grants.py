@@ -67,8 +67,9 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
     if data.installation_ids:
         async with tenant_within_platform(db, grantor.scope()) as tenant_db:
             found = set(
-                (await tenant_db.execute(select(Installation.id).where(Installation.id.in_(data.installation_ids))))
-                .scalars()
+                (
+                    await tenant_db.execute(select(Installation.id).where(Installation.id.in_(data.installation_ids)))
+                ).scalars()
             )
         for index, installation_id in enumerate(data.installation_ids):
             if installation_id not in found:
@@ -125,9 +126,7 @@ async def revoke_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, g
 async def grants_given(db: AsyncSession, actor: Principal, *, grantor_id: uuid.UUID) -> list[Grant]:
     if actor.tenant_id != grantor_id and actor.kind != "system":
         return []
-    rows = await db.execute(
-        select(Grant).where(Grant.grantor_tenant_id == grantor_id).order_by(Grant.created_at)
-    )
+    rows = await db.execute(select(Grant).where(Grant.grantor_tenant_id == grantor_id).order_by(Grant.created_at))
     return list(rows.scalars())
 
 
@@ -140,9 +139,7 @@ async def grants_received(db: AsyncSession, actor: Principal) -> list[Grant]:
         Grant.expires_at > utcnow(),
     )
     if actor.kind == "client":
-        query = query.where(
-            or_(Grant.grantee_client_id.is_(None), Grant.grantee_client_id == actor.client_pk)
-        )
+        query = query.where(or_(Grant.grantee_client_id.is_(None), Grant.grantee_client_id == actor.client_pk))
     rows = await db.execute(query.order_by(Grant.created_at))
     return list(rows.scalars())
 

@@ -30,13 +30,9 @@ class Grant(PlatformBase):
     __table_args__ = (Index("ix_grants_grantee", "grantee_tenant_id", "grantor_tenant_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    grantor_tenant_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
-    )
+    grantor_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     grantee_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    grantee_client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("oauth_clients.id", ondelete="CASCADE")
-    )
+    grantee_client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
     resource_kinds: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     installation_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), default=list)
     period_start: Mapped[datetime | None]
@@ -64,9 +60,7 @@ class Subscription(PlatformBase):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     subscriber_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    supplier_tenant_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
-    )
+    supplier_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     status: Mapped[SubscriptionStatus] = mapped_column(str_enum(SubscriptionStatus))
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -78,9 +72,7 @@ class DirectoryEntry(PlatformBase):
 
     __tablename__ = "directory_entries"
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(2))
     sectors: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)

@@ -39,22 +39,50 @@ async def world(services, http) -> dict[str, Any]:
     plant_a = await make_plant(services, a)
     plant_b = await make_plant(services, b, meters=("B-MAIN-X9", "B-SUB-X9"))
     async with services.db.tenant(b.tenant.scope()) as db:
-        doc, _ = await upload_document(db, services.store, b.principal, NewDocument(
-            data=b"%PDF-1.4 tenant b contract", filename="b.pdf", content_type="application/pdf",
-            kind=EvidenceKind.PPA, title="B secret PPA"), max_bytes=10_000_000)
+        doc, _ = await upload_document(
+            db,
+            services.store,
+            b.principal,
+            NewDocument(
+                data=b"%PDF-1.4 tenant b contract",
+                filename="b.pdf",
+                content_type="application/pdf",
+                kind=EvidenceKind.PPA,
+                title="B secret PPA",
+            ),
+            max_bytes=10_000_000,
+        )
     async with services.db.platform() as session:
-        grant = await create_grant(session, Principal.system("t", b.id), grantor=b.tenant, data=NewGrant(
-            grantee_tenant_id=c.id, resource_kinds=[ResourceKind.INSTALLATION],
-            expires_at=datetime.now(UTC) + timedelta(days=1)))
+        grant = await create_grant(
+            session,
+            Principal.system("t", b.id),
+            grantor=b.tenant,
+            data=NewGrant(
+                grantee_tenant_id=c.id,
+                resource_kinds=[ResourceKind.INSTALLATION],
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+            ),
+        )
     b_client_id, _ = await make_client(services, b, ["site:read"])
     a_client_id, a_secret = await make_client(
-        services, a, ["site:read", "interval:read", "evidence:read", "audit:read", "grants:read", "ingest"],
-        installation_id=plant_a.installation_id)
+        services,
+        a,
+        ["site:read", "interval:read", "evidence:read", "audit:read", "grants:read", "ingest"],
+        installation_id=plant_a.installation_id,
+    )
     async with services.db.tenant(b.tenant.scope()) as db:
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
     return {
-        "a": a, "b": b, "c": c, "plant_a": plant_a, "plant_b": plant_b, "doc_b": doc, "grant_b": grant,
-        "b_client_id": b_client_id, "a_client": (a_client_id, a_secret), "b_audit_count": b_audit,
+        "a": a,
+        "b": b,
+        "c": c,
+        "plant_a": plant_a,
+        "plant_b": plant_b,
+        "doc_b": doc,
+        "grant_b": grant,
+        "b_client_id": b_client_id,
+        "a_client": (a_client_id, a_secret),
+        "b_audit_count": b_audit,
     }
 
 
@@ -64,46 +92,110 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     inst_b = gid("Installation", pb.installation_id)
     meter_b = gid("Meter", pb.meters["B-MAIN-X9"])
     future = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    past = datetime.fromtimestamp(
+        int(datetime.now(UTC).timestamp()) // 86_400 * 86_400 - 86_400, UTC
+    ).isoformat()
     return {
         "Viewer": {"vars": {}, "refused": False},
         "Clients": {"vars": {}, "refused": False},
-        "CreateClient": {"vars": {"input": {"name": "x", "scopes": ["ingest"], "installationId": inst_b}},
-                         "refused": True},
+        "CreateClient": {
+            "vars": {"input": {"name": "x", "scopes": ["ingest"], "installationId": inst_b}},
+            "refused": True,
+        },
         "RotateClientSecret": {"vars": {"input": {"clientId": w["b_client_id"]}}, "refused": True},
         "RevokeClient": {"vars": {"input": {"clientId": w["b_client_id"]}}, "refused": True},
         "InviteMember": {"vars": {"input": {"email": "x@example.com", "role": "VIEWER"}}, "refused": False},
         "Installations": {"vars": {}, "refused": False},
         "Installation": {"vars": {"id": inst_b}, "refused": True},
         "CreateInstallation": {"vars": {"input": {"name": "A plant", "country": "RS"}}, "refused": False},
-        "UpdateInstallation": {"vars": {"input": {"id": inst_b, "details": {"name": "hijack", "country": "RS"}}},
-                               "refused": True},
-        "CreateProductionProcess": {"vars": {"input": {"installationId": inst_b, "code": "X", "name": "x"}},
-                                    "refused": True},
-        "CreateProductionLine": {"vars": {"input": {"processId": gid("ProductionProcess", pb.process_id),
-                                                    "code": "X", "name": "x"}}, "refused": True},
-        "CreateGridConnectionPoint": {"vars": {"input": {"installationId": inst_b, "code": "X", "name": "x"}},
-                                      "refused": True},
+        "UpdateInstallation": {
+            "vars": {"input": {"id": inst_b, "details": {"name": "hijack", "country": "RS"}}},
+            "refused": True,
+        },
+        "CreateProductionProcess": {
+            "vars": {"input": {"installationId": inst_b, "code": "X", "name": "x"}},
+            "refused": True,
+        },
+        "CreateProductionLine": {
+            "vars": {
+                "input": {"processId": gid("ProductionProcess", pb.process_id), "code": "X", "name": "x"}
+            },
+            "refused": True,
+        },
+        "CreateGridConnectionPoint": {
+            "vars": {"input": {"installationId": inst_b, "code": "X", "name": "x"}},
+            "refused": True,
+        },
         "Meters": {"vars": {"installationId": inst_b}, "refused": True},
         "Meter": {"vars": {"id": meter_b}, "refused": True},
         "MeteringHierarchy": {"vars": {"installationId": inst_b}, "refused": True},
         "Connectors": {"vars": {"installationId": inst_b}, "refused": True},
-        "CreateMeter": {"vars": {"input": {"installationId": inst_b, "code": "X", "name": "x",
-                                           "medium": "ELECTRICITY", "role": "SUB", "parentId": meter_b}},
-                        "refused": True},
-        "CreateVirtualMeter": {"vars": {"input": {"installationId": inst_b, "code": "V", "name": "v",
-                                                  "terms": [{"meterId": meter_b, "coefficient": 1.0}]}},
-                               "refused": True},
-        "ReplaceMeterDevice": {"vars": {"input": {"meterId": meter_b, "removedAt": future, "finalReading": 1.0,
-                                                  "newDevice": {"serialNumber": "N", "installedAt": future,
-                                                                "initialReading": 0.0}}}, "refused": True},
+        "CreateMeter": {
+            "vars": {
+                "input": {
+                    "installationId": inst_b,
+                    "code": "X",
+                    "name": "x",
+                    "medium": "ELECTRICITY",
+                    "role": "SUB",
+                    "parentId": meter_b,
+                }
+            },
+            "refused": True,
+        },
+        "CreateVirtualMeter": {
+            "vars": {
+                "input": {
+                    "installationId": inst_b,
+                    "code": "V",
+                    "name": "v",
+                    "terms": [{"meterId": meter_b, "coefficient": 1.0}],
+                }
+            },
+            "refused": True,
+        },
+        "ReplaceMeterDevice": {
+            "vars": {
+                "input": {
+                    "meterId": meter_b,
+                    "removedAt": future,
+                    "finalReading": 1.0,
+                    "newDevice": {"serialNumber": "N", "installedAt": future, "initialReading": 0.0},
+                }
+            },
+            "refused": True,
+        },
+        "IntervalSeries": {"vars": {"meterId": meter_b, "start": past, "end": future}, "refused": True},
+        "BalanceReport": {"vars": {"installationId": inst_b, "start": past, "end": future}, "refused": True},
+        "GapsReport": {"vars": {"installationId": inst_b, "start": past, "end": future}, "refused": True},
+        "EditInterval": {
+            "vars": {
+                "input": {
+                    "meterId": meter_b,
+                    "intervalStart": past,
+                    "valueKwh": 1.0,
+                    "reason": "hijack attempt",
+                }
+            },
+            "refused": True,
+        },
         "EvidenceDocuments": {"vars": {}, "refused": False},
         "EvidenceDocument": {"vars": {"id": gid("EvidenceDocument", w["doc_b"].id)}, "refused": True},
         "AuditTrail": {"vars": {}, "refused": False},
         "AuditVerification": {"vars": {}, "refused": False},
         "GrantsGiven": {"vars": {}, "refused": False},
         "GrantsReceived": {"vars": {}, "refused": False},
-        "CreateGrant": {"vars": {"input": {"granteeId": gid("Organization", w["c"].id), "resourceKinds": ["EVIDENCE"],
-                                           "expiresAt": future, "installationIds": [inst_b]}}, "refused": False},
+        "CreateGrant": {
+            "vars": {
+                "input": {
+                    "granteeId": gid("Organization", w["c"].id),
+                    "resourceKinds": ["EVIDENCE"],
+                    "expiresAt": future,
+                    "installationIds": [inst_b],
+                }
+            },
+            "refused": False,
+        },
         "RevokeGrant": {"vars": {"input": {"id": gid("Grant", w["grant_b"].id)}}, "refused": True},
         "SharedInstallations": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
         "SharedEvidence": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
@@ -119,8 +211,15 @@ def refused(name: str, body: dict[str, Any]) -> bool:
 
 def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
     text = json.dumps(body)
-    secrets = [w["plant_b"].name, "B-MAIN-X9", "B secret PPA", str(w["b"].id), w["b"].tenant.slug,
-               gid("Installation", w["plant_b"].installation_id), w["doc_b"].sha256]
+    secrets = [
+        w["plant_b"].name,
+        "B-MAIN-X9",
+        "B secret PPA",
+        str(w["b"].id),
+        w["b"].tenant.slug,
+        gid("Installation", w["plant_b"].installation_id),
+        w["doc_b"].sha256,
+    ]
     return [s for s in secrets if s in text]
 
 
@@ -182,25 +281,44 @@ async def test_rest_endpoints_refuse_tenant_a_on_tenant_b(services, http, world)
     a_token = await client_token(http, *world["a_client"])
     bearer = {"Authorization": f"Bearer {a_token}"}
     # token endpoint: B's client id with A's secret
-    response = await http.post("/auth/token", data={"grant_type": "client_credentials"},
-                               headers=basic(world["b_client_id"], world["a_client"][1]))
+    response = await http.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic(world["b_client_id"], world["a_client"][1]),
+    )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     # switching a session to B's organisation
     session = await login(http, a.email)
-    response = await http.post("/auth/switch-tenant", json={"tenant": b.tenant.slug}, cookies=session.cookies,
-                               headers={"X-CSRF-Token": session.csrf})
+    response = await http.post(
+        "/auth/switch-tenant",
+        json={"tenant": b.tenant.slug},
+        cookies=session.cookies,
+        headers={"X-CSRF-Token": session.csrf},
+    )
     assert response.status_code == 401 and response.json()["code"] == "NOT_A_MEMBER"
     # accepting an invitation needs B's token, which A never sees: a guessed token is refused
-    response = await http.post("/auth/invitations/accept", json={"token": "guess", "name": "x", "password": "x" * 12})
+    response = await http.post(
+        "/auth/invitations/accept", json={"token": "guess", "name": "x", "password": "x" * 12}
+    )
     assert response.status_code == 422 and response.json()["code"] == "INVITATION_INVALID"
     # ingest with A's agent token naming B's meter: refused, nothing stored anywhere
-    reading = {"meter": "B-MAIN-X9", "quantity": "active_energy_import", "unit": "kWh",
-               "ts": datetime.now(UTC).isoformat(), "value": 1.0}
-    response = await http.post("/ingest/v1/readings", json={"agent_id": "a", "readings": [reading]}, headers=bearer)
+    reading = {
+        "meter": "B-MAIN-X9",
+        "quantity": "active_energy_import",
+        "unit": "kWh",
+        "ts": datetime.now(UTC).isoformat(),
+        "value": 1.0,
+    }
+    response = await http.post(
+        "/ingest/v1/readings", json={"agent_id": "a", "readings": [reading]}, headers=bearer
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["code"] == "UNKNOWN_METER"
     # status reports land in A's own schema
-    response = await http.post("/ingest/v1/status", headers=bearer,
-                               json={"agent_id": "a-agent", "reported_at": datetime.now(UTC).isoformat()})
+    response = await http.post(
+        "/ingest/v1/status",
+        headers=bearer,
+        json={"agent_id": "a-agent", "reported_at": datetime.now(UTC).isoformat()},
+    )
     assert response.status_code == 200
     # B's document: not found for A, refused through the shared path without a grant
     response = await http.get(f"/evidence/{world['doc_b'].id}/download", headers=bearer)
@@ -211,8 +329,12 @@ async def test_rest_endpoints_refuse_tenant_a_on_tenant_b(services, http, world)
     response = await http.get(f"/evidence/blob/{world['doc_b'].storage_key}?expires=9999999999&signature=00")
     assert response.status_code == 404
     # an upload by A goes to A's store and schema only
-    response = await http.post("/evidence/", headers=bearer, files={"file": ("a.csv", b"a,b\n1,2\n", "text/csv")},
-                               data={"kind": "scada_export", "title": "A export"})
+    response = await http.post(
+        "/evidence/",
+        headers=bearer,
+        files={"file": ("a.csv", b"a,b\n1,2\n", "text/csv")},
+        data={"kind": "scada_export", "title": "A export"},
+    )
     assert response.status_code in (401, 403, 201)
     async with services.db.tenant(b.tenant.scope()) as db:
         assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]

@@ -1,0 +1,304 @@
+"""Reports over stored interval data: series for charts, the meter balance, the gaps list.
+
+Every figure names the method it came from (``METHODOLOGY_VERSION``) and how many of its intervals
+were measured, estimated, edited or missing, so a reader can weigh it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import anyio.to_thread
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit.service import record
+from backend.db import utcnow
+from backend.errors import FieldError, ValidationFailed
+from backend.identity.principal import Principal
+from backend.installations.models import Installation
+from backend.installations.service import get_installation
+from backend.metering.arrays import as_datetime, day_of, load_interval_matrix
+from backend.metering.models import IntervalEdit, Meter, MeterRole
+from backend.metering.service import get_meter
+from workers.engine import METHODOLOGY_VERSION, IntervalStatus, find_gaps, meter_balance
+from workers.engine import MeterRole as EngineRole
+
+MAX_REPORT_DAYS = 400
+ENGINE_ROLES = {
+    MeterRole.MAIN: EngineRole.MAIN,
+    MeterRole.SUB: EngineRole.SUB,
+    MeterRole.CHECK: EngineRole.SUB,
+    MeterRole.GENERATION: EngineRole.GENERATION,
+    MeterRole.EXPORT: EngineRole.EXPORT,
+}
+
+
+def period_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """UTC days covering [start, end); refuses empty, reversed or over-long periods."""
+    errors = []
+    if start.tzinfo is None or end.tzinfo is None:
+        errors.append(FieldError("times must carry a UTC offset", field="start"))
+    elif end <= start:
+        errors.append(FieldError("must be after start", field="end"))
+    elif (end - start).days > MAX_REPORT_DAYS:
+        errors.append(FieldError(f"at most {MAX_REPORT_DAYS} days at once", field="end"))
+    if errors:
+        raise ValidationFailed(errors)
+    first = day_of(int(start.timestamp()))
+    last = day_of(int(end.timestamp()) - 1)
+    return first, last + timedelta(days=1)
+
+
+def status_counts(status: np.ndarray) -> dict[str, int]:
+    return {s.name.lower(): int((status == s).sum()) for s in IntervalStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    meter: Meter
+    start: datetime
+    resolution_s: int
+    energy_kwh: list[float | None]
+    status: list[str]
+    flags: list[int]
+    counts: dict[str, int]
+
+
+async def interval_series(
+    db: AsyncSession, principal: Principal, meter_id: uuid.UUID, *, start: datetime, end: datetime
+) -> Series:
+    """One meter's intervals in [start, end), with status and flags."""
+    principal.require("interval:read")
+    meter = await get_meter(db, principal, meter_id)
+    installation = await db.get(Installation, meter.installation_id)
+    assert installation is not None
+    first, end_day = period_days(start, end)
+    res = installation.interval_resolution_s
+    matrix = await load_interval_matrix(db, [meter.id], start_day=first, end_day=end_day, resolution_s=res)
+    lo = max(0, (int(start.timestamp()) - matrix.grid_start_s) // res)
+    hi = min(matrix.n_intervals, -(-(int(end.timestamp()) - matrix.grid_start_s) // res))
+    energy, status, flags = matrix.energy_kwh[0, lo:hi], matrix.status[0, lo:hi], matrix.flags[0, lo:hi]
+    return Series(
+        meter=meter,
+        start=as_datetime(matrix.grid_start_s + lo * res),
+        resolution_s=res,
+        energy_kwh=[None if np.isnan(v) else float(v) for v in energy],
+        status=[IntervalStatus(int(s)).name for s in status],
+        flags=[int(f) for f in flags],
+        counts=status_counts(status),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceLine:
+    parent: Meter
+    children: list[Meter]
+    parent_kwh: float
+    children_kwh: float
+    residual_kwh: float
+    residual_share: float | None
+    within_tolerance: bool
+    intervals_compared: int
+    intervals_out_of_tolerance: int
+    intervals_estimate_affected: int
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceReport:
+    installation: Installation
+    start: datetime
+    end: datetime
+    tolerance: float
+    lines: list[BalanceLine]
+    methodology_version: str
+
+
+async def balance_report(
+    db: AsyncSession,
+    principal: Principal,
+    installation_id: uuid.UUID,
+    *,
+    start: datetime,
+    end: datetime,
+    tolerance: float | None = None,
+) -> BalanceReport:
+    """Each parent meter against the sum of its direct children, per interval and for the period."""
+    principal.require("interval:read")
+    installation = await get_installation(db, principal, installation_id)
+    first, end_day = period_days(start, end)
+    tol = installation.balance_tolerance if tolerance is None else tolerance
+    if not 0 < tol < 1:
+        raise ValidationFailed([FieldError("a fraction between 0 and 1", field="tolerance")])
+    meters = [
+        m
+        for m in (
+            await db.execute(select(Meter).where(Meter.installation_id == installation.id).order_by(Meter.code))
+        ).scalars()
+        if not m.is_virtual
+    ]
+    res = installation.interval_resolution_s
+    matrix = await load_interval_matrix(db, [m.id for m in meters], start_day=first, end_day=end_day, resolution_s=res)
+    lo = max(0, (int(start.timestamp()) - matrix.grid_start_s) // res)
+    hi = min(matrix.n_intervals, -(-(int(end.timestamp()) - matrix.grid_start_s) // res))
+    index = {m.id: i for i, m in enumerate(meters)}
+    parent = np.array([index.get(m.parent_id, -1) if m.parent_id else -1 for m in meters], dtype=np.int64)
+    role = np.array([ENGINE_ROLES[m.role] for m in meters], dtype=np.int64)
+    result = await anyio.to_thread.run_sync(
+        lambda: meter_balance(
+            np.ascontiguousarray(matrix.energy_kwh[:, lo:hi]),
+            np.ascontiguousarray(matrix.status[:, lo:hi]),
+            parent=parent,
+            role=role,
+            tolerance=tol,
+        )
+    )
+    lines = []
+    for p, meter_index in enumerate(result.parent_index):
+        share = float(result.residual_share_total[p])
+        compared = ~result.estimate_affected[p] & np.isfinite(result.residual_kwh[p])
+        lines.append(
+            BalanceLine(
+                parent=meters[int(meter_index)],
+                children=[m for m in meters if m.parent_id == meters[int(meter_index)].id],
+                parent_kwh=float(result.parent_total_kwh[p]),
+                children_kwh=float(result.parent_total_kwh[p] - result.residual_total_kwh[p]),
+                residual_kwh=float(result.residual_total_kwh[p]),
+                residual_share=None if np.isnan(share) else share,
+                within_tolerance=not bool(result.period_out_of_tolerance[p]),
+                intervals_compared=int(compared.sum()),
+                intervals_out_of_tolerance=int(result.out_of_tolerance[p].sum()),
+                intervals_estimate_affected=int(result.n_estimate_affected[p]),
+            )
+        )
+    return BalanceReport(installation, start, end, tol, lines, METHODOLOGY_VERSION)
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    meter: Meter
+    start: datetime
+    end: datetime
+    intervals: int
+
+
+@dataclass(frozen=True, slots=True)
+class GapsReport:
+    gaps: list[Gap]
+    counts_by_meter: dict[uuid.UUID, dict[str, int]]
+
+
+async def gaps_report(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID, *, start: datetime, end: datetime
+) -> GapsReport:
+    """Runs of missing intervals per meter, up to now (intervals not yet due are not gaps)."""
+    principal.require("interval:read")
+    installation = await get_installation(db, principal, installation_id)
+    end = min(end, utcnow())
+    first, end_day = period_days(start, end)
+    meters = [
+        m
+        for m in (
+            await db.execute(select(Meter).where(Meter.installation_id == installation.id).order_by(Meter.code))
+        ).scalars()
+        if not m.is_virtual
+    ]
+    res = installation.interval_resolution_s
+    matrix = await load_interval_matrix(db, [m.id for m in meters], start_day=first, end_day=end_day, resolution_s=res)
+    lo = max(0, (int(start.timestamp()) - matrix.grid_start_s) // res)
+    hi = min(matrix.n_intervals, (int(end.timestamp()) - matrix.grid_start_s) // res)
+    gaps, counts = [], {}
+    for row, meter in enumerate(meters):
+        status = np.ascontiguousarray(matrix.status[row, lo:hi])
+        found = find_gaps(status, resolution_s=res, grid_start_s=matrix.grid_start_s + lo * res)
+        counts[meter.id] = status_counts(status)
+        gaps += [
+            Gap(meter, as_datetime(int(s)), as_datetime(int(e)), int(n))
+            for s, e, n in zip(found.start_s, found.end_s, found.length_intervals, strict=True)
+        ]
+    gaps.sort(key=lambda g: (g.start, g.meter.code))
+    return GapsReport(gaps, counts)
+
+
+async def edit_interval(
+    db: AsyncSession,
+    principal: Principal,
+    meter_id: uuid.UUID,
+    *,
+    interval_start: datetime,
+    value_kwh: float,
+    reason: str,
+) -> IntervalEdit:
+    """Set one interval's value with a reason; kept across re-derivations, audited, marked EDITED."""
+    principal.require("interval:write")
+    meter = await get_meter(db, principal, meter_id)
+    installation = await db.get(Installation, meter.installation_id)
+    assert installation is not None
+    res = installation.interval_resolution_s
+    errors = []
+    if interval_start.tzinfo is None or int(interval_start.timestamp()) % res:
+        errors.append(
+            FieldError(f"must be the start of a {res // 60}-minute interval, with UTC offset", field="intervalStart")
+        )
+    if not np.isfinite(value_kwh) or value_kwh < 0:
+        errors.append(FieldError("a finite, non-negative energy [kWh]", field="valueKwh"))
+    if len(reason.strip()) < 5:
+        errors.append(FieldError("say why (at least 5 characters)", field="reason"))
+    if meter.is_virtual:
+        errors.append(FieldError("virtual meters are computed; edit their inputs", field="meterId"))
+    if errors:
+        raise ValidationFailed(errors)
+    day = day_of(int(interval_start.timestamp()))
+    matrix = await load_interval_matrix(
+        db, [meter.id], start_day=day, end_day=day + timedelta(days=1), resolution_s=res
+    )
+    slot = (int(interval_start.timestamp()) - matrix.grid_start_s) // res
+    previous = float(matrix.energy_kwh[0, slot])
+    edit = (
+        await db.execute(
+            select(IntervalEdit).where(IntervalEdit.meter_id == meter.id, IntervalEdit.interval_start == interval_start)
+        )
+    ).scalar_one_or_none()
+    if edit is None:
+        edit = IntervalEdit(
+            meter_id=meter.id,
+            interval_start=interval_start,
+            value=value_kwh,
+            previous_value=None if np.isnan(previous) else previous,
+            reason=reason.strip(),
+            edited_by=principal.label,
+        )
+        db.add(edit)
+    else:
+        edit.value, edit.reason, edit.edited_by = value_kwh, reason.strip(), principal.label
+    energy, status = matrix.energy_kwh[0].copy(), matrix.status[0].copy()
+    energy[slot], status[slot] = value_kwh, IntervalStatus.EDITED
+    from backend.metering.arrays import store_days
+
+    await store_days(
+        db,
+        meter.id,
+        grid_start_s=matrix.grid_start_s,
+        resolution_s=res,
+        energy_kwh=energy,
+        status=status,
+        flags=matrix.flags[0],
+        unit="kWh",
+        methodology_version=METHODOLOGY_VERSION,
+        inputs_digest="edited",
+    )
+    await db.flush()
+    await record(
+        db,
+        principal,
+        "interval.edited",
+        "meter",
+        meter.id,
+        before={"interval_start": interval_start, "value_kwh": None if np.isnan(previous) else previous},
+        after={"interval_start": interval_start, "value_kwh": value_kwh},
+        note=reason.strip(),
+    )
+    return edit

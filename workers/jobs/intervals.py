@@ -1,0 +1,27 @@
+"""intervals.derive: interval data from the readings an installation's agents delivered."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from backend.identity.principal import Principal
+from backend.metering.derivation import derive_installation
+
+
+async def derive_intervals(ctx: dict[str, Any], tenant_id: str, installation_id: str) -> dict[str, Any]:
+    services = ctx["services"]
+    tenant = await services.tenants.get(uuid.UUID(tenant_id))
+    async with services.db.tenant(tenant.scope) as db:
+        report = await derive_installation(
+            db,
+            Principal.system("interval derivation", tenant.id),
+            uuid.UUID(installation_id),
+            executor=ctx.get("pool"),
+        )
+    return {
+        "days": [d.isoformat() for d in report.days],
+        "meters": report.meters,
+        "counts": report.counts,
+        "outputs_digest": report.outputs_digest,
+    }
