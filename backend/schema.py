@@ -14,6 +14,7 @@ from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
+from backend.ingest.gql import IngestQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
@@ -24,7 +25,16 @@ SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
 Query = merge_types(
     "Query",
-    (IdentityQuery, InstallationQuery, MeteringQuery, IntervalQuery, EvidenceQuery, AuditQuery, SharingQuery),
+    (
+        IdentityQuery,
+        InstallationQuery,
+        MeteringQuery,
+        IntervalQuery,
+        IngestQuery,
+        EvidenceQuery,
+        AuditQuery,
+        SharingQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation", (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, SharingMutation)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 
-from backend.api.auth import provide_principal, services_of
+from backend.api.auth import provide_principal, services_of, tenant_uuid
 from backend.errors import FieldError, ValidationFailed
-from backend.ingest import service
+from backend.ingest import files, service
 from backend.ingest.errors import BatchRejected
 
 
@@ -80,3 +83,34 @@ class IngestController(Controller):
         async with services.db.tenant(tenant.scope) as db:
             agent = await service.report_status(db, principal, body)
         return {"agent_id": agent.agent_id, "clock_offset_s": agent.clock_offset_s}
+
+    @post("/files", operation_id="ImportMeterFile", status_code=202)
+    async def import_file(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Response[dict[str, Any]]:
+        """Queue a historian/SCADA CSV export (multipart: file, mapping JSON, installation_id)."""
+        principal = await provide_principal(request)
+        services = services_of(request)
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed([FieldError("attach the CSV as 'file'", field="file")])
+        installation = data.get("installation_id") or (
+            str(principal.installation_id) if principal.installation_id else ""
+        )
+        installation_id = tenant_uuid(str(installation), field="installation_id")
+        content = await upload.read(services.settings.evidence_max_bytes + 1)
+        tenant = await services.tenants.get(principal.require_tenant())
+        async with services.db.tenant(tenant.scope) as db:
+            job = await files.submit_file(
+                db,
+                services.store,
+                principal,
+                installation_id=installation_id,
+                data=content,
+                filename=upload.filename or "export.csv",
+                mapping_json=str(data.get("mapping") or ""),
+                max_bytes=services.settings.evidence_max_bytes,
+            )
+        return Response({"import_id": str(job.id), "status": job.status.value}, status_code=202)

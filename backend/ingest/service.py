@@ -167,7 +167,7 @@ def validate_readings(
     return [ids, stamps, values, qualities, reasons, raws, meters], errors
 
 
-async def _insert(db: AsyncSession, columns: list[Any], batch_id: uuid.UUID, received_at: datetime) -> int:
+async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.UUID, received_at: datetime) -> int:
     """One round trip: the arrays are unnested server-side; duplicates are skipped by the key."""
     ids, stamps, values, qualities, reasons, raws, _ = columns
     schema = tenant_scope_of(db).schema
@@ -200,7 +200,7 @@ async def ingest_batch(
     if errors:
         raise BatchRejected(errors)
     batch_id = uuid.uuid4()
-    accepted = await _insert(db, columns, batch_id, now) if columns[0] else 0
+    accepted = await insert_readings(db, columns, batch_id, now) if columns[0] else 0
     stamps: list[datetime] = columns[1]
     digest = hashlib.sha256(body).hexdigest()
     db.add(

@@ -92,9 +92,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     inst_b = gid("Installation", pb.installation_id)
     meter_b = gid("Meter", pb.meters["B-MAIN-X9"])
     future = (datetime.now(UTC) + timedelta(days=3)).isoformat()
-    past = datetime.fromtimestamp(
-        int(datetime.now(UTC).timestamp()) // 86_400 * 86_400 - 86_400, UTC
-    ).isoformat()
+    past = datetime.fromtimestamp(int(datetime.now(UTC).timestamp()) // 86_400 * 86_400 - 86_400, UTC).isoformat()
     return {
         "Viewer": {"vars": {}, "refused": False},
         "Clients": {"vars": {}, "refused": False},
@@ -117,9 +115,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "refused": True,
         },
         "CreateProductionLine": {
-            "vars": {
-                "input": {"processId": gid("ProductionProcess", pb.process_id), "code": "X", "name": "x"}
-            },
+            "vars": {"input": {"processId": gid("ProductionProcess", pb.process_id), "code": "X", "name": "x"}},
             "refused": True,
         },
         "CreateGridConnectionPoint": {
@@ -179,6 +175,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             },
             "refused": True,
         },
+        "FileImports": {"vars": {"installationId": inst_b}, "refused": True},
         "EvidenceDocuments": {"vars": {}, "refused": False},
         "EvidenceDocument": {"vars": {"id": gid("EvidenceDocument", w["doc_b"].id)}, "refused": True},
         "AuditTrail": {"vars": {}, "refused": False},
@@ -263,6 +260,7 @@ REST_CASES = {
     "/graphql": "tested",
     "/ingest/v1/readings": "tested",
     "/ingest/v1/status": "tested",
+    "/ingest/v1/files": "tested",
     "/evidence": "tested",
     "/evidence/{document_id:str}/download": "tested",
     "/evidence/shared/{grantor_id:str}/{document_id:str}": "tested",
@@ -297,9 +295,7 @@ async def test_rest_endpoints_refuse_tenant_a_on_tenant_b(services, http, world)
     )
     assert response.status_code == 401 and response.json()["code"] == "NOT_A_MEMBER"
     # accepting an invitation needs B's token, which A never sees: a guessed token is refused
-    response = await http.post(
-        "/auth/invitations/accept", json={"token": "guess", "name": "x", "password": "x" * 12}
-    )
+    response = await http.post("/auth/invitations/accept", json={"token": "guess", "name": "x", "password": "x" * 12})
     assert response.status_code == 422 and response.json()["code"] == "INVITATION_INVALID"
     # ingest with A's agent token naming B's meter: refused, nothing stored anywhere
     reading = {
@@ -309,9 +305,7 @@ async def test_rest_endpoints_refuse_tenant_a_on_tenant_b(services, http, world)
         "ts": datetime.now(UTC).isoformat(),
         "value": 1.0,
     }
-    response = await http.post(
-        "/ingest/v1/readings", json={"agent_id": "a", "readings": [reading]}, headers=bearer
-    )
+    response = await http.post("/ingest/v1/readings", json={"agent_id": "a", "readings": [reading]}, headers=bearer)
     assert response.status_code == 422 and response.json()["errors"][0]["code"] == "UNKNOWN_METER"
     # status reports land in A's own schema
     response = await http.post(
@@ -320,6 +314,14 @@ async def test_rest_endpoints_refuse_tenant_a_on_tenant_b(services, http, world)
         json={"agent_id": "a-agent", "reported_at": datetime.now(UTC).isoformat()},
     )
     assert response.status_code == 200
+    # a file import into B's installation: not found for A's agent
+    response = await http.post(
+        "/ingest/v1/files",
+        headers=bearer,
+        files={"file": ("x.csv", b"t,v\n", "text/csv")},
+        data={"mapping": "{}", "installation_id": str(world["plant_b"].installation_id)},
+    )
+    assert response.status_code == 403 and response.json()["code"] == "PERMISSION_DENIED"
     # B's document: not found for A, refused through the shared path without a grant
     response = await http.get(f"/evidence/{world['doc_b'].id}/download", headers=bearer)
     assert response.status_code == 404

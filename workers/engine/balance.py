@@ -273,9 +273,7 @@ def meter_balance(
     parent_total = np.sum(np.where(finite, parent_kwh, 0.0), axis=1)
     residual_total = np.sum(np.where(finite, residual, 0.0), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share_total = np.where(
-            parent_total != 0, residual_total / np.where(parent_total != 0, parent_total, 1), np.nan
-        )
+        share_total = np.where(parent_total != 0, residual_total / np.where(parent_total != 0, parent_total, 1), np.nan)
     period_out = np.abs(residual_total) > tolerance * np.abs(parent_total) + abs_tolerance_kwh
 
     flags = np.zeros((n_meters, n), dtype=np.uint16)

@@ -134,9 +134,7 @@ def local_calendar(
     last_iv = np.cumsum(per_day) - 1
     complete = present.copy()
     if n:
-        complete &= (slot[np.minimum(first_iv, n - 1)] == 0) & (
-            slot[np.clip(last_iv, 0, n - 1)] == n_slots - 1
-        )
+        complete &= (slot[np.minimum(first_iv, n - 1)] == 0) & (slot[np.clip(last_iv, 0, n - 1)] == n_slots - 1)
     day_type = (local_dates + 3) % 7
     if holidays_local_days is not None:
         day_type = np.where(np.isin(local_dates, np.asarray(holidays_local_days)), HOLIDAY, day_type)

@@ -137,9 +137,7 @@ def derive_meter_intervals(
         max_power_kw=max_power_kw,
     )
     if n_ref:
-        assert (
-            reference_status is not None and reference_flags is not None and reference_energy_kwh is not None
-        )
+        assert reference_status is not None and reference_flags is not None and reference_energy_kwh is not None
         energy = np.concatenate([reference_energy_kwh, fresh.energy_kwh])
         status = np.concatenate([reference_status, fresh.status])
         flags = np.concatenate([reference_flags, fresh.flags])
@@ -148,9 +146,7 @@ def derive_meter_intervals(
         energy, status, flags = fresh.energy_kwh.copy(), fresh.status.copy(), fresh.flags.copy()
         boundary = fresh.boundary_energy_kwh
     start_all = grid_start_s - n_ref * resolution_s
-    linear = fill_short_gaps_linear(
-        energy, status, flags, resolution_s=resolution_s, boundary_energy_kwh=boundary
-    )
+    linear = fill_short_gaps_linear(energy, status, flags, resolution_s=resolution_s, boundary_energy_kwh=boundary)
     calendar = local_calendar(start_all, resolution_s=resolution_s, utc_offsets_s=utc_offsets_s)
     like = fill_long_gaps_like_day(
         linear.energy_kwh,

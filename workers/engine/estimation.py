@@ -39,9 +39,7 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
-UNTRUSTED_TOTAL_FLAGS: Final[int] = int(
-    IntervalFlag.COUNTER_RESET | IntervalFlag.SPIKE | IntervalFlag.NEGATIVE
-)
+UNTRUSTED_TOTAL_FLAGS: Final[int] = int(IntervalFlag.COUNTER_RESET | IntervalFlag.SPIKE | IntervalFlag.NEGATIVE)
 """A gap containing any of these flags has no trustworthy register total."""
 
 
@@ -83,9 +81,7 @@ def _check_series(
     st = check_status(status)
     fl = check_flags(flags)
     if energy_kwh.shape != st.shape or energy_kwh.shape != fl.shape:
-        raise ValueError(
-            f"shape mismatch: energy_kwh {energy_kwh.shape}, status {st.shape}, flags {fl.shape}"
-        )
+        raise ValueError(f"shape mismatch: energy_kwh {energy_kwh.shape}, status {st.shape}, flags {fl.shape}")
     if not np.issubdtype(energy_kwh.dtype, np.floating):
         raise ValueError("energy_kwh must be a floating array (NaN marks missing)")
     return energy_kwh.astype(np.float64, copy=False), st, fl
@@ -480,9 +476,7 @@ def _day_structure(
                 f"shape mismatch: with a calendar energy_kwh must be (n,) = ({calendar.day_index.shape[0]},)"
             )
         if n_days != calendar.n_days:
-            raise ValueError(
-                f"shape mismatch: day_type {day_type.shape} vs calendar days ({calendar.n_days},)"
-            )
+            raise ValueError(f"shape mismatch: day_type {day_type.shape} vs calendar days ({calendar.n_days},)")
         return calendar.day_index, calendar.slot, calendar.n_slots, calendar.complete
     if energy.ndim == 2:
         if energy.shape[0] != n_days:
@@ -491,8 +485,7 @@ def _day_structure(
     elif energy.ndim == 1:
         if n_days == 0 or energy.shape[0] % n_days != 0:
             raise ValueError(
-                f"shape mismatch: energy_kwh length {energy.shape[0]} is not a multiple of "
-                f"len(day_type) = {n_days}"
+                f"shape mismatch: energy_kwh length {energy.shape[0]} is not a multiple of len(day_type) = {n_days}"
             )
         n_slots = energy.shape[0] // n_days
     else:

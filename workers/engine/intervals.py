@@ -338,9 +338,7 @@ def _replacement_step_energy(
     whole[1:-1] = (old_final[1:] - new_initial[:-1]) * mult[1:-1]
     prefix = np.cumsum(whole)
     across: FloatArray = (
-        (old_final[s0] - prev) * mult[s0]
-        + (prefix[s1 - 1] - prefix[s0])
-        + (cur - new_initial[s1 - 1]) * mult[s1]
+        (old_final[s0] - prev) * mult[s0] + (prefix[s1 - 1] - prefix[s0]) + (cur - new_initial[s1 - 1]) * mult[s1]
     )
     return across
 

@@ -6,12 +6,14 @@ from typing import Any
 
 from arq import cron, func
 
+from workers.jobs.imports import import_file
 from workers.jobs.intervals import derive_intervals
 from workers.jobs.maintenance import platform_housekeeping
 
 FUNCTIONS: list[Any] = [
     func(platform_housekeeping, name="platform.housekeeping"),
     func(derive_intervals, name="intervals.derive", timeout=1800),
+    func(import_file, name="ingest.import_file", timeout=1800),
 ]
 CRON_JOBS: list[Any] = [
     cron(platform_housekeeping, name="platform.housekeeping.cron", minute={0, 30}, run_at_startup=True)
