@@ -84,6 +84,41 @@ def _error(index: int, field: str, code: str, message: str) -> dict[str, Any]:
     return {"index": index, "field": field, "code": code, "message": message}
 
 
+def _raw_literal(raw: list[int] | None) -> str | None:
+    return "{" + ",".join(map(str, raw)) + "}" if raw else None
+
+
+def _fast_columns(batch: WireBatch, points: dict[tuple[str, str], PointRef], horizon: datetime) -> list[Any] | None:
+    """Columns for a batch with nothing wrong, checked in bulk; None when any reading needs a closer look."""
+    readings = batch.readings
+    if not readings:
+        return [[], [], [], [], [], [], set()]
+    refs = [points.get((r.meter, r.quantity)) for r in readings]
+    if None in refs:
+        return None
+    qualities = [QUALITY_CODES.get(r.quality) for r in readings]
+    if None in qualities:
+        return None
+    stamps = [r.ts for r in readings]
+    if any(t.tzinfo is None for t in stamps) or max(stamps) > horizon:
+        return None
+    values = [r.value for r in readings]
+    for ref, reading, value, quality in zip(refs, readings, values, qualities, strict=True):
+        if ref.unit != reading.unit or (value is None) != (quality == ReadingQuality.MISSING):  # type: ignore[union-attr]
+            return None
+        if value is not None and not math.isfinite(value):
+            return None
+    return [
+        [ref.data_point_id for ref in refs],  # type: ignore[union-attr]
+        stamps,
+        values,
+        [int(q) for q in qualities],  # type: ignore[arg-type]
+        [r.reason for r in readings],
+        [_raw_literal(r.raw) for r in readings],
+        {ref.meter_id for ref in refs},  # type: ignore[union-attr]
+    ]
+
+
 def validate_readings(
     batch: WireBatch,
     points: dict[tuple[str, str], PointRef],
@@ -94,25 +129,17 @@ def validate_readings(
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """Column arrays ready for the database, and the errors (index, field, code, message)."""
     horizon = now + timedelta(seconds=max_future_skew_s)
-    ids: list[uuid.UUID] = []
-    stamps: list[datetime] = []
-    values: list[float | None] = []
-    qualities: list[int] = []
-    reasons: list[str | None] = []
-    raws: list[str | None] = []
-    meters: set[uuid.UUID] = set()
+    fast = _fast_columns(batch, points, horizon)
+    if fast is not None:
+        return fast, []
+    codes = {code for code, _ in points}
     errors: list[dict[str, Any]] = []
     for index, reading in enumerate(batch.readings):
         point = points.get((reading.meter, reading.quantity))
         if point is None:
-            if not any(code == reading.meter for code, _ in points):
+            if reading.meter not in codes:
                 errors.append(
-                    _error(
-                        index,
-                        "meter",
-                        "UNKNOWN_METER",
-                        f"meter '{reading.meter}' is not in this installation",
-                    )
+                    _error(index, "meter", "UNKNOWN_METER", f"meter '{reading.meter}' is not in this installation")
                 )
             else:
                 errors.append(
@@ -152,19 +179,11 @@ def validate_readings(
             errors.append(_error(index, "value", "NOT_FINITE", "send null with quality 'missing' instead"))
         elif value is None and quality is not None and quality != ReadingQuality.MISSING:
             errors.append(_error(index, "value", "MISSING_VALUE", "a reading without a value must be 'missing'"))
+        elif value is not None and quality == ReadingQuality.MISSING:
+            errors.append(_error(index, "value", "VALUE_ON_MISSING", "a 'missing' reading carries no value"))
         if len(errors) >= max_errors:
             break
-        if errors:
-            continue
-        assert point is not None and quality is not None
-        ids.append(point.data_point_id)
-        stamps.append(ts)
-        values.append(value if quality != ReadingQuality.MISSING else None)
-        qualities.append(int(quality))
-        reasons.append(reading.reason)
-        raws.append("{" + ",".join(map(str, reading.raw)) + "}" if reading.raw else None)
-        meters.add(point.meter_id)
-    return [ids, stamps, values, qualities, reasons, raws, meters], errors
+    return [], errors
 
 
 async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.UUID, received_at: datetime) -> int:
