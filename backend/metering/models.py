@@ -54,13 +54,22 @@ class Quantity(enum.StrEnum):
     REACTIVE_ENERGY_EXPORT = "reactive_energy_export"
     ACTIVE_POWER = "active_power"
     REACTIVE_POWER = "reactive_power"
+    APPARENT_POWER = "apparent_power"
     VOLTAGE_L1N = "voltage_l1n"
+    VOLTAGE_L2N = "voltage_l2n"
+    VOLTAGE_L3N = "voltage_l3n"
+    CURRENT_L1 = "current_l1"
+    CURRENT_L2 = "current_l2"
+    CURRENT_L3 = "current_l3"
+    CURRENT_TOTAL = "current_total"
     FREQUENCY = "frequency"
     POWER_FACTOR = "power_factor"
     GAS_VOLUME = "gas_volume"
     VOLUME = "volume"
-    FLOW_RATE = "flow_rate"
+    WATER_VOLUME = "water_volume"
+    FLOW = "flow"
     HEAT_ENERGY = "heat_energy"
+    TEMPERATURE = "temperature"
 
 
 # quantities read from cumulative registers; interval energy is derived from their differences
@@ -72,6 +81,7 @@ COUNTER_QUANTITIES = frozenset(
         Quantity.REACTIVE_ENERGY_EXPORT,
         Quantity.GAS_VOLUME,
         Quantity.VOLUME,
+        Quantity.WATER_VOLUME,
         Quantity.HEAT_ENERGY,
     }
 )

@@ -13,13 +13,22 @@ UNITS_BY_QUANTITY: dict[Quantity, tuple[str, ...]] = {
     Quantity.REACTIVE_ENERGY_EXPORT: ("varh", "kvarh", "Mvarh"),
     Quantity.ACTIVE_POWER: ("W", "kW", "MW"),
     Quantity.REACTIVE_POWER: ("var", "kvar", "Mvar"),
+    Quantity.APPARENT_POWER: ("VA", "kVA", "MVA"),
     Quantity.VOLTAGE_L1N: ("V", "kV"),
+    Quantity.VOLTAGE_L2N: ("V", "kV"),
+    Quantity.VOLTAGE_L3N: ("V", "kV"),
+    Quantity.CURRENT_L1: ("A", "kA"),
+    Quantity.CURRENT_L2: ("A", "kA"),
+    Quantity.CURRENT_L3: ("A", "kA"),
+    Quantity.CURRENT_TOTAL: ("A", "kA"),
     Quantity.FREQUENCY: ("Hz",),
     Quantity.POWER_FACTOR: ("1",),
     Quantity.GAS_VOLUME: ("m3", "Nm3"),
     Quantity.VOLUME: ("m3", "Nm3", "l"),
-    Quantity.FLOW_RATE: ("m3/h", "Nm3/h", "l/s"),
+    Quantity.WATER_VOLUME: ("m3", "l"),
+    Quantity.FLOW: ("m3/h", "Nm3/h", "l/s"),
     Quantity.HEAT_ENERGY: ("Wh", "kWh", "MWh", "GJ"),
+    Quantity.TEMPERATURE: ("degC", "K"),
 }
 BASE_UNIT_FACTOR = {
     "Wh": 0.001,
@@ -39,8 +48,8 @@ DEFAULT_POINTS: dict[Medium, tuple[tuple[Quantity, str], ...]] = {
     Medium.NATURAL_GAS: ((Quantity.GAS_VOLUME, "m3"),),
     Medium.HEAT: ((Quantity.HEAT_ENERGY, "kWh"),),
     Medium.COMPRESSED_AIR: ((Quantity.VOLUME, "m3"),),
-    Medium.WATER: ((Quantity.VOLUME, "m3"),),
-    Medium.FLOW: ((Quantity.VOLUME, "m3"), (Quantity.FLOW_RATE, "m3/h")),
+    Medium.WATER: ((Quantity.WATER_VOLUME, "m3"),),
+    Medium.FLOW: ((Quantity.VOLUME, "m3"), (Quantity.FLOW, "m3/h")),
 }
 
 

@@ -1,0 +1,73 @@
+"""Commissioning check: read every configured point once and show what the agent would send."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from connectors.agent import build_pollers, poll_all
+from connectors.config import AgentConfig
+from connectors.readings import TRANSPORT_REASONS, Reading
+
+COLUMNS = ("DEVICE", "POINT", "METER", "QUANTITY", "VALUE", "UNIT", "QUALITY", "RAW")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    readings: list[Reading]
+    unreachable: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.unreachable
+
+
+async def run_check(config: AgentConfig) -> CheckResult:
+    pollers = build_pollers(config)
+    try:
+        readings = await poll_all(pollers)
+    finally:
+        for poller in pollers:
+            with contextlib.suppress(Exception):
+                await poller.close()
+    by_device: dict[str, list[Reading]] = {}
+    for reading in readings:
+        by_device.setdefault(reading.device, []).append(reading)
+    unreachable = [
+        name
+        for name, device_readings in by_device.items()
+        if all(r.quality == "missing" and r.reason in TRANSPORT_REASONS for r in device_readings)
+    ]
+    return CheckResult(readings, unreachable)
+
+
+def _cells(reading: Reading) -> tuple[str, ...]:
+    value = (
+        "-"
+        if reading.value is None
+        else f"{reading.value:g}"
+        if isinstance(reading.value, float)
+        else str(reading.value)
+    )
+    quality = reading.quality if reading.reason is None else f"{reading.quality}: {reading.reason}"
+    raw = "-" if reading.raw is None else " ".join(f"0x{w:04X}" for w in reading.raw)
+    return (reading.device, reading.point, reading.meter, reading.quantity, value, reading.unit, quality, raw)
+
+
+def format_table(readings: Sequence[Reading]) -> str:
+    rows = [COLUMNS, *(_cells(r) for r in readings)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summary(result: CheckResult) -> str:
+    good = sum(r.quality == "good" for r in result.readings)
+    devices = len({r.device for r in result.readings})
+    total = len(result.readings)
+    text = f"{devices} device(s), {total} point(s): {good} good, {total - good} not good"
+    if result.unreachable:
+        text += f"\nunreachable: {', '.join(result.unreachable)}"
+    return text

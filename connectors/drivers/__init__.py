@@ -1,0 +1,1 @@
+"""Protocol drivers: each turns a configured device into readings."""

@@ -1,0 +1,1 @@
+"""Built-in meter profiles (YAML data) and their loader."""

@@ -1,0 +1,131 @@
+"""The `cbamx-agent` command line, run as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+import yaml
+from typer.testing import CliRunner
+
+from connectors.buffer import ReadingBuffer
+from connectors.cli import app
+from connectors.readings import Reading
+from connectors.simulator import PlantSimulator, free_port
+
+from .conftest import SERVER, tcp_device
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+async def cli(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "connectors.cli",
+        *args,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def write_config(path: Path, devices: list[dict[str, Any]], server: dict[str, Any] | None = None) -> Path:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "server": server or SERVER,
+                "agent": {"id": "cli-test", "buffer_path": "buffer.db"},
+                "devices": devices,
+            }
+        )
+    )
+    return path
+
+
+@pytest_asyncio.fixture(scope="module")
+async def plant() -> AsyncIterator[PlantSimulator]:
+    async with PlantSimulator(seed=9, modbus_port=0, opcua_port=None) as sim:
+        yield sim
+
+
+def test_profiles_lists_the_builtin_meters():
+    result = runner.invoke(app, ["profiles"])
+    assert result.exit_code == 0
+    for name in ("eastron_sdm630", "janitza_umg96rm", "janitza_umg604", "sunspec_203", "sunspec_213"):
+        assert name in result.output
+    result = runner.invoke(app, ["profiles", "janitza_umg604"])
+    assert result.exit_code == 0 and "active_energy_import" in result.output and "9851" in result.output
+    assert runner.invoke(app, ["profiles", "nope"]).exit_code == 2
+
+
+async def test_check_prints_a_table_and_succeeds_when_all_devices_answer(plant, tmp_path):
+    config = write_config(
+        tmp_path / "agent.yaml",
+        [
+            tcp_device(plant.modbus_port, name="press-1", unit_id=2, profile="eastron_sdm630", meter="PRESS1"),
+            tcp_device(plant.modbus_port, name="pv", unit_id=10, profile="sunspec_213", meter="PV-ROOF"),
+        ],
+    )
+    code, out, err = await cli("check", str(config))
+    assert code == 0, err
+    header = out.splitlines()[0].split()
+    assert header == ["DEVICE", "POINT", "METER", "QUANTITY", "VALUE", "UNIT", "QUALITY", "RAW"]
+    energy = next(line for line in out.splitlines() if "PRESS1" in line and "active_energy_import" in line)
+    assert " kWh " in energy and " good " in energy and "0x" in energy
+    assert "unreachable" not in out
+
+
+async def test_check_fails_when_a_device_is_unreachable(plant, tmp_path):
+    config = write_config(
+        tmp_path / "agent.yaml",
+        [
+            tcp_device(plant.modbus_port, name="press-1", unit_id=2, profile="eastron_sdm630", meter="PRESS1"),
+            tcp_device(free_port(), name="gone", profile="eastron_sdm630", meter="GONE"),
+        ],
+    )
+    code, out, _ = await cli("check", str(config))
+    assert code == 1
+    assert "missing: connection" in out
+    assert "unreachable: gone" in out
+
+
+def test_invalid_config_exits_2_naming_the_field(tmp_path):
+    device = tcp_device(502, profile="eastron_sdm630")
+    device["unit_id"] = 300
+    config = write_config(tmp_path / "agent.yaml", [device])
+    result = runner.invoke(app, ["check", str(config)])
+    assert result.exit_code == 2
+    assert "devices.0.modbus_tcp.unit_id" in result.output
+
+
+def test_run_refuses_to_start_without_a_client_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv("CBAMX_AGENT_CLIENT_SECRET", raising=False)
+    server = {k: v for k, v in SERVER.items() if k != "client_secret"}
+    config = write_config(tmp_path / "agent.yaml", [tcp_device(502, profile="eastron_sdm630")], server)
+    result = runner.invoke(app, ["run", str(config)])
+    assert result.exit_code == 2 and "server.client_secret" in result.output
+
+
+def test_buffer_command_shows_depth_and_rejected(tmp_path):
+    config = write_config(tmp_path / "agent.yaml", [tcp_device(502, profile="eastron_sdm630")])
+    store = ReadingBuffer(tmp_path / "buffer.db")
+    store.append(
+        [Reading(m, "active_power", "W", "2026-11-22T10:00:00.000Z", 1.0, "good", None, [0, 1]) for m in ("A", "B")]
+    )
+    store.reject({store.pending(1)[0].seq: "UNKNOWN_METER (meter): no meter A"})
+    store.close()
+    result = runner.invoke(app, ["buffer", str(config)])
+    assert result.exit_code == 0
+    assert "pending: 1" in result.output and "rejected: 1" in result.output
+    assert "UNKNOWN_METER" in result.output
