@@ -46,3 +46,20 @@ def ensure_services_env(data_dir: Path) -> EmbeddedServices | None:
     os.environ.setdefault("DATABASE_URL", embedded.database_url)
     os.environ.setdefault("REDIS_URL", embedded.redis_url)
     return embedded
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Stop an embedded PostgreSQL left running on ``data_dir`` (before its files are removed)."""
+    import subprocess
+
+    pgdata = data_dir.resolve() / "postgres"
+    if (pgdata / "postmaster.pid").exists():
+        import pgserver
+
+        pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+        subprocess.run(
+            [str(pg_ctl), "-D", str(pgdata), "-m", "fast", "stop"],
+            check=False,
+            capture_output=True,
+            user="pgserver" if os.geteuid() == 0 else None,
+        )

@@ -144,6 +144,10 @@ def simulate(
     speed: Annotated[float, typer.Option(help="Plant seconds per real second.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same plant.")] = 42,
     start: Annotated[str | None, typer.Option(help="Plant start time (ISO 8601 with offset); default now.")] = None,
+    history_start: Annotated[
+        str | None, typer.Option(help="The plant has run since this time (ISO 8601); counters continue from it.")
+    ] = None,
+    step: Annotated[float, typer.Option(help="Simulation step [s].")] = 1.0,
     log_level: LevelOpt = "info",
 ) -> None:
     """Simulate an aluminium extrusion plant's meters over Modbus TCP and OPC UA."""
@@ -155,11 +159,18 @@ def simulate(
         typer.echo("--start needs a UTC offset, e.g. 2026-11-23T06:00:00+01:00", err=True)
         raise typer.Exit(2)
 
+    history_at = datetime.fromisoformat(history_start) if history_start else None
+    if history_at is not None and history_at.tzinfo is None:
+        typer.echo("--history-start needs a UTC offset", err=True)
+        raise typer.Exit(2)
+
     async def main() -> None:
         sim = PlantSimulator(
             seed=seed,
             speed=speed,
             start=start_at,
+            history_start=history_at,
+            step_s=step,
             host=host,
             modbus_port=modbus_port,
             opcua_port=None if no_opcua else opcua_port,

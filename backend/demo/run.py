@@ -1,63 +1,143 @@
-"""`cbamx demo`: embedded services, migrations, demo data, the API, the simulated plant."""
+"""`cbamx demo`: embedded services, migrations, demo data and history, the API, worker, plant and agent."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from backend.demo.seed import DEMO_PASSWORD, ORGS, DemoState
+from backend.demo.seed import AGENT_CONFIG, DEMO_PASSWORD, ORGS
 
 
-def _prepare(data_dir: Path) -> DemoState:
+@dataclass
+class Prepared:
+    client_id: str
+    client_secret: str
+    history_start: datetime
+    agent_config: Path
+    modbus_port: int
+    opcua_port: int
+
+
+def _prepare(data_dir: Path, port: int) -> Prepared:
+    from sqlalchemy import func, select
+
     from backend.db import Database
+    from backend.demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
+    from backend.demo.plant import agent_credentials, free_port, write_agent_config
     from backend.demo.seed import seed
+    from backend.metering.models import CounterReading
     from tenancy.migrate import upgrade_platform, upgrade_tenants
 
-    async def main() -> DemoState:
+    folder = data_dir / "agent"
+    folder.mkdir(parents=True, exist_ok=True)
+    plant_file = folder / "plant.json"
+    plant = (
+        json.loads(plant_file.read_text())
+        if plant_file.exists()
+        else {"history_start": default_history_start().isoformat(), "seed": SEED, "step_s": STEP_S}
+    )
+    history_start = datetime.fromisoformat(plant["history_start"])
+
+    async def main() -> Prepared:
         db = Database.connect(os.environ["DATABASE_URL"], pool_size=2)
         try:
             await upgrade_platform(db)
             await upgrade_tenants(db)
-            return await seed(db)
+            state = await seed(db)
+            exporter = state.tenants["alu-sabac"]
+            assert state.installation_id is not None
+            async with db.tenant_session(exporter.scope()) as session:
+                has_readings = await session.scalar(select(func.count()).select_from(CounterReading))
+            if not has_readings:
+                print("generating two weeks of plant history (first start only)...", flush=True)
+                stored = await backfill(
+                    db,
+                    exporter,
+                    state.installation_id,
+                    state.points,
+                    history_start=history_start,
+                    until=datetime.now(UTC),
+                )
+                report = await derive_history(db, exporter, state.installation_id)
+                print(
+                    f"  {stored:,} counter readings, {len(report.days)} days x {report.meters} meters derived "
+                    f"({report.counts.get('estimated_linear', 0)} intervals estimated linearly, "
+                    f"{report.counts.get('estimated_like_day', 0)} from like days)",
+                    flush=True,
+                )
+            client_id, secret = await agent_credentials(db, exporter, state.installation_id, folder)
         finally:
             await db.dispose()
+        modbus_port, opcua_port = free_port(), free_port()
+        config = write_agent_config(
+            AGENT_CONFIG,
+            folder,
+            server_url=f"http://127.0.0.1:{port}",
+            client_id=client_id,
+            modbus_port=modbus_port,
+            opcua_port=opcua_port,
+        )
+        return Prepared(client_id, secret, history_start, config, modbus_port, opcua_port)
 
-    return asyncio.run(main())
+    prepared = asyncio.run(main())
+    plant_file.write_text(json.dumps(plant))
+    return prepared
 
 
 def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
-    from backend.embedded import ensure_services_env
+    from backend.embedded import ensure_services_env, stop_embedded
 
+    data_dir = data_dir.resolve()
     if reset and data_dir.exists():
+        stop_embedded(data_dir)
         shutil.rmtree(data_dir)
     embedded = ensure_services_env(data_dir)
     os.environ.setdefault("CBAMX_DATA_DIR", str(data_dir))
     os.environ.setdefault("CBAMX_PUBLIC_URL", f"http://127.0.0.1:{port}")
     os.environ.setdefault("CBAMX_PORT", str(port))
-    state = _prepare(data_dir)
-    processes: list[subprocess.Popen[bytes]] = []
-    exe = Path(sys.executable).parent
-    processes.append(subprocess.Popen([str(exe / "cbamx"), "worker"]))
+    prepared = _prepare(data_dir, port)
+    from backend.demo.history import SEED, STEP_S
     from backend.demo.plant import start_plant
 
-    processes += start_plant(data_dir, state, port=port)
-    base = f"http://127.0.0.1:{port}"
-    print("\n" + "=" * 72)
-    print(f"cbamx demo running at {base}   (GraphiQL: {base}/graphql, API docs: {base}/openapi)")
-    print(f"log in at {base}/auth/login with any of these (password: {DEMO_PASSWORD}):")
-    for org in ORGS:
-        print(f"  {org.kind.value:20} {org.email:34} {org.name}")
-    print("embedded services:" if embedded else "services:", os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
-    print("stop with Ctrl-C")
-    print("=" * 72 + "\n", flush=True)
+    exe = Path(sys.executable).parent
+    processes: list[subprocess.Popen[bytes]] = [subprocess.Popen([str(exe / "cbamx"), "worker"])]
     server = subprocess.Popen([str(exe / "cbamx"), "serve", "--port", str(port)])
     processes.append(server)
+    processes += start_plant(
+        data_dir / "agent",
+        config=prepared.agent_config,
+        secret=prepared.client_secret,
+        history_start=prepared.history_start,
+        seed=SEED,
+        step_s=STEP_S,
+        modbus_port=prepared.modbus_port,
+        opcua_port=prepared.opcua_port,
+    )
+    base = f"http://127.0.0.1:{port}"
+    print("\n" + "=" * 78)
+    print(f"cbamx demo running at {base}   (GraphiQL: {base}/graphql, API reference: {base}/openapi)")
+    print(f"log in with POST {base}/auth/login, password for every demo user: {DEMO_PASSWORD}")
+    for org in ORGS:
+        print(f"  {org.kind.value:20} {org.email:30} {org.name}")
+    print(
+        f"simulated plant: Modbus TCP 127.0.0.1:{prepared.modbus_port}, OPC UA 127.0.0.1:{prepared.opcua_port}; "
+        f"agent config {prepared.agent_config} (client {prepared.client_id})"
+    )
+    print(
+        ("embedded services: " if embedded else "services: ") + f"{os.environ['DATABASE_URL']}  "
+        f"{os.environ['REDIS_URL']}"
+    )
+    print("stop with Ctrl-C")
+    print("=" * 78 + "\n", flush=True)
     try:
         return server.wait()
     except KeyboardInterrupt:

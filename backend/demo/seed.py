@@ -1,31 +1,38 @@
-"""The demo's organisations, people, plant model, clients and grants (idempotent)."""
+"""The demo's organisations, people, plant model, clients and grants; safe to run again.
+
+The plant's meters and data points come from the on-site agent's own configuration, so the server
+expects exactly what the agent will send.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from backend.db import Database
-from backend.identity.clients import create_client
 from backend.identity.models import MembershipRole, User
 from backend.identity.principal import ROLE_SCOPES, Principal
 from backend.identity.users import add_membership, create_user
 from backend.installations import service as installations
-from backend.installations.models import Installation
+from backend.installations.models import Installation, ProductionLine
 from backend.installations.schemas import GridPointData, InstallationData, LineData, ProcessData
 from backend.metering import service as metering
-from backend.metering.models import Medium, MeterRole, Quantity
+from backend.metering.models import Medium, Meter, MeterRole, Quantity
 from backend.metering.schemas import DataPointData, DeviceData, FormulaTerm, MeterData, VirtualMeterData
 from backend.sharing.grants import NewGrant, create_grant
-from backend.sharing.models import DirectoryEntry, ResourceKind
+from backend.sharing.models import DirectoryEntry, Grant, ResourceKind
+from connectors.config import AgentConfig, load_config
+from connectors.inventory import ConfiguredPoint, configured_points
 from tenancy.models import Tenant, TenantKind
 from tenancy.provisioning import NewTenant, create_tenant
 
 DEMO_PASSWORD = "cbamx-demo-2026"
 INSTALLED = datetime(2025, 1, 1, tzinfo=UTC)
+AGENT_CONFIG = Path(__file__).resolve().parents[2] / "connectors" / "examples" / "plant-agent.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,94 +53,43 @@ ORGS = (
 
 
 @dataclass(frozen=True, slots=True)
-class DemoMeter:
-    code: str
+class MeterRoleInPlant:
     name: str
     role: MeterRole
     parent: str | None
-    unit: str
-    line: str | None = None
-    serial: str = ""
-    model: str = ""
+    line: str | None
+    medium: Medium = Medium.ELECTRICITY
     max_power_kw: float | None = None
 
 
-# the simulated plant: a main grid meter, sub-meters per consumer, rooftop PV
-METERS = (
-    DemoMeter(
-        "MAIN",
-        "Grid connection (main)",
-        MeterRole.MAIN,
-        None,
-        "Wh",
-        serial="UMG604-0001",
-        model="Janitza UMG 604",
-        max_power_kw=8000,
+# where each meter of the agent's configuration sits in the plant
+PLANT = {
+    "GRID-MAIN": MeterRoleInPlant("Grid connection, 20 kV (main)", MeterRole.MAIN, None, None, max_power_kw=12000),
+    "PRESS1": MeterRoleInPlant("Extrusion press 1 (2,500 t)", MeterRole.SUB, "GRID-MAIN", "EXT-1", max_power_kw=3000),
+    "PRESS2": MeterRoleInPlant("Extrusion press 2 (3,500 t)", MeterRole.SUB, "GRID-MAIN", "EXT-2", max_power_kw=4000),
+    "FURNACE1": MeterRoleInPlant("Induction melting furnace", MeterRole.SUB, "GRID-MAIN", "CAST-1", max_power_kw=6000),
+    "BILLET-HEATER": MeterRoleInPlant(
+        "Billet heater, electrical auxiliaries", MeterRole.SUB, "GRID-MAIN", "EXT-1", max_power_kw=1000
     ),
-    DemoMeter(
-        "PRESS1",
-        "Extrusion press 1 (2,200 t)",
-        MeterRole.SUB,
-        "MAIN",
-        "kWh",
-        "EXT-1",
-        "SDM630-1101",
-        "Eastron SDM630",
-        2500,
+    "AGEING-OVEN": MeterRoleInPlant("Ageing oven", MeterRole.SUB, "GRID-MAIN", "EXT-1", max_power_kw=1500),
+    "COMPRESSORS": MeterRoleInPlant("Compressed-air station", MeterRole.SUB, "GRID-MAIN", None, max_power_kw=1000),
+    "PV-ROOF": MeterRoleInPlant("Rooftop PV (1 MWp)", MeterRole.GENERATION, "GRID-MAIN", None, max_power_kw=1500),
+    "GAS-BILLET-HEATER": MeterRoleInPlant(
+        "Natural gas, billet heater", MeterRole.MAIN, None, "EXT-1", medium=Medium.NATURAL_GAS
     ),
-    DemoMeter(
-        "PRESS2",
-        "Extrusion press 2 (1,800 t)",
-        MeterRole.SUB,
-        "MAIN",
-        "Wh",
-        "EXT-2",
-        "UMG96RM-2202",
-        "Janitza UMG 96RM",
-        2000,
-    ),
-    DemoMeter(
-        "FURNACE",
-        "Induction melting furnace",
-        MeterRole.SUB,
-        "MAIN",
-        "kWh",
-        "CAST-1",
-        "OPCUA-FURN",
-        "Furnace controller (OPC UA)",
-        4000,
-    ),
-    DemoMeter(
-        "OVENS",
-        "Billet heating and ageing ovens",
-        MeterRole.SUB,
-        "MAIN",
-        "kWh",
-        "EXT-1",
-        "OPCUA-OVEN",
-        "Oven controller (OPC UA)",
-        1500,
-    ),
-    DemoMeter(
-        "COMPRESSORS",
-        "Compressed air station",
-        MeterRole.SUB,
-        "MAIN",
-        "kWh",
-        None,
-        "SDM630-1105",
-        "Eastron SDM630",
-        600,
-    ),
-    DemoMeter("PV", "Rooftop PV (1 MWp)", MeterRole.GENERATION, None, "Wh", None, "SUNSPEC-213", "SunSpec 213", 1200),
-)
+}
+LINES = (("CAST-1", "Melting and casting"), ("EXT-1", "Extrusion line 1"), ("EXT-2", "Extrusion line 2"))
 
 
 @dataclass
 class DemoState:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     installation_id: uuid.UUID | None = None
-    agent_client: tuple[str, str] | None = None
+    points: list[ConfiguredPoint] = field(default_factory=list)
+
+
+def agent_config() -> AgentConfig:
+    return load_config(AGENT_CONFIG, require_secret=False)
 
 
 async def _org(db: Database, org: DemoOrg) -> Tenant:
@@ -142,9 +98,7 @@ async def _org(db: Database, org: DemoOrg) -> Tenant:
     if existing is not None:
         return existing
     tenant = await create_tenant(
-        db,
-        NewTenant(name=org.name, slug=org.slug, kind=org.kind, country=org.country),
-        actor=Principal.system("demo"),
+        db, NewTenant(name=org.name, slug=org.slug, kind=org.kind, country=org.country), actor=Principal.system("demo")
     )
     async with db.platform() as session:
         user = (await session.execute(select(User).where(User.email == org.email))).scalar_one_or_none()
@@ -166,7 +120,7 @@ async def _org(db: Database, org: DemoOrg) -> Tenant:
     return tenant
 
 
-async def _plant(db: Database, tenant: Tenant) -> uuid.UUID:
+async def _plant(db: Database, tenant: Tenant, points: list[ConfiguredPoint]) -> uuid.UUID:
     owner = Principal(
         kind="system", id="demo", label="demo", tenant_id=tenant.id, scopes=ROLE_SCOPES[MembershipRole.OWNER]
     )
@@ -198,21 +152,15 @@ async def _plant(db: Database, tenant: Tenant) -> uuid.UUID:
                 code="ALU-PRODUCTS",
                 name="Aluminium products (extrusion)",
                 goods_category="Aluminium products",
-                boundary=(
-                    "From billet casting to packed profiles: melting, casting, billet heating, extrusion, ageing."
-                ),
+                boundary="From melting and billet casting to packed profiles: melting, casting, billet heating, "
+                "extrusion, ageing; compressed air and lighting are shared services.",
             ),
         )
-        lines = {}
-        for code, name in (
-            ("CAST-1", "Melting and casting"),
-            ("EXT-1", "Extrusion line 1"),
-            ("EXT-2", "Extrusion line 2"),
-        ):
-            lines[code] = (
-                await installations.create_line(session, owner, LineData(process_id=process.id, code=code, name=name))
-            ).id
-        point = await installations.create_grid_point(
+        lines: dict[str, uuid.UUID] = {}
+        for code, name in LINES:
+            line: ProductionLine = await installations.create_line(session, owner, LineData(process.id, code, name))
+            lines[code] = line.id
+        grid = await installations.create_grid_point(
             session,
             owner,
             GridPointData(
@@ -224,30 +172,29 @@ async def _plant(db: Database, tenant: Tenant) -> uuid.UUID:
             ),
         )
         ids: dict[str, uuid.UUID] = {}
-        for spec in METERS:
+        for code in sorted(PLANT, key=lambda c: PLANT[c].parent is not None):
+            spec = PLANT[code]
+            data_points = {(p.quantity, p.unit) for p in points if p.meter == code}
             meter = await metering.create_meter(
                 session,
                 owner,
                 MeterData(
                     installation_id=plant.id,
-                    code=spec.code,
+                    code=code,
                     name=spec.name,
-                    medium=Medium.ELECTRICITY,
+                    medium=spec.medium,
                     role=spec.role,
                     parent_id=ids.get(spec.parent) if spec.parent else None,
-                    grid_connection_point_id=point.id if spec.role == MeterRole.MAIN else None,
+                    grid_connection_point_id=grid.id if code == "GRID-MAIN" else None,
                     process_id=process.id if spec.role == MeterRole.SUB else None,
                     line_id=lines.get(spec.line) if spec.line else None,
-                    data_points=[
-                        DataPointData(Quantity.ACTIVE_ENERGY_IMPORT, spec.unit),
-                        DataPointData(Quantity.ACTIVE_POWER, "kW" if spec.unit == "kWh" else "W"),
-                    ],
+                    data_points=[DataPointData(Quantity(q), u) for q, u in sorted(data_points)],
                     max_power_kw=spec.max_power_kw,
-                    device=DeviceData(serial_number=spec.serial, model=spec.model, installed_at=INSTALLED),
+                    device=DeviceData(serial_number=f"SN-{code}", installed_at=INSTALLED),
                 ),
             )
-            ids[spec.code] = meter.id
-        subs = [s.code for s in METERS if s.parent == "MAIN"]
+            ids[code] = meter.id
+        subs = [c for c, s in PLANT.items() if s.parent == "GRID-MAIN" and s.role == MeterRole.SUB]
         await metering.create_virtual_meter(
             session,
             owner,
@@ -255,56 +202,75 @@ async def _plant(db: Database, tenant: Tenant) -> uuid.UUID:
                 installation_id=plant.id,
                 code="UNMETERED",
                 name="Unmetered consumption and losses",
-                terms=[FormulaTerm(ids["MAIN"], 1.0), *[FormulaTerm(ids[c], -1.0) for c in subs]],
+                description="Main meter plus PV generation minus every sub-meter.",
+                terms=[
+                    FormulaTerm(ids["GRID-MAIN"], 1.0),
+                    FormulaTerm(ids["PV-ROOF"], 1.0),
+                    *[FormulaTerm(ids[c], -1.0) for c in subs],
+                ],
             ),
         )
         return plant.id
 
 
-async def seed(db: Database) -> DemoState:
-    state = DemoState()
-    for org in ORGS:
-        state.tenants[org.slug] = await _org(db, org)
+async def _grants(db: Database, state: DemoState) -> None:
     exporter = state.tenants["alu-sabac"]
-    state.installation_id = await _plant(db, exporter)
     system = Principal.system("demo", exporter.id)
     async with db.platform() as session:
-        issued = await create_client(
-            session,
-            system,
-            tenant=exporter,
-            name="Šabac plant agent",
-            scopes=["ingest"],
-            installation_id=state.installation_id,
-        )
-        state.agent_client = (issued.client.client_id, issued.client_secret)
+        given = {
+            g.grantee_tenant_id
+            for g in (
+                await session.execute(
+                    select(Grant).where(Grant.grantor_tenant_id == exporter.id, Grant.revoked_at.is_(None))
+                )
+            ).scalars()
+        }
         expires = datetime.now(UTC) + timedelta(days=365)
-        await create_grant(
-            session,
-            system,
-            grantor=exporter,
-            data=NewGrant(
-                grantee_tenant_id=state.tenants["verifika"].id,
-                resource_kinds=[
-                    ResourceKind.INSTALLATION,
-                    ResourceKind.INTERVAL_DATA,
-                    ResourceKind.EVIDENCE,
-                    ResourceKind.AUDIT,
-                ],
-                installation_ids=[state.installation_id],
-                expires_at=expires,
-                purpose="Verification of 2026 report",
-            ),
-        )
-        await create_grant(
-            session,
-            system,
-            grantor=exporter,
-            data=NewGrant(
-                grantee_tenant_id=state.tenants["fassaden-nord"].id,
-                resource_kinds=[ResourceKind.INSTALLATION],
-                expires_at=expires,
-                purpose="Supplier due diligence",
-            ),
-        )
+        verifier, importer = state.tenants["verifika"], state.tenants["fassaden-nord"]
+        if verifier.id not in given:
+            await create_grant(
+                session,
+                system,
+                grantor=exporter,
+                data=NewGrant(
+                    grantee_tenant_id=verifier.id,
+                    resource_kinds=[
+                        ResourceKind.INSTALLATION,
+                        ResourceKind.INTERVAL_DATA,
+                        ResourceKind.EVIDENCE,
+                        ResourceKind.AUDIT,
+                    ],
+                    installation_ids=[state.installation_id] if state.installation_id else None,
+                    expires_at=expires,
+                    purpose="Verification of the 2026 emissions report",
+                ),
+            )
+        if importer.id not in given:
+            await create_grant(
+                session,
+                system,
+                grantor=exporter,
+                data=NewGrant(
+                    grantee_tenant_id=importer.id,
+                    resource_kinds=[ResourceKind.INSTALLATION],
+                    expires_at=expires,
+                    purpose="Supplier due diligence",
+                ),
+            )
+
+
+async def seed(db: Database) -> DemoState:
+    state = DemoState(points=configured_points(agent_config()))
+    unknown = {p.meter for p in state.points} - set(PLANT)
+    if unknown:
+        raise RuntimeError(f"the agent configuration names meters the demo plant does not place: {sorted(unknown)}")
+    for org in ORGS:
+        state.tenants[org.slug] = await _org(db, org)
+    state.installation_id = await _plant(db, state.tenants["alu-sabac"], state.points)
+    await _grants(db, state)
     return state
+
+
+async def meter_ids(db: Database, tenant: Tenant) -> dict[str, uuid.UUID]:
+    async with db.tenant_session(tenant.scope()) as session:
+        return {m.code: m.id for m in (await session.execute(select(Meter))).scalars()}

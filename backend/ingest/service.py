@@ -213,6 +213,28 @@ async def ingest_batch(
     batch = decode_batch(body)
     if len(batch.readings) > max_batch:
         raise ValidationFailed([FieldError(f"at most {max_batch} readings per batch", field="readings")])
+    return await store_batch(
+        db,
+        principal,
+        installation_id,
+        batch,
+        source="agent",
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        max_future_skew_s=max_future_skew_s,
+    )
+
+
+async def store_batch(
+    db: AsyncSession,
+    principal: Principal,
+    installation_id: uuid.UUID,
+    batch: WireBatch,
+    *,
+    source: str,
+    body_sha256: str,
+    max_future_skew_s: int,
+) -> IngestResult:
+    """Check and store a batch of readings for one installation; audited; queues interval derivation."""
     now = utcnow()
     points = await point_map(db, installation_id)
     columns, errors = validate_readings(batch, points, now=now, max_future_skew_s=max_future_skew_s)
@@ -221,12 +243,11 @@ async def ingest_batch(
     batch_id = uuid.uuid4()
     accepted = await insert_readings(db, columns, batch_id, now) if columns[0] else 0
     stamps: list[datetime] = columns[1]
-    digest = hashlib.sha256(body).hexdigest()
     db.add(
         IngestBatch(
             id=batch_id,
             installation_id=installation_id,
-            source="agent",
+            source=source,
             source_ref=batch.agent_id[:200],
             received_at=now,
             readings=len(batch.readings),
@@ -234,7 +255,7 @@ async def ingest_batch(
             duplicates=len(batch.readings) - accepted,
             first_ts=min(stamps) if stamps else None,
             last_ts=max(stamps) if stamps else None,
-            body_sha256=digest,
+            body_sha256=body_sha256,
         )
     )
     await record(
@@ -246,8 +267,9 @@ async def ingest_batch(
         details={
             "readings": len(batch.readings),
             "accepted": accepted,
-            "body_sha256": digest,
+            "body_sha256": body_sha256,
             "agent_id": batch.agent_id,
+            "source": source,
         },
     )
     if accepted:

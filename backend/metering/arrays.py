@@ -45,6 +45,11 @@ class IntervalMatrix:
     energy_kwh: NDArray[np.float64]
     status: NDArray[np.uint8]
     flags: NDArray[np.uint16]
+    stored_days: NDArray[np.bool_]  # (n_meters, n_days): a derived row exists
+
+    def first_stored_interval(self, row: int) -> int | None:
+        days = np.flatnonzero(self.stored_days[row])
+        return None if days.size == 0 else int(days[0]) * (86_400 // self.resolution_s)
 
     @property
     def n_intervals(self) -> int:
@@ -64,6 +69,7 @@ async def load_interval_matrix(
     energy = np.full(shape, np.nan, dtype=np.float64)
     status = np.full(shape, IntervalStatus.MISSING, dtype=np.uint8)
     flags = np.zeros(shape, dtype=np.uint16)
+    stored = np.zeros((len(meter_ids), max(n_days, 0)), dtype=bool)
     if meter_ids and n_days > 0:
         index = {m: i for i, m in enumerate(meter_ids)}
         schema = tenant_scope_of(db).schema
@@ -78,10 +84,11 @@ async def load_interval_matrix(
         )
         for meter_id, day, e, s, f in rows:
             row, col = index[meter_id], (day - start_day).days * per_day
+            stored[row, (day - start_day).days] = True
             energy[row, col : col + per_day] = np.frombuffer(e, dtype=ENERGY_DTYPE)
             status[row, col : col + per_day] = np.frombuffer(s, dtype=STATUS_DTYPE)
             flags[row, col : col + per_day] = np.frombuffer(f, dtype=FLAGS_DTYPE)
-    return IntervalMatrix(list(meter_ids), day_start_s(start_day), resolution_s, energy, status, flags)
+    return IntervalMatrix(list(meter_ids), day_start_s(start_day), resolution_s, energy, status, flags, stored)
 
 
 async def store_days(
@@ -96,14 +103,17 @@ async def store_days(
     unit: str,
     methodology_version: str,
     inputs_digest: str,
+    days_with_data: NDArray[np.bool_] | None = None,
 ) -> int:
-    """Write whole days of one meter (insert or replace); returns the number of days written."""
+    """Write whole days of one meter (insert or replace), skipping days marked without data."""
     per_day = 86_400 // resolution_s
     n_days = energy_kwh.shape[0] // per_day
     first = day_of(grid_start_s)
     records = []
     now = datetime.now(UTC)
     for d in range(n_days):
+        if days_with_data is not None and not days_with_data[d]:
+            continue
         sl = slice(d * per_day, (d + 1) * per_day)
         records.append(
             (
@@ -130,4 +140,4 @@ async def store_days(
         "computed_at = EXCLUDED.computed_at",
         records,
     )
-    return n_days
+    return len(records)

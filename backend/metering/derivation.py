@@ -29,6 +29,7 @@ from backend.metering.models import (
     COUNTER_QUANTITIES,
     DataPoint,
     IngestBatch,
+    IntervalDay,
     IntervalEdit,
     Meter,
     MeterDevice,
@@ -46,6 +47,7 @@ from workers.engine import (
 from workers.engine.derivation import DerivedIntervals, derive_meter_intervals
 
 REFERENCE_DAYS = 21
+MAX_CATCH_UP_DAYS = 31
 
 
 @dataclass
@@ -132,6 +134,14 @@ async def pending_days(db: AsyncSession, installation: Installation) -> tuple[li
         return None
     # a reading just after midnight also settles the previous day's last boundary
     first = day_of(int(row[1].timestamp()) - installation.interval_resolution_s)
+    # days between the last derived day and new readings (an agent outage) are derived too, as gaps
+    last_stored = await db.scalar(
+        select(func.max(IntervalDay.day))
+        .join(Meter, Meter.id == IntervalDay.meter_id)
+        .where(Meter.installation_id == installation.id, Meter.is_virtual.is_(False))
+    )
+    if last_stored is not None and last_stored < first:
+        first = max(last_stored, first - timedelta(days=MAX_CATCH_UP_DAYS))
     return list(row[0]), first, day_of(int(row[2].timestamp()))
 
 
@@ -234,6 +244,7 @@ async def derive_installation(
             unit=base_unit_of(point.unit),
             methodology_version=METHODOLOGY_VERSION,
             inputs_digest=derived.inputs_digest,
+            days_with_data=_days_to_store(status, n_days, bool(reference.stored_days[row].any())),
         )
         digests.append(derived.outputs_digest)
         for key, value in derived.counts.items():
@@ -261,6 +272,17 @@ async def derive_installation(
         },
     )
     return report
+
+
+def _days_to_store(status: np.ndarray, n_days: int, earlier_data: bool) -> np.ndarray:
+    """Days from the meter's first day with a derived value on; earlier days are "no data yet", not gaps."""
+    if earlier_data:
+        return np.ones(n_days, dtype=bool)
+    have = np.flatnonzero(status != IntervalStatus.MISSING)
+    keep = np.zeros(n_days, dtype=bool)
+    if have.size:
+        keep[int(have[0]) // (status.shape[0] // n_days) :] = True
+    return keep
 
 
 def _not_yet_due(
@@ -307,4 +329,5 @@ async def _derive_virtual(
             unit="kWh",
             methodology_version=METHODOLOGY_VERSION,
             inputs_digest=array_digest(matrix.energy_kwh, matrix.status),
+            days_with_data=matrix.stored_days.any(axis=0),
         )

@@ -212,8 +212,14 @@ async def gaps_report(
     hi = min(matrix.n_intervals, (int(end.timestamp()) - matrix.grid_start_s) // res)
     gaps, counts = [], {}
     for row, meter in enumerate(meters):
-        status = np.ascontiguousarray(matrix.status[row, lo:hi])
-        found = find_gaps(status, resolution_s=res, grid_start_s=matrix.grid_start_s + lo * res)
+        # before a meter's first derived day there is no data yet, not a gap
+        first = matrix.first_stored_interval(row)
+        if first is None or first >= hi:
+            counts[meter.id] = status_counts(np.zeros(0, dtype=np.uint8))
+            continue
+        begin = max(lo, first)
+        status = np.ascontiguousarray(matrix.status[row, begin:hi])
+        found = find_gaps(status, resolution_s=res, grid_start_s=matrix.grid_start_s + begin * res)
         counts[meter.id] = status_counts(status)
         gaps += [
             Gap(meter, as_datetime(int(s)), as_datetime(int(e)), int(n))

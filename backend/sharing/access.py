@@ -26,6 +26,7 @@ async def granted_read(
     entity_id: object,
     installation_id: uuid.UUID | None = None,
     period: tuple[datetime, datetime] | None = None,
+    any_installation: bool = False,
 ) -> AsyncIterator[tuple[AsyncSession, Principal, Grant]]:
     """A read-only unit of work in the grantor's tenant, opened only under a live grant.
 
@@ -34,7 +35,13 @@ async def granted_read(
     """
     async with services.db.platform_session() as platform:
         grant = await find_live_grant(
-            platform, actor, grantor_id=grantor_id, kind=kind, installation_id=installation_id, period=period
+            platform,
+            actor,
+            grantor_id=grantor_id,
+            kind=kind,
+            installation_id=installation_id,
+            period=period,
+            any_installation=any_installation,
         )
     grantor = await services.tenants.get(grantor_id)
     reader = Principal(

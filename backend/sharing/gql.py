@@ -120,6 +120,7 @@ class SharingQuery:
             kind=ResourceKindModel.INSTALLATION,
             what="installations",
             entity_id="*",
+            any_installation=True,  # filtered to the grant's installations below
         ) as (db, reader, grant):
             rows = await list_installations(db, reader, limit=200)
         allowed = set(grant.installation_ids)

@@ -45,10 +45,10 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
         actor.require_role(MembershipRole.ADMIN)
     errors: list[FieldError] = []
     if data.grantee_tenant_id == grantor.id:
-        errors.append(FieldError("a grant must name another organisation", field="granteeTenantId"))
+        errors.append(FieldError("a grant must name another organisation", field="granteeId"))
     grantee = await db.get(Tenant, data.grantee_tenant_id)
     if grantee is None:
-        errors.append(FieldError("no such organisation", field="granteeTenantId"))
+        errors.append(FieldError("no such organisation", field="granteeId"))
     if not data.resource_kinds:
         errors.append(FieldError("name at least one resource kind", field="resourceKinds"))
     if data.expires_at <= utcnow():
@@ -140,6 +140,9 @@ async def grants_received(db: AsyncSession, actor: Principal) -> list[Grant]:
     )
     if actor.kind == "client":
         query = query.where(or_(Grant.grantee_client_id.is_(None), Grant.grantee_client_id == actor.client_pk))
+    else:
+        # a grant to one client of the tenant is that client's alone, not its people's
+        query = query.where(Grant.grantee_client_id.is_(None))
     rows = await db.execute(query.order_by(Grant.created_at))
     return list(rows.scalars())
 
@@ -149,10 +152,15 @@ def _covers(
     kind: ResourceKind,
     installation_id: uuid.UUID | None,
     period: tuple[datetime, datetime] | None,
+    any_installation: bool = False,
 ) -> bool:
     if kind.value not in grant.resource_kinds:
         return False
-    if grant.installation_ids and (installation_id is None or installation_id not in grant.installation_ids):
+    if (
+        grant.installation_ids
+        and not any_installation
+        and (installation_id is None or installation_id not in grant.installation_ids)
+    ):
         return False
     if period is not None:
         start, end = period
@@ -171,10 +179,15 @@ async def find_live_grant(
     kind: ResourceKind,
     installation_id: uuid.UUID | None = None,
     period: tuple[datetime, datetime] | None = None,
+    any_installation: bool = False,
 ) -> Grant:
-    """The live grant that lets the actor read this, or ``NoLiveGrant``; checked on every read."""
+    """The live grant that lets the actor read this, or ``NoLiveGrant``; checked on every read.
+
+    ``any_installation``: the caller reads several installations and keeps only those the grant
+    names, so a grant limited to some installations covers the read.
+    """
     for grant in await grants_received(platform_db, actor):
-        if grant.grantor_tenant_id == grantor_id and _covers(grant, kind, installation_id, period):
+        if grant.grantor_tenant_id == grantor_id and _covers(grant, kind, installation_id, period, any_installation):
             return grant
     raise NoLiveGrant("you have no live grant for this data")
 

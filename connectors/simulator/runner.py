@@ -34,12 +34,16 @@ class PlantSimulator:
         modbus_port: int = 5020,
         opcua_port: int | None = 4840,
         step_s: float = 1.0,
+        history_start: datetime | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
         self.host = host
-        self.model = PlantModel(seed=seed, start=start or datetime.now(UTC), step_s=step_s)
+        self.clock_start = start or datetime.now(UTC)
+        # with a history start the plant has been running since then: its counters are what that
+        # plant would show now, so live readings continue a history generated from the same model
+        self.model = PlantModel(seed=seed, start=history_start or self.clock_start, step_s=step_s)
         self.modbus_port = modbus_port or free_port(host)
         self.opcua_port = None if opcua_port is None else (opcua_port or free_port(host))
         self.faults: dict[str, Fault] = {}
@@ -56,7 +60,7 @@ class PlantSimulator:
         return None if self._opcua is None else self._opcua.endpoint
 
     def now(self) -> datetime:
-        return self.model.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+        return self.clock_start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
 
     def true_counters(self) -> dict[str, MeterState]:
         """Exact (double precision) meter states at the current plant time."""
@@ -70,6 +74,8 @@ class PlantSimulator:
         self.faults[code] = fault
 
     async def start(self) -> None:
+        # bring a plant with history up to now before serving, so the first reads do not time out
+        self.model.advance_to(self.now())
         self._modbus = ModbusGateway(self.meter, self.host, self.modbus_port, self.faults)
         await self._modbus.start()
         if self.opcua_port is not None:

@@ -294,3 +294,35 @@ async def test_derivation_is_reproducible_and_edits_are_kept(services, http, pla
         "valueKwh",
         "reason",
     }
+
+
+async def test_a_whole_day_without_readings_is_reported_as_a_gap_not_before_the_first_reading(
+    services, http, plant_with_agent
+):
+    # given: SUB1 reports on day -3, goes silent on day -2, comes back on day -1
+    owner, plant, token = plant_with_agent
+    actor = Principal.system("test", owner.id)
+    for days_ago in (3, 1):
+        ts, kwh = counters(day_start(days_ago), 1, 20.0)
+        kwh = kwh + (0 if days_ago == 3 else 20.0 * 48)  # the counter kept counting during the silence
+        assert (await post(http, token, readings("SUB1", ts, kwh))).status_code == 200
+        # when: derived after each delivery, as the worker does
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            await derive_installation(db, actor, plant.installation_id, executor=None)
+    # then: day -2 is one gap, and nothing before day -3 counts as missing
+    session = await login(http, owner.email)
+    body = await session.gql(
+        operation("GapsReport"),
+        {
+            "installationId": gid("Installation", plant.installation_id),
+            "start": datetime.fromtimestamp(day_start(6), UTC).isoformat(),
+            "end": datetime.fromtimestamp(day_start(0), UTC).isoformat(),
+        },
+    )
+    gaps = [
+        (g["meter"]["code"], g["start"], g["intervals"])
+        for g in body["data"]["gapsReport"]["gaps"]
+        if g["meter"]["code"] == "SUB1"
+    ]
+    assert len(gaps) == 1 and gaps[0][2] >= 96
+    assert gaps[0][1] <= datetime.fromtimestamp(day_start(2), UTC).isoformat()
