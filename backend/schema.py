@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from backend.api.errors import DomainErrorCodes
 from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
+from backend.errors import DomainError
 from backend.evidence.gql import EvidenceQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestQuery
@@ -41,13 +44,21 @@ Mutation = merge_types(
 )
 
 
+class Schema(strawberry.Schema):
+    """Domain errors are answers, not faults: they are not logged as errors with tracebacks."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError)]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [
         *limit_extensions(settings),
         IntrospectionForAuthenticated,
         DomainErrorCodes,
     ]
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 @lru_cache(maxsize=1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from backend.errors import DomainError, ValidationFailed
-from graphql import GraphQLError
 
 
 @strawberry.type(description="Why a mutation did not happen: a stable code, the input field and a message.")
