@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -33,6 +34,11 @@ class ProductionLine(relay.Node):
         return cls(id=str(row.id), code=row.code, name=row.name, boundary=row.boundary)
 
 
+def _loader(info: strawberry.Info[Context, None], name: str, factory: Any, grantor_id: uuid.UUID | None) -> Any:
+    """The operation's loader for the viewer's tenant, or for a grantor's tenant read through a grant."""
+    return info.context.loader(f"{name}@{grantor_id or 'own'}", lambda ctx: factory(ctx, grantor_id))
+
+
 @strawberry.type(description="A production process (CBAM sense) with its boundary and lines.")
 class ProductionProcess(relay.Node):
     id: relay.NodeID[str]
@@ -40,20 +46,22 @@ class ProductionProcess(relay.Node):
     name: str = strawberry.field(description="Name.")
     goods_category: str = strawberry.field(description="Aggregated goods category, e.g. Aluminium products.")
     boundary: str = strawberry.field(description="What the process boundary includes and excludes.")
+    grantor_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="Lines of this process.")
     async def lines(self, info: strawberry.Info[Context, None]) -> list[ProductionLine]:
-        rows = await info.context.loader("lines_by_process_id", lines_by_process_id).load(uuid.UUID(self.id))
-        return [ProductionLine.of(r) for r in rows]
+        loader = _loader(info, "lines_by_process_id", lines_by_process_id, self.grantor_id)
+        return [ProductionLine.of(r) for r in await loader.load(uuid.UUID(self.id))]
 
     @classmethod
-    def of(cls, row: models.ProductionProcess) -> ProductionProcess:
+    def of(cls, row: models.ProductionProcess, grantor_id: uuid.UUID | None = None) -> ProductionProcess:
         return cls(
             id=str(row.id),
             code=row.code,
             name=row.name,
             goods_category=row.goods_category,
             boundary=row.boundary,
+            grantor_id=grantor_id,
         )
 
 
@@ -93,19 +101,21 @@ class Installation(relay.Node):
     interval_resolution_seconds: int = strawberry.field(description="Base resolution of interval data [s].")
     balance_tolerance: float = strawberry.field(description="Allowed meter balance residual (fraction).")
     created_at: datetime = strawberry.field(description="When it was added.")
+    # set when the installation belongs to another organisation and was read through a grant
+    grantor_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="Production processes of the installation.")
     async def processes(self, info: strawberry.Info[Context, None]) -> list[ProductionProcess]:
-        loader = info.context.loader("processes_by_installation_id", processes_by_installation_id)
-        return [ProductionProcess.of(r) for r in await loader.load(uuid.UUID(self.id))]
+        loader = _loader(info, "processes_by_installation_id", processes_by_installation_id, self.grantor_id)
+        return [ProductionProcess.of(r, self.grantor_id) for r in await loader.load(uuid.UUID(self.id))]
 
     @strawberry.field(description="Grid connection points of the installation.")
     async def grid_connection_points(self, info: strawberry.Info[Context, None]) -> list[GridConnectionPoint]:
-        loader = info.context.loader("grid_points_by_installation_id", grid_points_by_installation_id)
+        loader = _loader(info, "grid_points_by_installation_id", grid_points_by_installation_id, self.grantor_id)
         return [GridConnectionPoint.of(r) for r in await loader.load(uuid.UUID(self.id))]
 
     @classmethod
-    def of(cls, row: models.Installation) -> Installation:
+    def of(cls, row: models.Installation, grantor_id: uuid.UUID | None = None) -> Installation:
         return cls(
             id=str(row.id),
             name=row.name,
@@ -122,6 +132,7 @@ class Installation(relay.Node):
             interval_resolution_seconds=row.interval_resolution_s,
             balance_tolerance=row.balance_tolerance,
             created_at=row.created_at,
+            grantor_id=grantor_id,
         )
 
 

@@ -124,7 +124,7 @@ class SharingQuery:
         ) as (db, reader, grant):
             rows = await list_installations(db, reader, limit=200)
         allowed = set(grant.installation_ids)
-        return [Installation.of(r) for r in rows if not allowed or r.id in allowed]
+        return [Installation.of(r, grantor) for r in rows if not allowed or r.id in allowed]
 
     @strawberry.field(description="Evidence documents of another organisation, read through a live grant.")
     async def shared_evidence(

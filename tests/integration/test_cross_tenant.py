@@ -196,6 +196,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "RevokeGrant": {"vars": {"input": {"id": gid("Grant", w["grant_b"].id)}}, "refused": True},
         "SharedInstallations": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
         "SharedEvidence": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
+        "SharedInstallationDetails": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
     }
 
 
