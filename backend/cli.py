@@ -259,6 +259,70 @@ def client_revoke(tenant: str = typer.Option(...), client_id: str = typer.Option
     typer.echo("revoked")
 
 
+@client_app.command("rotate")
+def client_rotate(
+    tenant: str = typer.Option(...),
+    client_id: str = typer.Option(...),
+    grace_seconds: int = typer.Option(0, help="How long the old secret keeps working."),
+) -> None:
+    """Issue a new secret for a client; prints it once."""
+    from sqlalchemy import select
+
+    from backend.identity.clients import rotate_secret
+    from backend.identity.principal import Principal
+    from tenancy.models import Tenant
+
+    async def main() -> dict[str, str]:
+        db = await _database()
+        try:
+            async with db.platform() as session:
+                row = (await session.execute(select(Tenant).where(Tenant.slug == tenant))).scalar_one()
+                issued = await rotate_secret(
+                    session, Principal.system("cli", row.id), tenant=row, client_id=client_id, grace_s=grace_seconds
+                )
+        finally:
+            await db.dispose()
+        return {"client_id": issued.client.client_id, "client_secret": issued.client_secret}
+
+    typer.echo(json.dumps(_run(main)))
+
+
+@user_app.command("add")
+def user_add(
+    email: str = typer.Option(...),
+    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    role: str = typer.Option("member", help="owner, admin, member or viewer"),
+) -> None:
+    """Give an existing person a role in an organisation (or change their role there)."""
+    from sqlalchemy import select
+
+    from backend.identity.errors import UserNotFound
+    from backend.identity.models import MembershipRole
+    from backend.identity.principal import Principal
+    from backend.identity.users import add_membership, get_user_by_email
+    from tenancy.models import Tenant
+    from tenancy.registry import UnknownTenant
+
+    async def main() -> None:
+        db = await _database()
+        try:
+            async with db.platform() as session:
+                user = await get_user_by_email(session, email)
+                if user is None:
+                    raise UserNotFound(f"no user {email}", field="email")
+                row = (await session.execute(select(Tenant).where(Tenant.slug == tenant))).scalar_one_or_none()
+                if row is None:
+                    raise UnknownTenant(f"no organisation '{tenant}'", field="tenant")
+                await add_membership(
+                    session, Principal.system("cli", row.id), tenant=row, user=user, role=MembershipRole(role)
+                )
+        finally:
+            await db.dispose()
+
+    _run(main)
+    typer.echo(f"{email} is {role} of {tenant}")
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Start signing with a new key; the old one stays published until its tokens expire."""

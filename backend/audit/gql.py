@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
 from strawberry.scalars import JSON
 
 from backend.api.context import Context
@@ -63,22 +62,19 @@ class AuditQuery:
         self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[AuditEntry]:
         principal = info.context.require_principal()
-        principal.require("audit:read")
         limit = page_size(first)
         cursor = decode_cursor(after)
-        query = select(AuditEntryModel).order_by(AuditEntryModel.seq.desc()).limit(limit + 1)
-        if cursor:
-            query = query.where(AuditEntryModel.seq < int(cursor[0]))
         async with info.context.tenant_uow() as db:
-            rows = list((await db.execute(query)).scalars())
+            rows = await service.list_entries(
+                db, principal, before_seq=int(cursor[0]) if cursor else None, limit=limit + 1
+            )
         return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
 
     @strawberry.field(description="Recompute the whole chain and name the first broken entry, if any.")
     async def audit_verification(self, info: strawberry.Info[Context, None]) -> AuditVerification:
         principal = info.context.require_principal()
-        principal.require("audit:read")
         async with info.context.tenant_uow() as db:
-            result = await service.verify_chain(db)
+            result = await service.verify_for(db, principal)
         return AuditVerification(
             ok=result.ok,
             entries_checked=result.entries_checked,

@@ -155,6 +155,23 @@ async def verify_chain(db: AsyncSession, *, batch: int = 5000) -> ChainVerificat
     return ChainVerification(True, checked, None, None, head)
 
 
+async def list_entries(
+    db: AsyncSession, principal: Principal, *, before_seq: int | None = None, limit: int = 50
+) -> list[AuditEntry]:
+    """Entries newest first, before ``before_seq``; readers of the audit trail only."""
+    principal.require("audit:read")
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if before_seq is not None:
+        query = query.where(AuditEntry.seq < before_seq)
+    return list((await db.execute(query)).scalars())
+
+
+async def verify_for(db: AsyncSession, principal: Principal) -> ChainVerification:
+    """Verify the whole chain; readers of the audit trail only."""
+    principal.require("audit:read")
+    return await verify_chain(db)
+
+
 async def count_entries(db: AsyncSession) -> int:
     return int((await db.execute(select(func.count()).select_from(AuditEntry))).scalar_one())
 

@@ -103,7 +103,7 @@ async def memberships_of(db: AsyncSession, user_id: uuid.UUID) -> list[tuple[Mem
     rows = await db.execute(
         select(Membership, Tenant).join(Tenant, Tenant.id == Membership.tenant_id).where(Membership.user_id == user_id)
     )
-    return [(m, t) for m, t in rows.tuples()]
+    return [(m, t) for m, t in rows]
 
 
 async def membership(db: AsyncSession, user_id: uuid.UUID, tenant_id: uuid.UUID) -> Membership | None:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import msgspec
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
@@ -305,3 +306,16 @@ async def run_import(
             job_id=f"intervals:{scope.tenant_id}:{job.installation_id}:{now:%Y%m%d%H%M%S}",
         )
     return job
+
+
+async def list_imports(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> list[FileImport]:
+    """An installation's file imports with their reports, newest first; readers of interval data."""
+    principal.require("interval:read")
+    await get_installation(db, principal, installation_id)
+    rows = await db.execute(
+        select(FileImport)
+        .where(FileImport.installation_id == installation_id)
+        .order_by(FileImport.created_at.desc())
+        .limit(200)
+    )
+    return list(rows.scalars())

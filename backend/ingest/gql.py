@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from backend.api.context import Context
 from backend.api.relay import gid, node_uuid
-from backend.ingest.models import FileImport as FileImportModel
-from backend.installations.service import get_installation
+from backend.ingest.files import list_imports
 
 
 @strawberry.type(description="A historian or SCADA export being imported, with its report.")
@@ -36,18 +34,9 @@ class IngestQuery:
         self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
     ) -> list[FileImport]:
         principal = info.context.require_principal()
-        principal.require("interval:read")
         installation = node_uuid(installation_id, "Installation", field="installationId")
         async with info.context.tenant_uow() as db:
-            await get_installation(db, principal, installation)
-            rows = (
-                await db.execute(
-                    select(FileImportModel)
-                    .where(FileImportModel.installation_id == installation)
-                    .order_by(FileImportModel.created_at.desc())
-                    .limit(200)
-                )
-            ).scalars()
+            rows = await list_imports(db, principal, installation)
             return [
                 FileImport(
                     id=str(r.id),

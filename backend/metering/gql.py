@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -14,7 +13,6 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import gid, node_uuid
-from backend.installations.service import get_installation
 from backend.metering import models, service
 from backend.metering.loaders import data_points_by_meter_id, devices_by_meter_id
 from backend.metering.schemas import (
@@ -252,14 +250,7 @@ class MeteringQuery:
         principal = info.context.require_principal()
         installation = node_uuid(installation_id, "Installation", field="installationId")
         async with info.context.tenant_uow() as db:
-            await get_installation(db, principal, installation)
-            rows = (
-                await db.execute(
-                    select(models.ConnectorAgent)
-                    .where(models.ConnectorAgent.installation_id == installation)
-                    .order_by(models.ConnectorAgent.agent_id)
-                )
-            ).scalars()
+            rows = await service.list_connectors(db, principal, installation)
             return [
                 ConnectorAgent(
                     agent_id=r.agent_id,

@@ -17,7 +17,7 @@ from backend.installations.models import GridConnectionPoint, ProductionLine, Pr
 from backend.installations.schemas import check_code
 from backend.installations.service import get_installation
 from backend.metering.errors import DeviceStillInstalled, HierarchyCycle, MeterCodeTaken, MeterNotFound
-from backend.metering.models import DataPoint, Medium, Meter, MeterDevice, MeterRole, Quantity
+from backend.metering.models import ConnectorAgent, DataPoint, Medium, Meter, MeterDevice, MeterRole, Quantity
 from backend.metering.schemas import DeviceData, MeterData, ReplacementData, VirtualMeterData
 from backend.metering.units import DEFAULT_POINTS, is_allowed_unit
 
@@ -285,3 +285,14 @@ def build_hierarchy(meters: list[Meter]) -> list[HierarchyNode]:
 
 def medium_of(value: str) -> Medium:
     return Medium(value)
+
+
+async def list_connectors(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> list[ConnectorAgent]:
+    """What the installation's connector agents last reported; readers of the site model."""
+    await get_installation(db, principal, installation_id)
+    rows = await db.execute(
+        select(ConnectorAgent)
+        .where(ConnectorAgent.installation_id == installation_id)
+        .order_by(ConnectorAgent.agent_id)
+    )
+    return list(rows.scalars())
