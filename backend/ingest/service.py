@@ -12,8 +12,10 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,7 +116,7 @@ def _fast_columns(batch: WireBatch, points: dict[tuple[str, str], PointRef], hor
         values,
         [int(q) for q in qualities],  # type: ignore[arg-type]
         [r.reason for r in readings],
-        [_raw_literal(r.raw) for r in readings],
+        [r.raw for r in readings],
         {ref.meter_id for ref in refs},  # type: ignore[union-attr]
     ]
 
@@ -186,21 +188,42 @@ def validate_readings(
     return [], errors
 
 
+COLUMNS = ("data_point_id", "ts", "value", "quality", "reason", "raw", "batch_id", "received_at")
+
+
 async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.UUID, received_at: datetime) -> int:
-    """One round trip: the arrays are unnested server-side; duplicates are skipped by the key."""
+    """Store readings once each; returns how many were new.
+
+    The common case, a batch the server has not seen, goes in with binary COPY inside a savepoint.
+    If any reading is already stored (an agent re-sending after a lost acknowledgement), the
+    savepoint is rolled back and the batch goes through ``INSERT ... ON CONFLICT DO NOTHING``.
+    """
     ids, stamps, values, qualities, reasons, raws, _ = columns
     schema = tenant_scope_of(db).schema
+    connection = await db.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    try:
+        async with driver.transaction():  # a savepoint inside the unit of work's transaction
+            await driver.copy_records_to_table(
+                "counter_readings",
+                schema_name=schema,
+                columns=COLUMNS,
+                records=zip(
+                    ids, stamps, values, qualities, reasons, raws, repeat(batch_id), repeat(received_at), strict=False
+                ),
+            )
+        return len(ids)
+    except asyncpg.UniqueViolationError:
+        pass
     statement = (
-        f'INSERT INTO "{schema}".counter_readings '
-        "(data_point_id, ts, value, quality, reason, raw, batch_id, received_at) "
+        f'INSERT INTO "{schema}".counter_readings ({", ".join(COLUMNS)}) '
         "SELECT d, t, v, q, r, w::int[], $7, $8 "
         "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::int2[], $5::text[], $6::text[]) "
         "AS u(d, t, v, q, r, w) ON CONFLICT (data_point_id, ts) DO NOTHING"
     )
-    connection = await db.connection()
-    raw = await connection.get_raw_connection()
-    status: str = await raw.driver_connection.execute(  # type: ignore[union-attr]
-        statement, ids, stamps, values, qualities, reasons, raws, batch_id, received_at
+    status: str = await driver.execute(
+        statement, ids, stamps, values, qualities, reasons, [_raw_literal(r) for r in raws], batch_id, received_at
     )
     return int(status.rsplit(" ", 1)[-1])
 

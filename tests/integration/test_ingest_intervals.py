@@ -129,6 +129,14 @@ async def test_ingest_is_idempotent_and_all_or_nothing(services, http, plant_wit
     }
     stored = await reading_count(services, owner)
     assert stored == len(batch)
+    # when: a batch mixing already stored readings with new ones (a resend that grew meanwhile)
+    more_ts, more_kwh = counters(day_start(1) + 86_400 // 2, 1, 10.0, step_s=900)
+    mixed = [*batch[-5:], *readings("SUB2", more_ts[:7], more_kwh[:7])]
+    response = await post(http, token, mixed)
+    # then: only the new ones are stored
+    assert (response.json()["accepted"], response.json()["duplicates"]) == (7, 5)
+    stored += 7
+    assert await reading_count(services, owner) == stored
     # when: a batch with one bad item among good ones
     now = datetime.now(UTC)
     bad = [
