@@ -2,7 +2,7 @@
 
 A grant from tenant A lets tenant B (or one of B's clients) read named resource kinds of A,
 optionally limited to installations and a period, until it expires or is revoked. Every read that
-a grant allows is written to A's audit trail by ``authorise_read``.
+a grant allows is written to A's audit trail (``backend.sharing.access.granted_read``).
 """
 
 from __future__ import annotations
