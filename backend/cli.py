@@ -49,6 +49,19 @@ async def _database() -> Any:
     return Database.connect(settings.database_url, pool_size=2)
 
 
+async def _tenant_by_slug(session: Any, slug: str) -> Any:
+    """The organisation with this slug, or an UNKNOWN_TENANT error (exit code 3)."""
+    from sqlalchemy import select
+
+    from tenancy.models import Tenant
+    from tenancy.registry import UnknownTenant
+
+    row = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+    if row is None:
+        raise UnknownTenant(f"no organisation '{slug}'", field="tenant")
+    return row
+
+
 @app.command()
 def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
     """Run the API server."""
@@ -167,12 +180,10 @@ def user_create(
     password = os.environ.get("CBAMX_NEW_USER_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    from sqlalchemy import select
 
     from backend.identity.models import MembershipRole
     from backend.identity.principal import Principal
     from backend.identity.users import add_membership, create_user
-    from tenancy.models import Tenant
 
     async def main() -> None:
         db = await _database()
@@ -182,11 +193,7 @@ def user_create(
                     session, email=email, name=name, password=password, is_platform_admin=platform_admin
                 )
                 if tenant:
-                    row = (await session.execute(select(Tenant).where(Tenant.slug == tenant))).scalar_one_or_none()
-                    if row is None:
-                        from tenancy.registry import UnknownTenant
-
-                        raise UnknownTenant(f"no organisation '{tenant}'")
+                    row = await _tenant_by_slug(session, tenant)
                     await add_membership(
                         session,
                         Principal.system("cli", row.id),
@@ -211,17 +218,14 @@ def client_create(
     """Register a machine client; prints its id and secret once."""
     import uuid
 
-    from sqlalchemy import select
-
     from backend.identity.clients import create_client
     from backend.identity.principal import Principal
-    from tenancy.models import Tenant
 
     async def main() -> dict[str, str]:
         db = await _database()
         try:
             async with db.platform() as session:
-                row = (await session.execute(select(Tenant).where(Tenant.slug == tenant))).scalar_one()
+                row = await _tenant_by_slug(session, tenant)
                 issued = await create_client(
                     session,
                     Principal.system("cli", row.id),
@@ -240,17 +244,15 @@ def client_create(
 @client_app.command("revoke")
 def client_revoke(tenant: str = typer.Option(...), client_id: str = typer.Option(...)) -> None:
     """Revoke a client at once."""
-    from sqlalchemy import select
 
     from backend.identity.clients import revoke_client
     from backend.identity.principal import Principal
-    from tenancy.models import Tenant
 
     async def main() -> None:
         db = await _database()
         try:
             async with db.platform() as session:
-                row = (await session.execute(select(Tenant).where(Tenant.slug == tenant))).scalar_one()
+                row = await _tenant_by_slug(session, tenant)
                 await revoke_client(session, Principal.system("cli", row.id), tenant=row, client_id=client_id)
         finally:
             await db.dispose()
@@ -266,17 +268,15 @@ def client_rotate(
     grace_seconds: int = typer.Option(0, help="How long the old secret keeps working."),
 ) -> None:
     """Issue a new secret for a client; prints it once."""
-    from sqlalchemy import select
 
     from backend.identity.clients import rotate_secret
     from backend.identity.principal import Principal
-    from tenancy.models import Tenant
 
     async def main() -> dict[str, str]:
         db = await _database()
         try:
             async with db.platform() as session:
-                row = (await session.execute(select(Tenant).where(Tenant.slug == tenant))).scalar_one()
+                row = await _tenant_by_slug(session, tenant)
                 issued = await rotate_secret(
                     session, Principal.system("cli", row.id), tenant=row, client_id=client_id, grace_s=grace_seconds
                 )
@@ -294,14 +294,11 @@ def user_add(
     role: str = typer.Option("member", help="owner, admin, member or viewer"),
 ) -> None:
     """Give an existing person a role in an organisation (or change their role there)."""
-    from sqlalchemy import select
 
     from backend.identity.errors import UserNotFound
     from backend.identity.models import MembershipRole
     from backend.identity.principal import Principal
     from backend.identity.users import add_membership, get_user_by_email
-    from tenancy.models import Tenant
-    from tenancy.registry import UnknownTenant
 
     async def main() -> None:
         db = await _database()
@@ -310,9 +307,7 @@ def user_add(
                 user = await get_user_by_email(session, email)
                 if user is None:
                     raise UserNotFound(f"no user {email}", field="email")
-                row = (await session.execute(select(Tenant).where(Tenant.slug == tenant))).scalar_one_or_none()
-                if row is None:
-                    raise UnknownTenant(f"no organisation '{tenant}'", field="tenant")
+                row = await _tenant_by_slug(session, tenant)
                 await add_membership(
                     session, Principal.system("cli", row.id), tenant=row, user=user, role=MembershipRole(role)
                 )

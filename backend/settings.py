@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
 
-    secret_key: str | None = Field(default=None, description="Seals token signing keys at rest and signs local evidence download links.")
+    secret_key: str | None = Field(
+        default=None, description="Seals token signing keys at rest and signs local evidence download links."
+    )
     jwt_audience: str = "cbamx-api"
     access_token_ttl_s: int = 3600
     signing_key_grace_s: int = 7200

@@ -6,12 +6,12 @@ import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
 from backend.api.auth import provide_principal, services_of, tenant_uuid
+from backend.api.uploads import read_upload
 from backend.errors import FieldError, ValidationFailed
 from backend.evidence import service
 from backend.evidence.errors import DocumentNotFound
@@ -48,9 +48,9 @@ class EvidenceController(Controller):
         """Upload a document (multipart: file, kind, title, description, subjects as JSON)."""
         principal = await provide_principal(request)
         services = services_of(request)
-        upload = data.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ValidationFailed([FieldError("attach the document as 'file'", field="file")])
+        content, filename, content_type = await read_upload(
+            data, what="document", max_bytes=services.settings.evidence_max_bytes
+        )
         try:
             kind = EvidenceKind(str(data.get("kind", "other")))
         except ValueError:
@@ -61,13 +61,12 @@ class EvidenceController(Controller):
                 raise ValueError
         except ValueError:
             raise ValidationFailed([FieldError('a JSON object such as {"installation_id": "..."}', field="subjects")])
-        content = await upload.read(services.settings.evidence_max_bytes + 1)
         new = service.NewDocument(
             data=content,
-            filename=upload.filename or "document",
-            content_type=upload.content_type or "",
+            filename=filename or "document",
+            content_type=content_type,
             kind=kind,
-            title=str(data.get("title") or upload.filename or ""),
+            title=str(data.get("title") or filename),
             description=str(data.get("description") or ""),
             subjects={str(k): str(v) for k, v in subjects.items()},
         )

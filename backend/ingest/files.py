@@ -27,7 +27,7 @@ from backend.evidence.service import NewDocument, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.ingest.models import FileImport, ImportStatus
-from backend.ingest.service import PointRef, insert_readings, point_map
+from backend.ingest.service import PointRef, insert_readings, point_map, queue_derivation
 from backend.installations.service import get_installation
 from backend.metering.models import IngestBatch, ReadingQuality
 
@@ -297,14 +297,7 @@ async def run_import(
         details={"readings": len(stamps), "accepted": accepted, "document_sha256": document.sha256},
     )
     if accepted:
-        scope = tenant_scope_of(db)
-        defer_job(
-            db,
-            "intervals.derive",
-            str(scope.tenant_id),
-            str(job.installation_id),
-            job_id=f"intervals:{scope.tenant_id}:{job.installation_id}:{now:%Y%m%d%H%M%S}",
-        )
+        queue_derivation(db, job.installation_id, now)
     return job
 
 

@@ -7,11 +7,11 @@ import zlib
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from backend.api.auth import provide_principal, services_of, tenant_uuid
+from backend.api.uploads import read_upload
 from backend.errors import FieldError, ValidationFailed
 from backend.ingest import files, service
 from backend.ingest.errors import BatchRejected
@@ -93,14 +93,11 @@ class IngestController(Controller):
         """Queue a historian/SCADA CSV export (multipart: file, mapping JSON, installation_id)."""
         principal = await provide_principal(request)
         services = services_of(request)
-        upload = data.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ValidationFailed([FieldError("attach the CSV as 'file'", field="file")])
+        content, filename, _ = await read_upload(data, what="CSV", max_bytes=services.settings.evidence_max_bytes)
         installation = data.get("installation_id") or (
             str(principal.installation_id) if principal.installation_id else ""
         )
         installation_id = tenant_uuid(str(installation), field="installation_id")
-        content = await upload.read(services.settings.evidence_max_bytes + 1)
         tenant = await services.tenants.get(principal.require_tenant())
         async with services.db.tenant(tenant.scope) as db:
             job = await files.submit_file(
@@ -109,7 +106,7 @@ class IngestController(Controller):
                 principal,
                 installation_id=installation_id,
                 data=content,
-                filename=upload.filename or "export.csv",
+                filename=filename or "export.csv",
                 mapping_json=str(data.get("mapping") or ""),
                 max_bytes=services.settings.evidence_max_bytes,
             )

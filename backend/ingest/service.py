@@ -296,15 +296,20 @@ async def store_batch(
         },
     )
     if accepted:
-        scope = tenant_scope_of(db)
-        defer_job(
-            db,
-            "intervals.derive",
-            str(scope.tenant_id),
-            str(installation_id),
-            job_id=f"intervals:{scope.tenant_id}:{installation_id}:{now:%Y%m%d%H%M}",
-        )
+        queue_derivation(db, installation_id, now)
     return IngestResult(batch_id, accepted, len(batch.readings) - accepted)
+
+
+def queue_derivation(db: AsyncSession, installation_id: uuid.UUID, now: datetime) -> None:
+    """Derive interval data after this transaction commits; one job per installation and minute."""
+    scope = tenant_scope_of(db)
+    defer_job(
+        db,
+        "intervals.derive",
+        str(scope.tenant_id),
+        str(installation_id),
+        job_id=f"intervals:{scope.tenant_id}:{installation_id}:{now:%Y%m%d%H%M}",
+    )
 
 
 async def report_status(db: AsyncSession, principal: Principal, body: bytes) -> ConnectorAgent:

@@ -21,7 +21,7 @@ from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.installations.service import get_installation
-from backend.metering.arrays import as_datetime, day_of, load_interval_matrix
+from backend.metering.arrays import IntervalMatrix, as_datetime, day_of, load_interval_matrix
 from backend.metering.models import IntervalEdit, Meter, MeterRole
 from backend.metering.service import get_meter
 from workers.engine import METHODOLOGY_VERSION, IntervalStatus, find_gaps, meter_balance
@@ -93,6 +93,27 @@ async def interval_series(
     )
 
 
+async def _physical_window(
+    db: AsyncSession,
+    installation: Installation,
+    first: date,
+    end_day: date,
+    start: datetime,
+    end: datetime,
+    *,
+    round_up: bool,
+) -> tuple[list[Meter], IntervalMatrix, int, int]:
+    """The installation's physical meters, their stored intervals, and the columns of [start, end)."""
+    rows = await db.execute(select(Meter).where(Meter.installation_id == installation.id).order_by(Meter.code))
+    meters = [m for m in rows.scalars() if not m.is_virtual]
+    res = installation.interval_resolution_s
+    matrix = await load_interval_matrix(db, [m.id for m in meters], start_day=first, end_day=end_day, resolution_s=res)
+    lo = max(0, (int(start.timestamp()) - matrix.grid_start_s) // res)
+    end_offset = int(end.timestamp()) - matrix.grid_start_s
+    hi = min(matrix.n_intervals, -(-end_offset // res) if round_up else end_offset // res)
+    return meters, matrix, lo, hi
+
+
 @dataclass(frozen=True, slots=True)
 class BalanceLine:
     parent: Meter
@@ -133,17 +154,7 @@ async def balance_report(
     tol = installation.balance_tolerance if tolerance is None else tolerance
     if not 0 < tol < 1:
         raise ValidationFailed([FieldError("a fraction between 0 and 1", field="tolerance")])
-    meters = [
-        m
-        for m in (
-            await db.execute(select(Meter).where(Meter.installation_id == installation.id).order_by(Meter.code))
-        ).scalars()
-        if not m.is_virtual
-    ]
-    res = installation.interval_resolution_s
-    matrix = await load_interval_matrix(db, [m.id for m in meters], start_day=first, end_day=end_day, resolution_s=res)
-    lo = max(0, (int(start.timestamp()) - matrix.grid_start_s) // res)
-    hi = min(matrix.n_intervals, -(-(int(end.timestamp()) - matrix.grid_start_s) // res))
+    meters, matrix, lo, hi = await _physical_window(db, installation, first, end_day, start, end, round_up=True)
     index = {m.id: i for i, m in enumerate(meters)}
     parent = np.array([index.get(m.parent_id, -1) if m.parent_id else -1 for m in meters], dtype=np.int64)
     role = np.array([ENGINE_ROLES[m.role] for m in meters], dtype=np.int64)
@@ -199,17 +210,8 @@ async def gaps_report(
     installation = await get_installation(db, principal, installation_id)
     end = min(end, utcnow())
     first, end_day = period_days(start, end)
-    meters = [
-        m
-        for m in (
-            await db.execute(select(Meter).where(Meter.installation_id == installation.id).order_by(Meter.code))
-        ).scalars()
-        if not m.is_virtual
-    ]
+    meters, matrix, lo, hi = await _physical_window(db, installation, first, end_day, start, end, round_up=False)
     res = installation.interval_resolution_s
-    matrix = await load_interval_matrix(db, [m.id for m in meters], start_day=first, end_day=end_day, resolution_s=res)
-    lo = max(0, (int(start.timestamp()) - matrix.grid_start_s) // res)
-    hi = min(matrix.n_intervals, (int(end.timestamp()) - matrix.grid_start_s) // res)
     gaps, counts = [], {}
     for row, meter in enumerate(meters):
         # before a meter's first derived day there is no data yet, not a gap
