@@ -42,12 +42,22 @@ def _batches(start_s: int) -> tuple[list[bytes], list[tuple]]:
         for k in range(READINGS_PER_METER):
             ts = start_s + k * 10
             value = 1000.0 + k * 0.25 + m
-            readings.append({"meter": f"M{m:03d}", "quantity": "active_energy_import", "unit": "kWh",
-                             "ts": datetime.fromtimestamp(ts, UTC).isoformat(), "value": value, "quality": "good",
-                             "raw": [17984, 59062]})
+            readings.append(
+                {
+                    "meter": f"M{m:03d}",
+                    "quantity": "active_energy_import",
+                    "unit": "kWh",
+                    "ts": datetime.fromtimestamp(ts, UTC).isoformat(),
+                    "value": value,
+                    "quality": "good",
+                    "raw": [17984, 59062],
+                }
+            )
             rows.append((m, ts, value))
-    bodies = [gzip.compress(json.dumps({"agent_id": "bench", "readings": readings[i : i + BATCH]}).encode(), 1)
-              for i in range(0, len(readings), BATCH)]
+    bodies = [
+        gzip.compress(json.dumps({"agent_id": "bench", "readings": readings[i : i + BATCH]}).encode(), 1)
+        for i in range(0, len(readings), BATCH)
+    ]
     return bodies, rows
 
 
@@ -63,25 +73,55 @@ async def main() -> None:
     from tenancy.provisioning import NewTenant, create_tenant
 
     async with scratch_platform("ingest") as services:
-        tenant = await create_tenant(services.db, NewTenant(name="Bench", slug="bench-ingest", kind=TenantKind.EXPORTER),
-                                     actor=Principal.system("bench"))
+        tenant = await create_tenant(
+            services.db,
+            NewTenant(name="Bench", slug="bench-ingest", kind=TenantKind.EXPORTER),
+            actor=Principal.system("bench"),
+        )
         actor = Principal.system("bench", tenant.id)
         async with services.db.tenant(tenant.scope()) as db:
             plant = await create_installation(db, actor, InstallationData(name="Bench plant", country="RS"))
             meter_ids = []
             for m in range(N_METERS):
-                meter = await create_meter(db, actor, MeterData(
-                    installation_id=plant.id, code=f"M{m:03d}", name=f"Meter {m}", medium=Medium.ELECTRICITY,
-                    role=MeterRole.SUB, data_points=[DataPointData(Quantity.ACTIVE_ENERGY_IMPORT, "kWh")]))
+                meter = await create_meter(
+                    db,
+                    actor,
+                    MeterData(
+                        installation_id=plant.id,
+                        code=f"M{m:03d}",
+                        name=f"Meter {m}",
+                        medium=Medium.ELECTRICITY,
+                        role=MeterRole.SUB,
+                        data_points=[DataPointData(Quantity.ACTIVE_ENERGY_IMPORT, "kWh")],
+                    ),
+                )
                 meter_ids.append(meter.id)
         async with services.db.platform() as session:
-            issued = await create_client(session, actor, tenant=tenant, name="bench", scopes=["ingest"],
-                                         installation_id=plant.id)
+            issued = await create_client(
+                session, actor, tenant=tenant, name="bench", scopes=["ingest"], installation_id=plant.id
+            )
         port = _free_port()
-        env = {**os.environ, "CBAMX_PORT": str(port), "CBAMX_PUBLIC_URL": f"http://127.0.0.1:{port}",
-               "CBAMX_TOKEN_RATE_PER_MINUTE": "100000"}
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory",
-                                   "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+        env = {
+            **os.environ,
+            "CBAMX_PORT": str(port),
+            "CBAMX_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "CBAMX_TOKEN_RATE_PER_MINUTE": "100000",
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "backend.app:create_app",
+                "--factory",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(base_url=base, timeout=120) as client:
@@ -91,11 +131,19 @@ async def main() -> None:
                             break
                     except httpx.TransportError:
                         await asyncio.sleep(0.2)
-                token = (await client.post("/auth/token", data={"grant_type": "client_credentials"},
-                                           auth=(issued.client.client_id, issued.client_secret))).json()["access_token"]
+                token = (
+                    await client.post(
+                        "/auth/token",
+                        data={"grant_type": "client_credentials"},
+                        auth=(issued.client.client_id, issued.client_secret),
+                    )
+                ).json()["access_token"]
                 bodies, rows = _batches(int(time.time()) - READINGS_PER_METER * 10 - 3600)
-                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                           "Content-Encoding": "gzip"}
+                headers = {
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                    "Content-Encoding": "gzip",
+                }
                 # one warm-up batch of other readings is not counted
                 queue: asyncio.Queue[bytes] = asyncio.Queue()
                 for body in bodies:
@@ -120,17 +168,24 @@ async def main() -> None:
         conn = await asyncpg.connect(os.environ["DATABASE_URL"])
         await conn.execute(
             "CREATE TABLE public.copy_baseline (data_point_id uuid, ts timestamptz, value float8, quality int2, "
-            "reason varchar(64), raw int[], batch_id uuid, received_at timestamptz, PRIMARY KEY (data_point_id, ts))")
+            "reason varchar(64), raw int[], batch_id uuid, received_at timestamptz, PRIMARY KEY (data_point_id, ts))"
+        )
         batch_id, now = uuid.uuid4(), datetime.now(UTC)
-        records = [(meter_ids[m], datetime.fromtimestamp(ts, UTC), v, 0, None, [17984, 59062], batch_id, now)
-                   for m, ts, v in rows]
+        records = [
+            (meter_ids[m], datetime.fromtimestamp(ts, UTC), v, 0, None, [17984, 59062], batch_id, now)
+            for m, ts, v in rows
+        ]
         with Timer() as copy:
             for i in range(0, len(records), BATCH):
                 await conn.copy_records_to_table("copy_baseline", records=records[i : i + BATCH], schema_name="public")
         await conn.close()
         api_rate, copy_rate = total / api.seconds, total / copy.seconds
-        report("ingest through POST /ingest/v1/readings (gzip JSON, HTTP)", api_rate, "rows/s",
-               f"{total:,} readings in {api.seconds:.2f} s, batches of {BATCH:,}, {CONNECTIONS} connections")
+        report(
+            "ingest through POST /ingest/v1/readings (gzip JSON, HTTP)",
+            api_rate,
+            "rows/s",
+            f"{total:,} readings in {api.seconds:.2f} s, batches of {BATCH:,}, {CONNECTIONS} connections",
+        )
         report("raw binary COPY of the same rows, same server", copy_rate, "rows/s", f"{copy.seconds:.2f} s")
         report("ratio endpoint / COPY", api_rate / copy_rate, "")
 

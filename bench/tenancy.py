@@ -24,16 +24,27 @@ async def main(n_tenants: int = 100) -> None:
         samples = []
         for i in range(n_tenants):
             start = time.perf_counter()
-            await create_tenant(services.db, NewTenant(name=f"Bench {i}", slug=f"bench-{uuid.uuid4().hex[:10]}",
-                                                        kind=TenantKind.EXPORTER), actor=Principal.system("bench"))
+            await create_tenant(
+                services.db,
+                NewTenant(name=f"Bench {i}", slug=f"bench-{uuid.uuid4().hex[:10]}", kind=TenantKind.EXPORTER),
+                actor=Principal.system("bench"),
+            )
             samples.append(time.perf_counter() - start)
-        report("tenant provisioning (schema+role+tables+audit), median", sorted(samples)[len(samples) // 2], "s",
-               stats(samples))
+        report(
+            "tenant provisioning (schema+role+tables+audit), median",
+            sorted(samples)[len(samples) // 2],
+            "s",
+            stats(samples),
+        )
         with Timer() as forced:
             result = await upgrade_tenants(services.db, force=True)
         assert result.ok and len(result.migrated) == n_tenants
-        report(f"migrate {n_tenants} tenants through alembic (forced)", forced.seconds, "s",
-               f"{forced.seconds / n_tenants * 1000:.1f} ms per tenant")
+        report(
+            f"migrate {n_tenants} tenants through alembic (forced)",
+            forced.seconds,
+            "s",
+            f"{forced.seconds / n_tenants * 1000:.1f} ms per tenant",
+        )
         with Timer() as noop:
             result = await upgrade_tenants(services.db)
         assert len(result.skipped) == n_tenants

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.audit import service as audit
@@ -74,19 +75,25 @@ async def create_tenant(db: Database, data: NewTenant, *, actor: Principal) -> T
         exists = await conn.execute(select(Tenant.id).where(Tenant.slug == data.slug))
         if exists.first() is not None:
             raise SlugTaken(f"the name '{data.slug}' is taken", field="slug")
-        await conn.execute(
-            Tenant.__table__.insert().values(
-                id=tenant.id,
-                key=key,
-                slug=tenant.slug,
-                name=tenant.name,
-                kind=tenant.kind.value,
-                country=tenant.country,
-                status=tenant.status.value,
-                schema_revision=tenant.schema_revision,
-                created_at=text("now()"),
+        try:
+            await conn.execute(
+                Tenant.__table__.insert().values(
+                    id=tenant.id,
+                    key=key,
+                    slug=tenant.slug,
+                    name=tenant.name,
+                    kind=tenant.kind.value,
+                    country=tenant.country,
+                    status=tenant.status.value,
+                    schema_revision=tenant.schema_revision,
+                    created_at=text("now()"),
+                )
             )
-        )
+        except IntegrityError as exc:
+            if "uq_tenants_slug" not in str(exc.orig):
+                raise
+            # a concurrent creation registered the slug after the check above
+            raise SlugTaken(f"the name '{data.slug}' is taken", field="slug")
         await _raw_execute(
             conn,
             "\n".join(

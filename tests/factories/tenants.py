@@ -47,24 +47,18 @@ async def make_tenant(
     email = f"{slug}@example.com"
     async with services.db.platform() as session:
         user = await create_user(session, email=email, name=f"Owner of {slug}", password=PASSWORD)
-        await add_membership(
-            session, Principal.system("tests", tenant.id), tenant=tenant, user=user, role=role
-        )
+        await add_membership(session, Principal.system("tests", tenant.id), tenant=tenant, user=user, role=role)
     principal = Principal(
         kind="user", id=str(user.id), label=email, tenant_id=tenant.id, role=role, scopes=ROLE_SCOPES[role]
     )
     return TenantWithOwner(tenant, email, principal)
 
 
-async def add_person(
-    services: Services, owner: TenantWithOwner, role: MembershipRole
-) -> tuple[str, Principal]:
+async def add_person(services: Services, owner: TenantWithOwner, role: MembershipRole) -> tuple[str, Principal]:
     email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
     async with services.db.platform() as session:
         user = await create_user(session, email=email, name=f"{role.value} person", password=PASSWORD)
-        await add_membership(
-            session, Principal.system("tests", owner.id), tenant=owner.tenant, user=user, role=role
-        )
+        await add_membership(session, Principal.system("tests", owner.id), tenant=owner.tenant, user=user, role=role)
     return email, Principal(
         kind="user", id=str(user.id), label=email, tenant_id=owner.id, role=role, scopes=ROLE_SCOPES[role]
     )

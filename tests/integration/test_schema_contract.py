@@ -16,7 +16,9 @@ def test_every_operation_document_validates_against_the_schema():
     # given
     graphql_schema = schema()._schema
     # when
-    problems = {name: [e.message for e in validate(graphql_schema, parse(doc))] for name, doc in all_operations().items()}
+    problems = {
+        name: [e.message for e in validate(graphql_schema, parse(doc))] for name, doc in all_operations().items()
+    }
     # then
     assert {name: errors for name, errors in problems.items() if errors} == {}
 

@@ -122,9 +122,7 @@ def test_generation_enters_with_negative_sign_and_virtual_meters_are_ignored():
 def test_bad_hierarchy_raises(parent, match):
     # when / then
     with pytest.raises(ValueError, match=match):
-        meter_balance(
-            np.zeros((3, 2)), np.zeros((3, 2), dtype=np.uint8), parent=parent, role=np.ones(3, dtype=int)
-        )
+        meter_balance(np.zeros((3, 2)), np.zeros((3, 2), dtype=np.uint8), parent=parent, role=np.ones(3, dtype=int))
 
 
 def test_balance_shape_mismatch_raises():

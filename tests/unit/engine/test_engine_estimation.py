@@ -187,9 +187,7 @@ def test_like_day_uses_mean_of_three_nearest_same_type_days_and_keeps_the_total(
     boundary[28 * 96 + 60] = 1130.0
 
     # when
-    result = fill_long_gaps_like_day(
-        energy_in, status, flags, day_type=day_type, boundary_energy_kwh=boundary
-    )
+    result = fill_long_gaps_like_day(energy_in, status, flags, day_type=day_type, boundary_energy_kwh=boundary)
 
     # then: profile = mean of Mondays 21, 14, 7; scaled so the 40 intervals sum to 130 kWh
     profile = energy[[21, 14, 7], 20:60].mean(axis=0)
@@ -212,9 +210,7 @@ def test_estimates_are_never_used_as_like_day_references():
     energy_in[28, 40:52] = np.nan
 
     # when
-    result = fill_long_gaps_like_day(
-        energy_in, status, np.zeros_like(status, dtype=np.uint16), day_type=day_type
-    )
+    result = fill_long_gaps_like_day(energy_in, status, np.zeros_like(status, dtype=np.uint16), day_type=day_type)
 
     # then: only Mondays 14 and 7 are eligible within 21 days (day 0 is 28 days back)
     assert_allclose(result.energy_kwh[28, 40:52], energy[[14, 7], 40:52].mean(axis=0), rtol=1e-12)
@@ -246,9 +242,7 @@ def test_gap_without_eligible_like_day_stays_missing():
     energy[3, 5:9] = np.nan
 
     # when
-    result = fill_long_gaps_like_day(
-        energy, status, np.zeros_like(status, dtype=np.uint16), day_type=day_type
-    )
+    result = fill_long_gaps_like_day(energy, status, np.zeros_like(status, dtype=np.uint16), day_type=day_type)
 
     # then
     assert result.n_gaps_filled == 0
@@ -265,9 +259,7 @@ def test_gap_across_midnight_takes_each_day_from_its_own_like_days():
     energy_in = np.where(status == S.MISSING, np.nan, energy)
 
     # when
-    result = fill_long_gaps_like_day(
-        energy_in, status, np.zeros_like(status, dtype=np.uint16), day_type=day_type
-    )
+    result = fill_long_gaps_like_day(energy_in, status, np.zeros_like(status, dtype=np.uint16), day_type=day_type)
 
     # then
     assert_allclose(result.energy_kwh[14, 90:], energy[[7, 0], 90:].mean(axis=0), rtol=1e-12)
@@ -302,9 +294,7 @@ def test_like_day_shape_errors():
     with pytest.raises(ValueError, match="shape mismatch"):
         fill_long_gaps_like_day(energy, status, flags, day_type=day_type[:2])
     with pytest.raises(ValueError, match="not a multiple"):
-        fill_long_gaps_like_day(
-            energy.ravel()[:-1], status.ravel()[:-1], flags.ravel()[:-1], day_type=day_type
-        )
+        fill_long_gaps_like_day(energy.ravel()[:-1], status.ravel()[:-1], flags.ravel()[:-1], day_type=day_type)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -324,9 +314,7 @@ def test_counters_with_gaps_become_complete_days_that_pass_the_sum_check():
     # and a 5-h communication gap
     n_days = 15
     ts = np.arange(DAY0 - 60, DAY0 + n_days * 86_400 + 61, 60, dtype=np.int64)
-    counter = np.round(
-        20_000.0 + np.concatenate(([0.0], np.cumsum(_plant_power_kw(ts[:-1]) * 60.0 / 3600.0))), 2
-    )
+    counter = np.round(20_000.0 + np.concatenate(([0.0], np.cumsum(_plant_power_kw(ts[:-1]) * 60.0 / 3600.0))), 2)
     day14 = DAY0 + 14 * 86_400
     hole = ((ts > day14 + 8 * 3600 + 300) & (ts < day14 + 8 * 3600 + 2700)) | (
         (ts > day14 + 13 * 3600 + 300) & (ts < day14 + 18 * 3600 + 300)
@@ -334,9 +322,7 @@ def test_counters_with_gaps_become_complete_days_that_pass_the_sum_check():
     ts, counter = ts[~hole], counter[~hole]
 
     # when
-    intervals = interval_energy_from_counters(
-        ts, counter, grid_start_s=DAY0, n_intervals=n_days * 96, resolution_s=RES
-    )
+    intervals = interval_energy_from_counters(ts, counter, grid_start_s=DAY0, n_intervals=n_days * 96, resolution_s=RES)
     short = fill_short_gaps_linear(
         intervals.energy_kwh,
         intervals.status,
@@ -359,9 +345,7 @@ def test_counters_with_gaps_become_complete_days_that_pass_the_sum_check():
     # each day's interval sum equals its register delta (sum check, tolerance 1e-6 kWh for float
     # rounding of ~12 MWh days)
     bounds = intervals.boundary_energy_kwh[::96]
-    check = sum_check(
-        long.energy_kwh, long.status, register_delta_kwh=np.diff(bounds), rel_tol=0.0, abs_tol_kwh=1e-6
-    )
+    check = sum_check(long.energy_kwh, long.status, register_delta_kwh=np.diff(bounds), rel_tol=0.0, abs_tol_kwh=1e-6)
     assert np.all(check.within_tolerance)
     # the like-day shape is close to the truth (same weekday load), the total is exact
     truth_kw = _plant_power_kw(DAY0 + 14 * 86_400 + np.arange(96) * RES + RES // 2)

@@ -65,9 +65,7 @@ def test_jittered_10s_readings_match_true_integral_of_power_profile():
     counter = np.round(52_000.0 + _profile_energy_kwh(t_rel), 3)
 
     # when
-    result = interval_energy_from_counters(
-        DAY0 + t_rel, counter, grid_start_s=DAY0, n_intervals=96, resolution_s=RES
-    )
+    result = interval_energy_from_counters(DAY0 + t_rel, counter, grid_start_s=DAY0, n_intervals=96, resolution_s=RES)
 
     # then: E_i = E(t_{i+1}) - E(t_i) of the analytic counter; interpolation error over a <= 13 s
     # step is ~P' dt^2 / 8 < 1e-3 kWh, plus register rounding 1e-3 kWh
@@ -248,9 +246,7 @@ def test_meter_replacement_with_new_multiplier_keeps_energy_continuous():
         3.0 + (0.5 / 40.0) * (ts - at_s) / 60.0,
     )
     old_final = 1200.0 + 0.5 * (at_s - ts[0]) / 60.0  # 1204.25 kWh
-    replacement = MeterReplacement(
-        at_s=at_s, old_final_kwh=old_final, new_initial_kwh=3.0, new_multiplier=40.0
-    )
+    replacement = MeterReplacement(at_s=at_s, old_final_kwh=old_final, new_initial_kwh=3.0, new_multiplier=40.0)
 
     # when
     result = interval_energy_from_counters(

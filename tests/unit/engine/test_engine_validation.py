@@ -66,9 +66,7 @@ def test_sum_check_per_day_against_register_delta():
     register = np.diff(result.boundary_energy_kwh[::96]) * np.array([1.0, 1.01])
 
     # when
-    check = sum_check(
-        result.energy_kwh.reshape(2, 96), result.status.reshape(2, 96), register_delta_kwh=register
-    )
+    check = sum_check(result.energy_kwh.reshape(2, 96), result.status.reshape(2, 96), register_delta_kwh=register)
 
     # then: 30 kW x 24 h = 720 kWh a day; 7.2 kWh off on day 2 exceeds 0.01 + 0.001 x 727.2
     assert_allclose(check.interval_sum_kwh, [720.0, 720.0], rtol=1e-12)
