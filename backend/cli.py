@@ -77,6 +77,7 @@ def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> Non
         port=port or settings.port,
         log_level="warning",
         proxy_headers=True,
+        log_config=None,  # keep the structured logging set up by the app
     )
 
 

@@ -107,7 +107,7 @@ async def main() -> None:
             "CBAMX_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "CBAMX_TOKEN_RATE_PER_MINUTE": "100000",
         }
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # noqa: ASYNC220 (spawning returns at once; readiness is polled over HTTP)
             [
                 sys.executable,
                 "-m",

@@ -26,8 +26,10 @@ from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.ingest.errors import BatchRejected, NotAnIngestClient
 from backend.ingest.schemas import WireBatch, WireStatus
+from backend.logging import get_logger
 from backend.metering.models import ConnectorAgent, DataPoint, IngestBatch, Meter, ReadingQuality
 
+log = get_logger(__name__)
 QUALITY_CODES = {
     "good": ReadingQuality.GOOD,
     "uncertain": ReadingQuality.UNCERTAIN,
@@ -297,6 +299,14 @@ async def store_batch(
     )
     if accepted:
         queue_derivation(db, installation_id, now)
+    log.info(
+        "readings.ingested",
+        installation_id=str(installation_id),
+        batch_id=str(batch_id),
+        source=source,
+        readings=len(batch.readings),
+        accepted=accepted,
+    )
     return IngestResult(batch_id, accepted, len(batch.readings) - accepted)
 
 

@@ -6,7 +6,10 @@ import uuid
 from typing import Any
 
 from backend.identity.principal import Principal
+from backend.logging import get_logger
 from backend.metering.derivation import derive_installation
+
+log = get_logger(__name__)
 
 
 async def derive_intervals(ctx: dict[str, Any], tenant_id: str, installation_id: str) -> dict[str, Any]:
@@ -19,6 +22,14 @@ async def derive_intervals(ctx: dict[str, Any], tenant_id: str, installation_id:
             uuid.UUID(installation_id),
             executor=ctx.get("pool"),
         )
+    log.info(
+        "intervals.derived",
+        tenant_id=tenant_id,
+        installation_id=installation_id,
+        days=len(report.days),
+        meters=report.meters,
+        outputs_digest=report.outputs_digest,
+    )
     return {
         "days": [d.isoformat() for d in report.days],
         "meters": report.meters,
