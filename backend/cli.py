@@ -63,7 +63,11 @@ async def _tenant_by_slug(session: Any, slug: str) -> Any:
 
 
 @app.command()
-def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+def serve(
+    host: str = typer.Option(None),
+    port: int = typer.Option(None),
+    workers: int = typer.Option(1, help="API processes; about one per core."),
+) -> None:
     """Run the API server."""
     import uvicorn
 
@@ -78,6 +82,7 @@ def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> Non
         log_level="warning",
         proxy_headers=True,
         log_config=None,  # keep the structured logging set up by the app
+        workers=workers,
     )
 
 

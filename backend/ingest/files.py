@@ -270,7 +270,7 @@ async def run_import(
         await record(db, actor, "file_import.rejected", "file_import", job.id, details={"errors": len(parsed.errors)})
         return job
     batch_id = uuid.uuid4()
-    accepted = await insert_readings(db, parsed.columns, batch_id, now)
+    accepted = await insert_readings(db, parsed.columns, batch_id)
     stamps = parsed.columns[1]
     db.add(
         IngestBatch(

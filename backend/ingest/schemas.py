@@ -7,7 +7,9 @@ from datetime import datetime
 import msgspec
 
 
-class WireReading(msgspec.Struct, forbid_unknown_fields=False):
+# gc=False: a batch decodes tens of thousands of these; they hold no reference cycles, so keeping
+# them out of the cyclic garbage collector saves its repeated scans during decoding
+class WireReading(msgspec.Struct, forbid_unknown_fields=False, gc=False):
     meter: str
     quantity: str
     unit: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,8 +89,9 @@ def _error(index: int, field: str, code: str, message: str) -> dict[str, Any]:
     return {"index": index, "field": field, "code": code, "message": message}
 
 
-def _raw_literal(raw: list[int] | None) -> str | None:
-    return "{" + ",".join(map(str, raw)) + "}" if raw else None
+def pack_registers(words: list[int] | None) -> bytes | None:
+    """Register words as the bytes read on the wire (big-endian, 16 bits each)."""
+    return struct.pack(f">{len(words)}H", *words) if words else None
 
 
 def _fast_columns(batch: WireBatch, points: dict[tuple[str, str], PointRef], horizon: datetime) -> list[Any] | None:
@@ -107,6 +109,10 @@ def _fast_columns(batch: WireBatch, points: dict[tuple[str, str], PointRef], hor
     if any(t.tzinfo is None for t in stamps) or max(stamps) > horizon:
         return None
     values = [r.value for r in readings]
+    try:
+        raws = [pack_registers(r.raw) for r in readings]
+    except struct.error:  # a word outside 0..65535: the slow path names it
+        return None
     for ref, reading, value, quality in zip(refs, readings, values, qualities, strict=True):
         if ref.unit != reading.unit or (value is None) != (quality == ReadingQuality.MISSING):  # type: ignore[union-attr]
             return None
@@ -118,7 +124,7 @@ def _fast_columns(batch: WireBatch, points: dict[tuple[str, str], PointRef], hor
         values,
         [int(q) for q in qualities],  # type: ignore[arg-type]
         [r.reason for r in readings],
-        [r.raw for r in readings],
+        raws,
         {ref.meter_id for ref in refs},  # type: ignore[union-attr]
     ]
 
@@ -183,6 +189,8 @@ def validate_readings(
             errors.append(_error(index, "value", "NOT_FINITE", "send null with quality 'missing' instead"))
         elif value is None and quality is not None and quality != ReadingQuality.MISSING:
             errors.append(_error(index, "value", "MISSING_VALUE", "a reading without a value must be 'missing'"))
+        elif reading.raw is not None and not all(0 <= w <= 0xFFFF for w in reading.raw):
+            errors.append(_error(index, "raw", "NOT_REGISTER_WORDS", "raw holds 16-bit register words, 0 to 65535"))
         elif value is not None and quality == ReadingQuality.MISSING:
             errors.append(_error(index, "value", "VALUE_ON_MISSING", "a 'missing' reading carries no value"))
         if len(errors) >= max_errors:
@@ -190,10 +198,10 @@ def validate_readings(
     return [], errors
 
 
-COLUMNS = ("data_point_id", "ts", "value", "quality", "reason", "raw", "batch_id", "received_at")
+COLUMNS = ("data_point_id", "ts", "value", "quality", "reason", "raw", "batch_id")
 
 
-async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.UUID, received_at: datetime) -> int:
+async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.UUID) -> int:
     """Store readings once each; returns how many were new.
 
     The common case, a batch the server has not seen, goes in with binary COPY inside a savepoint.
@@ -211,22 +219,18 @@ async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.U
                 "counter_readings",
                 schema_name=schema,
                 columns=COLUMNS,
-                records=zip(
-                    ids, stamps, values, qualities, reasons, raws, repeat(batch_id), repeat(received_at), strict=False
-                ),
+                records=zip(ids, stamps, values, qualities, reasons, raws, repeat(batch_id), strict=False),
             )
         return len(ids)
     except asyncpg.UniqueViolationError:
         pass
     statement = (
         f'INSERT INTO "{schema}".counter_readings ({", ".join(COLUMNS)}) '
-        "SELECT d, t, v, q, r, w::int[], $7, $8 "
-        "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::int2[], $5::text[], $6::text[]) "
+        "SELECT d, t, v, q, r, w, $7 "
+        "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::int2[], $5::text[], $6::bytea[]) "
         "AS u(d, t, v, q, r, w) ON CONFLICT (data_point_id, ts) DO NOTHING"
     )
-    status: str = await driver.execute(
-        statement, ids, stamps, values, qualities, reasons, [_raw_literal(r) for r in raws], batch_id, received_at
-    )
+    status: str = await driver.execute(statement, ids, stamps, values, qualities, reasons, raws, batch_id)
     return int(status.rsplit(" ", 1)[-1])
 
 
@@ -266,7 +270,7 @@ async def store_batch(
     if errors:
         raise BatchRejected(errors)
     batch_id = uuid.uuid4()
-    accepted = await insert_readings(db, columns, batch_id, now) if columns[0] else 0
+    accepted = await insert_readings(db, columns, batch_id) if columns[0] else 0
     stamps: list[datetime] = columns[1]
     db.add(
         IngestBatch(

@@ -12,7 +12,6 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     Date,
     Float,
@@ -162,9 +161,10 @@ class CounterReading(TenantBase):
     value: Mapped[float | None] = mapped_column(Float)
     quality: Mapped[int] = mapped_column(SmallInteger)
     reason: Mapped[str | None] = mapped_column(String(64))
-    raw: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    # when it arrived is the batch's received_at: one value per delivery, not per reading
     batch_id: Mapped[uuid.UUID]
-    received_at: Mapped[datetime]
+    # the register words as read on the wire, big-endian 16-bit each (Modbus); null for OPC UA
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class IngestBatch(TenantBase):

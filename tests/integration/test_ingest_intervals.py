@@ -334,3 +334,19 @@ async def test_a_whole_day_without_readings_is_reported_as_a_gap_not_before_the_
     ]
     assert len(gaps) == 1 and gaps[0][2] >= 96
     assert gaps[0][1] <= datetime.fromtimestamp(day_start(2), UTC).isoformat()
+
+
+async def test_raw_register_words_are_kept_as_the_bytes_read_on_the_wire(services, http, plant_with_agent):
+    owner, _, token = plant_with_agent
+    ts = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    reading = {"meter": "SUB1", "quantity": "active_energy_import", "unit": "kWh", "ts": ts, "value": 12345.677734375}
+    # when: the words of a float32 register pair arrive with the value
+    response = await post(http, token, [{**reading, "raw": [17984, 59062]}])
+    assert response.status_code == 200
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        row = (await db.execute(select(CounterReading))).scalar_one()
+    # then: stored big-endian, 16 bits a word, exactly as a Modbus response carries them
+    assert row.raw == bytes.fromhex("4640e6b6")
+    # and a word that cannot come from a register is refused, naming the field
+    response = await post(http, token, [{**reading, "ts": datetime.now(UTC).isoformat(), "raw": [70000]}])
+    assert response.status_code == 422 and response.json()["errors"][0]["code"] == "NOT_REGISTER_WORDS"
