@@ -351,7 +351,10 @@ def keys_rotate() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(tenant: str = typer.Option(..., help="Slug of the organisation.")) -> None:
+def audit_verify(
+    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    anchor: str = typer.Option(None, help="A head hash recorded earlier; the chain must contain it."),
+) -> None:
     """Recompute a tenant's audit chain; exit 1 and name the first broken entry if it fails."""
     from backend.audit.service import verify_chain
     from tenancy.registry import TenantRegistry
@@ -361,7 +364,7 @@ def audit_verify(tenant: str = typer.Option(..., help="Slug of the organisation.
         try:
             ref = await TenantRegistry(db).by_slug(tenant)
             async with db.tenant(ref.scope) as session:
-                return await verify_chain(session)
+                return await verify_chain(session, anchor=anchor)
         finally:
             await db.dispose()
 

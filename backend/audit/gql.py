@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -71,10 +72,17 @@ class AuditQuery:
         return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
 
     @strawberry.field(description="Recompute the whole chain and name the first broken entry, if any.")
-    async def audit_verification(self, info: strawberry.Info[Context, None]) -> AuditVerification:
+    async def audit_verification(
+        self,
+        info: strawberry.Info[Context, None],
+        anchor: Annotated[
+            str | None,
+            strawberry.argument(description="A head hash recorded earlier: the chain must still contain it."),
+        ] = None,
+    ) -> AuditVerification:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
-            result = await service.verify_for(db, principal)
+            result = await service.verify_for(db, principal, anchor=anchor)
         return AuditVerification(
             ok=result.ok,
             entries_checked=result.entries_checked,

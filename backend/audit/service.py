@@ -133,8 +133,13 @@ class ChainVerification:
     head_hash: str | None
 
 
-async def verify_chain(db: AsyncSession, *, batch: int = 5000) -> ChainVerification:
-    """Recompute every entry's hash in order and name the first entry that does not match."""
+async def verify_chain(db: AsyncSession, *, anchor: str | None = None, batch: int = 5000) -> ChainVerification:
+    """Recompute every entry's hash in order and name the first entry that does not match.
+
+    ``anchor`` is a head hash recorded earlier outside cbamx: the chain must still contain it, so
+    entries cut off the end (which leave a shorter, still consistent chain) are detected too.
+    """
+    anchor_seen = anchor is None
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
@@ -151,7 +156,16 @@ async def verify_chain(db: AsyncSession, *, batch: int = 5000) -> ChainVerificat
         expected_prev = entry.hash
         expected_seq += 1
         checked += 1
+        anchor_seen = anchor_seen or entry.hash == anchor
     head = expected_prev if checked else None
+    if not anchor_seen:
+        return ChainVerification(
+            False,
+            checked,
+            expected_seq,
+            "the anchored entry is not in the chain: entries were removed from its end",
+            head,
+        )
     return ChainVerification(True, checked, None, None, head)
 
 
@@ -166,10 +180,10 @@ async def list_entries(
     return list((await db.execute(query)).scalars())
 
 
-async def verify_for(db: AsyncSession, principal: Principal) -> ChainVerification:
-    """Verify the whole chain; readers of the audit trail only."""
+async def verify_for(db: AsyncSession, principal: Principal, *, anchor: str | None = None) -> ChainVerification:
+    """Verify the whole chain (against an anchored head hash, if given); readers of the audit trail only."""
     principal.require("audit:read")
-    return await verify_chain(db)
+    return await verify_chain(db, anchor=anchor)
 
 
 async def count_entries(db: AsyncSession) -> int:

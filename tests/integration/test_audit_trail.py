@@ -19,6 +19,7 @@ from backend.installations.schemas import InstallationData
 from backend.installations.service import create_installation
 from tests.factories.superuser import superuser_execute
 from tests.factories.tenants import add_person, login, make_tenant
+from tests.operations import operation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -339,3 +340,34 @@ async def test_many_concurrent_units_of_work_keep_one_chain(services):
     pairs = [(entries[i].entity_id, entries[i + 1].entity_id) for i in range(2, 14, 2)]
     assert all(a == b for a, b in pairs)
     assert (await _verify(services, owner)).ok
+
+
+async def test_entries_cut_off_the_end_are_caught_against_an_anchored_head(services, http):
+    # given: an owner records the head hash outside cbamx after two changes
+    owner = await make_tenant(services)
+    session = await login(http, owner.email)
+    for name in ("A", "B"):
+        await session.gql(CREATE_INSTALLATION, {"input": {"name": name, "country": "RS"}})
+    anchored = (await _verify(services, owner)).head_hash
+    await session.gql(CREATE_INSTALLATION, {"input": {"name": "C", "country": "RS"}})
+    assert (await session.gql(operation("AuditVerification"), {"anchor": anchored}))["data"]["auditVerification"]["ok"]
+    # when: the last two entries are removed behind the application's back; the rest still links up
+    await superuser_execute(f'DELETE FROM "{owner.tenant.schema}".audit_entries WHERE seq >= 4')
+    assert (await _verify(services, owner)).ok  # without an anchor a shortened chain looks intact
+    # then: against the anchor it fails, in GraphQL and on the command line
+    gql = (await session.gql(operation("AuditVerification"), {"anchor": anchored}))["data"]["auditVerification"]
+    assert gql["ok"] is False and "removed from its end" in gql["reason"]
+    cli = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "cbamx"),
+        "audit",
+        "verify",
+        "--tenant",
+        owner.tenant.slug,
+        "--anchor",
+        anchored,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    _, err = await cli.communicate()
+    assert cli.returncode == 1 and b"removed from its end" in err
