@@ -100,6 +100,19 @@ def _set_tenant_role(session: Session, transaction: Any, connection: Any) -> Non
         connection.exec_driver_sql(f"SET LOCAL ROLE {quote_ident(role)}")
 
 
+def _reset_role(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
+    """A connection goes back to the pool as the login user, whatever role a statement set.
+
+    Tenant transactions use ``SET LOCAL ROLE``, which ends with the transaction; this also undoes a
+    session-level ``SET ROLE`` so that no later transaction inherits another tenant's role.
+    """
+    if reset_state.terminate_only:
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("RESET ROLE")
+    cursor.close()
+
+
 JobSender = Callable[[list["DeferredJob"]], Coroutine[Any, Any, None]]
 
 
@@ -132,6 +145,7 @@ class Database:
             # schema-qualified SQL, so the default of 100 would re-prepare on every query
             connect_args={"prepared_statement_cache_size": statement_cache_size},
         )
+        event.listen(engine.sync_engine.pool, "reset", _reset_role)
         return cls(engine=engine)
 
     def platform_session(self) -> AsyncSession:

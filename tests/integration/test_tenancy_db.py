@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from typing import Any
@@ -362,3 +363,24 @@ async def test_migrated_tenant_keeps_its_append_only_privileges(services):
     with pytest.raises(DBAPIError, match="permission denied"):
         async with services.db.tenant(owner.tenant.scope()) as db:
             await db.execute(text(f'DELETE FROM "{owner.tenant.schema}".alembic_version'))
+
+
+async def test_a_role_set_for_the_session_does_not_outlive_the_connections_return_to_the_pool(services):
+    # given: one pooled connection, on which a statement sets a tenant role for the whole session
+    from backend.db import Database
+
+    owner = await make_org(services)
+    db = Database.connect(os.environ["DATABASE_URL"], pool_size=1)
+    try:
+        async with db.engine.connect() as conn:
+            login_user = (await conn.exec_driver_sql("SELECT current_user")).scalar_one()
+            await conn.exec_driver_sql(f'SET ROLE "{owner.tenant.role}"')
+            await conn.commit()
+            assert (await conn.exec_driver_sql("SELECT current_user")).scalar_one() == owner.tenant.role
+        # when: the connection is taken from the pool again
+        async with db.engine.connect() as conn:
+            current = (await conn.exec_driver_sql("SELECT current_user")).scalar_one()
+    finally:
+        await db.dispose()
+    # then: it is the login user again
+    assert current == login_user
