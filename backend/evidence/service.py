@@ -121,7 +121,7 @@ async def get_document(db: AsyncSession, actor: Principal, document_id: uuid.UUI
 
 
 async def list_documents(
-    db: AsyncSession, actor: Principal, *, after: uuid.UUID | None = None, limit: int = 50
+    db: AsyncSession, actor: Principal, *, limit: int = 50
 ) -> list[EvidenceDocument]:
     actor.require("evidence:read")
     query = select(EvidenceDocument).order_by(EvidenceDocument.uploaded_at.desc(), EvidenceDocument.id).limit(limit)
