@@ -7,7 +7,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from statistics import median
+from typing import Any
 
 import asyncpg
 
@@ -64,3 +66,50 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPlant:
+    tenant: Any
+    actor: Any
+    installation_id: uuid.UUID
+    meter_ids: list[uuid.UUID]
+
+
+async def bench_plant(services: Any, n_meters: int) -> BenchPlant:
+    """An exporter with one installation and meters M000.. (M000 the main meter, the rest below it),
+    each with an active-energy counter in kWh."""
+    from backend.identity.principal import Principal
+    from backend.installations.schemas import InstallationData
+    from backend.installations.service import create_installation
+    from backend.metering.models import Medium, MeterRole, Quantity
+    from backend.metering.schemas import DataPointData, MeterData
+    from backend.metering.service import create_meter
+    from tenancy.models import TenantKind
+    from tenancy.provisioning import NewTenant, create_tenant
+
+    tenant = await create_tenant(
+        services.db,
+        NewTenant(name="Bench", slug=f"bench-{uuid.uuid4().hex[:8]}", kind=TenantKind.EXPORTER),
+        actor=Principal.system("bench"),
+    )
+    actor = Principal.system("bench", tenant.id)
+    meter_ids: list[uuid.UUID] = []
+    async with services.db.tenant(tenant.scope()) as db:
+        plant = await create_installation(db, actor, InstallationData(name="Bench plant", country="RS"))
+        for m in range(n_meters):
+            meter = await create_meter(
+                db,
+                actor,
+                MeterData(
+                    installation_id=plant.id,
+                    code=f"M{m:03d}",
+                    name=f"Meter {m}",
+                    medium=Medium.ELECTRICITY,
+                    role=MeterRole.MAIN if m == 0 else MeterRole.SUB,
+                    parent_id=meter_ids[0] if m else None,
+                    data_points=[DataPointData(Quantity.ACTIVE_ENERGY_IMPORT, "kWh")],
+                ),
+            )
+            meter_ids.append(meter.id)
+    return BenchPlant(tenant, actor, plant.id, meter_ids)

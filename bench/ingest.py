@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from bench.common import Timer, report, scratch_platform
+from bench.common import Timer, bench_plant, report, scratch_platform
 
 N_METERS = 50
 READINGS_PER_METER = 10_000
@@ -64,42 +64,13 @@ def _batches(start_s: int) -> tuple[list[bytes], list[tuple]]:
 
 async def main() -> None:
     from backend.identity.clients import create_client
-    from backend.identity.principal import Principal
-    from backend.installations.schemas import InstallationData
-    from backend.installations.service import create_installation
-    from backend.metering.models import Medium, MeterRole, Quantity
-    from backend.metering.schemas import DataPointData, MeterData
-    from backend.metering.service import create_meter
-    from tenancy.models import TenantKind
-    from tenancy.provisioning import NewTenant, create_tenant
 
     async with scratch_platform("ingest") as services:
-        tenant = await create_tenant(
-            services.db,
-            NewTenant(name="Bench", slug="bench-ingest", kind=TenantKind.EXPORTER),
-            actor=Principal.system("bench"),
-        )
-        actor = Principal.system("bench", tenant.id)
-        async with services.db.tenant(tenant.scope()) as db:
-            plant = await create_installation(db, actor, InstallationData(name="Bench plant", country="RS"))
-            meter_ids = []
-            for m in range(N_METERS):
-                meter = await create_meter(
-                    db,
-                    actor,
-                    MeterData(
-                        installation_id=plant.id,
-                        code=f"M{m:03d}",
-                        name=f"Meter {m}",
-                        medium=Medium.ELECTRICITY,
-                        role=MeterRole.SUB,
-                        data_points=[DataPointData(Quantity.ACTIVE_ENERGY_IMPORT, "kWh")],
-                    ),
-                )
-                meter_ids.append(meter.id)
+        plant = await bench_plant(services, N_METERS)
+        tenant, actor, meter_ids = plant.tenant, plant.actor, plant.meter_ids
         async with services.db.platform() as session:
             issued = await create_client(
-                session, actor, tenant=tenant, name="bench", scopes=["ingest"], installation_id=plant.id
+                session, actor, tenant=tenant, name="bench", scopes=["ingest"], installation_id=plant.installation_id
             )
         port = _free_port()
         env = {

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import tracemalloc
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import psutil
 
-from bench.common import Timer, report, scratch_platform
+from bench.common import Timer, bench_plant, report, scratch_platform
 
 N_METERS = 200
 N_DAYS = 365
@@ -67,41 +66,11 @@ def _year_of(rng: np.random.Generator, base_kw: float) -> tuple[np.ndarray, np.n
 async def main() -> None:
     from sqlalchemy import text
 
-    from backend.identity.principal import Principal
-    from backend.installations.schemas import InstallationData
-    from backend.installations.service import create_installation
     from backend.metering.arrays import day_start_s, load_interval_matrix, store_days
-    from backend.metering.models import Medium, MeterRole
-    from backend.metering.schemas import MeterData
-    from backend.metering.service import create_meter
-    from tenancy.models import TenantKind
-    from tenancy.provisioning import NewTenant, create_tenant
 
     async with scratch_platform("plant_year") as services:
-        tenant = await create_tenant(
-            services.db,
-            NewTenant(name="Bench", slug=f"bench-{uuid.uuid4().hex[:8]}", kind=TenantKind.EXPORTER),
-            actor=Principal.system("bench"),
-        )
-        actor = Principal.system("bench", tenant.id)
-        scope = tenant.scope()
-        meter_ids: list[uuid.UUID] = []
-        async with services.db.tenant(scope) as db:
-            plant = await create_installation(db, actor, InstallationData(name="Bench plant", country="RS"))
-            for m in range(N_METERS):
-                meter = await create_meter(
-                    db,
-                    actor,
-                    MeterData(
-                        installation_id=plant.id,
-                        code=f"M{m:03d}",
-                        name=f"Meter {m}",
-                        medium=Medium.ELECTRICITY,
-                        role=MeterRole.MAIN if m == 0 else MeterRole.SUB,
-                        parent_id=meter_ids[0] if m else None,
-                    ),
-                )
-                meter_ids.append(meter.id)
+        plant = await bench_plant(services, N_METERS)
+        scope, meter_ids = plant.tenant.scope(), plant.meter_ids
 
         rng = np.random.default_rng(7)
         with Timer() as write:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -85,13 +86,38 @@ async def point_map(db: AsyncSession, installation_id: uuid.UUID) -> dict[tuple[
     return {(r.code, r.quantity.value): PointRef(r.id, r.meter_id, r.unit) for r in rows}
 
 
+# Meters and data points of an installation, per tenant schema, for a few seconds: every batch
+# needs them. Data points are only ever added (never changed or removed), so a stale map can only
+# lack a new one, and a batch naming something the map lacks is checked against a fresh map.
+POINT_MAP_TTL_S = 30.0
+_point_maps: dict[tuple[str, uuid.UUID], tuple[float, dict[tuple[str, str], PointRef]]] = {}
+
+
+async def cached_point_map(
+    db: AsyncSession, installation_id: uuid.UUID, needed: set[tuple[str, str]]
+) -> dict[tuple[str, str], PointRef]:
+    key = (tenant_scope_of(db).schema, installation_id)
+    cached = _point_maps.get(key)
+    if cached and time.monotonic() - cached[0] < POINT_MAP_TTL_S and needed <= cached[1].keys():
+        return cached[1]
+    points = await point_map(db, installation_id)
+    _point_maps[key] = (time.monotonic(), points)
+    return points
+
+
 def _error(index: int, field: str, code: str, message: str) -> dict[str, Any]:
     return {"index": index, "field": field, "code": code, "message": message}
 
 
+_REGISTER_PACKERS = {n: struct.Struct(f">{n}H") for n in range(1, 9)}  # up to 4 x 32-bit values
+
+
 def pack_registers(words: list[int] | None) -> bytes | None:
     """Register words as the bytes read on the wire (big-endian, 16 bits each)."""
-    return struct.pack(f">{len(words)}H", *words) if words else None
+    if not words:
+        return None
+    packer = _REGISTER_PACKERS.get(len(words)) or struct.Struct(f">{len(words)}H")
+    return packer.pack(*words)
 
 
 def _fast_columns(batch: WireBatch, points: dict[tuple[str, str], PointRef], horizon: datetime) -> list[Any] | None:
@@ -265,7 +291,7 @@ async def store_batch(
 ) -> IngestResult:
     """Check and store a batch of readings for one installation; audited; queues interval derivation."""
     now = utcnow()
-    points = await point_map(db, installation_id)
+    points = await cached_point_map(db, installation_id, {(r.meter, r.quantity) for r in batch.readings})
     columns, errors = validate_readings(batch, points, now=now, max_future_skew_s=max_future_skew_s)
     if errors:
         raise BatchRejected(errors)
