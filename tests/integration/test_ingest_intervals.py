@@ -350,3 +350,32 @@ async def test_raw_register_words_are_kept_as_the_bytes_read_on_the_wire(service
     # and a word that cannot come from a register is refused, naming the field
     response = await post(http, token, [{**reading, "ts": datetime.now(UTC).isoformat(), "raw": [70000]}])
     assert response.status_code == 422 and response.json()["errors"][0]["code"] == "NOT_REGISTER_WORDS"
+
+
+async def test_a_meter_added_between_two_deliveries_is_accepted_at_once(services, http, plant_with_agent):
+    # given: one delivery, so the installation's meters are known to the ingest path
+    owner, plant, token = plant_with_agent
+    now = datetime.now(UTC) - timedelta(minutes=2)
+    reading = {"quantity": "active_energy_import", "unit": "kWh", "ts": now.isoformat(), "value": 1.0}
+    assert (await post(http, token, [{**reading, "meter": "SUB1"}])).status_code == 200
+    # when: a new meter is added and its first reading arrives right after
+    from backend.metering import service as metering
+    from backend.metering.models import Medium, MeterRole
+    from backend.metering.schemas import MeterData
+
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        await metering.create_meter(
+            db,
+            owner.principal,
+            MeterData(
+                installation_id=plant.installation_id,
+                code="NEW-PRESS",
+                name="New press",
+                medium=Medium.ELECTRICITY,
+                role=MeterRole.SUB,
+            ),
+        )
+    response = await post(http, token, [{**reading, "meter": "NEW-PRESS"}])
+    # then
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1
