@@ -7,7 +7,7 @@ from typing import Any
 from arq import cron, func
 
 from workers.jobs.imports import import_file
-from workers.jobs.intervals import derive_intervals
+from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import platform_housekeeping
 
 FUNCTIONS: list[Any] = [
@@ -16,5 +16,6 @@ FUNCTIONS: list[Any] = [
     func(import_file, name="ingest.import_file", timeout=1800),
 ]
 CRON_JOBS: list[Any] = [
-    cron(platform_housekeeping, name="platform.housekeeping.cron", minute={0, 30}, run_at_startup=True)
+    cron(derive_pending, name="intervals.derive_pending", minute=set(range(0, 60, 5))),
+    cron(platform_housekeeping, name="platform.housekeeping.cron", minute={0, 30}, run_at_startup=True),
 ]
