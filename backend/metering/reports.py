@@ -199,7 +199,7 @@ class Gap:
 @dataclass(frozen=True, slots=True)
 class GapsReport:
     gaps: list[Gap]
-    counts_by_meter: dict[uuid.UUID, dict[str, int]]
+    counts_by_meter_code: dict[str, dict[str, int]]
 
 
 async def gaps_report(
@@ -217,12 +217,12 @@ async def gaps_report(
         # before a meter's first derived day there is no data yet, not a gap
         first = matrix.first_stored_interval(row)
         if first is None or first >= hi:
-            counts[meter.id] = status_counts(np.zeros(0, dtype=np.uint8))
+            counts[meter.code] = status_counts(np.zeros(0, dtype=np.uint8))
             continue
         begin = max(lo, first)
         status = np.ascontiguousarray(matrix.status[row, begin:hi])
         found = find_gaps(status, resolution_s=res, grid_start_s=matrix.grid_start_s + begin * res)
-        counts[meter.id] = status_counts(status)
+        counts[meter.code] = status_counts(status)
         gaps += [
             Gap(meter, as_datetime(int(s)), as_datetime(int(e)), int(n))
             for s, e, n in zip(found.start_s, found.end_s, found.length_intervals, strict=True)

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import gid, node_uuid
+from backend.api.relay import node_uuid
 from backend.metering import reports
 from backend.metering.gql import Meter
 from workers.engine import METHODOLOGY_VERSION
@@ -163,12 +163,11 @@ class IntervalQuery:
                 start=start,
                 end=end,
             )
-        codes = {g.meter.id: g.meter.code for g in r.gaps}
         return GapsReport(
             gaps=[
                 MeteringGap(meter=Meter.of(g.meter), start=g.start, end=g.end, intervals=g.intervals) for g in r.gaps
             ],
-            counts={codes.get(k, str(gid("Meter", k))): v for k, v in r.counts_by_meter.items()},
+            counts=r.counts_by_meter_code,
         )
 
 

@@ -112,6 +112,9 @@ async def test_readings_become_balanced_intervals_with_gaps_listed(services, htt
     )
     gaps = body["data"]["gapsReport"]["gaps"]
     assert [(g["meter"]["code"], g["intervals"]) for g in gaps] == [("SUB2", 14)]
+    counts = body["data"]["gapsReport"]["counts"]
+    assert set(counts) == {"MAIN", "SUB1", "SUB2"}
+    assert counts["SUB1"]["missing"] == 0 and counts["SUB2"]["missing"] == 14
 
 
 async def test_ingest_is_idempotent_and_all_or_nothing(services, http, plant_with_agent):

@@ -194,12 +194,7 @@ def derive_meter_intervals(
     estimated = out_status == IntervalStatus.ESTIMATED
     counts = {
         "readings_used": fresh.n_readings_used,
-        "rollovers": fresh.n_rollovers,
-        "resets": fresh.n_resets,
-        "replacements": fresh.n_replacements,
-        "glitches": fresh.n_glitches,
-        "spikes": fresh.n_spikes,
-        "negatives": fresh.n_negative,
+        **fresh.events.as_dict(),
         "gap_intervals": fresh.n_gap_intervals,
         "estimated_linear": int((estimated & ((out_flags & IntervalFlag.ESTIMATED_LINEAR) != 0)).sum()),
         "estimated_like_day": int((estimated & ((out_flags & IntervalFlag.ESTIMATED_LIKE_DAY) != 0)).sum()),

@@ -280,6 +280,24 @@ def linear_gap_values(left_kwh: FloatArray, right_kwh: FloatArray, *, length: In
     return values
 
 
+def _scaled_to_register(
+    values: FloatArray,
+    boundary: FloatArray | None,
+    flags: NDArray[np.uint16],
+    *,
+    start: IntArray,
+    end: IntArray,
+    gap_id: IntArray,
+    length: IntArray,
+) -> tuple[FloatArray, int]:
+    """Estimates scaled so each gap sums to its register total where that total is trustworthy."""
+    if boundary is None:
+        return values, 0
+    totals = gap_totals_kwh(boundary, flags, start_index=start, end_index=end)
+    scaled_values, scaled = scale_to_gap_totals(values, gap_id=gap_id, length=length, totals_kwh=totals)
+    return scaled_values, int(np.count_nonzero(scaled))
+
+
 def fill_short_gaps_linear(
     energy_kwh: FloatArray,
     status: NDArray[np.uint8],
@@ -357,11 +375,7 @@ def fill_short_gaps_linear(
 
     index, gap_id, _ = expand_gaps(start, length)
     values = linear_gap_values(energy[start - 1], energy[end], length=length)
-    n_scaled = 0
-    if boundary is not None:
-        totals = gap_totals_kwh(boundary, fl, start_index=start, end_index=end)
-        values, scaled = scale_to_gap_totals(values, gap_id=gap_id, length=length, totals_kwh=totals)
-        n_scaled = int(np.count_nonzero(scaled))
+    values, n_scaled = _scaled_to_register(values, boundary, fl, start=start, end=end, gap_id=gap_id, length=length)
     return _apply_fill(
         energy,
         st,
@@ -606,11 +620,7 @@ def fill_long_gaps_like_day(
     index, values = index[member], values[member]
     gap_id = (np.cumsum(filled) - 1)[gap_id[member]]
 
-    n_scaled = 0
-    if boundary is not None:
-        totals = gap_totals_kwh(boundary, flat_f, start_index=start, end_index=end)
-        values, scaled = scale_to_gap_totals(values, gap_id=gap_id, length=length, totals_kwh=totals)
-        n_scaled = int(np.count_nonzero(scaled))
+    values, n_scaled = _scaled_to_register(values, boundary, flat_f, start=start, end=end, gap_id=gap_id, length=length)
     return _apply_fill(
         flat_e,
         flat_s,

@@ -67,6 +67,21 @@ class MeterReplacement:
 
 
 @dataclass(frozen=True, slots=True)
+class CounterEvents:
+    """How often each counter event occurred between readings (steps, not intervals)."""
+
+    rollovers: int
+    resets: int
+    replacements: int
+    glitches: int
+    spikes: int
+    negatives: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
 class CounterDeltas:
     """Per-reading classification of counter steps (arrays aligned with the input readings).
 
@@ -83,7 +98,7 @@ class CounterDeltas:
     flags : ndarray (m,) uint16
         :class:`IntervalFlag` bits of the step ending here (ROLLOVER, COUNTER_RESET, METER_REPLACED,
         NEGATIVE, SPIKE) or TRANSIENT_GLITCH on an ignored reading.
-    n_rollovers, n_resets, n_replacements, n_glitches, n_spikes, n_negative : int
+    events : CounterEvents
         Event counts.
     """
 
@@ -91,12 +106,7 @@ class CounterDeltas:
     step_kwh: FloatArray
     continuous_kwh: FloatArray
     flags: NDArray[np.uint16]
-    n_rollovers: int
-    n_resets: int
-    n_replacements: int
-    n_glitches: int
-    n_spikes: int
-    n_negative: int
+    events: CounterEvents
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +144,9 @@ class IntervalEnergy:
         unknown. The register total over intervals ``[a, b)`` is
         ``boundary_energy_kwh[b] - boundary_energy_kwh[a]`` (see
         :func:`workers.engine.estimation.gap_totals_kwh`).
-    n_readings_used, n_rollovers, n_resets, n_replacements, n_glitches, n_spikes, n_negative : int
+    n_readings_used : int
+        Readings used (finite, not transient glitches).
+    events : CounterEvents
         Event counts (steps between readings, not intervals).
     n_gap_intervals : int
         Intervals that are MISSING because a boundary falls in a gap.
@@ -145,12 +157,7 @@ class IntervalEnergy:
     flags: NDArray[np.uint16]
     boundary_energy_kwh: FloatArray
     n_readings_used: int
-    n_rollovers: int
-    n_resets: int
-    n_replacements: int
-    n_glitches: int
-    n_spikes: int
-    n_negative: int
+    events: CounterEvents
     n_gap_intervals: int
 
 
@@ -316,11 +323,7 @@ class _Steps:
     step_kwh: FloatArray
     continuous_kwh: FloatArray
     flags: NDArray[np.uint16]
-    n_rollovers: int
-    n_resets: int
-    n_replacements: int
-    n_spikes: int
-    n_negative: int
+    events: CounterEvents
 
 
 def _replacement_step_energy(
@@ -443,11 +446,14 @@ def _counter_steps(
         step_kwh=step,
         continuous_kwh=continuous,
         flags=flags,
-        n_rollovers=int(roll_j.shape[0]),
-        n_resets=int(reset_j.shape[0]),
-        n_replacements=int(repl_j.shape[0]),
-        n_spikes=int(spike_j.shape[0]),
-        n_negative=int(neg_j.shape[0]),
+        events=CounterEvents(
+            rollovers=int(roll_j.shape[0]),
+            resets=int(reset_j.shape[0]),
+            replacements=int(repl_j.shape[0]),
+            glitches=int(glitch.shape[0]),
+            spikes=int(spike_j.shape[0]),
+            negatives=int(neg_j.shape[0]),
+        ),
     )
 
 
@@ -529,7 +535,7 @@ def counter_deltas(
     >>> ts = np.array([0, 10, 20, 30], dtype=np.int64)
     >>> c = np.array([4294967.0, 4294967.2, 0.1, 0.3])
     >>> d = counter_deltas(ts, c, wrap_value_kwh=2**32 / 1000)
-    >>> np.round(d.continuous_kwh, 3).tolist(), d.n_rollovers
+    >>> np.round(d.continuous_kwh, 3).tolist(), d.events.rollovers
     ([0.0, 0.2, 0.396, 0.596], 1)
     """
     ts, counter = _check_readings(ts_s, counter_kwh)
@@ -562,12 +568,7 @@ def counter_deltas(
         step_kwh=read_only(step_out),
         continuous_kwh=read_only(cont_out),
         flags=read_only(flags_out),
-        n_rollovers=steps.n_rollovers,
-        n_resets=steps.n_resets,
-        n_replacements=steps.n_replacements,
-        n_glitches=int(steps.glitch.shape[0]),
-        n_spikes=steps.n_spikes,
-        n_negative=steps.n_negative,
+        events=steps.events,
     )
 
 
@@ -819,11 +820,6 @@ def interval_energy_from_counters(
         flags=read_only(flags),
         boundary_energy_kwh=read_only(bc.counter_kwh),
         n_readings_used=int(t.shape[0]),
-        n_rollovers=steps.n_rollovers,
-        n_resets=steps.n_resets,
-        n_replacements=steps.n_replacements,
-        n_glitches=int(steps.glitch.shape[0]),
-        n_spikes=steps.n_spikes,
-        n_negative=steps.n_negative,
+        events=steps.events,
         n_gap_intervals=int(np.count_nonzero(gap)),
     )

@@ -135,8 +135,8 @@ def test_rollover_at_uint32_wh_wrap():
     # then: 30 kW x 0.25 h = 7.5 kWh in every interval; the wrap (reading 4, t = DAY0 + 180 s) is
     # unwrapped as (W - prev) + curr and flagged on interval 0 only
     assert_allclose(result.energy_kwh, np.full(4, 7.5), rtol=0, atol=1e-6)
-    assert result.n_rollovers == 1
-    assert result.n_resets == 0
+    assert result.events.rollovers == 1
+    assert result.events.resets == 0
     assert_array_equal(_has(result.flags, F.ROLLOVER), [True, False, False, False])
     assert np.all(result.status == S.MEASURED)
 
@@ -155,8 +155,8 @@ def test_counter_reset_makes_the_interval_missing_not_negative():
 
     # then: energy across the reset step is unknown -> interval 1 MISSING (NaN), others 7.5 kWh;
     # a drop far from the wrap value is not a rollover
-    assert result.n_resets == 1
-    assert result.n_rollovers == 0
+    assert result.events.resets == 1
+    assert result.events.rollovers == 0
     assert_array_equal(result.status, [S.MEASURED, S.MISSING, S.MEASURED, S.MEASURED])
     assert np.isnan(result.energy_kwh[1])
     assert_allclose(result.energy_kwh[[0, 2, 3]], 7.5, rtol=0, atol=1e-9)
@@ -174,8 +174,8 @@ def test_transient_single_zero_is_ignored_not_booked_as_consumption():
     result = interval_energy_from_counters(ts, counter, grid_start_s=DAY0, n_intervals=4, resolution_s=RES)
 
     # then: no reset, no 5000 kWh "consumption"; the reading is dropped and flagged
-    assert result.n_glitches == 1
-    assert result.n_resets == 0
+    assert result.events.glitches == 1
+    assert result.events.resets == 0
     assert_allclose(result.energy_kwh, np.full(4, 7.5), rtol=0, atol=1e-9)
     assert np.all(result.status == S.MEASURED)
     assert_array_equal(_has(result.flags, F.TRANSIENT_GLITCH), [False, False, True, False])
@@ -193,8 +193,8 @@ def test_transient_high_reading_from_half_a_register_is_ignored():
     )
 
     # then
-    assert result.n_glitches == 1
-    assert result.n_spikes == 0
+    assert result.events.glitches == 1
+    assert result.events.spikes == 0
     assert_allclose(result.energy_kwh, [7.5, 7.5], rtol=0, atol=1e-9)
 
 
@@ -211,7 +211,7 @@ def test_reset_rollover_and_glitch_are_told_apart_per_step():
     assert_array_equal(deltas.used, [True, True, True, True, False, True, True, True, True, True])
     assert_allclose(deltas.step_kwh[[1, 2, 3, 5, 6, 8, 9]], [5.0, 8.0, 5.0, 5.0, 5.0, 2.0, 2.0])
     assert np.isnan(deltas.step_kwh[7])
-    assert (deltas.n_rollovers, deltas.n_glitches, deltas.n_resets) == (1, 1, 1)
+    assert (deltas.events.rollovers, deltas.events.glitches, deltas.events.resets) == (1, 1, 1)
     assert _has(deltas.flags, F.ROLLOVER)[2]
     assert _has(deltas.flags, F.TRANSIENT_GLITCH)[4]
     assert _has(deltas.flags, F.COUNTER_RESET)[7]
@@ -256,7 +256,7 @@ def test_meter_replacement_with_new_multiplier_keeps_energy_continuous():
     # then: step 420 s -> 480 s = (1204.25 - 1204.0) x 1 + (3.0125 - 3.0) x 40 = 0.5 kWh; 7.5 kWh per
     # interval on both sides
     assert_allclose(result.energy_kwh, [7.5, 7.5], rtol=0, atol=1e-9)
-    assert result.n_replacements == 1
+    assert result.events.replacements == 1
     assert_array_equal(_has(result.flags, F.METER_REPLACED), [True, False])
     assert np.all(result.status == S.MEASURED)
 
@@ -289,7 +289,7 @@ def test_two_exchanges_inside_one_step_count_the_whole_middle_meter():
 
     # then: (11 - 10) x 1 + (2 - 0) x 2 + (7 - 5) x 1 = 7
     assert_allclose(deltas.step_kwh[1], 7.0)
-    assert deltas.n_replacements == 1
+    assert deltas.events.replacements == 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -386,7 +386,7 @@ def test_spike_is_flagged_kept_and_needs_estimation():
     )
 
     # then: value kept for review (7.5 + 50), status MISSING unless configured otherwise
-    assert result.n_spikes == 1
+    assert result.events.spikes == 1
     assert_array_equal(_has(result.flags, F.SPIKE), [False, True, False])
     assert_array_equal(result.status, [S.MEASURED, S.MISSING, S.MEASURED])
     assert_allclose(result.energy_kwh, [7.5, 57.5, 7.5], rtol=0, atol=1e-9)
@@ -407,8 +407,8 @@ def test_small_persistent_backwards_step_is_negative():
     )
 
     # then: the step is kept with its sign (7.5 - 2.5 = 5.0) and flagged NEGATIVE
-    assert result.n_negative == 1
-    assert result.n_resets == 0
+    assert result.events.negatives == 1
+    assert result.events.resets == 0
     assert_array_equal(_has(result.flags, F.NEGATIVE), [False, True, False])
     assert_array_equal(result.status, [S.MEASURED, S.MISSING, S.MEASURED])
     assert_allclose(result.energy_kwh, [7.5, 5.0, 7.5], rtol=0, atol=1e-9)
