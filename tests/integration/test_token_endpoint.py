@@ -39,6 +39,12 @@ def _assert_oauth_error(response: httpx.Response, status: int, error: str) -> di
 # --- success ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+async def read_client(services):
+    """A machine client of a fresh organisation, allowed site:read: (client_id, secret)."""
+    return await make_client(services, await make_org(services), ["site:read"])
+
+
 async def test_issues_a_bearer_token_with_expiry_scope_and_no_store(services, http):
     # given
     owner = await make_org(services)
@@ -67,10 +73,9 @@ async def test_without_scope_the_token_carries_every_scope_of_the_client(service
     assert set(response.json()["scope"].split()) == {"site:read", "evidence:read"}
 
 
-async def test_token_header_names_a_published_es256_key(services, http):
+async def test_token_header_names_a_published_es256_key(http, read_client):
     # given
-    owner = await make_org(services)
-    client_id, secret = await make_client(services, owner, ["site:read"])
+    client_id, secret = read_client
     # when
     token = (await _token(http, client_id, secret)).json()["access_token"]
     jwks = (await http.get("/.well-known/jwks.json")).json()
@@ -106,10 +111,9 @@ async def test_token_claims_follow_rfc_9068_and_verify_against_the_jwks(services
     assert isinstance(claims["jti"], str) and claims["jti"]
 
 
-async def test_every_token_has_its_own_jti(services, http):
+async def test_every_token_has_its_own_jti(http, read_client):
     # given
-    owner = await make_org(services)
-    client_id, secret = await make_client(services, owner, ["site:read"])
+    client_id, secret = read_client
     # when
     first = (await _token(http, client_id, secret)).json()["access_token"]
     second = (await _token(http, client_id, secret)).json()["access_token"]
@@ -164,10 +168,9 @@ async def test_no_client_authentication_at_all_is_invalid_client(http):
     _assert_oauth_error(response, 401, "invalid_client")
 
 
-async def test_secret_in_the_form_body_is_refused_only_basic_is_allowed(services, http):
+async def test_secret_in_the_form_body_is_refused_only_basic_is_allowed(http, read_client):
     # given: a real client and its real secret
-    owner = await make_org(services)
-    client_id, secret = await make_client(services, owner, ["site:read"])
+    client_id, secret = read_client
     # when
     response = await http.post("/auth/token", data={**FORM, "client_id": client_id, "client_secret": secret})
     # then
@@ -209,10 +212,9 @@ async def test_password_grant_is_unsupported_grant_type(services, http):
     _assert_oauth_error(response, 400, "unsupported_grant_type")
 
 
-async def test_missing_grant_type_is_invalid_request(services, http):
+async def test_missing_grant_type_is_invalid_request(http, read_client):
     # given
-    owner = await make_org(services)
-    client_id, secret = await make_client(services, owner, ["site:read"])
+    client_id, secret = read_client
     # when
     response = await http.post("/auth/token", data={"scope": "site:read"}, headers=basic(client_id, secret))
     # then
@@ -220,30 +222,19 @@ async def test_missing_grant_type_is_invalid_request(services, http):
     assert "grant_type" in body.get("error_description", "")
 
 
-async def test_scope_the_client_was_not_given_is_invalid_scope(services, http):
+@pytest.mark.parametrize("scope", ["site:read tenant:admin", "root"], ids=["not-given", "unknown"])
+async def test_a_scope_the_client_does_not_hold_is_invalid_scope(http, read_client, scope):
     # given
-    owner = await make_org(services)
-    client_id, secret = await make_client(services, owner, ["site:read"])
+    client_id, secret = read_client
     # when
-    response = await _token(http, client_id, secret, scope="site:read tenant:admin")
+    response = await _token(http, client_id, secret, scope=scope)
     # then
     _assert_oauth_error(response, 400, "invalid_scope")
 
 
-async def test_scope_that_does_not_exist_is_invalid_scope(services, http):
+async def test_json_body_is_invalid_request(http, read_client):
     # given
-    owner = await make_org(services)
-    client_id, secret = await make_client(services, owner, ["site:read"])
-    # when
-    response = await _token(http, client_id, secret, scope="root")
-    # then
-    _assert_oauth_error(response, 400, "invalid_scope")
-
-
-async def test_json_body_is_invalid_request(services, http):
-    # given
-    owner = await make_org(services)
-    client_id, secret = await make_client(services, owner, ["site:read"])
+    client_id, secret = read_client
     # when
     response = await http.post(
         "/auth/token",

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tenancy.provisioning import drop_tenant
 from tests.factories.jwts import (
@@ -47,6 +48,14 @@ async def _client(services: Any, scopes: list[str] | None = None) -> tuple[Any, 
     owner = await make_org(services)
     client_id, secret = await make_client(services, owner, scopes or ["site:read"])
     return owner, client_id, secret
+
+
+@pytest.fixture
+async def forge(services):
+    """The active signing key and the claims of a valid access token, ready to be altered."""
+    owner, client_id, _ = await _client(services)
+    key = await active_signing_key(services)
+    return key, access_claims(services, client_id=client_id, tenant_id=owner.id, scope="site:read")
 
 
 async def test_a_token_from_the_endpoint_is_accepted(services, http):
@@ -110,11 +119,9 @@ async def test_expired_token_is_refused(services, http):
     _assert_refused(response, detail="exp")
 
 
-async def test_token_without_exp_is_refused(services, http):
+async def test_token_without_exp_is_refused(http, forge):
     # given
-    owner, client_id, _ = await _client(services)
-    key = await active_signing_key(services)
-    claims = access_claims(services, client_id=client_id, tenant_id=owner.id, scope="site:read")
+    key, claims = forge
     del claims["exp"]
     # when
     response = await _ask(http, f"Bearer {sign(claims, key)}")
@@ -122,37 +129,31 @@ async def test_token_without_exp_is_refused(services, http):
     _assert_refused(response, detail="exp")
 
 
-async def test_id_token_type_is_refused(services, http):
+async def test_id_token_type_is_refused(http, forge):
     # given: right key and claims, but not typed as an access token (RFC 9068 §4)
-    owner, client_id, _ = await _client(services)
-    key = await active_signing_key(services)
-    claims = access_claims(services, client_id=client_id, tenant_id=owner.id, scope="site:read")
+    key, claims = forge
     # when
     response = await _ask(http, f"Bearer {sign(claims, key, typ='JWT')}")
     # then
     _assert_refused(response, detail="at+jwt")
 
 
-async def test_alg_none_is_refused(services, http):
+async def test_alg_none_is_refused(http, forge):
     # given: otherwise valid claims, unsigned, naming the real key
-    owner, client_id, _ = await _client(services)
-    key = await active_signing_key(services)
-    claims = access_claims(services, client_id=client_id, tenant_id=owner.id, scope="site:read")
+    key, claims = forge
     # when
     response = await _ask(http, f"Bearer {unsigned(claims, kid=key.kid)}")
     # then
     _assert_refused(response, detail="'none'")
 
 
-async def test_hs256_with_the_public_key_as_secret_is_refused(services, http):
+async def test_hs256_with_the_public_key_as_secret_is_refused(http, forge):
     # given: the classic algorithm-confusion forgery, HMAC keyed with the published public key
     import hashlib
     import hmac
     import json
 
-    owner, client_id, _ = await _client(services)
-    key = await active_signing_key(services)
-    claims = access_claims(services, client_id=client_id, tenant_id=owner.id, scope="site:read")
+    key, claims = forge
     signing_input = f"{b64url_json({'alg': 'HS256', 'typ': 'at+jwt', 'kid': key.kid})}.{b64url_json(claims)}"
     public = json.dumps(key.as_dict(private=False)).encode()
     from tests.factories.jwts import b64url
