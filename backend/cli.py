@@ -6,7 +6,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,6 +48,17 @@ async def _database() -> Any:
         typer.secho("DATABASE_URL is not set", err=True, fg="red")
         raise typer.Exit(2)
     return Database.connect(settings.database_url, pool_size=2)
+
+
+@asynccontextmanager
+async def _platform() -> AsyncIterator[Any]:
+    """One platform transaction on a short-lived connection, for one command."""
+    db = await _database()
+    try:
+        async with db.platform() as session:
+            yield session
+    finally:
+        await db.dispose()
 
 
 async def _tenant_by_slug(session: Any, slug: str) -> Any:
@@ -192,23 +204,19 @@ def user_create(
     from backend.identity.users import add_membership, create_user
 
     async def main() -> None:
-        db = await _database()
-        try:
-            async with db.platform() as session:
-                user = await create_user(
-                    session, email=email, name=name, password=password, is_platform_admin=platform_admin
+        async with _platform() as session:
+            user = await create_user(
+                session, email=email, name=name, password=password, is_platform_admin=platform_admin
+            )
+            if tenant:
+                row = await _tenant_by_slug(session, tenant)
+                await add_membership(
+                    session,
+                    Principal.system("cli", row.id),
+                    tenant=row,
+                    user=user,
+                    role=MembershipRole(role),
                 )
-                if tenant:
-                    row = await _tenant_by_slug(session, tenant)
-                    await add_membership(
-                        session,
-                        Principal.system("cli", row.id),
-                        tenant=row,
-                        user=user,
-                        role=MembershipRole(role),
-                    )
-        finally:
-            await db.dispose()
         typer.echo(json.dumps({"id": str(user.id), "email": user.email}))
 
     _run(main)
@@ -228,20 +236,16 @@ def client_create(
     from backend.identity.principal import Principal
 
     async def main() -> dict[str, str]:
-        db = await _database()
-        try:
-            async with db.platform() as session:
-                row = await _tenant_by_slug(session, tenant)
-                issued = await create_client(
-                    session,
-                    Principal.system("cli", row.id),
-                    tenant=row,
-                    name=name,
-                    scopes=scope,
-                    installation_id=uuid.UUID(installation) if installation else None,
-                )
-        finally:
-            await db.dispose()
+        async with _platform() as session:
+            row = await _tenant_by_slug(session, tenant)
+            issued = await create_client(
+                session,
+                Principal.system("cli", row.id),
+                tenant=row,
+                name=name,
+                scopes=scope,
+                installation_id=uuid.UUID(installation) if installation else None,
+            )
         return {"client_id": issued.client.client_id, "client_secret": issued.client_secret}
 
     typer.echo(json.dumps(_run(main)))
@@ -255,13 +259,9 @@ def client_revoke(tenant: str = typer.Option(...), client_id: str = typer.Option
     from backend.identity.principal import Principal
 
     async def main() -> None:
-        db = await _database()
-        try:
-            async with db.platform() as session:
-                row = await _tenant_by_slug(session, tenant)
-                await revoke_client(session, Principal.system("cli", row.id), tenant=row, client_id=client_id)
-        finally:
-            await db.dispose()
+        async with _platform() as session:
+            row = await _tenant_by_slug(session, tenant)
+            await revoke_client(session, Principal.system("cli", row.id), tenant=row, client_id=client_id)
 
     _run(main)
     typer.echo("revoked")
@@ -279,15 +279,11 @@ def client_rotate(
     from backend.identity.principal import Principal
 
     async def main() -> dict[str, str]:
-        db = await _database()
-        try:
-            async with db.platform() as session:
-                row = await _tenant_by_slug(session, tenant)
-                issued = await rotate_secret(
-                    session, Principal.system("cli", row.id), tenant=row, client_id=client_id, grace_s=grace_seconds
-                )
-        finally:
-            await db.dispose()
+        async with _platform() as session:
+            row = await _tenant_by_slug(session, tenant)
+            issued = await rotate_secret(
+                session, Principal.system("cli", row.id), tenant=row, client_id=client_id, grace_s=grace_seconds
+            )
         return {"client_id": issued.client.client_id, "client_secret": issued.client_secret}
 
     typer.echo(json.dumps(_run(main)))
@@ -307,18 +303,14 @@ def user_add(
     from backend.identity.users import add_membership, get_user_by_email
 
     async def main() -> None:
-        db = await _database()
-        try:
-            async with db.platform() as session:
-                user = await get_user_by_email(session, email)
-                if user is None:
-                    raise UserNotFound(f"no user {email}", field="email")
-                row = await _tenant_by_slug(session, tenant)
-                await add_membership(
-                    session, Principal.system("cli", row.id), tenant=row, user=user, role=MembershipRole(role)
-                )
-        finally:
-            await db.dispose()
+        async with _platform() as session:
+            user = await get_user_by_email(session, email)
+            if user is None:
+                raise UserNotFound(f"no user {email}", field="email")
+            row = await _tenant_by_slug(session, tenant)
+            await add_membership(
+                session, Principal.system("cli", row.id), tenant=row, user=user, role=MembershipRole(role)
+            )
 
     _run(main)
     typer.echo(f"{email} is {role} of {tenant}")
@@ -335,16 +327,12 @@ def keys_rotate() -> None:
     settings = get_settings()
 
     async def main() -> str:
-        db = await _database()
-        try:
-            async with db.platform() as session:
-                key = await rotate(
-                    session,
-                    secret=settings.resolved_secret_key(),
-                    grace=timedelta(seconds=settings.access_token_ttl_s + settings.signing_key_grace_s),
-                )
-        finally:
-            await db.dispose()
+        async with _platform() as session:
+            key = await rotate(
+                session,
+                secret=settings.resolved_secret_key(),
+                grace=timedelta(seconds=settings.access_token_ttl_s + settings.signing_key_grace_s),
+            )
         return key.kid
 
     typer.echo(f"active key: {_run(main)}")
