@@ -26,7 +26,9 @@ DB_NAME = f"cbamx_test_{os.getpid()}_{_worker_index()}"
 
 # settings are read from the environment and cached: set it before anything imports them
 os.environ["DATABASE_URL"] = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-os.environ["REDIS_URL"] = f"{REDIS_BASE}/{1 + _worker_index() % 15}"
+# several test runs may share one Redis: each run can take its own range of databases
+REDIS_DB_BASE = int(os.environ.get("CBAMX_TEST_REDIS_DB_BASE", "1"))
+os.environ["REDIS_URL"] = f"{REDIS_BASE}/{(REDIS_DB_BASE + _worker_index()) % 16}"
 os.environ["CBAMX_ENVIRONMENT"] = "test"
 os.environ["CBAMX_SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["CBAMX_PUBLIC_URL"] = "http://testserver"
