@@ -123,9 +123,26 @@ def test_buffer_command_shows_depth_and_rejected(tmp_path):
     store.append(
         [Reading(m, "active_power", "W", "2026-11-22T10:00:00.000Z", 1.0, "good", None, [0, 1]) for m in ("A", "B")]
     )
-    store.reject({store.pending(1)[0].seq: "UNKNOWN_METER (meter): no meter A"})
+    answer = '{"code":"BATCH_REJECTED","errors":[{"index":0,"field":"meter","code":"UNKNOWN_METER"}]}'
+    record = store.set_aside(
+        {store.pending(1)[0].seq: "UNKNOWN_METER (meter): no meter A"},
+        status=422,
+        summary="1 reading(s) refused",
+        answer=answer,
+    )
     store.close()
     result = runner.invoke(app, ["buffer", str(config)])
     assert result.exit_code == 0
     assert "pending: 1" in result.output and "rejected: 1" in result.output
     assert "UNKNOWN_METER" in result.output
+    # the set-aside records list what cbamx answered, and each can be shown, requeued or discarded
+    listed = runner.invoke(app, ["set-aside", "list", str(config)])
+    assert listed.exit_code == 0
+    assert f"#{record}" in listed.output and "HTTP 422" in listed.output and "1 of 1 waiting" in listed.output
+    shown = runner.invoke(app, ["set-aside", "show", str(config), str(record)])
+    assert shown.exit_code == 0 and answer in shown.output
+    assert "A active_power 2026-11-22T10:00:00.000Z = 1.0 W: UNKNOWN_METER (meter): no meter A" in shown.output
+    assert runner.invoke(app, ["set-aside", "show", str(config), "99"]).exit_code == 2
+    requeued = runner.invoke(app, ["set-aside", "requeue", str(config), str(record)])
+    assert requeued.exit_code == 0 and "requeued 1 reading(s)" in requeued.output
+    assert "0 of 1 waiting" in runner.invoke(app, ["set-aside", "list", str(config)]).output
