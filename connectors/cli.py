@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from connectors.config import AgentConfig, ConfigError, load_config
+from connectors.config import AgentConfig, ConfigError, config_warnings, load_config
 from connectors.logs import LogFormat, configure_logging
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ def run(config: ConfigArg, log_level: LevelOpt = "info", log_format: FormatOpt =
     configure_logging(log_level, log_format)
     from connectors.agent import Agent
 
+    for warning in config_warnings(settings):
+        logging.getLogger("connectors").warning("configuration: %s", warning)
+
     async def main() -> None:
         try:
             agent = Agent.from_config(settings)
@@ -67,10 +71,13 @@ def run(config: ConfigArg, log_level: LevelOpt = "info", log_format: FormatOpt =
 
 @app.command()
 def check(config: ConfigArg, log_level: LevelOpt = "warning") -> None:
-    """Read every configured point once and print a table; exit 1 if a device is unreachable."""
+    """Read every configured point once and print a table; exit 1 if any point is missing."""
     settings = _load(config, require_secret=False)
     configure_logging(log_level)
     from connectors.check import format_table, run_check, summary
+
+    for warning in config_warnings(settings):
+        typer.echo(f"warning: {warning}", err=True)
 
     try:
         result = asyncio.run(run_check(settings))
