@@ -63,12 +63,16 @@ def _cells(reading: Reading) -> tuple[str, ...]:
     return (reading.device, reading.point, reading.meter, reading.quantity, value, reading.unit, quality, raw)
 
 
-def format_table(readings: Sequence[Reading]) -> str:
-    rows = [COLUMNS, *(_cells(r) for r in readings)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+def format_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    table = [tuple(header), *(tuple(row) for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def format_table(readings: Sequence[Reading]) -> str:
+    return format_columns(COLUMNS, [_cells(r) for r in readings])
 
 
 def summary(result: CheckResult) -> str:

@@ -92,6 +92,17 @@ def check(config: ConfigArg, log_level: LevelOpt = "warning") -> None:
 
 
 @app.command()
+def points(config: ConfigArg) -> None:
+    """List what to declare in cbamx: every (meter, quantity) this configuration sends, with its unit."""
+    settings = _load(config, require_secret=False)
+    from connectors.check import format_columns
+    from connectors.inventory import configured_points
+
+    rows = [(p.meter, p.quantity, p.unit, p.kind, f"{p.device}.{p.point}") for p in configured_points(settings)]
+    typer.echo(format_columns(("METER", "QUANTITY", "UNIT", "KIND", "FROM"), rows))
+
+
+@app.command()
 def profiles(
     name: Annotated[str | None, typer.Argument(help="Show one profile's registers.")] = None,
 ) -> None:

@@ -188,6 +188,27 @@ async def test_check_warns_about_a_sentinel_its_data_type_cannot_hold(tmp_path):
     )
 
 
+def test_points_lists_what_to_declare_in_cbamx(tmp_path):
+    registers = {"energy": register(0), "power": register(40, quantity="active_power", unit="W", kind="instantaneous")}
+    config = write_config(
+        tmp_path / "agent.yaml",
+        [
+            tcp_device(
+                502, name="grid-main", profile="janitza_umg604", meter="GRID-MAIN", include_points=["voltage_l1n"]
+            ),
+            tcp_device(502, name="press-2", unit_id=2, registers=registers, meter="PRESS2"),
+        ],
+    )
+    result = runner.invoke(app, ["points", str(config)])
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines()[2:]]
+    assert rows == [
+        ["GRID-MAIN", "voltage_l1n", "V", "instantaneous", "grid-main.voltage_l1n"],
+        ["PRESS2", "active_energy_import", "kWh", "counter", "press-2.energy"],
+        ["PRESS2", "active_power", "W", "instantaneous", "press-2.power"],
+    ]
+
+
 def test_invalid_config_exits_2_naming_the_field(tmp_path):
     device = tcp_device(502, profile="eastron_sdm630")
     device["unit_id"] = 300
