@@ -362,6 +362,13 @@ class Agent:
                 log.warning("agent clock is %.1f s off the server clock; check NTP", offset)
 
     async def run(self, stop: asyncio.Event) -> None:
+        log.info(
+            "cbamx-agent %s: %d device(s), uploading to %s, buffer %s",
+            __version__,
+            len(self.pollers),
+            self.config.server.url,
+            self.buffer.path,
+        )
         tasks = [
             asyncio.create_task(self._poll_loop(stop), name="poll"),
             asyncio.create_task(self._upload_loop(stop), name="upload"),

@@ -294,6 +294,18 @@ async def test_a_reading_the_server_keeps_failing_on_is_isolated_and_the_others_
     await agent.close()
 
 
+async def test_a_server_that_asks_to_come_back_later_gets_the_same_batch_again(ingest, tmp_path):
+    agent = make_agent(ingest.url, tmp_path)
+    agent.buffer.append(readings("M1", "M2", "M3", "M4"))
+    # given a server answering 503 and 429 many times: it is unavailable, the readings are not at fault
+    ingest.then("/ingest/v1/readings", *[(503, {}), (429, {})] * 4)
+    await run_upload_loop_until(agent, lambda: agent.buffer.stats().depth == 0)
+    # then the batch was never split nor any reading deferred
+    assert [len(c.body["readings"]) for c in ingest.uploads()] == [4] * 9
+    assert agent.buffer.stats().deferred_count == 0 and len(ingest.stored) == 4
+    await agent.close()
+
+
 async def test_the_log_names_each_refused_reading_and_why(ingest, tmp_path, caplog):
     ingest.known_meters = {"PRESS1"}
     agent = make_agent(ingest.url, tmp_path)
