@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from connectors import __version__
-from connectors.buffer import ReadingBuffer
+from connectors.buffer import PendingReading, ReadingBuffer
 from connectors.config import AgentConfig, ConfigError, ModbusRtuDevice, ModbusTcpDevice, OpcUaDevice
 from connectors.drivers.base import DevicePoller
 from connectors.drivers.modbus import ModbusLink, ModbusPoller
@@ -19,8 +21,10 @@ from connectors.readings import TRANSPORT_REASONS, Reading, iso_ms, utc_now
 from connectors.uplink import (
     AuthError,
     Backoff,
+    BatchRefused,
     BatchRejected,
     PayloadTooLarge,
+    ServerError,
     TransientUplinkError,
     Uplink,
 )
@@ -29,6 +33,64 @@ log = logging.getLogger(__name__)
 
 # Readings carry the agent's clock; beyond this offset interval boundaries start to blur.
 CLOCK_WARNING_S = 5.0
+# Refused readings named one by one in the log per batch; the rest are counted (all are in the buffer).
+LOGGED_REFUSALS = 20
+
+
+@dataclass(slots=True)
+class PoisonSearch:
+    """Narrows a batch the server keeps failing on (5xx) down to the reading that causes it.
+
+    A batch that got `failures_per_size` 5xx answers in a row is sent again half as large, and so on
+    down to a single reading; that one is deferred (retried later, alone, with a growing pause) so
+    the readings behind it flow again. Bounded: a batch of n readings takes at most
+    failures_per_size * (log2(n) + 1) failed requests to isolate one reading. During an outage that
+    answers 5xx to everything it only costs order: a deferred reading is sent again later, never lost.
+    """
+
+    failures_per_size: int = 2
+    first_pause_s: float = 60.0
+    longest_pause_s: float = 3600.0
+    size: int | None = None  # the reduced batch size while searching
+    failures: int = 0
+    span_end: int | None = None  # last seq of the batch that started the search
+
+    def batch_size(self, normal: int) -> int:
+        return normal if self.size is None else min(normal, self.size)
+
+    def pause(self, deferrals: int) -> timedelta:
+        return timedelta(seconds=min(self.longest_pause_s, self.first_pause_s * 2 ** max(0, deferrals - 1)))
+
+    def failed(self, batch: Sequence[PendingReading]) -> PendingReading | None:
+        """Count a 5xx for `batch`; returns the reading to defer once it stands alone and still fails."""
+        self.failures += 1
+        if self.span_end is None:
+            self.span_end = batch[-1].seq
+        if self.failures < self.failures_per_size:
+            return None
+        self.failures = 0
+        if len(batch) > 1:
+            self.size = (len(batch) + 1) // 2
+            return None
+        self.reset()  # isolated: the rest of the span goes at full size again
+        return batch[0]
+
+    def passed(self, batch: Sequence[PendingReading]) -> None:
+        self.failures = 0
+        if self.span_end is not None and batch[-1].seq >= self.span_end:
+            self.reset()
+
+    def reset(self) -> None:
+        self.size, self.failures, self.span_end = None, 0, None
+
+
+def _describe(payload: str) -> str:
+    """A buffered reading as a person finds it: meter, quantity, time, value and unit."""
+    try:
+        r = json.loads(payload)
+        return f"{r['meter']} {r['quantity']} {r['ts']} = {r['value']} {r['unit']}"
+    except (ValueError, KeyError, TypeError):
+        return payload[:200]
 
 
 def build_pollers(config: AgentConfig) -> list[DevicePoller]:
@@ -143,6 +205,7 @@ class Agent:
     def __post_init__(self) -> None:
         self.health = {p.name: DeviceHealth(p.name, len(p.points)) for p in self.pollers}
         self._batch_size = self.config.agent.upload_batch_size
+        self._poison = PoisonSearch()
 
     @classmethod
     def from_config(cls, config: AgentConfig) -> Agent:
@@ -166,25 +229,78 @@ class Agent:
         return readings
 
     async def upload_once(self) -> int:
-        """Send one batch; returns how many readings left the pending queue (0 = nothing to send)."""
-        batch = self.buffer.pending(self._batch_size)
+        """Send one batch; returns how many readings left the pending queue (0 = nothing to send).
+
+        Every outcome of the uplink has its answer here: stored (acknowledged), readings refused
+        (set aside, the others sent again), batch refused (set aside whole), too large (smaller
+        batches), server failing (raised for back-off, and narrowed down if it persists).
+        """
+        batch = self.buffer.pending(self._poison.batch_size(self._batch_size))
         if not batch:
             return 0
+        if batch[0].deferrals:
+            batch = batch[:1]  # a reading the server failed on before goes alone, so it holds up nothing
         try:
             result = await self.uplink.upload([p.payload for p in batch])
         except BatchRejected as rejected:
-            self.buffer.reject({batch[i].seq: reason for i, reason in rejected.reasons.items()})
-            log.warning("server rejected %d reading(s); kept aside, resending the rest", len(rejected.reasons))
+            self._set_aside(batch, rejected, {batch[i].seq: reason for i, reason in rejected.reasons.items()})
             return len(rejected.reasons)
+        except BatchRefused as refused:
+            self._set_aside(batch, refused, {p.seq: refused.summary for p in batch})
+            return len(batch)
         except PayloadTooLarge:
             self._batch_size = max(1, len(batch) // 2)
             log.warning("batch too large for the server; using batches of %d", self._batch_size)
             return 0
+        except ServerError as error:
+            self._server_failed(batch, error)
+            raise
+        self._poison.passed(batch)
         self.buffer.acknowledge([p.seq for p in batch])
         self.last_upload_at = iso_ms(utc_now())
         if result.accepted + result.duplicates != len(batch):
             log.warning("server counted %s of a batch of %d", result, len(batch))
         return len(batch)
+
+    def _set_aside(self, batch: Sequence[PendingReading], refusal: BatchRefused, reasons: Mapping[int, str]) -> None:
+        record = self.buffer.set_aside(reasons, status=refusal.status, summary=refusal.summary, answer=refusal.answer)
+        payloads = {p.seq: p.payload for p in batch}
+        log.warning(
+            "cbamx refused %d of %d reading(s) with HTTP %d (%s); set aside as #%d, sending the rest",
+            len(reasons),
+            len(batch),
+            refusal.status,
+            refusal.summary,
+            record,
+        )
+        for seq, reason in list(reasons.items())[:LOGGED_REFUSALS]:
+            log.warning("refused: %s: %s", _describe(payloads[seq]), reason)
+        if len(reasons) > LOGGED_REFUSALS:
+            log.warning(
+                "refused: %d more; all are listed by `cbamx-agent set-aside show CONFIG %d`",
+                len(reasons) - LOGGED_REFUSALS,
+                record,
+            )
+
+    def _server_failed(self, batch: Sequence[PendingReading], error: ServerError) -> None:
+        before = self._poison.size
+        culprit = self._poison.failed(batch)
+        if culprit is not None:
+            deferrals = self.buffer.defer(culprit.seq, utc_now() + self._poison.pause(culprit.deferrals + 1))
+            pause = self._poison.pause(deferrals).total_seconds()
+            log.warning(
+                "cbamx keeps failing (HTTP %d) on one reading: %s; sending the others first, this one again in %.0f s",
+                error.status,
+                _describe(culprit.payload),
+                pause,
+            )
+        elif self._poison.size != before:
+            log.warning(
+                "cbamx keeps failing (HTTP %d) on a batch of %d; trying %d at a time to find the reading",
+                error.status,
+                len(batch),
+                self._poison.size,
+            )
 
     def status(self) -> dict[str, object]:
         stats = self.buffer.stats()
@@ -246,6 +362,13 @@ class Agent:
                 log.warning("agent clock is %.1f s off the server clock; check NTP", offset)
 
     async def run(self, stop: asyncio.Event) -> None:
+        log.info(
+            "cbamx-agent %s: %d device(s), uploading to %s, buffer %s",
+            __version__,
+            len(self.pollers),
+            self.config.server.url,
+            self.buffer.path,
+        )
         tasks = [
             asyncio.create_task(self._poll_loop(stop), name="poll"),
             asyncio.create_task(self._upload_loop(stop), name="upload"),

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from connectors.config import AgentConfig, ConfigError, load_config
+from connectors.config import AgentConfig, ConfigError, config_warnings, load_config
 from connectors.logs import LogFormat, configure_logging
+
+if TYPE_CHECKING:
+    from connectors.buffer import ReadingBuffer
 
 app = typer.Typer(
     name="cbamx-agent",
@@ -48,6 +53,9 @@ def run(config: ConfigArg, log_level: LevelOpt = "info", log_format: FormatOpt =
     configure_logging(log_level, log_format)
     from connectors.agent import Agent
 
+    for warning in config_warnings(settings):
+        logging.getLogger("connectors").warning("configuration: %s", warning)
+
     async def main() -> None:
         try:
             agent = Agent.from_config(settings)
@@ -63,10 +71,13 @@ def run(config: ConfigArg, log_level: LevelOpt = "info", log_format: FormatOpt =
 
 @app.command()
 def check(config: ConfigArg, log_level: LevelOpt = "warning") -> None:
-    """Read every configured point once and print a table; exit 1 if a device is unreachable."""
+    """Read every configured point once and print a table; exit 1 if any point is missing."""
     settings = _load(config, require_secret=False)
     configure_logging(log_level)
     from connectors.check import format_table, run_check, summary
+
+    for warning in config_warnings(settings):
+        typer.echo(f"warning: {warning}", err=True)
 
     try:
         result = asyncio.run(run_check(settings))
@@ -78,6 +89,17 @@ def check(config: ConfigArg, log_level: LevelOpt = "warning") -> None:
     typer.echo(summary(result))
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def points(config: ConfigArg) -> None:
+    """List what to declare in cbamx: every (meter, quantity) this configuration sends, with its unit."""
+    settings = _load(config, require_secret=False)
+    from connectors.check import format_columns
+    from connectors.inventory import configured_points
+
+    rows = [(p.meter, p.quantity, p.unit, p.kind, f"{p.device}.{p.point}") for p in configured_points(settings)]
+    typer.echo(format_columns(("METER", "QUANTITY", "UNIT", "KIND", "FROM"), rows))
 
 
 @app.command()
@@ -112,10 +134,10 @@ def profiles(
 @app.command()
 def buffer(
     config: ConfigArg,
-    requeue_rejected: Annotated[bool, typer.Option(help="Send rejected readings again.")] = False,
-    show: Annotated[int, typer.Option(help="How many rejected readings to list.")] = 20,
+    requeue_rejected: Annotated[bool, typer.Option(help="Send every reading set aside again.")] = False,
+    show: Annotated[int, typer.Option(help="How many readings set aside to list.")] = 20,
 ) -> None:
-    """Show the local buffer: pending depth, oldest pending reading, rejected readings."""
+    """Show the local buffer: pending depth, oldest pending reading, readings set aside."""
     settings = _load(config, require_secret=False)
     from connectors.buffer import ReadingBuffer
 
@@ -126,13 +148,87 @@ def buffer(
         stats = store.stats()
         typer.echo(
             f"pending: {stats.depth}  oldest pending: {stats.oldest_pending_ts or '-'}  "
-            f"rejected: {stats.rejected_count}"
+            f"rejected: {stats.rejected_count}  deferred: {stats.deferred_count}"
         )
         for item in store.rejected(show):
             p = item.payload
             typer.echo(f"  #{item.seq} {p['meter']} {p['quantity']} {p['ts']}: {item.reason}")
     finally:
         store.close()
+
+
+set_aside_app = typer.Typer(
+    help="Readings cbamx refused (HTTP 4xx), kept in the buffer with the server's answer.",
+    no_args_is_help=True,
+)
+app.add_typer(set_aside_app, name="set-aside")
+RecordArg = Annotated[int, typer.Argument(help="Number of the set-aside record (from `set-aside list`).")]
+
+
+@contextlib.contextmanager
+def _buffer_of(config: Path) -> Iterator[ReadingBuffer]:
+    settings = _load(config, require_secret=False)
+    from connectors.buffer import ReadingBuffer
+
+    store = ReadingBuffer(settings.agent.buffer_path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@set_aside_app.command("list")
+def set_aside_list(
+    config: ConfigArg, limit: Annotated[int, typer.Option(help="How many records, newest first.")] = 50
+) -> None:
+    """One line per refused batch: when, the HTTP status, how many readings still wait, the answer."""
+    with _buffer_of(config) as store:
+        batches = store.set_aside_batches(limit)
+        if not batches:
+            typer.echo("nothing set aside")
+        for b in batches:
+            state = f"discarded {b.discarded_at}" if b.discarded_at else f"{b.waiting} of {b.readings} waiting"
+            typer.echo(f"#{b.id}  {b.set_aside_at}  HTTP {b.status or '-'}  {state}  {b.summary}")
+
+
+@set_aside_app.command("show")
+def set_aside_show(
+    config: ConfigArg,
+    record: RecordArg,
+    limit: Annotated[int, typer.Option(help="How many readings to list.")] = 1000,
+) -> None:
+    """The server's full answer for one record, and its readings with the reason for each."""
+    with _buffer_of(config) as store:
+        batch = store.set_aside_batch(record)
+        if batch is None:
+            typer.echo(f"no set-aside record #{record}", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"#{batch.id} set aside {batch.set_aside_at}, HTTP {batch.status or '-'}: {batch.summary}")
+        if batch.answer:
+            typer.echo(f"answer: {batch.answer}")
+        for item in store.rejected(limit, set_aside_id=record):
+            p = item.payload
+            typer.echo(f"  {p['meter']} {p['quantity']} {p['ts']} = {p['value']} {p['unit']}: {item.reason}")
+
+
+@set_aside_app.command("requeue")
+def set_aside_requeue(
+    config: ConfigArg,
+    record: Annotated[int | None, typer.Argument(help="Only this record; all when left out.")] = None,
+) -> None:
+    """Send readings set aside again (after the cause was fixed in cbamx or in the configuration)."""
+    with _buffer_of(config) as store:
+        typer.echo(f"requeued {store.requeue_rejected(record)} reading(s)")
+
+
+@set_aside_app.command("discard")
+def set_aside_discard(config: ConfigArg, record: RecordArg) -> None:
+    """Delete the readings of one record for good (the record itself stays, marked discarded)."""
+    with _buffer_of(config) as store:
+        if store.set_aside_batch(record) is None:
+            typer.echo(f"no set-aside record #{record}", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"discarded {store.discard(record)} reading(s)")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.decoding import FLOAT_TYPES, RegisterType, word_count
 from connectors.profiles.loader import SUNSPEC_AUTO, ProfileError, load_builtin
 from connectors.profiles.model import RegisterPoint, check_quantity
 
@@ -250,19 +251,74 @@ class AgentConfig(_Strict):
         return self
 
 
-def _format_errors(exc: ValidationError) -> str:
+def _device_label(data: object, index: int) -> str:
+    devices = data.get("devices") if isinstance(data, dict) else None
+    device = devices[index] if isinstance(devices, list) and index < len(devices) else None
+    name = device.get("name") if isinstance(device, dict) else None
+    return f"device {name!r} (devices.{index})" if isinstance(name, str) and name else f"devices.{index}"
+
+
+def _format_errors(exc: ValidationError, data: object) -> str:
+    """One line per error, naming a device by its name: a plant has dozens, nobody counts them."""
     lines = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        lines.append(f"  {location}: {error['msg']}")
+        loc = list(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        head = ""
+        if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int):
+            head = _device_label(data, loc[1])
+            loc = loc[2:]
+            device = data["devices"][error["loc"][1]] if isinstance(data, dict) else None
+            if loc and isinstance(device, dict) and loc[0] == device.get("kind"):
+                loc = loc[1:]  # the union's tag, already told by the device's kind
+            if error["type"].startswith("union_tag_"):
+                loc = ["kind"]
+        where = ".".join(str(part) for part in loc)
+        location = ": ".join(part for part in (head, where) if part) or "(top level)"
+        lines.append(f"  {location}: {message}")
     return "invalid agent configuration:\n" + "\n".join(lines)
+
+
+def _fits(sentinel: int, register_type: RegisterType) -> str | None:
+    """None if a raw register value can equal `sentinel`, else the range it can take."""
+    bits = 16 * word_count(register_type)
+    if register_type in FLOAT_TYPES:  # compared as a bit pattern only
+        low, high = 0, (1 << bits) - 1
+        text = f"bit patterns 0..{high} (0x{high:X})"
+    else:  # compared as the unsigned content or its signed reading
+        low, high = -(1 << (bits - 1)), (1 << bits) - 1
+        text = f"raw values 0..{high}, or {low}..-1 read as signed"
+    return None if low <= sentinel <= high else text
+
+
+def config_warnings(config: AgentConfig) -> list[str]:
+    """Things that are valid but surely not meant: a sentinel its register can never hold."""
+    warnings = []
+    for device in config.devices:
+        if isinstance(device, OpcUaDevice):
+            continue
+        if device.registers is not None:
+            registers = device.registers
+        elif device.profile is not None and device.profile != SUNSPEC_AUTO:
+            registers = load_builtin(device.profile).registers
+        else:
+            continue
+        for name, point in registers.items():
+            for sentinel in point.sentinels:
+                if (possible := _fits(sentinel, point.type)) is not None:
+                    shown = f"{sentinel} (0x{sentinel:X})" if sentinel > 0xFFFF else str(sentinel)
+                    warnings.append(
+                        f"device {device.name!r} point {name!r}: sentinel {shown} cannot occur in a "
+                        f"{point.type} ({possible}); it will never match"
+                    )
+    return warnings
 
 
 def parse_config(data: object, *, require_secret: bool = True) -> AgentConfig:
     try:
         config = AgentConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc)) from None
+        raise ConfigError(_format_errors(exc, data)) from None
     if require_secret:
         config.server.resolve_secret()
     return config

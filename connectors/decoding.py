@@ -115,8 +115,10 @@ def decode(
     unsigned = int.from_bytes(data, "big")
     (number,) = struct.unpack(">" + _STRUCT[register_type], data)
     is_float = register_type in FLOAT_TYPES
-    # Float sentinels are bit patterns (e.g. 0x7FC00000); only integers compare by value too.
-    if sentinels and (unsigned in sentinels or (not is_float and number in sentinels)):
+    # Float sentinels are bit patterns (e.g. 0x7FC00000); integers compare by their unsigned
+    # content and by their signed reading, whatever the declared signedness.
+    signed = int.from_bytes(data, "big", signed=True)
+    if sentinels and (unsigned in sentinels or (not is_float and signed in sentinels)):
         return Decoded(None, "sentinel")
     if is_float:
         if math.isnan(number):

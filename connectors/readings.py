@@ -46,4 +46,14 @@ class Reading:
 
 
 # Reasons that mean "the device could not be reached at all" (as opposed to one bad value).
-TRANSPORT_REASONS = frozenset({"timeout", "connection", "protocol_error", "sunspec_not_found"})
+TRANSPORT_REASONS = frozenset(
+    {
+        "dns_failure",
+        "connection_refused",
+        "connect_timeout",
+        "timeout",
+        "connection",
+        "protocol_error",
+        "sunspec_not_found",
+    }
+)

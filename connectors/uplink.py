@@ -25,11 +25,33 @@ DEFAULT_TOKEN_LIFETIME_S = 300.0
 
 
 class UplinkError(Exception):
-    """The server did not take the request; try again later."""
+    """The server did not take the request.
+
+    The subclasses are the outcomes the agent acts on; each says what to do with the batch.
+    """
 
 
 class TransientUplinkError(UplinkError):
-    """Network trouble, timeouts, 5xx: retry with back-off."""
+    """Network trouble or timeouts: nothing is known about the batch; retry it with back-off."""
+
+
+class ServerUnavailable(TransientUplinkError):
+    """429, 502 or 503: the server (or its gateway) asks to come back later; retry with back-off."""
+
+    def __init__(self, status: int, answer: str) -> None:
+        super().__init__(f"{status} from the server: {answer[:200]}")
+        self.status = status
+        self.answer = answer
+
+
+class ServerError(TransientUplinkError):
+    """Another 5xx: the server failed on this request. Retried with back-off; when the same batch
+    keeps failing, the agent narrows it down to the reading that makes the server fail."""
+
+    def __init__(self, status: int, answer: str) -> None:
+        super().__init__(f"{status} from the server: {answer[:200]}")
+        self.status = status
+        self.answer = answer
 
 
 class AuthError(UplinkError):
@@ -40,12 +62,35 @@ class PayloadTooLarge(UplinkError):
     """HTTP 413: the batch must be split."""
 
 
-class BatchRejected(UplinkError):
-    """HTTP 422: the server stored nothing; `reasons` maps batch index -> why that reading was refused."""
+class BatchRefused(UplinkError):
+    """A 4xx for the batch as a whole: the server stored nothing and sending it again will not help.
 
-    def __init__(self, reasons: Mapping[int, str]) -> None:
-        super().__init__(f"{len(reasons)} reading(s) rejected")
+    `answer` is the server's answer as received, `summary` one line of it. The agent sets the whole
+    batch aside with the answer and goes on with the rest.
+    """
+
+    def __init__(self, status: int, answer: str, summary: str) -> None:
+        super().__init__(f"{status}: {summary}")
+        self.status = status
+        self.answer = answer
+        self.summary = summary
+
+
+class BatchRejected(BatchRefused):
+    """A 4xx naming the refused readings: `reasons` maps batch index -> why that reading was refused.
+
+    The server stored nothing; the agent sets the named readings aside and sends the others again.
+    """
+
+    def __init__(self, status: int, answer: str, reasons: Mapping[int, str]) -> None:
+        super().__init__(status, answer, f"{len(reasons)} reading(s) refused")
         self.reasons = dict(reasons)
+
+
+# 4xx answers that are about the request rather than its readings: they have outcomes of their own.
+_NOT_ABOUT_THE_READINGS = frozenset({401, 403, 408, 413, 429})
+# At most this much of an answer is kept with readings set aside.
+MAX_ANSWER_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,22 +170,47 @@ def readings_body(agent_id: str, payloads: Sequence[str], sent_at: str | None = 
     return (head[:-1] + ',"readings":[' + ",".join(payloads) + "]}").encode("utf-8")
 
 
+def _error_text(error: Mapping[str, object]) -> str:
+    text = f"{error.get('code', 'REJECTED')}"
+    if field := error.get("field"):
+        text += f" ({field})"
+    if message := error.get("message"):
+        text += f": {message}"
+    return text
+
+
 def _rejection_reasons(body: object, batch_size: int) -> dict[int, str]:
+    """Per-reading reasons when every error of the answer names a reading of the batch, else {}.
+
+    An error without a usable index is about the batch as a whole (its size, its agent_id, ...):
+    then sending the other readings again would be refused as well.
+    """
     errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list) or not errors:
+        return {}
     reasons: dict[int, list[str]] = {}
-    for error in errors if isinstance(errors, list) else []:
+    for error in errors:
         if not isinstance(error, dict):
-            continue
+            return {}
         index = error.get("index")
-        if not isinstance(index, int) or not 0 <= index < batch_size:
-            continue
-        text = f"{error.get('code', 'REJECTED')}"
-        if field := error.get("field"):
-            text += f" ({field})"
-        if message := error.get("message"):
-            text += f": {message}"
-        reasons.setdefault(index, []).append(text)
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < batch_size:
+            return {}
+        reasons.setdefault(index, []).append(_error_text(error))
     return {index: "; ".join(texts) for index, texts in reasons.items()}
+
+
+def _answer_summary(status: int, body: object, text: str) -> str:
+    """One line out of an answer: problem details (RFC 9457) when it is one, else its text."""
+    if not isinstance(body, dict):
+        return f"HTTP {status}: {text[:300]}" if text else f"HTTP {status}"
+    head = str(body.get("code") or body.get("title") or f"HTTP {status}")
+    if detail := body.get("detail"):
+        head += f": {detail}"
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors:
+        head += " [" + "; ".join(_error_text(e) for e in errors[:5] if isinstance(e, dict))
+        head += f"; and {len(errors) - 5} more]" if len(errors) > 5 else "]"
+    return head
 
 
 class Uplink:
@@ -186,6 +256,7 @@ class Uplink:
         return response
 
     async def upload(self, payloads: Sequence[str]) -> UploadResult:
+        """Send one batch; returns the server's count or raises the outcome the agent acts on."""
         response = await self._post(READINGS_PATH, readings_body(self.agent_id, payloads))
         status = response.status_code
         if status == 200:
@@ -196,19 +267,25 @@ class Uplink:
                 # The server said 200: the batch is stored even if the summary is unreadable.
                 log.warning("upload: unreadable 200 response body %r", response.text[:200])
                 return UploadResult(len(payloads), 0)
-        if status == 422:
-            try:
-                reasons = _rejection_reasons(response.json(), len(payloads))
-            except ValueError:
-                reasons = {}
-            if not reasons:
-                raise TransientUplinkError(f"422 without usable per-reading errors: {response.text[:200]}")
-            raise BatchRejected(reasons)
+        answer = response.text[:MAX_ANSWER_CHARS]
         if status in (401, 403):
-            raise AuthError(f"{status} from {READINGS_PATH}: {response.text[:200]}")
+            raise AuthError(f"{status} from {READINGS_PATH}: {answer[:200]}")
         if status == 413:
             raise PayloadTooLarge(f"413 for a batch of {len(payloads)}")
-        raise TransientUplinkError(f"{status} from {READINGS_PATH}: {response.text[:200]}")
+        if 400 <= status < 500 and status not in _NOT_ABOUT_THE_READINGS:
+            try:
+                body: object = response.json()
+            except ValueError:
+                body = None
+            if reasons := _rejection_reasons(body, len(payloads)):
+                raise BatchRejected(status, answer, reasons)
+            raise BatchRefused(status, answer, _answer_summary(status, body, answer))
+        if status in (429, 502, 503):
+            raise ServerUnavailable(status, answer)
+        if status >= 500:
+            raise ServerError(status, answer)
+        # 408 and anything unexpected (1xx, 3xx): nothing is known about the batch.
+        raise TransientUplinkError(f"{status} from {READINGS_PATH}: {answer[:200]}")
 
     async def report_status(self, status: Mapping[str, object]) -> dict[str, object]:
         """Send a status report; returns the server's answer (e.g. the clock offset it measured)."""

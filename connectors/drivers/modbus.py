@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 
 from connectors.config import ModbusRtuDevice, ModbusTcpDevice
 from connectors.decoding import decode
-from connectors.drivers.base import PointInfo, ReadFailure
+from connectors.drivers.base import PointInfo, ReadFailure, transport_failure
 from connectors.drivers.sunspec import discover, pick_meter_model
 from connectors.profiles.loader import SUNSPEC_AUTO, load_builtin, sunspec_profiles
 from connectors.profiles.model import Profile, RegisterPoint
@@ -116,9 +117,17 @@ def device_profile(device: ModbusDevice) -> Profile | None:
 class ModbusLink:
     """One pymodbus client per gateway (host:port) or serial bus, shared by its devices."""
 
-    def __init__(self, key: str, client: AsyncModbusTcpClient | AsyncModbusSerialClient) -> None:
+    def __init__(
+        self,
+        key: str,
+        client: AsyncModbusTcpClient | AsyncModbusSerialClient,
+        address: tuple[str, int] | None = None,
+        timeout: float = 1.0,
+    ) -> None:
         self.key = key
         self.client = client
+        self.address = address  # (host, port) for Modbus TCP; None for a serial bus
+        self.timeout = timeout
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -149,7 +158,8 @@ class ModbusLink:
                 reconnect_delay=0.5,
                 reconnect_delay_max=reconnect_delay_max,
             )
-        return cls(first.transport_key, client)
+        address = (first.host, first.port) if isinstance(first, ModbusTcpDevice) else None
+        return cls(first.transport_key, client, address, timeout)
 
     async def _ensure_connected(self) -> None:
         if self.client.connected:
@@ -158,7 +168,22 @@ class ModbusLink:
         # so a device that came back is read at the very next poll.
         self.client.close()
         if not await self.client.connect():
-            raise ReadFailure("connection", f"cannot connect to {self.key}")
+            raise await self._diagnose()
+
+    async def _diagnose(self) -> ReadFailure:
+        """Why connecting failed; pymodbus only says that it did, so try once more ourselves."""
+        if self.address is None:
+            return ReadFailure("connection", f"cannot open {self.key}")
+        host, port = self.address
+        try:
+            async with asyncio.timeout(self.timeout):
+                _, writer = await asyncio.open_connection(host, port)
+        except (OSError, TimeoutError) as exc:
+            return transport_failure(exc, self.key)
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return ReadFailure("connection", f"cannot connect to {self.key} (a second attempt went through)")
 
     async def read(self, function_code: int, address: int, count: int, unit_id: int) -> list[int]:
         async with self._lock:

@@ -17,7 +17,7 @@ from asyncua import Client, Node
 from asyncua.ua import UaStatusCodeError
 
 from connectors.config import OpcUaDevice, OpcUaNode
-from connectors.drivers.base import PointInfo
+from connectors.drivers.base import PointInfo, transport_failure
 from connectors.readings import Quality, Reading, iso_ms, utc_now
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,12 @@ class OpcUaPoller:
                 else []
             )
         except Exception as exc:  # asyncua raises a wide range of types on a dead connection
-            reason = "timeout" if isinstance(exc, TimeoutError) else "connection"
+            # Before a session exists a timeout is the connection attempt's; after, the read's.
+            reason = (
+                "timeout"
+                if isinstance(exc, TimeoutError) and self._client is not None
+                else transport_failure(exc, self.device.endpoint).reason
+            )
             log.warning("%s: OPC UA read failed (%s: %s)", self.name, type(exc).__name__, exc)
             await self._drop()
             return [self._reading(node, None, "missing", reason) for node in self.device.nodes]

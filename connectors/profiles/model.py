@@ -62,6 +62,12 @@ class RegisterPoint(BaseModel):
 
     _check_quantity = field_validator("quantity")(check_quantity)
 
+    @field_validator("type", "word_order", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        # Manuals write FLOAT32, Float32 or float32; all mean the same type.
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("doc_ref", mode="before")
     @classmethod
     def _doc_ref_as_text(cls, value: object) -> object:

@@ -69,18 +69,69 @@ def test_rejected_readings_are_kept_apart_and_not_resent(tmp_path):
     buffer.append([reading(m, "2026-11-22T10:00:00.000Z") for m in ("GOOD", "TYPO", "GOOD2")])
     typo = buffer.pending(10)[1].seq
     # when the server refused one reading
-    buffer.reject({typo: "UNKNOWN_METER (meter): no meter TYPO"})
+    record = buffer.set_aside(
+        {typo: "UNKNOWN_METER (meter): no meter TYPO"}, status=422, summary="1 reading(s) refused", answer="{}"
+    )
     # then it leaves the queue but is kept with its reason
     assert typo not in [p.seq for p in buffer.pending(10)]
     stats = buffer.stats()
     assert (stats.depth, stats.rejected_count) == (2, 1)
     [rejected] = buffer.rejected()
     assert rejected.payload["meter"] == "TYPO" and rejected.reason.startswith("UNKNOWN_METER")
+    assert rejected.set_aside_id == record
     # and acknowledging never deletes it
     assert buffer.acknowledge([typo]) == 0
     # and an operator can send it again after fixing the server side
     assert buffer.requeue_rejected() == 1
     assert buffer.stats().rejected_count == 0 and buffer.stats().depth == 3
+    buffer.close()
+
+
+def test_discarding_a_set_aside_record_deletes_its_readings_and_keeps_the_record(tmp_path):
+    buffer = ReadingBuffer(tmp_path / "b.db")
+    buffer.append([reading(m, "2026-11-22T10:00:00.000Z") for m in ("A", "B", "C")])
+    a, b, _ = (p.seq for p in buffer.pending(10))
+    first = buffer.set_aside({a: "too old"}, status=422, summary="1 reading(s) refused", answer="{}")
+    second = buffer.set_aside({b: "INVALID"}, status=400, summary="INVALID", answer="{}")
+    assert buffer.discard(first) == 1
+    # the other record is untouched and can be requeued on its own
+    assert buffer.requeue_rejected(second) == 1
+    assert buffer.stats().depth == 2 and buffer.stats().rejected_count == 0
+    records = {r.id: r for r in buffer.set_aside_batches()}
+    assert records[first].discarded_at is not None and records[first].waiting == 0
+    assert records[second].discarded_at is None and records[second].waiting == 0
+    buffer.close()
+
+
+V1_SCHEMA = """
+CREATE TABLE readings (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, meter TEXT NOT NULL, quantity TEXT NOT NULL, ts TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'rejected')),
+    reject_reason TEXT, rejected_at TEXT, created_at TEXT NOT NULL, UNIQUE (meter, quantity, ts)
+);
+CREATE INDEX readings_state_seq ON readings (state, seq);
+INSERT INTO readings (meter, quantity, ts, payload, state, reject_reason, rejected_at, created_at) VALUES
+  ('A', 'active_power', '2026-11-22T10:00:00.000Z', '{"meter":"A"}', 'pending', NULL, NULL, 'x'),
+  ('B', 'active_power', '2026-11-22T10:00:00.000Z', '{"meter":"B"}', 'rejected', 'UNKNOWN_METER', 'y', 'x');
+PRAGMA user_version=1;
+"""
+
+
+def test_a_buffer_of_the_previous_version_is_upgraded_in_place_and_can_be_reopened(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(V1_SCHEMA)
+    old.close()
+    # when the new version opens it (twice, as an older version may have opened it in between)
+    ReadingBuffer(path).close()
+    buffer = ReadingBuffer(path)
+    # then pending readings are still pending and the rejected one is listed under a record of its own
+    assert [p.payload for p in buffer.pending(10)] == ['{"meter":"A"}']
+    [record] = buffer.set_aside_batches()
+    assert (record.status, record.readings, record.waiting) == (None, 1, 1)
+    [rejected] = buffer.rejected(set_aside_id=record.id)
+    assert rejected.reason == "UNKNOWN_METER"
     buffer.close()
 
 

@@ -8,12 +8,23 @@ import pytest
 import yaml
 
 from connectors.agent import build_pollers
-from connectors.config import SECRET_ENV, ConfigError, load_config, parse_config
+from connectors.config import SECRET_ENV, ConfigError, config_warnings, load_config, parse_config
 from connectors.profiles.loader import ProfileError, builtin_names, load_builtin, parse_profile
 
 from .conftest import SERVER, agent_config, tcp_device
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "connectors" / "examples" / "plant-agent.yaml"
+
+
+def point_spec(address: int = 0, **fields: object) -> dict[str, object]:
+    return {
+        "quantity": "active_energy_import" if address == 0 else "active_power",
+        "function_code": 3,
+        "address": address,
+        "unit": "kWh",
+        "kind": "counter",
+        **fields,
+    }
 
 
 def test_every_builtin_profile_loads_and_has_no_overlapping_values():
@@ -62,7 +73,7 @@ def test_minimal_config_gets_documented_defaults():
 def test_missing_host_is_reported_with_its_path():
     device = tcp_device(502, profile="eastron_sdm630")
     del device["host"]
-    with pytest.raises(ConfigError, match=r"devices\.0\.modbus_tcp\.host: Field required"):
+    with pytest.raises(ConfigError, match=r"device 'meter-1' \(devices\.0\): host: Field required"):
         agent_config([device])
 
 
@@ -99,8 +110,54 @@ def test_inline_register_typo_names_the_point():
             }
         },
     )
-    with pytest.raises(ConfigError, match=r"registers\.import\.function_code"):
+    with pytest.raises(ConfigError, match=r"device 'meter-1' \(devices\.0\): registers\.import\.function_code"):
         agent_config([device])
+
+
+def test_config_errors_name_the_device_by_its_name():
+    broken = tcp_device(502, name="press-2", profile="eastron_sdm630", unit_id=300)
+    plc = {
+        "kind": "opcua",
+        "name": "furnace-plc",
+        "endpoint": "opc.tcp://plc:4840",
+        "meter": "F1",
+        "nodes": [{"node_id": "ns=2;i=2", "quantity": "watts", "unit": "kWh"}],
+    }
+    with pytest.raises(ConfigError) as caught:
+        agent_config([tcp_device(502, profile="eastron_sdm630"), broken, plc, {"name": "odd", "kind": "bacnet"}])
+    message = str(caught.value)
+    assert "device 'press-2' (devices.1): unit_id: Input should be less than or equal to 255" in message
+    assert "device 'furnace-plc' (devices.2): nodes.0.quantity: unknown quantity 'watts'" in message
+    assert "device 'odd' (devices.3): kind: Input tag 'bacnet' found using 'kind' does not match" in message
+    assert "meter-1" not in message and "modbus_tcp." not in message and "Value error" not in message
+
+
+def test_data_type_and_word_order_names_are_accepted_in_any_case():
+    registers = {"e": point_spec(type="UINT32", word_order="Little"), "p": point_spec(address=2, type="Float32")}
+    [device] = agent_config([tcp_device(502, registers=registers)]).devices
+    assert device.registers is not None
+    assert (device.registers["e"].type, device.registers["e"].word_order) == ("uint32", "little")
+    assert device.registers["p"].type == "float32"
+
+
+def test_a_sentinel_the_data_type_cannot_hold_is_warned_about():
+    registers = {
+        "e": point_spec(type="uint16", sentinels=[0xFFFFFFFF, 0xFFFF]),
+        "v": point_spec(address=2, type="int16", sentinels=[-32768, -40000]),
+        "f": point_spec(address=3, type="float32", sentinels=[0x7FC00000, -1]),
+    }
+    config = agent_config([tcp_device(502, name="compressor-3", registers=registers)])
+    assert config_warnings(config) == [
+        "device 'compressor-3' point 'e': sentinel 4294967295 (0xFFFFFFFF) cannot occur in a uint16 "
+        "(raw values 0..65535, or -32768..-1 read as signed); it will never match",
+        "device 'compressor-3' point 'v': sentinel -40000 cannot occur in a int16 "
+        "(raw values 0..65535, or -32768..-1 read as signed); it will never match",
+        "device 'compressor-3' point 'f': sentinel -1 cannot occur in a float32 "
+        "(bit patterns 0..4294967295 (0xFFFFFFFF)); it will never match",
+    ]
+    # the built-in profiles have none of these
+    profiles = [tcp_device(502, name=n, unit_id=i + 1, profile=n, meter=n) for i, n in enumerate(builtin_names())]
+    assert config_warnings(agent_config(profiles)) == []
 
 
 def test_unknown_point_in_include_points_is_reported():
@@ -118,7 +175,7 @@ def test_rtu_parity_is_checked():
         "profile": "eastron_sdm630",
         "meter": "M",
     }
-    with pytest.raises(ConfigError, match=r"devices\.0\.modbus_rtu\.parity"):
+    with pytest.raises(ConfigError, match=r"device 'bus' \(devices\.0\): parity"):
         agent_config([device])
 
 

@@ -114,6 +114,8 @@ def test_out_of_range_scale_factor_is_not_trusted():
         ([0x8000], T.INT16, [-32768]),
         ([0x8000], T.INT16, [0x8000]),
         ([0xFFFF], T.UINT16, [0xFFFF]),
+        ([0x8000], T.UINT16, [-32768]),  # the signed reading of an unsigned register, as documented
+        ([0xFFFF, 0xFFFF], T.UINT32, [-1]),
         ([0, 0], T.ACC32, [0]),
         ([0xFFFF, 0xFFFF], T.UINT32, [0xFFFFFFFF]),
         ([0x7FFF, 0xFFFF], T.INT32, [0x7FFFFFFF]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import time
 from typing import Any
 
@@ -231,9 +232,9 @@ async def test_device_that_disappears_is_read_again_after_it_comes_back():
         assert (await poller.read())[0].value == 230.5
     # when the server is gone (the first request may still leave on the dying socket and time out)
     first_down = await poller.read()
-    assert first_down[0].value is None and first_down[0].reason in {"timeout", "connection"}
+    assert first_down[0].value is None and first_down[0].reason in {"timeout", "connection", "connection_refused"}
     down = await poller.read()
-    assert [(r.value, r.quality, r.reason) for r in down] == [(None, "missing", "connection")]
+    assert [(r.value, r.quality, r.reason) for r in down] == [(None, "missing", "connection_refused")]
     # then, once it is back on the same address, the next poll reads again
     async with modbus_server(sim_device(1, dict(enumerate(words(231.0)))), port=port):
         back = await poller.read()
@@ -241,9 +242,31 @@ async def test_device_that_disappears_is_read_again_after_it_comes_back():
     assert [(r.value, r.quality) for r in back] == [(231.0, "good")]
 
 
-async def test_unreachable_gateway_is_a_connection_failure():
+async def test_unreachable_gateway_says_why_it_could_not_be_reached():
     readings, _ = await read_once([tcp_device(free_port(), profile="eastron_sdm630")])
-    assert {(r.value, r.reason) for r in readings} == {(None, "connection")}
+    assert {(r.value, r.reason) for r in readings} == {(None, "connection_refused")}
+    readings, _ = await read_once([tcp_device(502, host="gateway-9.invalid", profile="eastron_sdm630")])
+    assert {(r.value, r.reason) for r in readings} == {(None, "dns_failure")}
+
+
+async def test_a_gateway_that_does_not_take_the_connection_is_a_connect_timeout():
+    # a listening socket whose backlog is full: the kernel drops further connection attempts
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        queued = []
+        for _ in range(8):
+            attempt = socket.socket()
+            attempt.setblocking(False)
+            attempt.connect_ex(("127.0.0.1", port))
+            queued.append(attempt)
+        try:
+            readings, _ = await read_once([tcp_device(port, profile="eastron_sdm630", timeout_s=0.3)])
+        finally:
+            for attempt in queued:
+                attempt.close()
+    assert {(r.value, r.reason) for r in readings} == {(None, "connect_timeout")}
 
 
 async def test_rtu_over_serial_url_reads_and_decodes():

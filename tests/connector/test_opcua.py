@@ -141,9 +141,9 @@ async def test_reconnects_after_server_restart(plc):
     assert [(r.value, r.quality) for r in back] == [(1001.0, "good")]
 
 
-async def test_unreachable_endpoint_is_a_connection_failure():
+async def test_unreachable_endpoint_is_a_refused_connection():
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}/nothing/"
     [poller] = build_pollers(agent_config([opcua_device(endpoint, [node("Furnace/ActiveEnergyImport_kWh")])]))
     readings = await poller.read()
     await poller.close()
-    assert [(r.value, r.reason) for r in readings] == [(None, "connection")]
+    assert [(r.value, r.reason) for r in readings] == [(None, "connection_refused")]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,13 +210,113 @@ async def test_422_sets_named_readings_aside_and_resends_the_others(ingest, tmp_
     await agent.close()
 
 
-async def test_422_without_usable_errors_is_retried_not_rejected(ingest, tmp_path):
+async def test_422_without_usable_errors_sets_the_whole_batch_aside(ingest, tmp_path):
     agent = make_agent(ingest.url, tmp_path)
     agent.buffer.append(readings("PRESS1"))
     ingest.then("/ingest/v1/readings", (422, {"errors": [{"index": 7, "code": "X"}]}))
-    with pytest.raises(TransientUplinkError, match="422"):
-        await agent.upload_once()
-    assert agent.buffer.stats().rejected_count == 0 and agent.buffer.stats().depth == 1
+    assert await agent.upload_once() == 1
+    assert agent.buffer.stats().rejected_count == 1 and agent.buffer.stats().depth == 0
+    await agent.close()
+
+
+async def run_upload_loop_until(agent: Agent, condition: Callable[[], bool], within_s: float = 10.0) -> None:
+    stop = asyncio.Event()
+    loop_task = asyncio.create_task(agent._upload_loop(stop))
+    try:
+        for _ in range(int(within_s / 0.02)):
+            if condition():
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await loop_task
+
+
+async def test_a_batch_refused_with_4xx_is_set_aside_with_the_answer_and_the_rest_goes_on(ingest, tmp_path):
+    agent = make_agent(ingest.url, tmp_path)
+    agent._batch_size = 2
+    agent.buffer.append(readings("PRESS1", "PRESS2"))
+    agent.buffer.append(readings("PRESS1", "PRESS2", second=10))
+    # given a server that refuses the first batch as a whole (an error that names no reading)
+    problem = {
+        "title": "Bad request",
+        "status": 400,
+        "code": "INVALID",
+        "detail": "the batch is not valid",
+        "errors": [{"field": "agent_id", "code": "TOO_LONG", "message": "at most 200 characters"}],
+    }
+    ingest.then("/ingest/v1/readings", (400, problem))
+    # when the upload loop runs
+    await run_upload_loop_until(agent, lambda: agent.buffer.stats().depth == 0)
+    # then the refused batch was sent once, set aside with the server's answer, and the next one stored
+    assert [(c.status, len(c.body["readings"])) for c in ingest.uploads()] == [(400, 2), (200, 2)]
+    assert {key[2] for key in ingest.stored} == {"2026-11-22T09:59:10.000Z"}
+    [record] = agent.buffer.set_aside_batches()
+    assert (record.status, record.readings, record.waiting) == (400, 2, 2)
+    assert record.summary == "INVALID: the batch is not valid [TOO_LONG (agent_id): at most 200 characters]"
+    assert json.loads(record.answer) == problem
+    assert {r.payload["meter"] for r in agent.buffer.rejected(set_aside_id=record.id)} == {"PRESS1", "PRESS2"}
+    await agent.close()
+
+
+async def test_a_reading_the_server_keeps_failing_on_is_isolated_and_the_others_flow(ingest, tmp_path, caplog):
+    agent = make_agent(ingest.url, tmp_path)
+    meters = [f"M{i}" for i in range(8)]
+    meters[5] = "POISON"
+    agent.buffer.append(readings(*meters))
+
+    def fail_on_poison(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if any(r["meter"] == "POISON" for r in body["readings"]):
+            return 500, {"title": "Internal server error", "request_id": "r-1"}
+        return ingest._store(body)
+
+    ingest.then("/ingest/v1/readings", *[fail_on_poison] * 100)
+    caplog.set_level(logging.WARNING, logger="connectors.agent")
+    # when the upload loop runs against a server that fails (500) on every batch holding one reading
+    await run_upload_loop_until(agent, lambda: len(ingest.stored) == 7)
+    # then every other reading was stored, in a bounded number of failed requests (2 per size: 8, 4, 2, 1)
+    assert {key[0] for key in ingest.stored} == set(meters) - {"POISON"}
+    failed = [len(c.body["readings"]) for c in ingest.uploads() if c.status == 500]
+    assert failed == [8, 8, 4, 4, 2, 2, 1, 1]
+    # and the culprit stays in the buffer, deferred (not set aside: a 5xx is the server's fault)
+    stats = agent.buffer.stats()
+    assert (stats.depth, stats.deferred_count, stats.rejected_count) == (1, 1, 0)
+    assert agent.buffer.pending(10) == []  # not before its pause is over
+    assert "POISON active_energy_import 2026-11-22T09:59:00.000Z" in caplog.text
+    # when its pause is over and the server has been fixed, it goes alone and is stored
+    later = datetime.now(UTC) + timedelta(hours=2)
+    [again] = agent.buffer.pending(10, now=later)
+    assert again.deferrals == 1
+    ingest.scripts["/ingest/v1/readings"].clear()
+    agent.buffer._db.execute("UPDATE readings SET retry_at = NULL")
+    assert await agent.upload_once() == 1
+    assert len(ingest.stored) == 8 and agent.buffer.stats().depth == 0
+    await agent.close()
+
+
+async def test_a_server_that_asks_to_come_back_later_gets_the_same_batch_again(ingest, tmp_path):
+    agent = make_agent(ingest.url, tmp_path)
+    agent.buffer.append(readings("M1", "M2", "M3", "M4"))
+    # given a server answering 503 and 429 many times: it is unavailable, the readings are not at fault
+    ingest.then("/ingest/v1/readings", *[(503, {}), (429, {})] * 4)
+    await run_upload_loop_until(agent, lambda: agent.buffer.stats().depth == 0)
+    # then the batch was never split nor any reading deferred
+    assert [len(c.body["readings"]) for c in ingest.uploads()] == [4] * 9
+    assert agent.buffer.stats().deferred_count == 0 and len(ingest.stored) == 4
+    await agent.close()
+
+
+async def test_the_log_names_each_refused_reading_and_why(ingest, tmp_path, caplog):
+    ingest.known_meters = {"PRESS1"}
+    agent = make_agent(ingest.url, tmp_path)
+    agent.buffer.append(readings("PRESS1", "PRES2"))
+    caplog.set_level(logging.WARNING, logger="connectors.agent")
+    await agent.upload_once()
+    assert "cbamx refused 1 of 2 reading(s) with HTTP 422" in caplog.text
+    assert (
+        "refused: PRES2 active_energy_import 2026-11-22T09:59:00.000Z = 12345.678 kWh: "
+        "UNKNOWN_METER (meter): no meter PRES2" in caplog.text
+    )
     await agent.close()
 
 

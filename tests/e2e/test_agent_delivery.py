@@ -484,3 +484,40 @@ async def test_every_reading_arrives_once_after_the_agent_is_killed_mid_upload(
         f"\nSIGKILL x{kills}: pending at each kill {pending_at_kill}; {state.seq} readings buffered, "
         f"{counts.rows} stored in {counts.batches} batches, {counts.duplicates} duplicates resent and ignored"
     )
+
+
+async def test_readings_cbamx_refuses_are_set_aside_named_in_the_log_and_the_rest_arrives(
+    services: Services, site: Site, running_api: ApiServer, simulator: PlantSimulator, tmp_path: Path
+) -> None:
+    # given: an agent that also reads a quantity the site does not declare (grid-main's voltage)
+    config = write_config(tmp_path, running_api, site.client_id, simulator.modbus_port)
+    data = yaml.safe_load(config.read_text())
+    data["devices"][0]["include_points"] = [*POINTS, "voltage_l1n"]
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    agent = AgentProcess(config, site.secret)
+    buffer = tmp_path / "buffer.sqlite3"
+    agent.start()
+    try:
+        # when: it delivers for a few polls
+        async def refused_and_delivered() -> bool:
+            agent.assert_alive()
+            state = buffer_state(buffer)
+            return state.rejected >= 2 and (await server_counts(services, site.owner)).rows >= 2 * READINGS_PER_POLL
+
+        await _until(refused_and_delivered, 30, "refused voltages and stored readings", log=agent.log_path)
+    finally:
+        await agent.stop()
+    # then: the log names each refused reading with the server's reason, and the rest was stored
+    log = agent.log_path.read_text()
+    assert "refused: GRID-MAIN voltage_l1n " in log, _tail(agent.log_path)
+    refusal = next(line for line in log.splitlines() if "refused: GRID-MAIN voltage_l1n " in line)
+    assert "UNKNOWN_DATA_POINT (quantity): " in refusal and "voltage_l1n" in refusal.split("(quantity): ")[1]
+    state = buffer_state(buffer)
+    counts = await server_counts(services, site.owner)
+    assert counts.rows + state.rejected + state.pending == state.seq
+    # and the set-aside readings are listed with the answer by the agent's command
+    listing = await asyncio.create_subprocess_exec(
+        agent.command[0], "set-aside", "list", str(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    out, _ = await asyncio.wait_for(listing.communicate(), timeout=60)
+    assert listing.returncode == 0 and "HTTP 422" in out.decode(), out.decode()
