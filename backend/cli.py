@@ -40,12 +40,27 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 async def _database() -> Any:
+    """The runtime's handle (what the API and workers use): it owns nothing."""
+    from backend.db import Database
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.runtime_database_url or settings.database_url):
+        typer.secho("CBAMX_RUNTIME_DATABASE_URL (or DATABASE_URL) is not set", err=True, fg="red")
+        raise typer.Exit(2)
+    return Database.connect(
+        settings.resolved_runtime_database_url(), pool_size=2, tenant_password=settings.role_password
+    )
+
+
+async def _owner_database() -> Any:
+    """The owner's handle, for migrations and provisioning only."""
     from backend.db import Database
     from backend.settings import get_settings
 
     settings = get_settings()
     if not settings.database_url:
-        typer.secho("DATABASE_URL is not set", err=True, fg="red")
+        typer.secho("DATABASE_URL (the owner's DSN) is not set", err=True, fg="red")
         raise typer.Exit(2)
     return Database.connect(settings.database_url, pool_size=2)
 
@@ -121,7 +136,7 @@ def migrate(
         typer.echo(f"[{index}/{total}] {slug}: {state}")
 
     async def main() -> bool:
-        db = await _database()
+        db = await _owner_database()
         try:
             await upgrade_platform(db)
             typer.echo("platform schema: at head")
@@ -153,7 +168,7 @@ def tenant_create(
     from tenancy.provisioning import NewTenant, create_tenant
 
     async def main() -> None:
-        db = await _database()
+        db = await _owner_database()
         try:
             tenant = await create_tenant(
                 db,
