@@ -358,22 +358,28 @@ def audit_verify(
     tenant: str = typer.Option(..., help="Slug of the organisation."),
     anchor: str = typer.Option(None, help="A head hash recorded earlier; the chain must contain it."),
 ) -> None:
-    """Recompute a tenant's audit chain; exit 1 and name the first broken entry if it fails."""
-    from backend.audit.service import verify_chain
+    """Recompute a tenant's audit chain and check it against every anchor; exit 1 and name the first broken entry."""
+    from backend.audit.anchors import verify_anchored
+    from backend.identity.principal import Principal
+    from backend.services import build_store
+    from backend.settings import get_settings
     from tenancy.registry import TenantRegistry
 
     async def main() -> Any:
         db = await _database()
         try:
             ref = await TenantRegistry(db).by_slug(tenant)
-            async with db.tenant(ref.scope) as session:
-                return await verify_chain(session, anchor=anchor)
+            store = build_store(get_settings())
+            return await verify_anchored(db, store, Principal.system("cli", ref.id), ref.id, ref.scope, anchor=anchor)
         finally:
             await db.dispose()
 
     result = _run(main)
     if result.ok:
-        typer.echo(f"ok: {result.entries_checked} entries verified; head {result.head_hash}")
+        typer.echo(
+            f"ok: {result.entries_checked} entries verified against {result.anchors_checked} anchors; "
+            f"head {result.head_hash}"
+        )
         return
     typer.secho(
         f"BROKEN at entry {result.first_broken_seq}: {result.reason} "
@@ -382,6 +388,35 @@ def audit_verify(
         fg="red",
     )
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(tenant: list[str] = typer.Option(None, help="Only these slugs (default: every active one).")) -> None:
+    """Anchor the head of each audit chain in the platform schema and the object store; exit 1 if one fails."""
+    from backend.audit.anchors import anchor_tenants
+    from backend.services import build_store
+    from backend.settings import get_settings
+    from tenancy.registry import TenantRegistry
+
+    async def main() -> Any:
+        db = await _database()
+        try:
+            registry = TenantRegistry(db)
+            refs = [await registry.by_slug(slug) for slug in tenant] if tenant else await registry.active()
+            store = build_store(get_settings())
+            return await anchor_tenants(db, store, [(r.id, r.slug, r.scope) for r in refs])
+        finally:
+            await db.dispose()
+
+    run = _run(main)
+    for slug, seq in run.anchored.items():
+        typer.echo(f"{slug}: anchored at entry {seq}")
+    for slug in run.unchanged:
+        typer.echo(f"{slug}: nothing new since the last anchor")
+    for slug, reason in run.failed.items():
+        typer.secho(f"{slug}: FAILED: {reason}", err=True, fg="red")
+    if run.failed:
+        raise typer.Exit(1)
 
 
 @app.command("export-schema")

@@ -62,5 +62,12 @@ class TenantRegistry:
             raise UnknownTenant(f"no organisation '{slug}'", field="tenant", slug=slug)
         return await self.get(tenant.id)
 
+    async def active(self) -> list[TenantRef]:
+        """Every active tenant, oldest first (for sweeps over all tenants)."""
+        async with self._db.platform_session() as session:
+            query = select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.created_at)
+            tenants = (await session.execute(query)).scalars().all()
+        return [TenantRef.of(t) for t in tenants]
+
     def invalidate(self, tenant_id: uuid.UUID) -> None:
         self._by_id.pop(tenant_id, None)
