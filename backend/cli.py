@@ -80,8 +80,8 @@ async def _tenant_by_slug(session: Any, slug: str) -> Any:
     """The organisation with this slug, or an UNKNOWN_TENANT error (exit code 3)."""
     from sqlalchemy import select
 
-    from tenancy.models import Tenant
-    from tenancy.registry import UnknownTenant
+    from backend.tenants.models import Tenant
+    from backend.tenants.registry import UnknownTenant
 
     row = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
     if row is None:
@@ -164,7 +164,7 @@ def tenant_create(
 ) -> None:
     """Create an organisation with its own schema and database role."""
     from backend.identity.principal import Principal
-    from tenancy.models import TenantKind
+    from backend.tenants.models import TenantKind
     from tenancy.provisioning import NewTenant, create_tenant
 
     async def main() -> None:
@@ -187,7 +187,7 @@ def tenant_list() -> None:
     """List organisations."""
     from sqlalchemy import select
 
-    from tenancy.models import Tenant
+    from backend.tenants.models import Tenant
 
     async def main() -> None:
         db = await _database()
@@ -363,7 +363,7 @@ def audit_verify(
     from backend.identity.principal import Principal
     from backend.services import build_store
     from backend.settings import get_settings
-    from tenancy.registry import TenantRegistry
+    from backend.tenants.registry import TenantRegistry
 
     async def main() -> Any:
         db = await _database()
@@ -396,7 +396,7 @@ def audit_anchor(tenant: list[str] = typer.Option(None, help="Only these slugs (
     from backend.audit.anchors import anchor_tenants
     from backend.services import build_store
     from backend.settings import get_settings
-    from tenancy.registry import TenantRegistry
+    from backend.tenants.registry import TenantRegistry
 
     async def main() -> Any:
         db = await _database()

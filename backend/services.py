@@ -11,7 +11,7 @@ from backend.db import Database, DeferredJob
 from backend.evidence.store import LocalStore, ObjectStore, S3Store
 from backend.identity.keycache import KeyCache
 from backend.settings import Settings
-from tenancy.registry import TenantRegistry
+from backend.tenants.registry import TenantRegistry
 
 
 @dataclass

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from backend.db import Database
 from backend.settings import Settings, get_settings
-from tenancy.models import Tenant, role_name, schema_name
+from backend.tenants.models import Tenant, role_name, schema_name
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"

@@ -16,9 +16,9 @@ from backend.db import Database, quote_ident, tenant_session_on
 from backend.errors import Conflict, FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.settings import get_settings
+from backend.tenants.models import Tenant, TenantKind, TenantStatus, role_name, schema_name
 from tenancy.ddl import privileges_ddl, role_ddl, runtime_role_ddl, tenant_schema_ddl, version_table_ddl
 from tenancy.migrate import runtime_login, tenant_head
-from tenancy.models import Tenant, TenantKind, TenantStatus, role_name, schema_name
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"

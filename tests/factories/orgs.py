@@ -10,7 +10,7 @@ import uuid
 
 from backend.identity.principal import Principal
 from backend.services import Services
-from tenancy.models import TenantKind
+from backend.tenants.models import TenantKind
 from tenancy.provisioning import NewTenant, create_tenant
 from tests.factories.owner import owner_db
 from tests.factories.tenants import TenantWithOwner

@@ -14,7 +14,7 @@ from backend.identity.models import MembershipRole
 from backend.identity.principal import ROLE_SCOPES, Principal
 from backend.identity.users import add_membership, create_user
 from backend.services import Services
-from tenancy.models import Tenant, TenantKind
+from backend.tenants.models import Tenant, TenantKind
 from tenancy.provisioning import NewTenant, create_tenant
 from tests.factories.owner import owner_db
 

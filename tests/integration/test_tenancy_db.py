@@ -17,8 +17,8 @@ from sqlalchemy.exc import DBAPIError
 from backend.db import TenantBase
 from backend.errors import ValidationFailed
 from backend.identity.principal import Principal
+from backend.tenants.models import Tenant, TenantKind
 from tenancy.migrate import _upgrade, tenant_head, upgrade_tenants
-from tenancy.models import Tenant, TenantKind
 from tenancy.provisioning import NewTenant, SlugTaken, create_tenant
 from tests.factories.orgs import make_org
 from tests.factories.owner import owner_db

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.db import Database, TenantScope
 from backend.errors import NotFound
-from tenancy.models import Tenant, TenantKind, TenantStatus, role_name, schema_name
+from backend.tenants.models import Tenant, TenantKind, TenantStatus, role_name, schema_name
 
 
 class UnknownTenant(NotFound):
