@@ -133,11 +133,11 @@ class DeferredJob:
     job_id: str | None = None
 
 
-def _engine(url: str | URL, *, pool_size: int, statement_cache_size: int) -> AsyncEngine:
+def _engine(url: str | URL, *, pool_size: int, max_overflow: int, statement_cache_size: int) -> AsyncEngine:
     engine = create_async_engine(
         asyncpg_url(url) if isinstance(url, str) else url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
         # one cached statement per (statement x tenant): schema_translate_map renders
         # schema-qualified SQL, so the default of 100 would re-prepare on every query
@@ -155,8 +155,11 @@ class Database:
     send_jobs: JobSender | None = None
     # set: tenant transactions log in as the tenant's role (its password from this function)
     tenant_password: Callable[[str], str] | None = None
-    max_tenant_pools: int = 50
-    tenant_pool_size: int = 2
+    max_tenant_pools: int = 32
+    # a tenant's pool keeps one connection between units of work; busier moments open overflow
+    # connections (up to the runtime pool's size) that close when they are returned
+    tenant_pool_size: int = 1
+    tenant_max_overflow: int = 10
     _platform_maker: async_sessionmaker[AsyncSession] = field(init=False)
     _tenant_engines: OrderedDict[str, AsyncEngine] = field(init=False, default_factory=OrderedDict)
     _retired: set[asyncio.Task[None]] = field(init=False, default_factory=set)
@@ -174,10 +177,15 @@ class Database:
         pool_size: int = 10,
         statement_cache_size: int = 1000,
         tenant_password: Callable[[str], str] | None = None,
-        max_tenant_pools: int = 50,
+        max_tenant_pools: int = 32,
     ) -> Database:
-        engine = _engine(url, pool_size=pool_size, statement_cache_size=statement_cache_size)
-        return cls(engine=engine, tenant_password=tenant_password, max_tenant_pools=max_tenant_pools)
+        engine = _engine(url, pool_size=pool_size, max_overflow=pool_size, statement_cache_size=statement_cache_size)
+        return cls(
+            engine=engine,
+            tenant_password=tenant_password,
+            max_tenant_pools=max_tenant_pools,
+            tenant_max_overflow=pool_size,
+        )
 
     def platform_session(self) -> AsyncSession:
         return self._platform_maker()
@@ -191,11 +199,16 @@ class Database:
             self._tenant_engines.move_to_end(role)
             return engine
         url = self.engine.url.set(username=role, password=self.tenant_password(role))
-        engine = _engine(url, pool_size=self.tenant_pool_size, statement_cache_size=200)
+        engine = _engine(
+            url, pool_size=self.tenant_pool_size, max_overflow=self.tenant_max_overflow, statement_cache_size=200
+        )
         self._tenant_engines[role] = engine
-        while len(self._tenant_engines) > self.max_tenant_pools:
-            _, old = self._tenant_engines.popitem(last=False)
-            # connections still checked out are closed when they come back
+        # close the least recently used idle pools beyond the limit (a pool in use stays open)
+        for old_role in list(self._tenant_engines)[: max(0, len(self._tenant_engines) - self.max_tenant_pools)]:
+            old = self._tenant_engines[old_role]
+            if old.sync_engine.pool.checkedout():  # type: ignore[attr-defined]
+                continue
+            del self._tenant_engines[old_role]
             task = asyncio.get_running_loop().create_task(old.dispose())
             self._retired.add(task)
             task.add_done_callback(self._retired.discard)

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         description="The API's and workers' DSN (a login role that owns nothing); derived from DATABASE_URL if unset.",
     )
     db_runtime_role: str = Field(default="cbamx_app", description="The runtime login role, when its DSN is derived.")
-    db_tenant_pools: int = Field(default=50, description="Tenant connection pools a process keeps open at most.")
+    db_tenant_pools: int = Field(default=32, description="Tenant connection pools a process keeps open at most.")
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "CBAMX_REDIS_URL"))
     db_pool_size: int = 10
     db_statement_cache_size: int = 1000

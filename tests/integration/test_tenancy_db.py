@@ -457,3 +457,29 @@ async def test_a_role_set_for_the_session_does_not_outlive_the_connections_retur
         await db.dispose()
     # then: it is the login user again
     assert current == login_user
+
+
+async def test_a_process_keeps_few_tenant_pools_open(services):
+    # given: a runtime handle that keeps at most two tenant pools
+    from backend.db import Database
+
+    tenants = [await make_org(services) for _ in range(4)]
+    db = Database.connect(
+        services.settings.resolved_runtime_database_url(),
+        pool_size=2,
+        tenant_password=services.settings.role_password,
+        max_tenant_pools=2,
+    )
+    try:
+        # when: each tenant is served in turn
+        for org in tenants:
+            async with db.tenant(org.tenant.scope()) as session:
+                assert (await session.execute(text("SELECT current_user"))).scalar_one() == org.tenant.role
+        await asyncio.sleep(0.2)  # closing an evicted pool runs in the background
+        rows = await superuser_fetch(
+            "SELECT usename FROM pg_stat_activity WHERE usename = ANY($1::text[])", [t.tenant.role for t in tenants]
+        )
+    finally:
+        await db.dispose()
+    # then: only the two most recent tenants still hold a connection
+    assert sorted(r["usename"] for r in rows) == sorted(t.tenant.role for t in tenants[2:])
