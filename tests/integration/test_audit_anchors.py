@@ -177,6 +177,16 @@ async def test_anchors_are_written_once_and_only_when_the_chain_grew(services):
     assert f'"hash":"{first.hash}"'.encode() in body and f'"seq":{first.seq}'.encode() in body
     rows = await superuser_fetch("SELECT seq, hash FROM platform.audit_anchors WHERE tenant_id = $1", owner.id)
     assert [(r["seq"], r["hash"]) for r in rows] == [(first.seq, first.hash)]
+    # and on S3 the object is under COMPLIANCE lock: not even the bucket's owner may remove it
+    import boto3
+    from botocore.exceptions import ClientError
+
+    s3 = boto3.client("s3", endpoint_url=os.environ["CBAMX_S3_ENDPOINT_URL"], region_name=services.settings.s3_region)
+    bucket = services.settings.s3_bucket
+    head = s3.head_object(Bucket=bucket, Key=first.object_key)
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=bucket, Key=first.object_key, VersionId=head["VersionId"])
 
 
 async def test_anchoring_refuses_a_chain_that_no_longer_extends_its_last_anchor(services):
