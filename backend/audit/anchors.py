@@ -10,6 +10,7 @@ contradicts, even if one of the two places was tampered with as well.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -26,6 +27,8 @@ from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 
 PREFIX = "audit-anchors"
+# objects read side by side during verification (a busy tenant gathers 48 anchors a day)
+READ_CONCURRENCY = 16
 
 
 def anchor_prefix(tenant_id: uuid.UUID) -> str:
@@ -131,21 +134,30 @@ async def anchor_tenants(
     return run
 
 
+async def platform_anchors(platform_db: AsyncSession, tenant_id: uuid.UUID) -> list[AuditAnchor]:
+    query = select(AuditAnchor).where(AuditAnchor.tenant_id == tenant_id).order_by(AuditAnchor.seq)
+    return list((await platform_db.execute(query)).scalars())
+
+
 async def anchor_facts(
-    platform_db: AsyncSession, store: ObjectStore, tenant_id: uuid.UUID
+    rows: list[AuditAnchor], store: ObjectStore, tenant_id: uuid.UUID
 ) -> tuple[list[AnchorFact], list[AnchorFact]]:
     """Every anchor of the tenant, from the platform rows and from the object store, each on its own.
 
     Returns the anchors and the problems with the anchors themselves (an object missing or changed
     since its platform row recorded it), each named by the entry it anchors.
     """
-    rows = list((await platform_db.execute(select(AuditAnchor).where(AuditAnchor.tenant_id == tenant_id))).scalars())
     facts = [AnchorFact(r.seq, r.hash, r.anchored_at, "platform.audit_anchors") for r in rows]
     problems: list[AnchorFact] = []
-    objects: dict[str, bytes] = {}
-    for key in await store.keys(anchor_prefix(tenant_id)):
-        body = await store.get(key)
-        objects[key] = body
+    keys = await store.keys(anchor_prefix(tenant_id))
+    limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+    async def read(key: str) -> bytes:
+        async with limit:
+            return await store.get(key)
+
+    objects = dict(zip(keys, await asyncio.gather(*(read(k) for k in keys)), strict=True))
+    for key, body in objects.items():
         try:
             data = json.loads(body)
             facts.append(
@@ -188,7 +200,8 @@ async def verify_anchored(
     """Recompute the whole chain and check it against every anchor; readers of the audit trail only."""
     principal.require("audit:read")
     async with db.platform() as platform_db:
-        facts, problems = await anchor_facts(platform_db, store, tenant_id)
+        rows = await platform_anchors(platform_db, tenant_id)
+    facts, problems = await anchor_facts(rows, store, tenant_id)
     async with db.tenant(scope) as tenant_db:
         result = await verify_chain(tenant_db, anchor=anchor, anchors=facts)
     if result.ok and problems:
