@@ -88,13 +88,6 @@ class Settings(BaseSettings):
         )
         return url.render_as_string(hide_password=False)
 
-    @property
-    def runtime_role(self) -> str:
-        """The login role of the runtime DSN."""
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.resolved_runtime_database_url()).username or self.db_runtime_role
-
     def role_password(self, role: str) -> str:
         """A database role's password, derived from the secret key: the owner sets it, the runtime logs in with it.
 
