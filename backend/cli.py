@@ -40,12 +40,27 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 async def _database() -> Any:
+    """The runtime's handle (what the API and workers use): it owns nothing."""
+    from backend.db import Database
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.runtime_database_url or settings.database_url):
+        typer.secho("CBAMX_RUNTIME_DATABASE_URL (or DATABASE_URL) is not set", err=True, fg="red")
+        raise typer.Exit(2)
+    return Database.connect(
+        settings.resolved_runtime_database_url(), pool_size=2, tenant_password=settings.role_password
+    )
+
+
+async def _owner_database() -> Any:
+    """The owner's handle, for migrations and provisioning only."""
     from backend.db import Database
     from backend.settings import get_settings
 
     settings = get_settings()
     if not settings.database_url:
-        typer.secho("DATABASE_URL is not set", err=True, fg="red")
+        typer.secho("DATABASE_URL (the owner's DSN) is not set", err=True, fg="red")
         raise typer.Exit(2)
     return Database.connect(settings.database_url, pool_size=2)
 
@@ -65,8 +80,8 @@ async def _tenant_by_slug(session: Any, slug: str) -> Any:
     """The organisation with this slug, or an UNKNOWN_TENANT error (exit code 3)."""
     from sqlalchemy import select
 
-    from tenancy.models import Tenant
-    from tenancy.registry import UnknownTenant
+    from backend.tenants.models import Tenant
+    from backend.tenants.registry import UnknownTenant
 
     row = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
     if row is None:
@@ -121,7 +136,7 @@ def migrate(
         typer.echo(f"[{index}/{total}] {slug}: {state}")
 
     async def main() -> bool:
-        db = await _database()
+        db = await _owner_database()
         try:
             await upgrade_platform(db)
             typer.echo("platform schema: at head")
@@ -149,11 +164,11 @@ def tenant_create(
 ) -> None:
     """Create an organisation with its own schema and database role."""
     from backend.identity.principal import Principal
-    from tenancy.models import TenantKind
+    from backend.tenants.models import TenantKind
     from tenancy.provisioning import NewTenant, create_tenant
 
     async def main() -> None:
-        db = await _database()
+        db = await _owner_database()
         try:
             tenant = await create_tenant(
                 db,
@@ -172,7 +187,7 @@ def tenant_list() -> None:
     """List organisations."""
     from sqlalchemy import select
 
-    from tenancy.models import Tenant
+    from backend.tenants.models import Tenant
 
     async def main() -> None:
         db = await _database()
@@ -343,22 +358,28 @@ def audit_verify(
     tenant: str = typer.Option(..., help="Slug of the organisation."),
     anchor: str = typer.Option(None, help="A head hash recorded earlier; the chain must contain it."),
 ) -> None:
-    """Recompute a tenant's audit chain; exit 1 and name the first broken entry if it fails."""
-    from backend.audit.service import verify_chain
-    from tenancy.registry import TenantRegistry
+    """Recompute a tenant's audit chain and check it against every anchor; exit 1 and name the first broken entry."""
+    from backend.audit.anchors import verify_anchored
+    from backend.identity.principal import Principal
+    from backend.services import build_store
+    from backend.settings import get_settings
+    from backend.tenants.registry import TenantRegistry
 
     async def main() -> Any:
         db = await _database()
         try:
             ref = await TenantRegistry(db).by_slug(tenant)
-            async with db.tenant(ref.scope) as session:
-                return await verify_chain(session, anchor=anchor)
+            store = build_store(get_settings())
+            return await verify_anchored(db, store, Principal.system("cli", ref.id), ref.id, ref.scope, anchor=anchor)
         finally:
             await db.dispose()
 
     result = _run(main)
     if result.ok:
-        typer.echo(f"ok: {result.entries_checked} entries verified; head {result.head_hash}")
+        typer.echo(
+            f"ok: {result.entries_checked} entries verified against {result.anchors_checked} anchors; "
+            f"head {result.head_hash}"
+        )
         return
     typer.secho(
         f"BROKEN at entry {result.first_broken_seq}: {result.reason} "
@@ -367,6 +388,35 @@ def audit_verify(
         fg="red",
     )
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(tenant: list[str] = typer.Option(None, help="Only these slugs (default: every active one).")) -> None:
+    """Anchor the head of each audit chain in the platform schema and the object store; exit 1 if one fails."""
+    from backend.audit.anchors import anchor_tenants
+    from backend.services import build_store
+    from backend.settings import get_settings
+    from backend.tenants.registry import TenantRegistry
+
+    async def main() -> Any:
+        db = await _database()
+        try:
+            registry = TenantRegistry(db)
+            refs = [await registry.by_slug(slug) for slug in tenant] if tenant else await registry.active()
+            store = build_store(get_settings())
+            return await anchor_tenants(db, store, [(r.id, r.slug, r.scope) for r in refs])
+        finally:
+            await db.dispose()
+
+    run = _run(main)
+    for slug, seq in run.anchored.items():
+        typer.echo(f"{slug}: anchored at entry {seq}")
+    for slug in run.unchanged:
+        typer.echo(f"{slug}: nothing new since the last anchor")
+    for slug, reason in run.failed.items():
+        typer.secho(f"{slug}: FAILED: {reason}", err=True, fg="red")
+    if run.failed:
+        raise typer.Exit(1)
 
 
 @app.command("export-schema")

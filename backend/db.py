@@ -4,13 +4,22 @@ Two metadata objects: ``PlatformBase`` tables live in the ``platform`` schema; `
 tables carry no schema and are routed to ``tenant_<key>`` by ``schema_translate_map``. A tenant
 transaction also runs ``SET LOCAL ROLE`` to the tenant's own role, so PostgreSQL refuses any other
 tenant's tables even if application code asks for them.
+
+The API and workers log in as a runtime role that owns nothing, and each tenant's transactions
+log in as the tenant's own role on a pool of their own (``tenant_password``): PostgreSQL checks
+``SET ROLE`` against the login role, so a statement inside one tenant's transaction can neither
+``RESET ROLE`` to anything useful nor switch to another tenant's role. Without ``tenant_password``
+(the owner's handle, used by migrations and provisioning) the login role switches with
+``SET LOCAL ROLE`` instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -123,36 +133,89 @@ class DeferredJob:
     job_id: str | None = None
 
 
+def _engine(url: str | URL, *, pool_size: int, max_overflow: int, statement_cache_size: int) -> AsyncEngine:
+    engine = create_async_engine(
+        asyncpg_url(url) if isinstance(url, str) else url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        # one cached statement per (statement x tenant): schema_translate_map renders
+        # schema-qualified SQL, so the default of 100 would re-prepare on every query
+        connect_args={"prepared_statement_cache_size": statement_cache_size},
+    )
+    event.listen(engine.sync_engine.pool, "reset", _reset_role)
+    return engine
+
+
 @dataclass
 class Database:
     """The application's handle on PostgreSQL."""
 
     engine: AsyncEngine
     send_jobs: JobSender | None = None
+    # set: tenant transactions log in as the tenant's role (its password from this function)
+    tenant_password: Callable[[str], str] | None = None
+    max_tenant_pools: int = 32
+    # a tenant's pool keeps one connection between units of work; busier moments open overflow
+    # connections (up to the runtime pool's size) that close when they are returned
+    tenant_pool_size: int = 1
+    tenant_max_overflow: int = 10
     _platform_maker: async_sessionmaker[AsyncSession] = field(init=False)
+    _tenant_engines: OrderedDict[str, AsyncEngine] = field(init=False, default_factory=OrderedDict)
+    _retired: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
-        self._platform_maker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._platform_maker = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={"tenant_logins": self.tenant_password is not None}
+        )
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 10, statement_cache_size: int = 1000) -> Database:
-        engine = create_async_engine(
-            asyncpg_url(url),
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
-            # one cached statement per (statement x tenant): schema_translate_map renders
-            # schema-qualified SQL, so the default of 100 would re-prepare on every query
-            connect_args={"prepared_statement_cache_size": statement_cache_size},
+    def connect(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        statement_cache_size: int = 1000,
+        tenant_password: Callable[[str], str] | None = None,
+        max_tenant_pools: int = 32,
+    ) -> Database:
+        engine = _engine(url, pool_size=pool_size, max_overflow=pool_size, statement_cache_size=statement_cache_size)
+        return cls(
+            engine=engine,
+            tenant_password=tenant_password,
+            max_tenant_pools=max_tenant_pools,
+            tenant_max_overflow=pool_size,
         )
-        event.listen(engine.sync_engine.pool, "reset", _reset_role)
-        return cls(engine=engine)
 
     def platform_session(self) -> AsyncSession:
         return self._platform_maker()
 
+    def _tenant_engine(self, role: str) -> AsyncEngine:
+        """The tenant role's own pool (least recently used pools beyond the limit are closed)."""
+        if self.tenant_password is None:
+            return self.engine
+        engine = self._tenant_engines.get(role)
+        if engine is not None:
+            self._tenant_engines.move_to_end(role)
+            return engine
+        url = self.engine.url.set(username=role, password=self.tenant_password(role))
+        engine = _engine(
+            url, pool_size=self.tenant_pool_size, max_overflow=self.tenant_max_overflow, statement_cache_size=200
+        )
+        self._tenant_engines[role] = engine
+        # close the least recently used idle pools beyond the limit (a pool in use stays open)
+        for old_role in list(self._tenant_engines)[: max(0, len(self._tenant_engines) - self.max_tenant_pools)]:
+            old = self._tenant_engines[old_role]
+            if old.sync_engine.pool.checkedout():  # type: ignore[attr-defined]
+                continue
+            del self._tenant_engines[old_role]
+            task = asyncio.get_running_loop().create_task(old.dispose())
+            self._retired.add(task)
+            task.add_done_callback(self._retired.discard)
+        return engine
+
     def tenant_session(self, scope: TenantScope) -> AsyncSession:
-        bind = self.engine.execution_options(schema_translate_map={None: scope.schema})
+        bind = self._tenant_engine(scope.role).execution_options(schema_translate_map={None: scope.schema})
         session = AsyncSession(bind=bind, expire_on_commit=False, sync_session_class=_TenantSyncSession)
         session.info["tenant_role"] = scope.role
         session.info["tenant_scope"] = scope
@@ -180,6 +243,11 @@ class Database:
             await self.send_jobs(jobs)
 
     async def dispose(self) -> None:
+        for engine in self._tenant_engines.values():
+            await engine.dispose()
+        self._tenant_engines.clear()
+        if self._retired:
+            await asyncio.gather(*self._retired, return_exceptions=True)
         await self.engine.dispose()
 
 
@@ -211,17 +279,23 @@ async def tenant_session_on(connection: Any, scope: TenantScope) -> AsyncSession
 
 @asynccontextmanager
 async def tenant_within_platform(platform_db: AsyncSession, scope: TenantScope) -> AsyncIterator[AsyncSession]:
-    """A tenant session on the platform transaction's own connection, running as the tenant's role.
+    """A tenant session on the platform transaction's own connection.
 
     For the few platform changes that must commit together with tenant rows (an audit entry, a
-    check of the tenant's own records). The role is reset afterwards, so the platform session can
-    go on.
+    check of the tenant's own records). The owner's handle runs it as the tenant's role and resets
+    the role afterwards, so the platform session can go on. The runtime login is no member of any
+    tenant role: it runs as itself, with the narrow grants provisioning gives it in every tenant
+    schema (append to and read the audit trail, read installation ids).
     """
     connection = await platform_db.connection()
     session = await tenant_session_on(connection, scope)
+    as_role = not platform_db.info.get("tenant_logins")
+    if not as_role:
+        session.info["tenant_role"] = None
     try:
         yield session
         await session.commit()  # releases the savepoint only; the caller's transaction stays open
     finally:
         await session.close()
-        await connection.exec_driver_sql("RESET ROLE")
+        if as_role:
+            await connection.exec_driver_sql("RESET ROLE")

@@ -7,7 +7,7 @@ from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
 from backend.metering import models as metering_models
 from backend.sharing import models as sharing_models
-from tenancy import models as tenancy_models
+from backend.tenants import models as tenant_models
 
 __all__ = [
     "audit_models",
@@ -17,5 +17,5 @@ __all__ = [
     "installation_models",
     "metering_models",
     "sharing_models",
-    "tenancy_models",
+    "tenant_models",
 ]

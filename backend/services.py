@@ -11,7 +11,7 @@ from backend.db import Database, DeferredJob
 from backend.evidence.store import LocalStore, ObjectStore, S3Store
 from backend.identity.keycache import KeyCache
 from backend.settings import Settings
-from tenancy.registry import TenantRegistry
+from backend.tenants.registry import TenantRegistry
 
 
 @dataclass
@@ -46,12 +46,18 @@ def build_store(settings: Settings) -> ObjectStore:
 
 
 async def start_services(settings: Settings) -> Services:
-    if not settings.database_url or not settings.redis_url:
-        raise RuntimeError("DATABASE_URL and REDIS_URL must be set (the demo command starts embedded ones)")
+    if not (settings.runtime_database_url or settings.database_url) or not settings.redis_url:
+        raise RuntimeError(
+            "CBAMX_RUNTIME_DATABASE_URL (or DATABASE_URL) and REDIS_URL must be set "
+            "(the demo command starts embedded ones)"
+        )
+    # the runtime login owns nothing; each tenant's transactions log in as the tenant's role
     db = Database.connect(
-        settings.database_url,
+        settings.resolved_runtime_database_url(),
         pool_size=settings.db_pool_size,
         statement_cache_size=settings.db_statement_cache_size,
+        tenant_password=settings.role_password,
+        max_tenant_pools=settings.db_tenant_pools,
     )
     redis = Redis.from_url(settings.redis_url)
     queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))

@@ -7,6 +7,8 @@ carries the ``CBAMX_`` prefix.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +24,17 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     data_dir: Path = Field(default=Path(".cbamx"), description="Embedded services, local evidence, keys.")
 
-    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "CBAMX_DATABASE_URL"))
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "CBAMX_DATABASE_URL"),
+        description="The owner's DSN: migrations and provisioning (it owns every schema and table).",
+    )
+    runtime_database_url: str | None = Field(
+        default=None,
+        description="The API's and workers' DSN (a login role that owns nothing); derived from DATABASE_URL if unset.",
+    )
+    db_runtime_role: str = Field(default="cbamx_app", description="The runtime login role, when its DSN is derived.")
+    db_tenant_pools: int = Field(default=32, description="Tenant connection pools a process keeps open at most.")
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "CBAMX_REDIS_URL"))
     db_pool_size: int = 10
     db_statement_cache_size: int = 1000
@@ -62,6 +74,28 @@ class Settings(BaseSettings):
 
     log_json: bool | None = None
     log_level: str = "INFO"
+
+    def resolved_runtime_database_url(self) -> str:
+        """The runtime DSN: the configured one, or the owner's with the runtime role and its derived password."""
+        if self.runtime_database_url:
+            return self.runtime_database_url
+        if not self.database_url:
+            raise RuntimeError("CBAMX_RUNTIME_DATABASE_URL (or DATABASE_URL to derive it from) must be set")
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url).set(
+            username=self.db_runtime_role, password=self.role_password(self.db_runtime_role)
+        )
+        return url.render_as_string(hide_password=False)
+
+    def role_password(self, role: str) -> str:
+        """A database role's password, derived from the secret key: the owner sets it, the runtime logs in with it.
+
+        Tenant roles log in with their own password, so a tenant's connection cannot become another
+        tenant (PostgreSQL checks SET ROLE against the login role).
+        """
+        mac = hmac.new(self.resolved_secret_key().encode(), f"cbamx-db-role:{role}".encode(), hashlib.sha256)
+        return mac.hexdigest()
 
     @property
     def is_production(self) -> bool:

@@ -20,6 +20,15 @@ ADMIN_URL = os.environ["CBAMX_TEST_ADMIN_URL"]
 REDIS_BASE = os.environ["CBAMX_TEST_REDIS_URL"]
 
 
+_owner: Any = None
+
+
+def owner_db() -> Any:
+    """The owner's database handle of the current scratch platform: provisioning and migrations."""
+    assert _owner is not None, "only inside scratch_platform()"
+    return _owner
+
+
 @asynccontextmanager
 async def scratch_platform(name: str) -> AsyncIterator[object]:
     """A fresh database at the platform head, and started services; dropped afterwards."""
@@ -31,15 +40,20 @@ async def scratch_platform(name: str) -> AsyncIterator[object]:
     os.environ["REDIS_URL"] = f"{REDIS_BASE}/15"
     os.environ.setdefault("CBAMX_SECRET_KEY", "bench-secret-key")
     os.environ.setdefault("CBAMX_ENVIRONMENT", "test")
+    from backend.db import Database
     from backend.services import start_services
     from backend.settings import Settings
     from tenancy.migrate import upgrade_platform
 
+    global _owner
+    _owner = Database.connect(os.environ["DATABASE_URL"], pool_size=2)
+    await upgrade_platform(_owner)  # as the owner; it creates the runtime role the services log in as
     services = await start_services(Settings())
-    await upgrade_platform(services.db)
     try:
         yield services
     finally:
+        await _owner.dispose()
+        _owner = None
         conn = await asyncpg.connect(os.environ["DATABASE_URL"])
         keys = [r["key"] for r in await conn.fetch("SELECT key FROM platform.tenants")]
         await conn.close()
@@ -85,11 +99,11 @@ async def bench_plant(services: Any, n_meters: int) -> BenchPlant:
     from backend.metering.models import Medium, MeterRole, Quantity
     from backend.metering.schemas import DataPointData, MeterData
     from backend.metering.service import create_meter
-    from tenancy.models import TenantKind
+    from backend.tenants.models import TenantKind
     from tenancy.provisioning import NewTenant, create_tenant
 
     tenant = await create_tenant(
-        services.db,
+        owner_db(),
         NewTenant(name="Bench", slug=f"bench-{uuid.uuid4().hex[:8]}", kind=TenantKind.EXPORTER),
         actor=Principal.system("bench"),
     )

@@ -11,21 +11,21 @@ import asyncio
 import time
 import uuid
 
-from bench.common import Timer, report, scratch_platform, stats
+from bench.common import Timer, owner_db, report, scratch_platform, stats
 
 
 async def main(n_tenants: int = 100) -> None:
     from backend.identity.principal import Principal
+    from backend.tenants.models import TenantKind
     from tenancy.migrate import upgrade_tenants
-    from tenancy.models import TenantKind
     from tenancy.provisioning import NewTenant, create_tenant
 
-    async with scratch_platform("tenancy") as services:
+    async with scratch_platform("tenancy"):
         samples = []
         for i in range(n_tenants):
             start = time.perf_counter()
             await create_tenant(
-                services.db,
+                owner_db(),
                 NewTenant(name=f"Bench {i}", slug=f"bench-{uuid.uuid4().hex[:10]}", kind=TenantKind.EXPORTER),
                 actor=Principal.system("bench"),
             )
@@ -37,7 +37,7 @@ async def main(n_tenants: int = 100) -> None:
             stats(samples),
         )
         with Timer() as forced:
-            result = await upgrade_tenants(services.db, force=True)
+            result = await upgrade_tenants(owner_db(), force=True)
         assert result.ok and len(result.migrated) == n_tenants
         report(
             f"migrate {n_tenants} tenants through alembic (forced)",
@@ -46,7 +46,7 @@ async def main(n_tenants: int = 100) -> None:
             f"{forced.seconds / n_tenants * 1000:.1f} ms per tenant",
         )
         with Timer() as noop:
-            result = await upgrade_tenants(services.db)
+            result = await upgrade_tenants(owner_db())
         assert len(result.skipped) == n_tenants
         report(f"migrate {n_tenants} tenants, all at head (no-op)", noop.seconds, "s")
 

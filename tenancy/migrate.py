@@ -19,7 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from backend.db import Database
-from tenancy.models import Tenant, role_name, schema_name
+from backend.settings import Settings, get_settings
+from backend.tenants.models import Tenant, role_name, schema_name
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -60,9 +61,25 @@ def _upgrade(connection: Connection, environment: str, *, tenant_schema: str | N
     command.upgrade(cfg, "head")
 
 
+def runtime_login(settings: Settings | None = None) -> tuple[str, str | None]:
+    """The runtime role's name, and the password to create it with (None: the server authenticates otherwise)."""
+    from sqlalchemy.engine import make_url
+
+    settings = settings or get_settings()
+    url = make_url(settings.resolved_runtime_database_url())
+    return url.username or settings.db_runtime_role, url.password
+
+
 async def upgrade_platform(db: Database) -> None:
+    """Upgrade the platform schema, create the runtime role if missing and (re)apply its privileges."""
+    from tenancy.ddl import platform_privileges_ddl, runtime_role_ddl
+
+    runtime, password = runtime_login()
     async with db.engine.begin() as conn:
         await conn.run_sync(_upgrade, "platform")
+        raw = await conn.get_raw_connection()
+        script = runtime_role_ddl(runtime, password) + "\n" + platform_privileges_ddl(runtime)
+        await raw.driver_connection.execute(script)  # type: ignore[union-attr]
 
 
 @dataclass
@@ -84,8 +101,10 @@ async def upgrade_tenants(
     db: Database, *, only: list[str] | None = None, progress: Progress | None = None, force: bool = False
 ) -> MigrationReport:
     """Bring every tenant (or the named slugs) to head; a failing tenant is rolled back alone."""
-    from tenancy.ddl import privileges_ddl
+    from tenancy.ddl import privileges_ddl, role_ddl
 
+    settings = get_settings()
+    runtime, _ = runtime_login(settings)
     head = tenant_head()
     report = MigrationReport()
     started = time.perf_counter()
@@ -105,7 +124,9 @@ async def upgrade_tenants(
             async with db.engine.begin() as conn:
                 await conn.run_sync(_upgrade, "tenant", tenant_schema=schema)
                 raw = await conn.get_raw_connection()
-                await raw.driver_connection.execute(privileges_ddl(schema, role))  # type: ignore[union-attr]
+                # also turns a tenant role of an older release into a login role with its password
+                script = role_ddl(role, settings.role_password(role)) + "\n" + privileges_ddl(schema, role, runtime)
+                await raw.driver_connection.execute(script)  # type: ignore[union-attr]
                 await conn.execute(update(Tenant).where(Tenant.id == row.id).values(schema_revision=head))
         except Exception as exc:  # one tenant's failure must not stop the others
             report.failed[row.slug] = f"{type(exc).__name__}: {exc}"

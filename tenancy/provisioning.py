@@ -15,9 +15,10 @@ from backend.audit import service as audit
 from backend.db import Database, quote_ident, tenant_session_on
 from backend.errors import Conflict, FieldError, ValidationFailed
 from backend.identity.principal import Principal
-from tenancy.ddl import privileges_ddl, role_ddl, tenant_schema_ddl, version_table_ddl
-from tenancy.migrate import tenant_head
-from tenancy.models import Tenant, TenantKind, TenantStatus, role_name, schema_name
+from backend.settings import get_settings
+from backend.tenants.models import Tenant, TenantKind, TenantStatus, role_name, schema_name
+from tenancy.ddl import privileges_ddl, role_ddl, runtime_role_ddl, tenant_schema_ddl, version_table_ddl
+from tenancy.migrate import runtime_login, tenant_head
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -57,7 +58,11 @@ async def _raw_execute(conn: AsyncConnection, script: str) -> None:
 
 
 async def create_tenant(db: Database, data: NewTenant, *, actor: Principal) -> Tenant:
-    """Register a tenant and build its schema at the migrations' head; all or nothing."""
+    """Register a tenant and build its schema at the migrations' head; all or nothing.
+
+    ``db`` is the owner's handle: the schema and tables are the owner's, the tenant gets a login
+    role of its own, and the runtime role only its narrow share of the audit trail.
+    """
     validate_new_tenant(data)
     key = _new_key()
     tenant = Tenant(
@@ -71,6 +76,7 @@ async def create_tenant(db: Database, data: NewTenant, *, actor: Principal) -> T
         schema_revision=tenant_head(),
     )
     schema, role = schema_name(key), role_name(key)
+    runtime, runtime_password = runtime_login()
     async with db.engine.connect() as conn, conn.begin():
         exists = await conn.execute(select(Tenant.id).where(Tenant.slug == data.slug))
         if exists.first() is not None:
@@ -98,12 +104,13 @@ async def create_tenant(db: Database, data: NewTenant, *, actor: Principal) -> T
             conn,
             "\n".join(
                 [
-                    role_ddl(role),
+                    runtime_role_ddl(runtime, runtime_password),
+                    role_ddl(role, get_settings().role_password(role)),
                     f"CREATE SCHEMA {quote_ident(schema)};",
                     f"SET LOCAL search_path TO {quote_ident(schema)};",
                     tenant_schema_ddl(),
                     version_table_ddl(tenant_head()),
-                    privileges_ddl(schema, role),
+                    privileges_ddl(schema, role, runtime),
                     "SET LOCAL search_path TO DEFAULT;",
                 ]
             ),

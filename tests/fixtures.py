@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from backend.services import Services
 
@@ -22,6 +23,9 @@ async def services(database_url: str) -> AsyncIterator[Services]:
     await svc.redis.flushdb()
     yield svc
     await svc.close()
+    from tests.factories.owner import dispose_owner_db
+
+    await dispose_owner_db()
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +58,8 @@ class QueryCounter:
 
 @pytest.fixture
 def count_queries(services: Services) -> Any:
+    # every engine: tenant transactions run on each tenant's own pool
     counter = QueryCounter()
-    engine = services.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", counter)
+    event.listen(Engine, "before_cursor_execute", counter)
     yield counter
-    event.remove(engine, "before_cursor_execute", counter)
+    event.remove(Engine, "before_cursor_execute", counter)

@@ -18,7 +18,7 @@ from backend.identity.sessions import resolve_session
 from backend.identity.tokens import InvalidToken, verify_access_token
 from backend.identity.users import membership
 from backend.services import Services
-from tenancy.registry import UnknownTenant
+from backend.tenants.registry import UnknownTenant
 
 SESSION_COOKIE = "cbamx_session"
 CSRF_HEADER = "x-csrf-token"

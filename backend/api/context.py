@@ -14,7 +14,7 @@ from backend.api.auth import resolve_principal, services_of
 from backend.errors import Unauthenticated
 from backend.identity.principal import Principal
 from backend.services import Services
-from tenancy.registry import TenantRef
+from backend.tenants.registry import TenantRef
 
 
 class Context(BaseContext, kw_only=True):

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from backend.api.context import Context
 from backend.api.relay import Connection, Page, decode_cursor, page_size, to_connection
-from backend.audit import service
+from backend.audit import anchors, service
 from backend.audit.models import AuditEntry as AuditEntryModel
 
 
@@ -54,6 +54,9 @@ class AuditVerification:
     first_broken_seq: int | None = strawberry.field(description="The first entry that does not verify.")
     reason: str | None = strawberry.field(description="Why it does not verify.")
     head_hash: str | None = strawberry.field(description="Hash of the last entry when the chain verifies.")
+    anchors_checked: int = strawberry.field(
+        description="Anchors (platform records and write-once objects) the chain was checked against."
+    )
 
 
 @strawberry.type
@@ -71,7 +74,9 @@ class AuditQuery:
             )
         return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
 
-    @strawberry.field(description="Recompute the whole chain and name the first broken entry, if any.")
+    @strawberry.field(
+        description="Recompute the whole chain, check it against every anchor, and name the first broken entry, if any."
+    )
     async def audit_verification(
         self,
         info: strawberry.Info[Context, None],
@@ -81,12 +86,16 @@ class AuditQuery:
         ] = None,
     ) -> AuditVerification:
         principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            result = await service.verify_for(db, principal, anchor=anchor)
+        tenant = await info.context.tenant()
+        services = info.context.services
+        result = await anchors.verify_anchored(
+            services.db, services.store, principal, tenant.id, tenant.scope, anchor=anchor
+        )
         return AuditVerification(
             ok=result.ok,
             entries_checked=result.entries_checked,
             first_broken_seq=result.first_broken_seq,
             reason=result.reason,
             head_hash=result.head_hash,
+            anchors_checked=result.anchors_checked,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -131,33 +131,87 @@ class ChainVerification:
     first_broken_seq: int | None
     reason: str | None
     head_hash: str | None
+    anchors_checked: int = 0
 
 
-async def verify_chain(db: AsyncSession, *, anchor: str | None = None, batch: int = 5000) -> ChainVerification:
+@dataclass(frozen=True, slots=True)
+class AnchorFact:
+    """A chain head recorded outside the tenant's tables: entry ``seq`` had ``hash`` at ``anchored_at``."""
+
+    seq: int
+    hash: str
+    anchored_at: datetime
+    where: str
+    problem: str | None = None
+
+
+def _contradiction(fact: AnchorFact, found: str) -> str:
+    return (
+        f"entry {fact.seq} contradicts its anchor: expected hash {fact.hash} (anchored at "
+        f"{fact.anchored_at.isoformat()} in {fact.where}), found {found}"
+    )
+
+
+async def verify_chain(
+    db: AsyncSession, *, anchor: str | None = None, anchors: Sequence[AnchorFact] = (), batch: int = 5000
+) -> ChainVerification:
     """Recompute every entry's hash in order and name the first entry that does not match.
 
     ``anchor`` is a head hash recorded earlier outside cbamx: the chain must still contain it, so
     entries cut off the end (which leave a shorter, still consistent chain) are detected too.
+    ``anchors`` are the heads cbamx anchored itself (``backend.audit.anchors``): each is checked on
+    its own, so a chain rewritten with every later hash recomputed fails at the first anchored
+    entry it contradicts.
     """
+    by_seq: dict[int, list[AnchorFact]] = {}
+    for fact in anchors:
+        by_seq.setdefault(fact.seq, []).append(fact)
     anchor_seen = anchor is None
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
+    anchors_checked = 0
     result = await db.stream_scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch))
     async for entry in result:
         if entry.seq != expected_seq:
-            return ChainVerification(False, checked, expected_seq, f"entry {expected_seq} is missing", None)
+            return ChainVerification(
+                False, checked, expected_seq, f"entry {expected_seq} is missing", None, anchors_checked
+            )
         if entry.prev_hash != expected_prev:
             return ChainVerification(
-                False, checked, entry.seq, "its previous-hash link does not match the entry before it", None
+                False,
+                checked,
+                entry.seq,
+                "its previous-hash link does not match the entry before it",
+                None,
+                anchors_checked,
             )
         if entry_hash(entry) != entry.hash:
-            return ChainVerification(False, checked, entry.seq, "its content does not match its hash", None)
+            return ChainVerification(
+                False, checked, entry.seq, "its content does not match its hash", None, anchors_checked
+            )
+        for fact in by_seq.pop(entry.seq, ()):
+            anchors_checked += 1
+            if fact.hash != entry.hash:
+                return ChainVerification(
+                    False, checked, entry.seq, _contradiction(fact, entry.hash), None, anchors_checked
+                )
         expected_prev = entry.hash
         expected_seq += 1
         checked += 1
         anchor_seen = anchor_seen or entry.hash == anchor
     head = expected_prev if checked else None
+    if by_seq:
+        fact = by_seq[min(by_seq)][0]
+        return ChainVerification(
+            False,
+            checked,
+            fact.seq,
+            f"entry {fact.seq} is missing: it was anchored at {fact.anchored_at.isoformat()} in {fact.where} "
+            f"with hash {fact.hash}, and the chain ends at entry {checked}",
+            None,
+            anchors_checked + sum(len(v) for v in by_seq.values()),
+        )
     if not anchor_seen:
         return ChainVerification(
             False,
@@ -165,8 +219,9 @@ async def verify_chain(db: AsyncSession, *, anchor: str | None = None, batch: in
             expected_seq,
             "the anchored entry is not in the chain: entries were removed from its end",
             head,
+            anchors_checked,
         )
-    return ChainVerification(True, checked, None, None, head)
+    return ChainVerification(True, checked, None, None, head, anchors_checked)
 
 
 async def list_entries(
@@ -178,12 +233,6 @@ async def list_entries(
     if before_seq is not None:
         query = query.where(AuditEntry.seq < before_seq)
     return list((await db.execute(query)).scalars())
-
-
-async def verify_for(db: AsyncSession, principal: Principal, *, anchor: str | None = None) -> ChainVerification:
-    """Verify the whole chain (against an anchored head hash, if given); readers of the audit trail only."""
-    principal.require("audit:read")
-    return await verify_chain(db, anchor=anchor)
 
 
 async def count_entries(db: AsyncSession) -> int:

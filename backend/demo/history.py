@@ -16,9 +16,9 @@ from backend.ingest.schemas import WireBatch, WireReading
 from backend.ingest.service import store_batch
 from backend.metering.derivation import DerivationReport, derive_installation
 from backend.metering.units import BASE_UNIT_FACTOR
+from backend.tenants.models import Tenant
 from connectors.inventory import ConfiguredPoint
 from connectors.simulator.plant import PlantModel
-from tenancy.models import Tenant
 
 SEED = 42
 STEP_S = 5.0

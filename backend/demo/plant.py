@@ -23,7 +23,7 @@ from backend.db import Database
 from backend.identity.clients import create_client, revoke_client
 from backend.identity.models import OAuthClient
 from backend.identity.principal import Principal
-from tenancy.models import Tenant
+from backend.tenants.models import Tenant
 
 AGENT_NAME = "Šabac plant agent"
 

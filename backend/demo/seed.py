@@ -25,9 +25,9 @@ from backend.metering.models import Medium, Meter, MeterRole, Quantity
 from backend.metering.schemas import DataPointData, DeviceData, FormulaTerm, MeterData, VirtualMeterData
 from backend.sharing.grants import NewGrant, create_grant
 from backend.sharing.models import DirectoryEntry, Grant, ResourceKind
+from backend.tenants.models import Tenant, TenantKind
 from connectors.config import AgentConfig, load_config
 from connectors.inventory import ConfiguredPoint, configured_points
-from tenancy.models import Tenant, TenantKind
 from tenancy.provisioning import NewTenant, create_tenant
 
 DEMO_PASSWORD = "cbamx-demo-2026"

@@ -33,6 +33,7 @@ class ObjectStore(Protocol):
 
     async def put(self, key: str, data: bytes, *, content_type: str, sha256: str) -> StoredObject: ...
     async def get(self, key: str) -> bytes: ...
+    async def keys(self, prefix: str) -> list[str]: ...
     async def delete_unlocked(self, key: str) -> None: ...
     async def download_url(self, key: str, *, filename: str, content_type: str, ttl_s: int) -> str: ...
     async def check(self) -> None: ...
@@ -128,6 +129,18 @@ class S3Store:
         result = await self._call("get_object", Bucket=self._bucket, Key=key)
         return await anyio.to_thread.run_sync(result["Body"].read)  # type: ignore[no-any-return]
 
+    async def keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in key order."""
+        found: list[str] = []
+        token: str | None = None
+        while True:
+            extra: dict[str, Any] = {"ContinuationToken": token} if token else {}
+            page = await self._call("list_objects_v2", Bucket=self._bucket, Prefix=prefix, **extra)
+            found += [item["Key"] for item in page.get("Contents", [])]
+            token = page.get("NextContinuationToken")
+            if not token:
+                return found
+
     async def delete_unlocked(self, key: str) -> None:
         if not await self._detect_lock():
             await self._call("delete_object", Bucket=self._bucket, Key=key)
@@ -176,6 +189,18 @@ class LocalStore:
 
     async def get(self, key: str) -> bytes:
         return await anyio.to_thread.run_sync(self._path(key).read_bytes)
+
+    async def keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in key order."""
+
+        def walk() -> list[str]:
+            base = self._root / prefix.rpartition("/")[0]
+            if not base.is_dir():
+                return []
+            paths = (p for p in base.rglob("*") if p.is_file() and p.suffix != ".tmp")
+            return sorted(k for k in (p.relative_to(self._root).as_posix() for p in paths) if k.startswith(prefix))
+
+        return await anyio.to_thread.run_sync(walk)
 
     async def delete_unlocked(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

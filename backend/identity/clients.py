@@ -17,7 +17,7 @@ from backend.identity.errors import ClientNotFound
 from backend.identity.models import MembershipRole, OAuthClient
 from backend.identity.principal import ALL_SCOPES, Principal
 from backend.identity.secrets import new_secret, secret_hash
-from tenancy.models import Tenant
+from backend.tenants.models import Tenant
 
 
 @dataclass(frozen=True, slots=True)

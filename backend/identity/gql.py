@@ -17,8 +17,8 @@ from backend.identity import invitations as invitation_service
 from backend.identity.models import MembershipRole as MembershipRoleModel
 from backend.identity.models import OAuthClient as OAuthClientModel
 from backend.identity.users import memberships_of
-from tenancy.models import Tenant as TenantModel
-from tenancy.models import TenantKind as TenantKindModel
+from backend.tenants.models import Tenant as TenantModel
+from backend.tenants.models import TenantKind as TenantKindModel
 
 TenantKind = strawberry.enum(TenantKindModel, description="What an organisation does in the exchange.")
 MembershipRole = strawberry.enum(MembershipRoleModel, description="A person's role in an organisation.")

@@ -16,7 +16,7 @@ from backend.identity.models import Invitation, Membership, MembershipRole, User
 from backend.identity.principal import Principal
 from backend.identity.secrets import new_secret, secret_hash
 from backend.identity.users import add_membership, create_user, get_user_by_email, normalise_email
-from tenancy.models import Tenant
+from backend.tenants.models import Tenant
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from backend.identity.errors import EmailTaken, InvalidCredentials, UserNotFound
 from backend.identity.models import Membership, MembershipRole, User
 from backend.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from backend.identity.principal import Principal
-from tenancy.models import Tenant
+from backend.tenants.models import Tenant
 
 
 def normalise_email(email: str, *, field: str = "email") -> str:

@@ -19,7 +19,7 @@ from backend.sharing import grants as service
 from backend.sharing.access import granted_read
 from backend.sharing.models import Grant as GrantModel
 from backend.sharing.models import ResourceKind as ResourceKindModel
-from tenancy.models import Tenant as TenantModel
+from backend.tenants.models import Tenant as TenantModel
 
 ResourceKind = strawberry.enum(ResourceKindModel, description="Kinds of data a grant can open.")
 

@@ -22,7 +22,7 @@ from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.sharing.errors import GrantNotFound, NoLiveGrant
 from backend.sharing.models import Grant, ResourceKind
-from tenancy.models import Tenant
+from backend.tenants.models import Tenant
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,16 @@ import uuid
 
 from backend.identity.principal import Principal
 from backend.services import Services
-from tenancy.models import TenantKind
+from backend.tenants.models import TenantKind
 from tenancy.provisioning import NewTenant, create_tenant
+from tests.factories.owner import owner_db
 from tests.factories.tenants import TenantWithOwner
 
 
 async def make_org(services: Services, kind: TenantKind = TenantKind.EXPORTER) -> TenantWithOwner:
     slug = f"o-{uuid.uuid4().hex[:12]}"
     tenant = await create_tenant(
-        services.db,
+        owner_db(),
         NewTenant(name=f"Org {slug}", slug=slug, kind=kind, country="RS"),
         actor=Principal.system("tests"),
     )

@@ -14,8 +14,9 @@ from backend.identity.models import MembershipRole
 from backend.identity.principal import ROLE_SCOPES, Principal
 from backend.identity.users import add_membership, create_user
 from backend.services import Services
-from tenancy.models import Tenant, TenantKind
+from backend.tenants.models import Tenant, TenantKind
 from tenancy.provisioning import NewTenant, create_tenant
+from tests.factories.owner import owner_db
 
 PASSWORD = "correct horse battery staple"
 
@@ -40,7 +41,7 @@ async def make_tenant(
 ) -> TenantWithOwner:
     slug = f"t-{uuid.uuid4().hex[:12]}"
     tenant = await create_tenant(
-        services.db,
+        owner_db(),
         NewTenant(name=name or f"Org {slug}", slug=slug, kind=kind, country="RS"),
         actor=Principal.system("tests"),
     )

@@ -21,7 +21,7 @@ from backend.evidence.service import NewDocument, upload_document
 from backend.identity.principal import Principal
 from backend.sharing.grants import NewGrant, create_grant
 from backend.sharing.models import ResourceKind
-from tenancy.models import TenantKind
+from backend.tenants.models import TenantKind
 from tests.factories.site import make_plant
 from tests.factories.tenants import Bearer, basic, client_token, login, make_client, make_tenant
 from tests.operations import all_operations, operation

@@ -15,7 +15,7 @@ from backend.identity.models import MembershipRole
 from backend.installations.schemas import InstallationData
 from backend.installations.service import create_installation
 from backend.sharing.models import Grant
-from tenancy.models import TenantKind
+from backend.tenants.models import TenantKind
 from tests.factories.orgs import make_org
 from tests.factories.superuser import superuser_execute
 from tests.factories.tenants import (

@@ -10,7 +10,7 @@ from backend.audit.models import AuditEntry
 from backend.identity.principal import Principal
 from backend.sharing.grants import NewGrant, create_grant, revoke_grant
 from backend.sharing.models import ResourceKind
-from tenancy.models import TenantKind
+from backend.tenants.models import TenantKind
 from tests.factories.site import make_plant
 from tests.factories.tenants import login, make_tenant
 from tests.integration.test_cross_tenant import gid

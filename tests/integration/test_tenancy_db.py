@@ -17,10 +17,11 @@ from sqlalchemy.exc import DBAPIError
 from backend.db import TenantBase
 from backend.errors import ValidationFailed
 from backend.identity.principal import Principal
+from backend.tenants.models import Tenant, TenantKind
 from tenancy.migrate import _upgrade, tenant_head, upgrade_tenants
-from tenancy.models import Tenant, TenantKind
 from tenancy.provisioning import NewTenant, SlugTaken, create_tenant
 from tests.factories.orgs import make_org
+from tests.factories.owner import owner_db
 from tests.factories.superuser import superuser_execute, superuser_fetch
 
 SYSTEM = Principal.system("tests")
@@ -96,14 +97,6 @@ async def test_a_tenant_role_is_not_a_member_of_another_tenants_role(services):
     assert rows[0]["a_in_b"] is False and rows[0]["b_in_a"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "PostgreSQL checks SET ROLE against the session user, not the current role; the application's "
-        "login role is granted every tenant role (tenancy.ddl.role_ddl), so a statement run inside a "
-        "tenant transaction can still switch to another tenant's role"
-    ),
-)
 async def test_a_tenant_transaction_cannot_switch_to_another_tenants_role(services):
     # given
     a = await make_org(services)
@@ -112,6 +105,86 @@ async def test_a_tenant_transaction_cannot_switch_to_another_tenants_role(servic
     with pytest.raises(DBAPIError, match=f'permission denied to set role "{b.tenant.role}"'):
         async with services.db.tenant(a.tenant.scope()) as db:
             await db.execute(text(f'SET LOCAL ROLE "{b.tenant.role}"'))
+
+
+async def test_reset_role_inside_a_tenant_transaction_gains_nothing(services):
+    # given
+    a = await make_org(services)
+    b = await make_org(services)
+    # when: a statement resets the role, then tries another tenant's role and the audit trail
+    async with services.db.tenant(a.tenant.scope()) as db:
+        await db.execute(text("RESET ROLE"))
+        current = (await db.execute(text("SELECT current_user"))).scalar_one()
+    # then: it is still the tenant's own login
+    assert current == a.tenant.role
+    with pytest.raises(DBAPIError, match=f'permission denied to set role "{b.tenant.role}"'):
+        async with services.db.tenant(a.tenant.scope()) as db:
+            await db.execute(text("RESET ROLE"))
+            await db.execute(text(f'SET ROLE "{b.tenant.role}"'))
+    with pytest.raises(DBAPIError, match="permission denied"):
+        async with services.db.tenant(a.tenant.scope()) as db:
+            await db.execute(text("RESET ROLE"))
+            await db.execute(text(f"UPDATE \"{a.tenant.schema}\".audit_entries SET note = 'x'"))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE {schema}.audit_entries SET note = 'rewritten'",
+        "DELETE FROM {schema}.audit_entries",
+        "TRUNCATE {schema}.audit_entries",
+        "UPDATE {schema}.installations SET name = 'x'",
+        "DROP TABLE {schema}.audit_entries",
+        "UPDATE platform.audit_anchors SET hash = 'x'",
+        "DELETE FROM platform.audit_anchors",
+    ],
+)
+async def test_the_runtime_role_cannot_change_an_audit_entry(services, statement):
+    # given: a tenant with an audit entry, and the runtime's own platform connection
+    a = await make_org(services)
+    before = await superuser_fetch(f'SELECT seq, hash, note FROM "{a.tenant.schema}".audit_entries ORDER BY seq')
+    assert before
+    # when / then
+    with pytest.raises(DBAPIError, match=r"permission denied|must be owner"):
+        async with services.db.platform() as session:
+            await session.execute(text(statement.format(schema=f'"{a.tenant.schema}"')))
+    after = await superuser_fetch(f'SELECT seq, hash, note FROM "{a.tenant.schema}".audit_entries ORDER BY seq')
+    assert after == before
+
+
+async def test_the_runtime_role_owns_nothing_and_is_no_member_of_a_tenant_role(services):
+    # given
+    a = await make_org(services)
+    async with services.db.platform() as session:
+        runtime = (await session.execute(text("SELECT current_user"))).scalar_one()
+    # when
+    owned = await superuser_fetch(
+        "SELECT c.relname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1 "
+        "UNION ALL SELECT n.nspname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE r.rolname = $1",
+        runtime,
+    )
+    member = await superuser_fetch("SELECT pg_has_role($1, $2, 'MEMBER') AS m", runtime, a.tenant.role)
+    # then
+    assert runtime not in {"postgres", a.tenant.role}
+    assert owned == []
+    assert member[0]["m"] is False
+    with pytest.raises(DBAPIError, match=f'permission denied to set role "{a.tenant.role}"'):
+        async with services.db.platform() as session:
+            await session.execute(text(f'SET LOCAL ROLE "{a.tenant.role}"'))
+
+
+async def test_a_mistaken_grant_still_cannot_change_an_audit_entry(services):
+    # given: a tenant role that was granted UPDATE and DELETE on its audit trail by mistake
+    a = await make_org(services)
+    await superuser_execute(f'GRANT UPDATE, DELETE ON "{a.tenant.schema}".audit_entries TO "{a.tenant.role}"')
+    # when / then: the trigger behind the privileges refuses anyone but the owner
+    for statement in (
+        f"UPDATE \"{a.tenant.schema}\".audit_entries SET note = 'x'",
+        f'DELETE FROM "{a.tenant.schema}".audit_entries',
+    ):
+        with pytest.raises(DBAPIError, match="audit_entries rows are append-only"):
+            async with services.db.tenant(a.tenant.scope()) as db:
+                await db.execute(text(statement))
 
 
 async def test_a_tenant_transaction_runs_as_the_tenant_role(services):
@@ -163,11 +236,11 @@ async def test_the_role_is_reset_after_a_tenant_transaction(services):
 async def test_duplicate_slug_raises_slug_taken_and_leaves_nothing_behind(services, monkeypatch):
     # given
     slug = _slug()
-    await create_tenant(services.db, NewTenant(name="First", slug=slug, kind=TenantKind.EXPORTER), actor=SYSTEM)
+    await create_tenant(owner_db(), NewTenant(name="First", slug=slug, kind=TenantKind.EXPORTER), actor=SYSTEM)
     keys = _fixed_keys(monkeypatch, 1)
     # when / then
     with pytest.raises(SlugTaken, match=f"the name '{slug}' is taken"):
-        await create_tenant(services.db, NewTenant(name="Second", slug=slug, kind=TenantKind.IMPORTER), actor=SYSTEM)
+        await create_tenant(owner_db(), NewTenant(name="Second", slug=slug, kind=TenantKind.IMPORTER), actor=SYSTEM)
     assert await _catalog(keys[:1]) == (set(), set())
     async with services.db.platform_session() as session:
         names = (await session.execute(select(Tenant.name).where(Tenant.slug == slug))).scalars().all()
@@ -180,7 +253,7 @@ async def test_concurrent_creation_with_one_slug_makes_one_tenant_and_one_slug_t
     keys = _fixed_keys(monkeypatch, 2)
 
     async def attempt(name: str) -> Any:
-        return await create_tenant(services.db, NewTenant(name=name, slug=slug, kind=TenantKind.EXPORTER), actor=SYSTEM)
+        return await create_tenant(owner_db(), NewTenant(name=name, slug=slug, kind=TenantKind.EXPORTER), actor=SYSTEM)
 
     # when
     results = await asyncio.gather(attempt("One"), attempt("Two"), return_exceptions=True)
@@ -198,7 +271,7 @@ async def test_invalid_tenant_is_refused_with_every_field_named(services, monkey
     # when / then
     with pytest.raises(ValidationFailed, match="slug") as caught:
         await create_tenant(
-            services.db,
+            owner_db(),
             NewTenant(name=" ", slug="Not A Slug", kind=TenantKind.EXPORTER, country="Serbia"),
             actor=SYSTEM,
         )
@@ -213,12 +286,12 @@ async def test_provisioning_that_fails_half_way_leaves_no_schema_role_or_row(ser
     actor = Principal.system("x" * 400)
     # when / then
     with pytest.raises(DBAPIError, match="too long"):
-        await create_tenant(services.db, NewTenant(name="Half", slug=slug, kind=TenantKind.EXPORTER), actor=actor)
+        await create_tenant(owner_db(), NewTenant(name="Half", slug=slug, kind=TenantKind.EXPORTER), actor=actor)
     assert await _catalog(keys[:1]) == (set(), set())
     async with services.db.platform_session() as session:
         assert (await session.execute(select(Tenant.id).where(Tenant.slug == slug))).first() is None
     # and the slug is free for a later attempt
-    tenant = await create_tenant(services.db, NewTenant(name="Half", slug=slug, kind=TenantKind.EXPORTER), actor=SYSTEM)
+    tenant = await create_tenant(owner_db(), NewTenant(name="Half", slug=slug, kind=TenantKind.EXPORTER), actor=SYSTEM)
     assert tenant.slug == slug
 
 
@@ -228,7 +301,7 @@ async def test_provisioning_takes_well_under_a_second(services):
     # when
     for _ in range(3):
         started = time.perf_counter()
-        await create_tenant(services.db, NewTenant(name="Timed", slug=_slug(), kind=TenantKind.EXPORTER), actor=SYSTEM)
+        await create_tenant(owner_db(), NewTenant(name="Timed", slug=_slug(), kind=TenantKind.EXPORTER), actor=SYSTEM)
         timings.append(time.perf_counter() - started)
     # then
     print(f"tenant provisioning: {', '.join(f'{t * 1000:.0f} ms' for t in timings)}")
@@ -281,7 +354,7 @@ async def test_provisioned_schema_equals_the_replayed_tenant_migrations(services
     # given: a provisioned tenant, and a scratch schema built by replaying every tenant migration
     tenant = await make_org(services)
     scratch = f"tenant_replay{uuid.uuid4().hex[:8]}"
-    async with services.db.engine.connect() as conn:
+    async with owner_db().engine.connect() as conn:
         transaction = await conn.begin()
         default_schema = conn.dialect.default_schema_name
         try:
@@ -312,11 +385,11 @@ async def test_upgrade_skips_tenants_at_head_and_migrates_only_the_one_behind(se
     # given: every tenant at head, then one recorded as not migrated
     first = await make_org(services)
     second = await make_org(services)
-    initial = await upgrade_tenants(services.db)  # whatever other tests left behind is at head after this
+    initial = await upgrade_tenants(owner_db())  # whatever other tests left behind is at head after this
     assert {first.tenant.slug, second.tenant.slug} <= set(initial.skipped)
     await superuser_execute("UPDATE platform.tenants SET schema_revision = NULL WHERE id = $1", first.id)
     # when
-    report = await upgrade_tenants(services.db)
+    report = await upgrade_tenants(owner_db())
     # then
     assert report.migrated == [first.tenant.slug]
     assert second.tenant.slug in report.skipped and first.tenant.slug not in report.skipped
@@ -324,7 +397,7 @@ async def test_upgrade_skips_tenants_at_head_and_migrates_only_the_one_behind(se
     rows = await superuser_fetch("SELECT schema_revision FROM platform.tenants WHERE id = $1", first.id)
     assert rows[0]["schema_revision"] == tenant_head()
     # a third run has nothing to do
-    assert (await upgrade_tenants(services.db)).migrated == []
+    assert (await upgrade_tenants(owner_db())).migrated == []
 
 
 async def test_a_failing_tenant_is_rolled_back_alone_and_retried_next_run(services):
@@ -336,7 +409,7 @@ async def test_a_failing_tenant_is_rolled_back_alone_and_retried_next_run(servic
     )
     await superuser_execute(f"UPDATE \"{bad.tenant.schema}\".alembic_version SET version_num = 'deadbeef0000'")
     # when
-    report = await upgrade_tenants(services.db, only=[good.tenant.slug, bad.tenant.slug])
+    report = await upgrade_tenants(owner_db(), only=[good.tenant.slug, bad.tenant.slug])
     # then
     assert report.migrated == [good.tenant.slug]
     assert list(report.failed) == [bad.tenant.slug]
@@ -346,7 +419,7 @@ async def test_a_failing_tenant_is_rolled_back_alone_and_retried_next_run(servic
     assert rows[0]["schema_revision"] is None
     # when the cause is repaired, the next run picks it up
     await superuser_execute(f'UPDATE "{bad.tenant.schema}".alembic_version SET version_num = $1', tenant_head())
-    retry = await upgrade_tenants(services.db, only=[good.tenant.slug, bad.tenant.slug])
+    retry = await upgrade_tenants(owner_db(), only=[good.tenant.slug, bad.tenant.slug])
     assert retry.migrated == [bad.tenant.slug] and retry.skipped == [good.tenant.slug] and retry.ok
 
 
@@ -354,7 +427,7 @@ async def test_migrated_tenant_keeps_its_append_only_privileges(services):
     # given: a tenant migrated again (privileges are re-applied)
     owner = await make_org(services)
     await superuser_execute("UPDATE platform.tenants SET schema_revision = NULL WHERE id = $1", owner.id)
-    report = await upgrade_tenants(services.db, only=[owner.tenant.slug])
+    report = await upgrade_tenants(owner_db(), only=[owner.tenant.slug])
     assert report.migrated == [owner.tenant.slug]
     # when / then
     with pytest.raises(DBAPIError, match="permission denied"):
@@ -384,3 +457,29 @@ async def test_a_role_set_for_the_session_does_not_outlive_the_connections_retur
         await db.dispose()
     # then: it is the login user again
     assert current == login_user
+
+
+async def test_a_process_keeps_few_tenant_pools_open(services):
+    # given: a runtime handle that keeps at most two tenant pools
+    from backend.db import Database
+
+    tenants = [await make_org(services) for _ in range(4)]
+    db = Database.connect(
+        services.settings.resolved_runtime_database_url(),
+        pool_size=2,
+        tenant_password=services.settings.role_password,
+        max_tenant_pools=2,
+    )
+    try:
+        # when: each tenant is served in turn
+        for org in tenants:
+            async with db.tenant(org.tenant.scope()) as session:
+                assert (await session.execute(text("SELECT current_user"))).scalar_one() == org.tenant.role
+        await asyncio.sleep(0.2)  # closing an evicted pool runs in the background
+        rows = await superuser_fetch(
+            "SELECT usename FROM pg_stat_activity WHERE usename = ANY($1::text[])", [t.tenant.role for t in tenants]
+        )
+    finally:
+        await db.dispose()
+    # then: only the two most recent tenants still hold a connection
+    assert sorted(r["usename"] for r in rows) == sorted(t.tenant.role for t in tenants[2:])

@@ -21,6 +21,7 @@ from tests.factories.jwts import (
     unsigned,
 )
 from tests.factories.orgs import make_org
+from tests.factories.owner import owner_db
 from tests.factories.superuser import superuser_execute
 from tests.factories.tenants import client_token, login, make_client, make_tenant
 
@@ -249,7 +250,7 @@ async def test_token_of_a_tenant_that_no_longer_exists_is_refused(services, http
     owner, client_id, secret = await _client(services)
     token = await client_token(http, client_id, secret)
     assert (await _ask(http, f"Bearer {token}")).status_code == 200
-    await drop_tenant(services.db, owner.id)
+    await drop_tenant(owner_db(), owner.id)
     services.tenants.invalidate(owner.id)
     # when
     response = await _ask(http, f"Bearer {token}")

@@ -53,7 +53,7 @@ async def derive_pending(ctx: dict[str, Any]) -> dict[str, int]:
 
     from backend.db import utcnow
     from backend.metering.models import IngestBatch
-    from tenancy.models import Tenant, TenantStatus
+    from backend.tenants.models import Tenant, TenantStatus
 
     services = ctx["services"]
     async with services.db.platform_session() as session:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.db import Database, TenantScope
 from backend.errors import NotFound
-from tenancy.models import Tenant, TenantKind, TenantStatus, role_name, schema_name
+from backend.tenants.models import Tenant, TenantKind, TenantStatus, role_name, schema_name
 
 
 class UnknownTenant(NotFound):
@@ -61,6 +61,13 @@ class TenantRegistry:
         if tenant is None or tenant.status != TenantStatus.ACTIVE:
             raise UnknownTenant(f"no organisation '{slug}'", field="tenant", slug=slug)
         return await self.get(tenant.id)
+
+    async def active(self) -> list[TenantRef]:
+        """Every active tenant, oldest first (for sweeps over all tenants)."""
+        async with self._db.platform_session() as session:
+            query = select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.created_at)
+            tenants = (await session.execute(query)).scalars().all()
+        return [TenantRef.of(t) for t in tenants]
 
     def invalidate(self, tenant_id: uuid.UUID) -> None:
         self._by_id.pop(tenant_id, None)
