@@ -174,11 +174,6 @@ class IdentityMutation:
                 else None
             )
             tenant = await _tenant_row(info)
-            if installation is not None:
-                from backend.installations.service import get_installation
-
-                async with info.context.tenant_uow() as db:
-                    await get_installation(db, principal, installation)
             async with info.context.platform_uow() as session:
                 issued = await client_service.create_client(
                     session,
