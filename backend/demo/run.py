@@ -104,6 +104,18 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
     os.environ.setdefault("CBAMX_DATA_DIR", str(data_dir))
     os.environ.setdefault("CBAMX_PUBLIC_URL", f"http://127.0.0.1:{port}")
     os.environ.setdefault("CBAMX_PORT", str(port))
+    # the start page at / lists the demo's log-ins (only this command sets the variable)
+    os.environ["CBAMX_DEMO_LOGINS"] = json.dumps(
+        [
+            {
+                "email": o.email,
+                "organisation": o.name,
+                "kind": o.kind.value.replace("_", " "),
+                "password": DEMO_PASSWORD,
+            }
+            for o in ORGS
+        ]
+    )
     prepared = _prepare(data_dir, port)
     from backend.demo.history import SEED, STEP_S
     from backend.demo.plant import start_plant
@@ -124,7 +136,8 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
     )
     base = f"http://127.0.0.1:{port}"
     print("\n" + "=" * 78)
-    print(f"cbamx demo running at {base}   (GraphiQL: {base}/graphql, API reference: {base}/openapi)")
+    print(f"cbamx demo running at {base}/   (start page with the log-ins, GraphiQL and the REST reference)")
+    print(f"  GraphiQL: {base}/graphql   REST reference: {base}/openapi   docs: {base}/docs/quickstart.md")
     print(f"log in with POST {base}/auth/login, password for every demo user: {DEMO_PASSWORD}")
     for org in ORGS:
         print(f"  {org.kind.value:20} {org.email:30} {org.name}")
