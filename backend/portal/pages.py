@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from litestar import Controller, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException
 from strawberry.litestar.controller import GraphQLController
 
@@ -66,7 +66,7 @@ class PortalController(Controller):
         file = (root / path.lstrip("/")).resolve()
         if file.suffix != ".md" or not file.is_relative_to(root) or not file.is_file():
             raise NotFoundException("no such page in the documentation")
-        return Response(file.read_text(encoding="utf-8"), media_type="text/plain; charset=utf-8")
+        return Response(file.read_text(encoding="utf-8"), media_type=MediaType.TEXT)
 
 
 def with_local_graphiql(controller: type[GraphQLController]) -> type[GraphQLController]:
