@@ -1,14 +1,12 @@
-"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, audit, demo."""
+"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, keys, audit."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -429,18 +427,6 @@ def export_schema(check: bool = typer.Option(False, help="Fail if graphql/schema
         return
     SDL_PATH.write_text(sdl)
     typer.echo(f"wrote {SDL_PATH}")
-
-
-@app.command()
-def demo(
-    port: int = typer.Option(8000),
-    data_dir: Path = typer.Option(Path(".cbamx"), help="Where embedded data lives."),
-    reset: bool = typer.Option(False, help="Start from an empty demo."),
-) -> None:
-    """Run the platform with a realistic demo plant on embedded services (nothing to configure)."""
-    from backend.demo.run import run_demo
-
-    sys.exit(run_demo(port=port, data_dir=data_dir, reset=reset))
 
 
 def main() -> None:

@@ -110,7 +110,7 @@ async def test_a_doc_page_is_served_and_nothing_outside_docs(http):
 
 
 async def test_in_demo_mode_the_start_page_lists_the_demo_logins(services):
-    # given: the app as `cbamx demo` configures it
+    # given: the app as the demo (`./dev demo`) configures it
     from backend.app import create_app
 
     settings = services.settings.model_copy(

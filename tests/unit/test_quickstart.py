@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from backend.demo.seed import LINES, ORGS, PLANT
 from backend.metering.models import MeterRole
+from demo.seed import LINES, ORGS, PLANT
 
 QUICKSTART = (Path(__file__).resolve().parents[2] / "docs" / "quickstart.md").read_text(encoding="utf-8")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backend.demo.seed import AGENT_CONFIG, DEMO_PASSWORD, ORGS
+from demo.seed import AGENT_CONFIG, DEMO_PASSWORD, ORGS
 
 
 @dataclass
@@ -31,10 +31,10 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
     from sqlalchemy import func, select
 
     from backend.db import Database
-    from backend.demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
-    from backend.demo.plant import agent_credentials, free_port, write_agent_config
-    from backend.demo.seed import seed
     from backend.metering.models import CounterReading
+    from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
+    from demo.plant import agent_credentials, free_port, write_agent_config
+    from demo.seed import seed
     from tenancy.migrate import upgrade_platform, upgrade_tenants
 
     folder = data_dir / "agent"
@@ -117,8 +117,8 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
         ]
     )
     prepared = _prepare(data_dir, port)
-    from backend.demo.history import SEED, STEP_S
-    from backend.demo.plant import start_plant
+    from demo.history import SEED, STEP_S
+    from demo.plant import start_plant
 
     exe = Path(sys.executable).parent
     processes: list[subprocess.Popen[bytes]] = [subprocess.Popen([str(exe / "cbamx"), "worker"])]
