@@ -5,7 +5,9 @@ command line show the bare UUID (or, for a machine client, its ``client_id``). E
 accepts either form for the type it expects, so an id copied from one works in another. A global
 id of another type is refused: it names a different thing, even if its key happens to exist.
 
-Errors are one ``FieldError`` naming the argument, in words a person can act on.
+A bare UUID carries no type, so a UUID of the wrong kind of thing is only found missing by the
+use case that looks it up. Errors here are a ``ValidationFailed`` with one ``FieldError`` that
+names the argument, in words a person can act on.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ import uuid
 from backend.errors import FieldError, ValidationFailed
 
 _TYPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-
-# how a person would say "the id of ..." for each type name used in global ids
-_ARTICLE = {"A": "an", "E": "an", "I": "an", "O": "an", "U": "an"}
 
 
 def global_id(type_name: str, key: uuid.UUID | str) -> str:
@@ -41,8 +40,8 @@ def decode_global_id(value: str) -> tuple[str, str] | None:
 
 
 def _a(type_names: tuple[str, ...]) -> str:
-    names = " or ".join(type_names)
-    return f"{_ARTICLE.get(names[:1], 'a')} {names}"
+    """'an Installation', 'a Meter or an Organization'."""
+    return " or ".join(f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}" for name in type_names)
 
 
 def _refuse(message: str, field: str) -> ValidationFailed:
