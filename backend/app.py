@@ -9,7 +9,6 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi import OpenAPIConfig
 from strawberry.litestar import make_graphql_controller
 
 from backend.api.context import get_context
@@ -20,6 +19,8 @@ from backend.health import HealthController
 from backend.identity.rest import AuthController
 from backend.ingest.rest import IngestController
 from backend.logging import configure_logging
+from backend.portal.assets import openapi_config, static_router
+from backend.portal.pages import PortalController, with_local_graphiql
 from backend.schema import build_schema
 from backend.services import Services, start_services
 from backend.settings import Settings, get_settings
@@ -35,12 +36,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     elif not settings.public_url.startswith("https://"):
         raise RuntimeError("CBAMX_PUBLIC_URL must be https:// in production")
     schema = build_schema(settings)
-    graphql = make_graphql_controller(
-        schema,
-        path="/graphql",
-        context_getter=get_context,
-        graphql_ide="graphiql" if settings.wants_graphql_ide else None,
-        allow_queries_via_get=False,
+    graphql = with_local_graphiql(
+        make_graphql_controller(
+            schema,
+            path="/graphql",
+            context_getter=get_context,
+            graphql_ide="graphiql" if settings.wants_graphql_ide else None,
+            allow_queries_via_get=False,
+        )
     )
 
     @asynccontextmanager
@@ -59,10 +62,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         HTTPException: http_error_handler,
     }
     return Litestar(
-        route_handlers=[HealthController, AuthController, IngestController, EvidenceController, graphql],
+        route_handlers=[
+            PortalController,
+            static_router(),
+            HealthController,
+            AuthController,
+            IngestController,
+            EvidenceController,
+            graphql,
+        ],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
-        openapi_config=OpenAPIConfig(title="cbamx", version="0.1.0", path="/openapi"),
+        openapi_config=openapi_config(title="cbamx", version="0.1.0"),
         request_max_body_size=settings.ingest_max_body_bytes,
         debug=False,
     )

@@ -1,21 +1,23 @@
-"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, audit, demo."""
+"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, keys, audit."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
-from backend.errors import DomainError
+from backend.errors import DomainError, ValidationFailed
+from backend.ids import decode_global_id, parse_key, parse_uuid
 
-app = typer.Typer(help="cbamx: CBAM evidence exchange. Operators' commands.", no_args_is_help=True)
+# plain usage errors: one line names the option and the reason (a rich box would wrap it)
+app = typer.Typer(
+    help="cbamx: CBAM evidence exchange. Operators' commands.", no_args_is_help=True, rich_markup_mode=None
+)
 tenant_app = typer.Typer(help="Organisations (tenants).", no_args_is_help=True)
 user_app = typer.Typer(help="People and their memberships.", no_args_is_help=True)
 client_app = typer.Typer(help="OAuth2 machine clients.", no_args_is_help=True)
@@ -29,6 +31,26 @@ app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 EXIT_CODES = {"invalid": 2, "not_found": 3, "forbidden": 4, "conflict": 5, "unauthenticated": 4}
+
+
+def _id_option(*types: str) -> Callable[[str], Any]:
+    """Parse an option given as any interface shows the id: a UUID or a GraphQL global id of ``types``."""
+
+    def parse(value: str) -> Any:
+        try:
+            return parse_uuid(value, *types, field=types[0])
+        except ValidationFailed as exc:
+            raise typer.BadParameter(exc.errors[0].message)
+
+    return parse
+
+
+def _client_id(value: str) -> str:
+    """A machine client's ``client_id``, or the GraphQL id of the client."""
+    try:
+        return parse_key(value, "OAuthClient", field="client_id")
+    except ValidationFailed as exc:
+        raise typer.BadParameter(exc.errors[0].message)
 
 
 def _run(factory: Callable[[], Awaitable[T]]) -> T:
@@ -77,16 +99,29 @@ async def _platform() -> AsyncIterator[Any]:
 
 
 async def _tenant_by_slug(session: Any, slug: str) -> Any:
-    """The organisation with this slug, or an UNKNOWN_TENANT error (exit code 3)."""
+    """The organisation named by its slug, its UUID or its GraphQL id; else UNKNOWN_TENANT (exit code 3)."""
     from sqlalchemy import select
 
     from backend.tenants.models import Tenant
     from backend.tenants.registry import UnknownTenant
 
-    row = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+    query = select(Tenant).where(Tenant.slug == slug)
+    if decode_global_id(slug) is not None or _is_uuid(slug):
+        query = select(Tenant).where(Tenant.id == parse_uuid(slug, "Organization", field="tenant"))
+    row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise UnknownTenant(f"no organisation '{slug}'", field="tenant")
     return row
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 @app.command()
@@ -205,7 +240,7 @@ def tenant_list() -> None:
 def user_create(
     email: str = typer.Option(...),
     name: str = typer.Option(...),
-    tenant: str = typer.Option(None, help="Slug of an organisation to join."),
+    tenant: str = typer.Option(None, help="The organisation to join: slug, UUID or GraphQL id."),
     role: str = typer.Option("owner"),
     platform_admin: bool = typer.Option(False),
 ) -> None:
@@ -239,14 +274,17 @@ def user_create(
 
 @client_app.command("create")
 def client_create(
-    tenant: str = typer.Option(...),
+    tenant: str = typer.Option(..., help="The organisation: slug, UUID or GraphQL id."),
     name: str = typer.Option(...),
     scope: list[str] = typer.Option(..., help="Repeat for several scopes."),
-    installation: str = typer.Option(None, help="Installation id (required for ingest)."),
+    installation: Any = typer.Option(
+        None,
+        metavar="ID",
+        parser=_id_option("Installation"),
+        help="The installation an ingest client serves (required for ingest): its UUID or GraphQL id.",
+    ),
 ) -> None:
     """Register a machine client; prints its id and secret once."""
-    import uuid
-
     from backend.identity.clients import create_client
     from backend.identity.principal import Principal
 
@@ -259,7 +297,7 @@ def client_create(
                 tenant=row,
                 name=name,
                 scopes=scope,
-                installation_id=uuid.UUID(installation) if installation else None,
+                installation_id=installation,
             )
         return {"client_id": issued.client.client_id, "client_secret": issued.client_secret}
 
@@ -267,7 +305,10 @@ def client_create(
 
 
 @client_app.command("revoke")
-def client_revoke(tenant: str = typer.Option(...), client_id: str = typer.Option(...)) -> None:
+def client_revoke(
+    tenant: str = typer.Option(..., help="The organisation: slug, UUID or GraphQL id."),
+    client_id: str = typer.Option(..., parser=_client_id, help="The client_id, or the client's GraphQL id."),
+) -> None:
     """Revoke a client at once."""
 
     from backend.identity.clients import revoke_client
@@ -284,8 +325,8 @@ def client_revoke(tenant: str = typer.Option(...), client_id: str = typer.Option
 
 @client_app.command("rotate")
 def client_rotate(
-    tenant: str = typer.Option(...),
-    client_id: str = typer.Option(...),
+    tenant: str = typer.Option(..., help="The organisation: slug, UUID or GraphQL id."),
+    client_id: str = typer.Option(..., parser=_client_id, help="The client_id, or the client's GraphQL id."),
     grace_seconds: int = typer.Option(0, help="How long the old secret keeps working."),
 ) -> None:
     """Issue a new secret for a client; prints it once."""
@@ -307,7 +348,7 @@ def client_rotate(
 @user_app.command("add")
 def user_add(
     email: str = typer.Option(...),
-    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    tenant: str = typer.Option(..., help="The organisation: slug, UUID or GraphQL id."),
     role: str = typer.Option("member", help="owner, admin, member or viewer"),
 ) -> None:
     """Give an existing person a role in an organisation (or change their role there)."""
@@ -355,7 +396,7 @@ def keys_rotate() -> None:
 
 @audit_app.command("verify")
 def audit_verify(
-    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    tenant: str = typer.Option(..., help="The organisation: slug, UUID or GraphQL id."),
     anchor: str = typer.Option(None, help="A head hash recorded earlier; the chain must contain it."),
 ) -> None:
     """Recompute a tenant's audit chain and check it against every anchor; exit 1 and name the first broken entry."""
@@ -368,7 +409,11 @@ def audit_verify(
     async def main() -> Any:
         db = await _database()
         try:
-            ref = await TenantRegistry(db).by_slug(tenant)
+            registry = TenantRegistry(db)
+            if decode_global_id(tenant) is not None or _is_uuid(tenant):
+                ref = await registry.get(parse_uuid(tenant, "Organization", field="tenant"))
+            else:
+                ref = await registry.by_slug(tenant)
             store = build_store(get_settings())
             return await verify_anchored(db, store, Principal.system("cli", ref.id), ref.id, ref.scope, anchor=anchor)
         finally:
@@ -432,18 +477,6 @@ def export_schema(check: bool = typer.Option(False, help="Fail if graphql/schema
         return
     SDL_PATH.write_text(sdl)
     typer.echo(f"wrote {SDL_PATH}")
-
-
-@app.command()
-def demo(
-    port: int = typer.Option(8000),
-    data_dir: Path = typer.Option(Path(".cbamx"), help="Where embedded data lives."),
-    reset: bool = typer.Option(False, help="Start from an empty demo."),
-) -> None:
-    """Run the platform with a realistic demo plant on embedded services (nothing to configure)."""
-    from backend.demo.run import run_demo
-
-    sys.exit(run_demo(port=port, data_dir=data_dir, reset=reset))
 
 
 def main() -> None:

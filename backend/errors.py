@@ -25,7 +25,9 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_FAILED"
 
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        # one bad field is named as the error's own field too, so a query error can carry it
+        field = errors[0].field if len(errors) == 1 else None
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors), field=field)
         self.errors = errors
 
 

@@ -14,8 +14,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DemoLogin(BaseModel):
+    """A log-in of the demo, shown on the start page while the demo runs."""
+
+    email: str
+    organisation: str
+    kind: str
+    password: str
 
 
 class Settings(BaseSettings):
@@ -71,6 +80,10 @@ class Settings(BaseSettings):
     ingest_max_future_skew_s: int = 300
     ingest_max_batch: int = 50_000
     ingest_max_body_bytes: int = 64 * 1024 * 1024
+
+    demo_logins: list[DemoLogin] = Field(
+        default_factory=list, description="Set by the demo (`cbamx-demo`, JSON): the demo's log-ins for the start page."
+    )
 
     log_json: bool | None = None
     log_level: str = "INFO"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from joserfc.errors import JoseError
@@ -106,12 +105,3 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     if principal is None:
         raise Unauthenticated("authentication required")
     return principal
-
-
-def tenant_uuid(value: str, *, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        from backend.errors import FieldError, ValidationFailed
-
-        raise ValidationFailed([FieldError("not a valid id", field=field)])

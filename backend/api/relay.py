@@ -13,6 +13,7 @@ import strawberry
 from strawberry import relay
 
 from backend.errors import FieldError, ValidationFailed
+from backend.ids import parse_uuid
 
 T = TypeVar("T")
 MAX_PAGE = 200
@@ -91,14 +92,15 @@ def to_connection(
     )
 
 
-def node_uuid(gid: relay.GlobalID, *expected: str, field: str = "id") -> uuid.UUID:
-    """The UUID inside a global id, after checking it names one of the expected types."""
-    if expected and gid.type_name not in expected:
-        raise ValidationFailed([FieldError(f"expected the id of a {' or '.join(expected)}", field=field)])
-    try:
-        return uuid.UUID(gid.node_id)
-    except ValueError:
-        raise ValidationFailed([FieldError("not a valid id", field=field)])
+# An id given to GraphQL: a global id, or the bare UUID that REST answers and the command line show.
+# Inputs take this (SDL type ID) rather than relay.GlobalID, which would refuse a UUID before any
+# resolver ran; resolvers turn it into a UUID with ``node_uuid``.
+NodeRef = strawberry.ID
+
+
+def node_uuid(value: relay.GlobalID | str, *expected: str, field: str = "id") -> uuid.UUID:
+    """The UUID named by a global id of one of the expected types, or by a bare UUID."""
+    return parse_uuid(str(value), *expected, field=field)
 
 
 def gid(type_name: str, value: uuid.UUID | str) -> relay.GlobalID:

@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from backend.api.context import Context
-from backend.api.relay import node_uuid
+from backend.api.relay import NodeRef, node_uuid
 from backend.evidence import service
 from backend.evidence.models import EvidenceDocument as EvidenceDocumentModel
 from backend.evidence.models import EvidenceKind as EvidenceKindModel
@@ -79,7 +79,7 @@ class EvidenceQuery:
         return [EvidenceDocument.of(r) for r in rows]
 
     @strawberry.field(description="One evidence document.")
-    async def evidence_document(self, info: strawberry.Info[Context, None], id: relay.GlobalID) -> EvidenceDocument:
+    async def evidence_document(self, info: strawberry.Info[Context, None], id: NodeRef) -> EvidenceDocument:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             row = await service.get_document(db, principal, node_uuid(id, "EvidenceDocument"))

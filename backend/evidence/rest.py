@@ -10,13 +10,14 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
-from backend.api.auth import provide_principal, services_of, tenant_uuid
+from backend.api.auth import provide_principal, services_of
 from backend.api.uploads import read_upload
 from backend.errors import FieldError, ValidationFailed
 from backend.evidence import service
 from backend.evidence.errors import DocumentNotFound
 from backend.evidence.models import EvidenceKind
 from backend.evidence.store import LocalStore
+from backend.ids import parse_uuid
 from backend.sharing.access import granted_read
 from backend.sharing.models import ResourceKind
 
@@ -84,7 +85,7 @@ class EvidenceController(Controller):
         services = services_of(request)
         tenant = await services.tenants.get(principal.require_tenant())
         async with services.db.tenant(tenant.scope) as db:
-            doc = await service.get_document(db, principal, tenant_uuid(document_id, field="id"))
+            doc = await service.get_document(db, principal, parse_uuid(document_id, "EvidenceDocument", field="id"))
         return await _deliver(services, doc)
 
     @get("/shared/{grantor_id:str}/{document_id:str}", operation_id="DownloadSharedEvidence")
@@ -94,11 +95,11 @@ class EvidenceController(Controller):
         """Download another organisation's document through a live evidence grant."""
         principal = await provide_principal(request)
         services = services_of(request)
-        doc_id = tenant_uuid(document_id, field="id")
+        doc_id = parse_uuid(document_id, "EvidenceDocument", field="id")
         async with granted_read(
             services,
             principal,
-            grantor_id=tenant_uuid(grantor_id, field="grantorId"),
+            grantor_id=parse_uuid(grantor_id, "Organization", field="grantorId"),
             kind=ResourceKind.EVIDENCE,
             what="evidence_document",
             entity_id=doc_id,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record_in_platform_transaction
-from backend.db import utcnow
+from backend.db import tenant_within_platform, utcnow
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.errors import ClientNotFound
 from backend.identity.models import MembershipRole, OAuthClient
@@ -50,9 +50,18 @@ async def create_client(
     scopes: list[str],
     installation_id: uuid.UUID | None = None,
 ) -> IssuedSecret:
-    """Register a machine client of the actor's tenant; admins only. The secret is shown once."""
+    """Register a machine client of the actor's tenant; admins only. The secret is shown once.
+
+    A client bound to an installation is bound to one of the tenant's own that exists, whoever asks
+    (GraphQL, the command line, the demo): tokens of a client bound to nothing real would be useless.
+    """
     _authorise(actor, tenant)
     _validate(name, scopes, installation_id)
+    if installation_id is not None:
+        from backend.installations.service import get_installation
+
+        async with tenant_within_platform(db, tenant.scope()) as tenant_db:
+            await get_installation(tenant_db, actor, installation_id)
     secret = new_secret()
     client = OAuthClient(
         client_id=f"cbx_{secrets.token_hex(10)}",

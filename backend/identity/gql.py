@@ -11,12 +11,13 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import gid, node_uuid
+from backend.api.relay import NodeRef, gid, node_uuid
 from backend.identity import clients as client_service
 from backend.identity import invitations as invitation_service
 from backend.identity.models import MembershipRole as MembershipRoleModel
 from backend.identity.models import OAuthClient as OAuthClientModel
 from backend.identity.users import memberships_of
+from backend.ids import parse_key
 from backend.tenants.models import Tenant as TenantModel
 from backend.tenants.models import TenantKind as TenantKindModel
 
@@ -80,7 +81,7 @@ class OAuthClient(relay.Node):
 class CreateClientInput:
     name: str = strawberry.field(description="What the client is for, e.g. 'Press hall agent'.")
     scopes: list[str] = strawberry.field(description="Scopes, e.g. ['ingest'] or ['site:read'].")
-    installation_id: relay.GlobalID | None = strawberry.field(
+    installation_id: NodeRef | None = strawberry.field(
         default=None, description="Required for the ingest scope: the installation the agent serves."
     )
 
@@ -94,13 +95,13 @@ class CreateClientPayload:
 
 @strawberry.input(description="Rotate a client's secret.")
 class RotateClientSecretInput:
-    client_id: str = strawberry.field(description="The OAuth2 client_id.")
+    client_id: str = strawberry.field(description="The OAuth2 client_id, or the client's global id.")
     grace_seconds: int = strawberry.field(default=0, description="How long the old secret keeps working.")
 
 
 @strawberry.input(description="Revoke a client.")
 class RevokeClientInput:
-    client_id: str = strawberry.field(description="The OAuth2 client_id.")
+    client_id: str = strawberry.field(description="The OAuth2 client_id, or the client's global id.")
 
 
 @strawberry.type(description="The client after revocation.")
@@ -174,11 +175,6 @@ class IdentityMutation:
                 else None
             )
             tenant = await _tenant_row(info)
-            if installation is not None:
-                from backend.installations.service import get_installation
-
-                async with info.context.tenant_uow() as db:
-                    await get_installation(db, principal, installation)
             async with info.context.platform_uow() as session:
                 issued = await client_service.create_client(
                     session,
@@ -204,7 +200,11 @@ class IdentityMutation:
             tenant = await _tenant_row(info)
             async with info.context.platform_uow() as session:
                 issued = await client_service.rotate_secret(
-                    session, principal, tenant=tenant, client_id=input.client_id, grace_s=input.grace_seconds
+                    session,
+                    principal,
+                    tenant=tenant,
+                    client_id=parse_key(input.client_id, "OAuthClient", field="clientId"),
+                    grace_s=input.grace_seconds,
                 )
             return CreateClientPayload(
                 client=OAuthClient.of(issued.client), client_secret=issued.client_secret, errors=[]
@@ -222,7 +222,10 @@ class IdentityMutation:
             tenant = await _tenant_row(info)
             async with info.context.platform_uow() as session:
                 client = await client_service.revoke_client(
-                    session, principal, tenant=tenant, client_id=input.client_id
+                    session,
+                    principal,
+                    tenant=tenant,
+                    client_id=parse_key(input.client_id, "OAuthClient", field="clientId"),
                 )
             return RevokeClientPayload(client=OAuthClient.of(client), errors=[])
 

@@ -9,7 +9,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from backend.api.context import Context
-from backend.api.relay import gid, node_uuid
+from backend.api.relay import NodeRef, gid, node_uuid
 from backend.ingest.files import list_imports
 
 
@@ -30,9 +30,7 @@ class FileImport(relay.Node):
 @strawberry.type
 class IngestQuery:
     @strawberry.field(description="File imports of an installation, newest first.")
-    async def file_imports(
-        self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
-    ) -> list[FileImport]:
+    async def file_imports(self, info: strawberry.Info[Context, None], installation_id: NodeRef) -> list[FileImport]:
         principal = info.context.require_principal()
         installation = node_uuid(installation_id, "Installation", field="installationId")
         async with info.context.tenant_uow() as db:

@@ -10,9 +10,10 @@ from litestar import Controller, Request, Response, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from backend.api.auth import provide_principal, services_of, tenant_uuid
+from backend.api.auth import provide_principal, services_of
 from backend.api.uploads import read_upload
 from backend.errors import FieldError, ValidationFailed
+from backend.ids import parse_uuid
 from backend.ingest import files, service
 from backend.ingest.errors import BatchRejected
 
@@ -97,7 +98,7 @@ class IngestController(Controller):
         installation = data.get("installation_id") or (
             str(principal.installation_id) if principal.installation_id else ""
         )
-        installation_id = tenant_uuid(str(installation), field="installation_id")
+        installation_id = parse_uuid(str(installation), "Installation", field="installation_id")
         tenant = await services.tenants.get(principal.require_tenant())
         async with services.db.tenant(tenant.scope) as db:
             job = await files.submit_file(

@@ -12,7 +12,7 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, Page, decode_cursor, node_uuid, page_size, to_connection
+from backend.api.relay import Connection, NodeRef, Page, decode_cursor, node_uuid, page_size, to_connection
 from backend.installations import models, service
 from backend.installations.loaders import (
     grid_points_by_installation_id,
@@ -178,13 +178,13 @@ class InstallationPayload:
 
 @strawberry.input(description="Change an installation.")
 class UpdateInstallationInput:
-    id: relay.GlobalID = strawberry.field(description="The installation.")
+    id: NodeRef = strawberry.field(description="The installation.")
     details: InstallationInput = strawberry.field(description="Its new details.")
 
 
 @strawberry.input(description="A production process.")
 class CreateProductionProcessInput:
-    installation_id: relay.GlobalID = strawberry.field(description="The installation.")
+    installation_id: NodeRef = strawberry.field(description="The installation.")
     code: str = strawberry.field(description="Short code.")
     name: str = strawberry.field(description="Name.")
     goods_category: str = strawberry.field(default="", description="Aggregated goods category.")
@@ -199,7 +199,7 @@ class ProductionProcessPayload:
 
 @strawberry.input(description="A production line.")
 class CreateProductionLineInput:
-    process_id: relay.GlobalID = strawberry.field(description="The process it belongs to.")
+    process_id: NodeRef = strawberry.field(description="The process it belongs to.")
     code: str = strawberry.field(description="Short code.")
     name: str = strawberry.field(description="Name.")
     boundary: str = strawberry.field(default="", description="What the boundary includes.")
@@ -213,7 +213,7 @@ class ProductionLinePayload:
 
 @strawberry.input(description="A grid connection point.")
 class CreateGridConnectionPointInput:
-    installation_id: relay.GlobalID = strawberry.field(description="The installation.")
+    installation_id: NodeRef = strawberry.field(description="The installation.")
     code: str = strawberry.field(description="Metering point code.")
     name: str = strawberry.field(description="Name.")
     voltage_kv: float | None = strawberry.field(default=None, description="Voltage [kV].")
@@ -244,7 +244,7 @@ class InstallationQuery:
         )
 
     @strawberry.field(description="One installation.")
-    async def installation(self, info: strawberry.Info[Context, None], id: relay.GlobalID) -> Installation:
+    async def installation(self, info: strawberry.Info[Context, None], id: NodeRef) -> Installation:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             return Installation.of(await service.get_installation(db, principal, node_uuid(id, "Installation")))

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import gid, node_uuid
+from backend.api.relay import NodeRef, gid, node_uuid
 from backend.metering import models, service
 from backend.metering.loaders import data_points_by_meter_id, devices_by_meter_id
 from backend.metering.schemas import (
@@ -157,16 +157,16 @@ class MeterDeviceInput:
 
 @strawberry.input(description="A new physical meter.")
 class CreateMeterInput:
-    installation_id: relay.GlobalID = strawberry.field(description="The installation.")
+    installation_id: NodeRef = strawberry.field(description="The installation.")
     code: str = strawberry.field(description="Code, unique in the installation.")
     name: str = strawberry.field(description="Name.")
     medium: Medium = strawberry.field(description="What it measures.")
     role: MeterRole = strawberry.field(description="Its role.")
     device: MeterDeviceInput | None = strawberry.field(default=None, description="The device installed.")
-    parent_id: relay.GlobalID | None = strawberry.field(default=None, description="The meter above it.")
-    grid_connection_point_id: relay.GlobalID | None = strawberry.field(default=None, description="Its grid point.")
-    process_id: relay.GlobalID | None = strawberry.field(default=None, description="The process it serves.")
-    line_id: relay.GlobalID | None = strawberry.field(default=None, description="The line it serves.")
+    parent_id: NodeRef | None = strawberry.field(default=None, description="The meter above it.")
+    grid_connection_point_id: NodeRef | None = strawberry.field(default=None, description="Its grid point.")
+    process_id: NodeRef | None = strawberry.field(default=None, description="The process it serves.")
+    line_id: NodeRef | None = strawberry.field(default=None, description="The line it serves.")
     data_points: list[DataPointInput] | None = strawberry.field(default=None, description="Defaults by medium.")
     max_power_kw: float | None = strawberry.field(default=None, description="Spike threshold [kW].")
     counter_wrap_value: float | None = strawberry.field(default=None, description="Where the counter rolls over.")
@@ -181,13 +181,13 @@ class MeterPayload:
 
 @strawberry.input(description="One term of a virtual meter's formula.")
 class FormulaTermInput:
-    meter_id: relay.GlobalID = strawberry.field(description="A meter.")
+    meter_id: NodeRef = strawberry.field(description="A meter.")
     coefficient: float = strawberry.field(description="Its coefficient, e.g. 1 or -1.")
 
 
 @strawberry.input(description="A virtual meter defined by a formula over other meters.")
 class CreateVirtualMeterInput:
-    installation_id: relay.GlobalID = strawberry.field(description="The installation.")
+    installation_id: NodeRef = strawberry.field(description="The installation.")
     code: str = strawberry.field(description="Code.")
     name: str = strawberry.field(description="Name, e.g. 'Unmetered and losses'.")
     terms: list[FormulaTermInput] = strawberry.field(description="Sum of coefficient x meter.")
@@ -196,20 +196,20 @@ class CreateVirtualMeterInput:
 
 @strawberry.input(description="A meter exchange.")
 class ReplaceMeterDeviceInput:
-    meter_id: relay.GlobalID = strawberry.field(description="The meter.")
+    meter_id: NodeRef = strawberry.field(description="The meter.")
     removed_at: datetime = strawberry.field(description="When the old device was removed.")
     final_reading: float = strawberry.field(description="The old device's last counter reading.")
     new_device: MeterDeviceInput = strawberry.field(description="The new device, with its first reading.")
 
 
-def _opt(value: relay.GlobalID | None, type_name: str, field: str) -> uuid.UUID | None:
+def _opt(value: NodeRef | None, type_name: str, field: str) -> uuid.UUID | None:
     return node_uuid(value, type_name, field=field) if value is not None else None
 
 
 @strawberry.type
 class MeteringQuery:
     @strawberry.field(description="Meters of an installation, ordered by code.")
-    async def meters(self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID) -> list[Meter]:
+    async def meters(self, info: strawberry.Info[Context, None], installation_id: NodeRef) -> list[Meter]:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             rows = await service.list_meters(
@@ -218,14 +218,14 @@ class MeteringQuery:
         return [Meter.of(r) for r in rows]
 
     @strawberry.field(description="One meter.")
-    async def meter(self, info: strawberry.Info[Context, None], id: relay.GlobalID) -> Meter:
+    async def meter(self, info: strawberry.Info[Context, None], id: NodeRef) -> Meter:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             return Meter.of(await service.get_meter(db, principal, node_uuid(id, "Meter")))
 
     @strawberry.field(description="The metering hierarchy of an installation, depth-first, as an auditor reads it.")
     async def metering_hierarchy(
-        self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
+        self, info: strawberry.Info[Context, None], installation_id: NodeRef
     ) -> list[HierarchyEntry]:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
@@ -244,9 +244,7 @@ class MeteringQuery:
         return entries
 
     @strawberry.field(description="Connector agents of an installation and what they last reported.")
-    async def connectors(
-        self, info: strawberry.Info[Context, None], installation_id: relay.GlobalID
-    ) -> list[ConnectorAgent]:
+    async def connectors(self, info: strawberry.Info[Context, None], installation_id: NodeRef) -> list[ConnectorAgent]:
         principal = info.context.require_principal()
         installation = node_uuid(installation_id, "Installation", field="installationId")
         async with info.context.tenant_uow() as db:

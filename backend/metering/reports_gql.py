@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import node_uuid
+from backend.api.relay import NodeRef, node_uuid
 from backend.metering import reports
 from backend.metering.gql import Meter
 from workers.engine import METHODOLOGY_VERSION
@@ -68,7 +68,7 @@ class GapsReport:
 
 @strawberry.input(description="Correct one interval.")
 class EditIntervalInput:
-    meter_id: relay.GlobalID = strawberry.field(description="The meter.")
+    meter_id: NodeRef = strawberry.field(description="The meter.")
     interval_start: datetime = strawberry.field(description="Start of the interval (UTC offset required).")
     value_kwh: float = strawberry.field(description="The correct energy [kWh].")
     reason: str = strawberry.field(description="Why: kept with the edit and in the audit trail.")
@@ -87,7 +87,7 @@ class EditIntervalPayload:
 class IntervalQuery:
     @strawberry.field(description="A meter's intervals in [start, end), at most 400 days.")
     async def interval_series(
-        self, info: strawberry.Info[Context, None], meter_id: relay.GlobalID, start: datetime, end: datetime
+        self, info: strawberry.Info[Context, None], meter_id: NodeRef, start: datetime, end: datetime
     ) -> IntervalSeries:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
@@ -109,7 +109,7 @@ class IntervalQuery:
     async def balance_report(
         self,
         info: strawberry.Info[Context, None],
-        installation_id: relay.GlobalID,
+        installation_id: NodeRef,
         start: datetime,
         end: datetime,
         tolerance: float | None = None,
@@ -150,7 +150,7 @@ class IntervalQuery:
     async def gaps_report(
         self,
         info: strawberry.Info[Context, None],
-        installation_id: relay.GlobalID,
+        installation_id: NodeRef,
         start: datetime,
         end: datetime,
     ) -> GapsReport:

@@ -10,7 +10,7 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import gid, node_uuid
+from backend.api.relay import NodeRef, gid, node_uuid
 from backend.evidence.gql import EvidenceDocument
 from backend.evidence.service import list_documents
 from backend.installations.gql import Installation
@@ -59,13 +59,11 @@ class Grant(relay.Node):
 
 @strawberry.input(description="Give another organisation read access.")
 class CreateGrantInput:
-    grantee_id: relay.GlobalID = strawberry.field(description="The organisation that may read.")
+    grantee_id: NodeRef = strawberry.field(description="The organisation that may read.")
     resource_kinds: list[ResourceKind] = strawberry.field(description="What it may read.")
     expires_at: datetime = strawberry.field(description="When access ends.")
     grantee_client_id: str | None = strawberry.field(default=None, description="Only this client of the grantee.")
-    installation_ids: list[relay.GlobalID] | None = strawberry.field(
-        default=None, description="Only these installations."
-    )
+    installation_ids: list[NodeRef] | None = strawberry.field(default=None, description="Only these installations.")
     period_start: datetime | None = strawberry.field(default=None, description="Only data from this time on.")
     period_end: datetime | None = strawberry.field(default=None, description="Only data before this time.")
     purpose: str = strawberry.field(default="", description="Why, e.g. 'verification 2026'.")
@@ -79,7 +77,7 @@ class GrantPayload:
 
 @strawberry.input(description="Revoke a grant.")
 class RevokeGrantInput:
-    id: relay.GlobalID = strawberry.field(description="The grant.")
+    id: NodeRef = strawberry.field(description="The grant.")
 
 
 async def _tenant_row(info: strawberry.Info[Context, None]) -> TenantModel:
@@ -109,7 +107,7 @@ class SharingQuery:
 
     @strawberry.field(description="Installations of another organisation, read through a live grant.")
     async def shared_installations(
-        self, info: strawberry.Info[Context, None], grantor_id: relay.GlobalID
+        self, info: strawberry.Info[Context, None], grantor_id: NodeRef
     ) -> list[Installation]:
         principal = info.context.require_principal()
         grantor = node_uuid(grantor_id, "Organization", field="grantorId")
@@ -128,7 +126,7 @@ class SharingQuery:
 
     @strawberry.field(description="Evidence documents of another organisation, read through a live grant.")
     async def shared_evidence(
-        self, info: strawberry.Info[Context, None], grantor_id: relay.GlobalID
+        self, info: strawberry.Info[Context, None], grantor_id: NodeRef
     ) -> list[EvidenceDocument]:
         principal = info.context.require_principal()
         grantor = node_uuid(grantor_id, "Organization", field="grantorId")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from backend.demo.seed import AGENT_CONFIG, DEMO_PASSWORD, ORGS
+from demo.seed import AGENT_CONFIG, DEMO_PASSWORD, ORGS
 
 
 @dataclass
@@ -31,10 +31,10 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
     from sqlalchemy import func, select
 
     from backend.db import Database
-    from backend.demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
-    from backend.demo.plant import agent_credentials, free_port, write_agent_config
-    from backend.demo.seed import seed
     from backend.metering.models import CounterReading
+    from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
+    from demo.plant import agent_credentials, free_port, write_agent_config
+    from demo.seed import seed
     from tenancy.migrate import upgrade_platform, upgrade_tenants
 
     folder = data_dir / "agent"
@@ -104,9 +104,21 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
     os.environ.setdefault("CBAMX_DATA_DIR", str(data_dir))
     os.environ.setdefault("CBAMX_PUBLIC_URL", f"http://127.0.0.1:{port}")
     os.environ.setdefault("CBAMX_PORT", str(port))
+    # the start page at / lists the demo's log-ins (only this command sets the variable)
+    os.environ["CBAMX_DEMO_LOGINS"] = json.dumps(
+        [
+            {
+                "email": o.email,
+                "organisation": o.name,
+                "kind": o.kind.value.replace("_", " "),
+                "password": DEMO_PASSWORD,
+            }
+            for o in ORGS
+        ]
+    )
     prepared = _prepare(data_dir, port)
-    from backend.demo.history import SEED, STEP_S
-    from backend.demo.plant import start_plant
+    from demo.history import SEED, STEP_S
+    from demo.plant import start_plant
 
     exe = Path(sys.executable).parent
     processes: list[subprocess.Popen[bytes]] = [subprocess.Popen([str(exe / "cbamx"), "worker"])]
@@ -124,7 +136,8 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
     )
     base = f"http://127.0.0.1:{port}"
     print("\n" + "=" * 78)
-    print(f"cbamx demo running at {base}   (GraphiQL: {base}/graphql, API reference: {base}/openapi)")
+    print(f"cbamx demo running at {base}/   (start page with the log-ins, GraphiQL and the REST reference)")
+    print(f"  GraphiQL: {base}/graphql   REST reference: {base}/openapi   docs: {base}/docs/quickstart.md")
     print(f"log in with POST {base}/auth/login, password for every demo user: {DEMO_PASSWORD}")
     for org in ORGS:
         print(f"  {org.kind.value:20} {org.email:30} {org.name}")

@@ -32,7 +32,7 @@ from tenancy.provisioning import NewTenant, create_tenant
 
 DEMO_PASSWORD = "cbamx-demo-2026"
 INSTALLED = datetime(2025, 1, 1, tzinfo=UTC)
-AGENT_CONFIG = Path(__file__).resolve().parents[2] / "connectors" / "examples" / "plant-agent.yaml"
+AGENT_CONFIG = Path(__file__).resolve().parents[1] / "connectors" / "examples" / "plant-agent.yaml"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Pages served to browsers: the start page, GraphiQL and the REST reference, with their assets."""
