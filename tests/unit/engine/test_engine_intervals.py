@@ -4,8 +4,6 @@ Reference values are either analytic integrals of a known power profile (formula
 or hand-computed register arithmetic written out in the comments.
 """
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -498,7 +496,7 @@ def test_unsorted_replacements_raise():
 # size
 
 
-def test_year_of_10s_snapshots_for_one_meter_is_fast():
+def test_year_of_10s_snapshots_for_one_meter():
     # given: 365 days of 10-s snapshots with jitter (about 3.15 M readings), a few NaN reads
     rng = np.random.default_rng(7)
     nominal = np.arange(-30, 365 * 86_400 + 31, 10, dtype=np.int64)
@@ -507,7 +505,6 @@ def test_year_of_10s_snapshots_for_one_meter_is_fast():
     counter[rng.random(counter.shape[0]) < 1e-4] = np.nan
 
     # when
-    started = time.perf_counter()
     result = interval_energy_from_counters(
         DAY0 + t_rel,
         counter,
@@ -517,11 +514,9 @@ def test_year_of_10s_snapshots_for_one_meter_is_fast():
         max_power_kw=2_000.0,
         wrap_value_kwh=WRAP_UINT32_WH_IN_KWH,
     )
-    elapsed = time.perf_counter() - started
 
-    # then: all measured; total equals the analytic counter delta; well under two seconds
+    # then: all measured; total equals the analytic counter delta (its time is measured in bench/)
     assert t_rel.shape[0] > 3_100_000
     assert np.all(result.status == S.MEASURED)
     expected_total = _profile_energy_kwh(np.array([365 * 86_400]))[0]
     assert_allclose(result.energy_kwh.sum(), expected_total, rtol=1e-9)
-    assert elapsed < 2.0, f"{elapsed:.2f} s"
