@@ -1,4 +1,4 @@
-"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, audit, demo."""
+"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, audit, quarantine, demo."""
 
 from __future__ import annotations
 
@@ -21,11 +21,15 @@ user_app = typer.Typer(help="People and their memberships.", no_args_is_help=Tru
 client_app = typer.Typer(help="OAuth2 machine clients.", no_args_is_help=True)
 keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trails.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Deliveries interval derivation set aside: list, inspect, release, discard.", no_args_is_help=True
+)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(quarantine_app, name="quarantine")
 
 T = TypeVar("T")
 EXIT_CODES = {"invalid": 2, "not_found": 3, "forbidden": 4, "conflict": 5, "unauthenticated": 4}
@@ -367,6 +371,117 @@ def audit_verify(
         fg="red",
     )
     raise typer.Exit(1)
+
+
+@asynccontextmanager
+async def _tenant_uow(slug: str) -> AsyncIterator[Any]:
+    """One unit of work in an organisation's schema, as the CLI; jobs it defers go to Redis after commit."""
+    from backend.settings import get_settings
+    from tenancy.registry import TenantRegistry
+
+    db = await _database()
+    queue = None
+    if get_settings().redis_url:
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        queue = await create_pool(RedisSettings.from_dsn(get_settings().redis_url))
+
+        async def send(jobs: list[Any]) -> None:
+            for job in jobs:
+                await queue.enqueue_job(job.function, *job.args, _job_id=job.job_id)
+
+        db.send_jobs = send
+    try:
+        ref = await TenantRegistry(db).by_slug(slug)
+        async with db.tenant(ref.scope) as session:
+            yield session
+    finally:
+        if queue is not None:
+            await queue.aclose()
+        await db.dispose()
+
+
+def _batch_id(value: str) -> Any:
+    import uuid
+
+    from backend.errors import FieldError
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise FieldError(f"not a delivery id: {value!r}", field="batch") from None
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    installation: str = typer.Option(None, help="Only this installation (id)."),
+) -> None:
+    """Quarantined deliveries, oldest first: id, installation, readings, reason."""
+    from backend.metering import quarantine
+
+    async def main() -> list[Any]:
+        async with _tenant_uow(tenant) as db:
+            return await quarantine.operator_list(db, _batch_id(installation) if installation else None)
+
+    rows = _run(main)
+    for b in rows:
+        since = b.status_changed_at.isoformat(timespec="seconds") if b.status_changed_at else "-"
+        typer.echo(f"{b.id}  installation {b.installation_id}  {b.readings} readings  since {since}  {b.status_reason}")
+    typer.echo(f"{len(rows)} quarantined", err=True)
+
+
+@quarantine_app.command("inspect")
+def quarantine_inspect(
+    tenant: str = typer.Option(..., help="Slug of the organisation."), batch: str = typer.Option(..., help="Its id.")
+) -> None:
+    """One delivery as JSON: its status and reason, and its readings per meter and quantity."""
+    from backend.metering import quarantine
+
+    async def main() -> dict[str, Any]:
+        async with _tenant_uow(tenant) as db:
+            return await quarantine.operator_inspect(db, _batch_id(batch))
+
+    typer.echo(json.dumps(_run(main), indent=2))
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    tenant: str = typer.Option(..., help="Slug of the organisation."), batch: str = typer.Option(..., help="Its id.")
+) -> None:
+    """Give a quarantined delivery back to derivation (once its cause is fixed) and queue it; audited."""
+    from backend.db import tenant_scope_of
+    from backend.identity.principal import Principal
+    from backend.metering import quarantine
+
+    async def main() -> None:
+        async with _tenant_uow(tenant) as db:
+            await quarantine.release(db, Principal.system("cli", tenant_scope_of(db).tenant_id), _batch_id(batch))
+
+    _run(main)
+    typer.echo(f"released {batch}: queued for derivation")
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(
+    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    batch: str = typer.Option(..., help="Its id."),
+    reason: str = typer.Option(..., help="Why; kept in the audit trail."),
+) -> None:
+    """Set a quarantined delivery aside for good: its readings stay as evidence, never derived; audited."""
+    from backend.db import tenant_scope_of
+    from backend.identity.principal import Principal
+    from backend.metering import quarantine
+
+    async def main() -> None:
+        async with _tenant_uow(tenant) as db:
+            await quarantine.discard(
+                db, Principal.system("cli", tenant_scope_of(db).tenant_id), _batch_id(batch), reason
+            )
+
+    _run(main)
+    typer.echo(f"discarded {batch}")
 
 
 @app.command("export-schema")

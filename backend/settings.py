@@ -8,6 +8,7 @@ carries the ``CBAMX_`` prefix.
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -59,6 +60,13 @@ class Settings(BaseSettings):
     ingest_max_future_skew_s: int = 300
     ingest_max_batch: int = 50_000
     ingest_max_body_bytes: int = 64 * 1024 * 1024
+
+    derivation_max_days_per_run: int = Field(
+        default=31, ge=1, le=366, description="UTC days one derivation run covers at most; the rest follows."
+    )
+    derivation_floor: date = Field(
+        default=date(2000, 1, 1), description="No day before this is ever derived, whatever readings hold."
+    )
 
     log_json: bool | None = None
     log_level: str = "INFO"

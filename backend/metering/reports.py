@@ -21,8 +21,9 @@ from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.installations.service import get_installation
-from backend.metering.arrays import IntervalMatrix, as_datetime, day_of, load_interval_matrix
+from backend.metering.arrays import IntervalMatrix, as_datetime, day_of
 from backend.metering.models import IntervalEdit, Meter, MeterRole
+from backend.metering.repository import load_interval_matrix, store_days
 from backend.metering.service import get_meter
 from workers.engine import METHODOLOGY_VERSION, IntervalStatus, find_gaps, meter_balance
 from workers.engine import MeterRole as EngineRole
@@ -284,8 +285,6 @@ async def edit_interval(
         edit.value, edit.reason, edit.edited_by = value_kwh, reason.strip(), principal.label
     energy, status = matrix.energy_kwh[0].copy(), matrix.status[0].copy()
     energy[slot], status[slot] = value_kwh, IntervalStatus.EDITED
-    from backend.metering.arrays import store_days
-
     await store_days(
         db,
         meter.id,
