@@ -66,7 +66,7 @@ from workers.engine import (
     array_digest,
     evaluate_virtual_meters,
 )
-from workers.engine.derivation import derive_meter_intervals
+from workers.engine.vee import derive_meter_intervals
 
 log = get_logger(__name__)
 

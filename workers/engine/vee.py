@@ -1,7 +1,7 @@
 """One meter's interval data from its counter readings: the VEE steps in their published order.
 
 1. interval energy from counter snapshots (boundary interpolation, rollover, reset, replacement,
-   spikes, negatives): :func:`workers.engine.intervals.interval_energy_from_counters`;
+   spikes, negatives): :func:`workers.engine.counters.interval_energy_from_counters`;
 2. short gaps filled point-to-point: :func:`workers.engine.estimation.fill_short_gaps_linear`;
 3. long gaps filled from like days in the installation's local calendar:
    :func:`workers.engine.estimation.fill_long_gaps_like_day`;
@@ -21,10 +21,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from workers.engine.codes import IntervalFlag, IntervalStatus
+from workers.engine.counters import MeterReplacement, interval_energy_from_counters
 from workers.engine.daytypes import local_calendar
 from workers.engine.estimation import fill_long_gaps_like_day, fill_short_gaps_linear
 from workers.engine.hashing import array_digest
-from workers.engine.intervals import MeterReplacement, interval_energy_from_counters
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -99,7 +99,7 @@ def derive_meter_intervals(
         Already derived whole days immediately before ``grid_start_s``; estimates among them are
         never used as like-day references.
     multiplier, wrap_value_kwh, replacements, max_power_kw
-        See :func:`workers.engine.intervals.interval_energy_from_counters`.
+        See :func:`workers.engine.counters.interval_energy_from_counters`.
     edit_index : ndarray (k,) int64, optional
         Positions of edited intervals within the new grid.
     edit_energy_kwh : ndarray (k,) float64, optional
