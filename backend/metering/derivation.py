@@ -26,7 +26,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +53,7 @@ from backend.metering.repository import (
     last_stored_day,
     load_interval_matrix,
     load_readings,
+    lock_derivation,
     next_reading_at,
     store_days,
 )
@@ -106,17 +107,33 @@ async def derive_installation(
     installation = await db.get(Installation, installation_id)
     if installation is None:
         return DerivationReport()
-    await _lock(db, installation.id)
+    # one derivation per installation at a time: a second one waits, then finds nothing pending
+    await lock_derivation(db, installation.id)
     site = await _load_site(db, installation)
     if first_day is not None and last_day is not None:
-        first_day, last_day = max(first_day, site.floor), max(last_day, site.floor)
-        return await _derive_days(db, actor, site, first_day, last_day, batches=0)
+        return await _derive_range(db, actor, site, max(first_day, site.floor), last_day)
     return await _derive_pending(db, actor, site)
 
 
-async def _lock(db: AsyncSession, installation_id: uuid.UUID) -> None:
-    """One derivation per installation at a time: a second one waits, then finds nothing pending."""
-    await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"derive:{installation_id}"})
+async def _derive_range(db: AsyncSession, actor: Principal, site: Site, first: date, last: date) -> DerivationReport:
+    """Days asked for by name (a re-derivation), in runs of at most the configured number of days.
+
+    With more than one run, the digests are those of each run's audit entry, digested in order.
+    """
+    step = timedelta(days=get_settings().derivation_max_days_per_run)
+    parts = []
+    while first <= last:
+        parts.append(await _derive_days(db, actor, site, first, min(last, first + step - timedelta(days=1)), batches=0))
+        first += step
+    if len(parts) <= 1:
+        return parts[0] if parts else DerivationReport()
+    report = DerivationReport(days=[d for p in parts for d in p.days], meters=parts[0].meters)
+    for part in parts:
+        for key, value in part.counts.items():
+            report.counts[key] = report.counts.get(key, 0) + value
+    report.inputs_digest = array_digest(np.frombuffer("".join(p.inputs_digest for p in parts).encode(), np.uint8))
+    report.outputs_digest = array_digest(np.frombuffer("".join(p.outputs_digest for p in parts).encode(), np.uint8))
+    return report
 
 
 # ---------------------------------------------------------------------------------------------

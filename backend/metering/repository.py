@@ -49,6 +49,11 @@ async def _executemany(db: AsyncSession, sql: str, records: list[tuple[Any, ...]
     await driver.executemany(sql.format(schema=schema), records)
 
 
+async def lock_derivation(db: AsyncSession, installation_id: uuid.UUID) -> None:
+    """Hold the installation's derivation lock until the transaction ends (waits for a holder)."""
+    await _fetch(db, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"derive:{installation_id}")
+
+
 async def load_interval_matrix(
     db: AsyncSession, meter_ids: list[uuid.UUID], *, start_day: date, end_day: date, resolution_s: int
 ) -> IntervalMatrix:

@@ -180,6 +180,30 @@ async def test_a_long_span_of_days_is_derived_in_bounded_runs(services, http, pl
     assert len(days) <= 15
 
 
+async def test_days_asked_for_by_name_are_derived_in_bounded_runs_and_never_before_the_devices(
+    services, plant_with_agent, monkeypatch
+):
+    owner, plant, _ = plant_with_agent
+    monkeypatch.setattr(get_settings(), "derivation_max_days_per_run", 5)
+    actor = Principal.system("test", owner.id)
+    # when: a re-derivation is asked for 12 days, and for days before any device was installed
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        report = await derive_installation(
+            db, actor, plant.installation_id, first_day=date(2025, 3, 1), last_day=date(2025, 3, 12)
+        )
+        before = await derive_installation(
+            db, actor, plant.installation_id, first_day=date(1970, 1, 1), last_day=date(2024, 12, 31)
+        )
+        entries = (await db.execute(select(AuditEntry).where(AuditEntry.action == "intervals.derived"))).scalars().all()
+    # then: 12 days in three audited runs of at most 5, and nothing at all before the installation
+    assert len(report.days) == 12 and before.days == []
+    assert sorted((e.details["first_day"], e.details["last_day"]) for e in entries) == [
+        ("2025-03-01", "2025-03-05"),
+        ("2025-03-06", "2025-03-10"),
+        ("2025-03-11", "2025-03-12"),
+    ]
+
+
 async def test_the_operator_lists_inspects_releases_and_discards_quarantined_batches(services, http, plant_with_agent):
     owner, plant, _ = plant_with_agent
     first = await store_raw(services, owner, plant, "SUB1", ["1970-01-01T00:00:00Z", "1970-01-01T00:05:00Z"])
