@@ -448,19 +448,32 @@ def quarantine_inspect(
 
 @quarantine_app.command("release")
 def quarantine_release(
-    tenant: str = typer.Option(..., help="Slug of the organisation."), batch: str = typer.Option(..., help="Its id.")
+    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    batch: str = typer.Option(None, help="Its id."),
+    installation: str = typer.Option(None, help="Instead of --batch: every quarantined delivery of it (id)."),
 ) -> None:
-    """Give a quarantined delivery back to derivation (once its cause is fixed) and queue it; audited."""
+    """Give quarantined deliveries back to derivation (once the cause is fixed) and queue them; audited."""
     from backend.db import tenant_scope_of
+    from backend.errors import FieldError
     from backend.identity.principal import Principal
     from backend.metering import quarantine
 
-    async def main() -> None:
-        async with _tenant_uow(tenant) as db:
-            await quarantine.release(db, Principal.system("cli", tenant_scope_of(db).tenant_id), _batch_id(batch))
+    if (batch is None) == (installation is None):
+        typer.secho("error (INVALID): give either --batch or --installation", err=True, fg="red")
+        raise typer.Exit(2)
 
-    _run(main)
-    typer.echo(f"released {batch}: queued for derivation")
+    async def main() -> list[Any]:
+        async with _tenant_uow(tenant) as db:
+            actor = Principal.system("cli", tenant_scope_of(db).tenant_id)
+            if batch is not None:
+                return [await quarantine.release(db, actor, _batch_id(batch))]
+            rows = await quarantine.operator_list(db, _batch_id(installation))
+            if not rows:
+                raise FieldError(f"installation {installation} has no quarantined delivery", field="installation")
+            return [await quarantine.release(db, actor, row.id) for row in rows]
+
+    for row in _run(main):
+        typer.echo(f"released {row.id}: queued for derivation")
 
 
 @quarantine_app.command("discard")
