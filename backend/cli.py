@@ -1,4 +1,4 @@
-"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, keys, audit."""
+"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, keys, audit, quarantine."""
 
 from __future__ import annotations
 
@@ -23,11 +23,15 @@ user_app = typer.Typer(help="People and their memberships.", no_args_is_help=Tru
 client_app = typer.Typer(help="OAuth2 machine clients.", no_args_is_help=True)
 keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trails.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Deliveries interval derivation set aside: list, inspect, release, discard.", no_args_is_help=True
+)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(quarantine_app, name="quarantine")
 
 T = TypeVar("T")
 EXIT_CODES = {"invalid": 2, "not_found": 3, "forbidden": 4, "conflict": 5, "unauthenticated": 4}
@@ -462,6 +466,131 @@ def audit_anchor(tenant: list[str] = typer.Option(None, help="Only these slugs (
         typer.secho(f"{slug}: FAILED: {reason}", err=True, fg="red")
     if run.failed:
         raise typer.Exit(1)
+
+
+@asynccontextmanager
+async def _tenant_uow(slug: str) -> AsyncIterator[Any]:
+    """One unit of work in an organisation's schema, as the CLI; jobs it defers go to Redis after commit."""
+    from backend.settings import get_settings
+    from backend.tenants.registry import TenantRegistry
+
+    db = await _database()
+    queue = None
+    if get_settings().redis_url:
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        queue = await create_pool(RedisSettings.from_dsn(get_settings().redis_url))
+
+        async def send(jobs: list[Any]) -> None:
+            for job in jobs:
+                await queue.enqueue_job(job.function, *job.args, _job_id=job.job_id)
+
+        db.send_jobs = send
+    try:
+        ref = await TenantRegistry(db).by_slug(slug)
+        async with db.tenant(ref.scope) as session:
+            yield session
+    finally:
+        if queue is not None:
+            await queue.aclose()
+        await db.dispose()
+
+
+def _batch_id(value: str) -> Any:
+    from backend.ids import parse_uuid
+
+    return parse_uuid(value, "IngestBatch", field="batch")
+
+
+def _installation_id(value: str) -> Any:
+    from backend.ids import parse_uuid
+
+    return parse_uuid(value, "Installation", field="installation")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    installation: str = typer.Option(None, help="Only this installation (id)."),
+) -> None:
+    """Quarantined deliveries, oldest first: id, installation, readings, reason."""
+    from backend.metering import quarantine
+
+    async def main() -> list[Any]:
+        async with _tenant_uow(tenant) as db:
+            return await quarantine.operator_list(db, _installation_id(installation) if installation else None)
+
+    rows = _run(main)
+    for b in rows:
+        since = b.status_changed_at.isoformat(timespec="seconds") if b.status_changed_at else "-"
+        typer.echo(f"{b.id}  installation {b.installation_id}  {b.readings} readings  since {since}  {b.status_reason}")
+    typer.echo(f"{len(rows)} quarantined", err=True)
+
+
+@quarantine_app.command("inspect")
+def quarantine_inspect(
+    tenant: str = typer.Option(..., help="Slug of the organisation."), batch: str = typer.Option(..., help="Its id.")
+) -> None:
+    """One delivery as JSON: its status and reason, and its readings per meter and quantity."""
+    from backend.metering import quarantine
+
+    async def main() -> dict[str, Any]:
+        async with _tenant_uow(tenant) as db:
+            return await quarantine.operator_inspect(db, _batch_id(batch))
+
+    typer.echo(json.dumps(_run(main), indent=2))
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    batch: str = typer.Option(None, help="Its id."),
+    installation: str = typer.Option(None, help="Instead of --batch: every quarantined delivery of it (id)."),
+) -> None:
+    """Give quarantined deliveries back to derivation (once the cause is fixed) and queue them; audited."""
+    from backend.db import tenant_scope_of
+    from backend.errors import FieldError
+    from backend.identity.principal import Principal
+    from backend.metering import quarantine
+
+    if (batch is None) == (installation is None):
+        typer.secho("error (INVALID): give either --batch or --installation", err=True, fg="red")
+        raise typer.Exit(2)
+
+    async def main() -> list[Any]:
+        async with _tenant_uow(tenant) as db:
+            actor = Principal.system("cli", tenant_scope_of(db).tenant_id)
+            if batch is not None:
+                return [await quarantine.release(db, actor, _batch_id(batch))]
+            rows = await quarantine.operator_list(db, _installation_id(installation))
+            if not rows:
+                raise FieldError(f"installation {installation} has no quarantined delivery", field="installation")
+            return [await quarantine.release(db, actor, row.id) for row in rows]
+
+    for row in _run(main):
+        typer.echo(f"released {row.id}: queued for derivation")
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(
+    tenant: str = typer.Option(..., help="Slug of the organisation."),
+    batch: str = typer.Option(..., help="Its id."),
+    reason: str = typer.Option(..., help="Why; kept in the audit trail."),
+) -> None:
+    """Set a quarantined delivery aside for good: its readings stay as evidence, never derived; audited."""
+    from backend.db import tenant_scope_of
+    from backend.identity.principal import Principal
+    from backend.metering import quarantine
+
+    async def main() -> None:
+        async with _tenant_uow(tenant) as db:
+            await quarantine.discard(
+                db, Principal.system("cli", tenant_scope_of(db).tenant_id), _batch_id(batch), reason
+            )
+
+    _run(main)
+    typer.echo(f"discarded {batch}")
 
 
 @app.command("export-schema")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -81,6 +82,12 @@ class Settings(BaseSettings):
     ingest_max_batch: int = 50_000
     ingest_max_body_bytes: int = 64 * 1024 * 1024
 
+    derivation_max_days_per_run: int = Field(
+        default=31, ge=1, le=366, description="UTC days one derivation run covers at most; the rest follows."
+    )
+    derivation_floor: date = Field(
+        default=date(2000, 1, 1), description="No day before this is ever derived, whatever readings hold."
+    )
     demo_logins: list[DemoLogin] = Field(
         default_factory=list, description="Set by the demo (`cbamx-demo`, JSON): the demo's log-ins for the start page."
     )

@@ -66,7 +66,8 @@ def _year_of(rng: np.random.Generator, base_kw: float) -> tuple[np.ndarray, np.n
 async def main() -> None:
     from sqlalchemy import text
 
-    from backend.metering.arrays import day_start_s, load_interval_matrix, store_days
+    from backend.metering.arrays import day_start_s
+    from backend.metering.repository import load_interval_matrix, store_days
 
     async with scratch_platform("plant_year") as services:
         plant = await bench_plant(services, N_METERS)

@@ -102,9 +102,7 @@ async def _store(
 
 async def derive_history(db: Database, tenant: Tenant, installation_id: uuid.UUID) -> DerivationReport:
     async with db.tenant(tenant.scope()) as session:
-        return await derive_installation(
-            session, Principal.system("interval derivation", tenant.id), installation_id, executor=None
-        )
+        return await derive_installation(session, Principal.system("interval derivation", tenant.id), installation_id)
 
 
 def default_history_start(days: int = 14) -> datetime:

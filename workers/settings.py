@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from arq.connections import RedisSettings
@@ -16,13 +15,12 @@ from workers.jobs import CRON_JOBS, FUNCTIONS
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     configure_logging(settings)
+    # numpy work leaves the event loop through backend.offload (a worker thread), so that arq can
+    # still time out a job and answer Redis while arrays are computed
     ctx["services"] = await start_services(settings)
-    # numpy work runs here, never on the event loop (arq cannot time out a blocked loop)
-    ctx["pool"] = ProcessPoolExecutor(max_workers=2)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    ctx["pool"].shutdown(wait=False, cancel_futures=True)
     await ctx["services"].close()
 
 

@@ -120,9 +120,7 @@ async def get_document(db: AsyncSession, actor: Principal, document_id: uuid.UUI
     return document
 
 
-async def list_documents(
-    db: AsyncSession, actor: Principal, *, limit: int = 50
-) -> list[EvidenceDocument]:
+async def list_documents(db: AsyncSession, actor: Principal, *, limit: int = 50) -> list[EvidenceDocument]:
     actor.require("evidence:read")
     query = select(EvidenceDocument).order_by(EvidenceDocument.uploaded_at.desc(), EvidenceDocument.id).limit(limit)
     return list((await db.execute(query)).scalars())

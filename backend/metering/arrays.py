@@ -1,21 +1,21 @@
 """Interval data as packed little-endian arrays: one row per meter per UTC day, loaded with numpy.
 
-A plant-year (hundreds of meters x 365 rows) loads in one query; each row's bytes go straight
-into a preallocated matrix with ``numpy.frombuffer``.
+A plant-year (hundreds of meters x 365 rows) loads in one query
+(:func:`backend.metering.repository.load_interval_matrix`); each row's bytes go straight into a
+preallocated matrix with ``numpy.frombuffer``. This module holds the pure parts: the day grid,
+the matrix, and the digest of stored days.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from backend.db import tenant_scope_of
-from workers.engine import IntervalStatus
 
 ENERGY_DTYPE = np.dtype("<f8")
 STATUS_DTYPE = np.dtype("u1")
@@ -59,85 +59,27 @@ class IntervalMatrix:
         return self.meter_ids.index(meter_id)
 
 
-async def load_interval_matrix(
-    db: AsyncSession, meter_ids: list[uuid.UUID], *, start_day: date, end_day: date, resolution_s: int
-) -> IntervalMatrix:
-    """Stored intervals of ``meter_ids`` for [start_day, end_day); days never derived are MISSING."""
-    per_day = 86_400 // resolution_s
-    n_days = (end_day - start_day).days
-    shape = (len(meter_ids), n_days * per_day)
-    energy = np.full(shape, np.nan, dtype=np.float64)
-    status = np.full(shape, IntervalStatus.MISSING, dtype=np.uint8)
-    flags = np.zeros(shape, dtype=np.uint16)
-    stored = np.zeros((len(meter_ids), max(n_days, 0)), dtype=bool)
-    if meter_ids and n_days > 0:
-        index = {m: i for i, m in enumerate(meter_ids)}
-        schema = tenant_scope_of(db).schema
-        connection = await (await db.connection()).get_raw_connection()
-        rows = await connection.driver_connection.fetch(  # type: ignore[union-attr]
-            f'SELECT meter_id, day, energy, status, flags FROM "{schema}".interval_days '
-            "WHERE meter_id = ANY($1::uuid[]) AND day >= $2 AND day < $3 AND resolution_s = $4",
-            meter_ids,
-            start_day,
-            end_day,
-            resolution_s,
-        )
-        for meter_id, day, e, s, f in rows:
-            row, col = index[meter_id], (day - start_day).days * per_day
-            stored[row, (day - start_day).days] = True
-            energy[row, col : col + per_day] = np.frombuffer(e, dtype=ENERGY_DTYPE)
-            status[row, col : col + per_day] = np.frombuffer(s, dtype=STATUS_DTYPE)
-            flags[row, col : col + per_day] = np.frombuffer(f, dtype=FLAGS_DTYPE)
-    return IntervalMatrix(list(meter_ids), day_start_s(start_day), resolution_s, energy, status, flags, stored)
+@dataclass(frozen=True, slots=True)
+class StoredDay:
+    """One ``interval_days`` row as written: the packed arrays of one meter's UTC day."""
+
+    meter_id: uuid.UUID
+    day: date
+    energy: bytes
+    status: bytes
+    flags: bytes
 
 
-async def store_days(
-    db: AsyncSession,
-    meter_id: uuid.UUID,
-    *,
-    grid_start_s: int,
-    resolution_s: int,
-    energy_kwh: NDArray[np.float64],
-    status: NDArray[np.uint8],
-    flags: NDArray[np.uint16],
-    unit: str,
-    methodology_version: str,
-    inputs_digest: str,
-    days_with_data: NDArray[np.bool_] | None = None,
-) -> int:
-    """Write whole days of one meter (insert or replace), skipping days marked without data."""
-    per_day = 86_400 // resolution_s
-    n_days = energy_kwh.shape[0] // per_day
-    first = day_of(grid_start_s)
-    records = []
-    now = datetime.now(UTC)
-    for d in range(n_days):
-        if days_with_data is not None and not days_with_data[d]:
-            continue
-        sl = slice(d * per_day, (d + 1) * per_day)
-        records.append(
-            (
-                meter_id,
-                first + timedelta(days=d),
-                resolution_s,
-                np.ascontiguousarray(energy_kwh[sl], dtype=ENERGY_DTYPE).tobytes(),
-                np.ascontiguousarray(status[sl], dtype=STATUS_DTYPE).tobytes(),
-                np.ascontiguousarray(flags[sl], dtype=FLAGS_DTYPE).tobytes(),
-                unit,
-                methodology_version,
-                inputs_digest,
-                now,
-            )
-        )
-    schema = tenant_scope_of(db).schema
-    connection = await (await db.connection()).get_raw_connection()
-    await connection.driver_connection.executemany(  # type: ignore[union-attr]
-        f'INSERT INTO "{schema}".interval_days (meter_id, day, resolution_s, energy, status, flags, unit, '
-        "methodology_version, inputs_digest, computed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-        "ON CONFLICT (meter_id, day) DO UPDATE SET resolution_s = EXCLUDED.resolution_s, energy = EXCLUDED.energy, "
-        "status = EXCLUDED.status, flags = EXCLUDED.flags, unit = EXCLUDED.unit, "
-        "methodology_version = EXCLUDED.methodology_version, inputs_digest = EXCLUDED.inputs_digest, "
-        "computed_at = EXCLUDED.computed_at",
-        records,
-    )
-    return len(records)
+def stored_days_digest(days: Iterable[StoredDay]) -> str:
+    """SHA-256 of stored interval days, in (meter id, day) order, over the bytes as stored.
+
+    Anyone can recompute it from the ``interval_days`` rows: per row the meter id's 16 bytes, the
+    day as ISO text, then energy, status and flags, each preceded by its length (8 bytes, little
+    endian), after the prefix ``cbamx.interval_days.v1`` and a NUL.
+    """
+    digest = hashlib.sha256(b"cbamx.interval_days.v1\0")
+    for d in sorted(days, key=lambda d: (str(d.meter_id), d.day)):
+        digest.update(d.meter_id.bytes + d.day.isoformat().encode())
+        for part in (d.energy, d.status, d.flags):
+            digest.update(len(part).to_bytes(8, "little") + part)
+    return digest.hexdigest()

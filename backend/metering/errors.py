@@ -17,3 +17,11 @@ class MeterCodeTaken(Conflict):
 
 class DeviceStillInstalled(Conflict):
     code = "DEVICE_STILL_INSTALLED"
+
+
+class BatchNotFound(NotFound):
+    code = "BATCH_NOT_FOUND"
+
+
+class BatchNotQuarantined(Conflict):
+    code = "BATCH_NOT_QUARANTINED"

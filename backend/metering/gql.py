@@ -1,4 +1,4 @@
-"""GraphQL of the metering hierarchy: meters, devices, data points, connectors."""
+"""GraphQL of the metering hierarchy: meters, devices, data points, connectors, quarantined deliveries."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
-from backend.metering import models, service
+from backend.metering import models, quarantine, service
 from backend.metering.loaders import data_points_by_meter_id, devices_by_meter_id
 from backend.metering.schemas import (
     DataPointData,
@@ -27,6 +27,7 @@ from backend.metering.schemas import (
 Medium = strawberry.enum(models.Medium, description="What a meter measures.")
 MeterRole = strawberry.enum(models.MeterRole, description="A meter's role in the hierarchy.")
 Quantity = strawberry.enum(models.Quantity, description="A measured quantity.")
+BatchStatus = strawberry.enum(models.BatchStatus, description="Where a delivery stands in interval derivation.")
 
 
 @strawberry.type(description="A quantity a meter reports, with its unit.")
@@ -264,6 +265,46 @@ class MeteringQuery:
                 )
                 for r in rows
             ]
+
+    @strawberry.field(
+        description="Deliveries of an installation that interval derivation set aside (quarantined), oldest first."
+    )
+    async def quarantined_batches(
+        self, info: strawberry.Info[Context, None], installation_id: NodeRef
+    ) -> list[IngestBatch]:
+        principal = info.context.require_principal()
+        installation = node_uuid(installation_id, "Installation", field="installationId")
+        async with info.context.tenant_uow() as db:
+            return [IngestBatch.of(r) for r in await quarantine.list_quarantined(db, principal, installation)]
+
+
+@strawberry.type(description="A delivery of readings that interval derivation set aside, with the reason.")
+class IngestBatch(relay.Node):
+    id: relay.NodeID[str]
+    source: str = strawberry.field(description="agent or file.")
+    source_ref: str = strawberry.field(description="The agent's name or the import's file.")
+    received_at: datetime = strawberry.field(description="When it arrived.")
+    readings: int = strawberry.field(description="Readings it held.")
+    first_reading_at: datetime | None = strawberry.field(description="Its earliest time stamp, as stored.")
+    last_reading_at: datetime | None = strawberry.field(description="Its latest time stamp, as stored.")
+    status: BatchStatus = strawberry.field(description="Quarantined, or what an operator decided.")
+    reason: str | None = strawberry.field(description="Why it was set aside, and what to do about it.")
+    status_changed_at: datetime | None = strawberry.field(description="When it was set aside.")
+
+    @classmethod
+    def of(cls, row: models.IngestBatch) -> IngestBatch:
+        return cls(
+            id=str(row.id),
+            source=row.source,
+            source_ref=row.source_ref,
+            received_at=row.received_at,
+            readings=row.readings,
+            first_reading_at=row.first_ts,
+            last_reading_at=row.last_ts,
+            status=row.status,
+            reason=row.status_reason,
+            status_changed_at=row.status_changed_at,
+        )
 
 
 @strawberry.type

@@ -167,6 +167,15 @@ class CounterReading(TenantBase):
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class BatchStatus(enum.StrEnum):
+    """Where a delivery stands in interval derivation."""
+
+    PENDING = "pending"  # its readings wait for derivation (or for the rest of their days)
+    DERIVED = "derived"
+    QUARANTINED = "quarantined"  # derivation failed or found nothing derivable; an operator decides
+    DISCARDED = "discarded"  # an operator set it aside: its readings stay as evidence, never derived
+
+
 class IngestBatch(TenantBase):
     """One accepted delivery of readings: who sent it, when, how many, and its digest."""
 
@@ -185,6 +194,14 @@ class IngestBatch(TenantBase):
     body_sha256: Mapped[str] = mapped_column(String(64))
     # set when interval data have been derived from this batch's readings
     derived_at: Mapped[datetime | None] = mapped_column(index=True)
+    status: Mapped[BatchStatus] = mapped_column(
+        str_enum(BatchStatus, length=16), default=BatchStatus.PENDING, server_default=BatchStatus.PENDING.value
+    )
+    # why it was quarantined or discarded, in words an operator can act on
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]
+    # derivation runs in bounded chunks of days: the last UTC day derived so far for this batch
+    derived_through: Mapped[date | None] = mapped_column(Date)
 
 
 class IntervalDay(TenantBase):

@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import anyio.to_thread
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +20,11 @@ from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.installations.service import get_installation
-from backend.metering.arrays import IntervalMatrix, as_datetime, day_of, load_interval_matrix
+from backend.metering.arrays import IntervalMatrix, as_datetime, day_of
 from backend.metering.models import IntervalEdit, Meter, MeterRole
+from backend.metering.repository import load_interval_matrix, store_days
 from backend.metering.service import get_meter
+from backend.offload import off_loop
 from workers.engine import METHODOLOGY_VERSION, IntervalStatus, find_gaps, meter_balance
 from workers.engine import MeterRole as EngineRole
 
@@ -158,14 +159,13 @@ async def balance_report(
     index = {m.id: i for i, m in enumerate(meters)}
     parent = np.array([index.get(m.parent_id, -1) if m.parent_id else -1 for m in meters], dtype=np.int64)
     role = np.array([ENGINE_ROLES[m.role] for m in meters], dtype=np.int64)
-    result = await anyio.to_thread.run_sync(
-        lambda: meter_balance(
-            np.ascontiguousarray(matrix.energy_kwh[:, lo:hi]),
-            np.ascontiguousarray(matrix.status[:, lo:hi]),
-            parent=parent,
-            role=role,
-            tolerance=tol,
-        )
+    result = await off_loop(
+        meter_balance,
+        np.ascontiguousarray(matrix.energy_kwh[:, lo:hi]),
+        np.ascontiguousarray(matrix.status[:, lo:hi]),
+        parent=parent,
+        role=role,
+        tolerance=tol,
     )
     lines = []
     for p, meter_index in enumerate(result.parent_index):
@@ -284,8 +284,6 @@ async def edit_interval(
         edit.value, edit.reason, edit.edited_by = value_kwh, reason.strip(), principal.label
     energy, status = matrix.energy_kwh[0].copy(), matrix.status[0].copy()
     energy[slot], status[slot] = value_kwh, IntervalStatus.EDITED
-    from backend.metering.arrays import store_days
-
     await store_days(
         db,
         meter.id,

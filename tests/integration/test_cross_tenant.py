@@ -126,6 +126,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "Meter": {"vars": {"id": meter_b}, "refused": True},
         "MeteringHierarchy": {"vars": {"installationId": inst_b}, "refused": True},
         "Connectors": {"vars": {"installationId": inst_b}, "refused": True},
+        "QuarantinedBatches": {"vars": {"installationId": inst_b}, "refused": True},
         "CreateMeter": {
             "vars": {
                 "input": {

@@ -85,7 +85,7 @@ async def test_readings_become_balanced_intervals_with_gaps_listed(services, htt
         assert response.status_code == 200, response.text
         assert response.json()["duplicates"] == 0
     async with services.db.tenant(owner.tenant.scope()) as db:
-        report = await derive_installation(db, Principal.system("test", owner.id), plant.installation_id, executor=None)
+        report = await derive_installation(db, Principal.system("test", owner.id), plant.installation_id)
     # then: every day derived, energy conserved
     assert len(report.days) >= n_days and report.meters == 3
     session = await login(http, owner.email)
@@ -249,13 +249,9 @@ async def test_derivation_is_reproducible_and_edits_are_kept(services, http, pla
     actor = Principal.system("test", owner.id)
     first_day = datetime.fromtimestamp(start, UTC).date()
     async with services.db.tenant(owner.tenant.scope()) as db:
-        one = await derive_installation(
-            db, actor, plant.installation_id, executor=None, first_day=first_day, last_day=first_day
-        )
+        one = await derive_installation(db, actor, plant.installation_id, first_day=first_day, last_day=first_day)
     async with services.db.tenant(owner.tenant.scope()) as db:
-        two = await derive_installation(
-            db, actor, plant.installation_id, executor=None, first_day=first_day, last_day=first_day
-        )
+        two = await derive_installation(db, actor, plant.installation_id, first_day=first_day, last_day=first_day)
     assert one.outputs_digest == two.outputs_digest
     # when: a person corrects one interval, with a reason
     session = await login(http, owner.email)
@@ -275,9 +271,7 @@ async def test_derivation_is_reproducible_and_edits_are_kept(services, http, pla
     assert edited["data"]["editInterval"]["previousValueKwh"] == pytest.approx(10.5)
     # then: the edit survives a re-derivation and is marked EDITED
     async with services.db.tenant(owner.tenant.scope()) as db:
-        await derive_installation(
-            db, actor, plant.installation_id, executor=None, first_day=first_day, last_day=first_day
-        )
+        await derive_installation(db, actor, plant.installation_id, first_day=first_day, last_day=first_day)
     series = await session.gql(
         operation("IntervalSeries"),
         {
@@ -319,7 +313,7 @@ async def test_a_whole_day_without_readings_is_reported_as_a_gap_not_before_the_
         assert (await post(http, token, readings("SUB1", ts, kwh))).status_code == 200
         # when: derived after each delivery, as the worker does
         async with services.db.tenant(owner.tenant.scope()) as db:
-            await derive_installation(db, actor, plant.installation_id, executor=None)
+            await derive_installation(db, actor, plant.installation_id)
     # then: day -2 is one gap, and nothing before day -3 counts as missing
     session = await login(http, owner.email)
     body = await session.gql(

@@ -7,10 +7,10 @@ ndarrays. No database, I/O, clock or randomness; NaN means missing, never zero. 
 
 from workers.engine.balance import MeterRole, evaluate_virtual_meters, meter_balance
 from workers.engine.codes import IntervalFlag, IntervalStatus
+from workers.engine.counters import CounterEvents, MeterReplacement, counter_deltas, interval_energy_from_counters
 from workers.engine.daytypes import LocalCalendar, local_calendar
 from workers.engine.estimation import fill_long_gaps_like_day, fill_short_gaps_linear, gap_totals_kwh
 from workers.engine.hashing import array_digest
-from workers.engine.intervals import CounterEvents, MeterReplacement, counter_deltas, interval_energy_from_counters
 from workers.engine.validation import anomaly_summary, find_gaps, sum_check
 from workers.engine.versions import METHODOLOGY_VERSION
 

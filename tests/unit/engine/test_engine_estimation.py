@@ -11,12 +11,12 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from workers.engine.codes import IntervalFlag as F
 from workers.engine.codes import IntervalStatus as S
+from workers.engine.counters import interval_energy_from_counters
 from workers.engine.estimation import (
     fill_long_gaps_like_day,
     fill_short_gaps_linear,
     gap_totals_kwh,
 )
-from workers.engine.intervals import interval_energy_from_counters
 from workers.engine.validation import sum_check
 
 DAY0 = 1_772_409_600  # 2026-03-02T00:00:00Z, a Monday

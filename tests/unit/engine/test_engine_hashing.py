@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from workers.engine.counters import interval_energy_from_counters
 from workers.engine.hashing import array_digest
-from workers.engine.intervals import interval_energy_from_counters
 
 
 def _arrays():

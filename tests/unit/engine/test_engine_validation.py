@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from workers.engine.codes import IntervalFlag as F
 from workers.engine.codes import IntervalStatus as S
-from workers.engine.intervals import interval_energy_from_counters
+from workers.engine.counters import interval_energy_from_counters
 from workers.engine.validation import anomaly_summary, find_gaps, sum_check
 
 DAY0 = 1_774_742_400  # 2026-03-29T00:00:00Z

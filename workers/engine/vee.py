@@ -1,11 +1,12 @@
 """One meter's interval data from its counter readings: the VEE steps in their published order.
 
 1. interval energy from counter snapshots (boundary interpolation, rollover, reset, replacement,
-   spikes, negatives): :func:`workers.engine.intervals.interval_energy_from_counters`;
+   spikes, negatives): :func:`workers.engine.counters.interval_energy_from_counters`;
 2. short gaps filled point-to-point: :func:`workers.engine.estimation.fill_short_gaps_linear`;
 3. long gaps filled from like days in the installation's local calendar:
    :func:`workers.engine.estimation.fill_long_gaps_like_day`;
-4. user edits applied last, marked EDITED.
+4. user edits applied, marked EDITED;
+5. intervals not due yet (ending after ``due_until_s`` or after the last reading) left MISSING.
 
 Days already derived may precede the new ones as references for like-day estimation; only the new
 days are returned.
@@ -20,10 +21,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from workers.engine.codes import IntervalFlag, IntervalStatus
+from workers.engine.counters import MeterReplacement, interval_energy_from_counters
 from workers.engine.daytypes import local_calendar
 from workers.engine.estimation import fill_long_gaps_like_day, fill_short_gaps_linear
 from workers.engine.hashing import array_digest
-from workers.engine.intervals import MeterReplacement, interval_energy_from_counters
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -75,6 +76,7 @@ def derive_meter_intervals(
     max_power_kw: float | None = None,
     edit_index: IntArray | None = None,
     edit_energy_kwh: FloatArray | None = None,
+    due_until_s: int | None = None,
 ) -> DerivedIntervals:
     """Derive, estimate and edit one meter's intervals for ``n_intervals`` from ``grid_start_s``.
 
@@ -97,11 +99,15 @@ def derive_meter_intervals(
         Already derived whole days immediately before ``grid_start_s``; estimates among them are
         never used as like-day references.
     multiplier, wrap_value_kwh, replacements, max_power_kw
-        See :func:`workers.engine.intervals.interval_energy_from_counters`.
+        See :func:`workers.engine.counters.interval_energy_from_counters`.
     edit_index : ndarray (k,) int64, optional
         Positions of edited intervals within the new grid.
     edit_energy_kwh : ndarray (k,) float64, optional
         The edited values [kWh].
+    due_until_s : int, optional
+        The caller's "now" (or the grid end for days long past) [s since epoch]. Intervals ending
+        after it, or after the last reading, are not due yet: they stay MISSING with no flags
+        rather than estimated, until readings cover them. ``None`` estimates every interval.
 
     Returns
     -------
@@ -166,6 +172,12 @@ def derive_meter_intervals(
         out_energy[edit_index] = edit_energy_kwh
         out_status[edit_index] = np.uint8(IntervalStatus.EDITED)
         n_edited = int(edit_index.size)
+    not_due = _not_yet_due(ts_s, grid_start_s, n_intervals, resolution_s, due_until_s)
+    if not_due.any():
+        out_energy[not_due] = np.nan
+        out_status[not_due] = np.uint8(IntervalStatus.MISSING)
+        out_flags[not_due] = np.uint16(0)
+        n_edited = int((out_status == IntervalStatus.EDITED).sum())
     for array in (out_energy, out_status, out_flags):
         array.setflags(write=False)
     empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
@@ -173,7 +185,7 @@ def derive_meter_intervals(
         ts_s,
         counter_kwh,
         utc_offsets_s,
-        np.array([grid_start_s, n_intervals, resolution_s], dtype=np.int64),
+        np.array([grid_start_s, n_intervals, resolution_s, -1 if due_until_s is None else due_until_s], dtype=np.int64),
         np.array(
             [
                 multiplier,
@@ -195,11 +207,12 @@ def derive_meter_intervals(
     counts = {
         "readings_used": fresh.n_readings_used,
         **fresh.events.as_dict(),
-        "gap_intervals": fresh.n_gap_intervals,
+        "gap_intervals": int(((out_flags & IntervalFlag.GAP) != 0).sum()),
         "estimated_linear": int((estimated & ((out_flags & IntervalFlag.ESTIMATED_LINEAR) != 0)).sum()),
         "estimated_like_day": int((estimated & ((out_flags & IntervalFlag.ESTIMATED_LIKE_DAY) != 0)).sum()),
         "missing": int((out_status == IntervalStatus.MISSING).sum()),
         "edited": n_edited,
+        "not_yet_due": int(not_due.sum()),
     }
     return DerivedIntervals(
         energy_kwh=out_energy,
@@ -209,3 +222,15 @@ def derive_meter_intervals(
         inputs_digest=array_digest(*inputs),
         outputs_digest=array_digest(out_energy, out_status, out_flags),
     )
+
+
+def _not_yet_due(
+    ts_s: IntArray, grid_start_s: int, n_intervals: int, resolution_s: int, due_until_s: int | None
+) -> NDArray[np.bool_]:
+    """Intervals ending after ``due_until_s`` or after the last reading: not estimated yet."""
+    if due_until_s is None:
+        return np.zeros(n_intervals, dtype=np.bool_)
+    horizon = min(int(due_until_s), int(ts_s[-1])) if ts_s.size else grid_start_s
+    ends = grid_start_s + (np.arange(n_intervals, dtype=np.int64) + 1) * resolution_s
+    late: NDArray[np.bool_] = ends > horizon
+    return late

@@ -1,4 +1,4 @@
-"""Interval energy from counter snapshots (workers/engine/intervals.py).
+"""Interval energy from counter snapshots (workers/engine/counters.py).
 
 Reference values are either analytic integrals of a known power profile (formula beside each test)
 or hand-computed register arithmetic written out in the comments.
@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from workers.engine.codes import IntervalFlag as F
 from workers.engine.codes import IntervalStatus as S
-from workers.engine.intervals import (
+from workers.engine.counters import (
     MeterReplacement,
     counter_deltas,
     interval_energy_from_counters,
