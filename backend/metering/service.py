@@ -6,6 +6,7 @@ import dataclasses
 import math
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -205,6 +206,17 @@ async def devices_of(db: AsyncSession, meter_ids: list[uuid.UUID]) -> list[Meter
         select(MeterDevice).where(MeterDevice.meter_id.in_(meter_ids)).order_by(MeterDevice.installed_at)
     )
     return list(rows.scalars())
+
+
+def service_periods(meter: Meter, devices: list[MeterDevice]) -> list[tuple[datetime | None, datetime | None]]:
+    """When the meter measured: each device's installation to removal; None is an open end.
+
+    A meter without a recorded device is taken as in service throughout (nothing says otherwise).
+    """
+    periods: list[tuple[datetime | None, datetime | None]] = (
+        [(d.installed_at, d.removed_at) for d in devices] if devices else [(None, None)]
+    )
+    return periods
 
 
 async def data_points_of(db: AsyncSession, meter_ids: list[uuid.UUID]) -> list[DataPoint]:
