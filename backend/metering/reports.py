@@ -25,8 +25,15 @@ from backend.installations.models import Installation
 from backend.installations.service import get_installation
 from backend.metering.arrays import IntervalMatrix, as_datetime, day_of, load_interval_matrix
 from backend.metering.models import IntervalEdit, Meter, MeterDevice, MeterRole
-from backend.metering.service import devices_of, get_meter, service_periods
-from workers.engine import METHODOLOGY_VERSION, BalanceRole, IntervalStatus, find_gaps, meter_balance
+from backend.metering.service import devices_of, first_counter_readings, get_meter, service_periods
+from workers.engine import (
+    METHODOLOGY_VERSION,
+    BalanceRole,
+    IntervalFlag,
+    IntervalStatus,
+    find_gaps,
+    meter_balance,
+)
 
 MAX_REPORT_DAYS = 400
 # the sign each role of the site model carries in its parent's balance
@@ -59,6 +66,12 @@ def status_counts(status: np.ndarray) -> dict[str, int]:
     return {s.name.lower(): int((status == s).sum()) for s in IntervalStatus}
 
 
+def flag_names(flags: np.ndarray) -> list[list[IntervalFlag]]:
+    """Each interval's flag bits as the flags they stand for, lowest bit first."""
+    names: dict[int, list[IntervalFlag]] = {}
+    return [names.setdefault(int(f), list(IntervalFlag(int(f)))) for f in flags]
+
+
 @dataclass(frozen=True, slots=True)
 class Series:
     meter: Meter
@@ -67,6 +80,7 @@ class Series:
     energy_kwh: list[float | None]
     status: list[str]
     flags: list[int]
+    flag_names: list[list[IntervalFlag]]
     counts: dict[str, int]
 
 
@@ -91,6 +105,7 @@ async def interval_series(
         energy_kwh=[None if np.isnan(v) else float(v) for v in energy],
         status=[IntervalStatus(int(s)).name for s in status],
         flags=[int(f) for f in flags],
+        flag_names=flag_names(flags),
         counts=status_counts(status),
     )
 
@@ -267,17 +282,25 @@ async def gaps_report(
     first, end_day = period_days(start, end)
     meters, matrix, lo, hi = await _physical_window(db, installation, first, end_day, start, end, round_up=False)
     res = installation.interval_resolution_s
+    first_readings = await first_counter_readings(db, [m.id for m in meters])
     gaps, counts = [], {}
     for row, meter in enumerate(meters):
-        # before a meter's first derived day there is no data yet, not a gap
-        first = matrix.first_stored_interval(row)
+        # before a meter's first counter reading there is no data yet, not a gap: the first interval
+        # that can be measured is the one starting at or after that reading
+        first_at = first_readings.get(meter.id)
+        first = None if first_at is None else -(-(int(first_at.timestamp()) - matrix.grid_start_s) // res)
         if first is None or first >= hi:
             counts[meter.code] = status_counts(np.zeros(0, dtype=np.uint8))
             continue
         begin = max(lo, first)
         status = np.ascontiguousarray(matrix.status[row, begin:hi])
-        found = find_gaps(status, resolution_s=res, grid_start_s=matrix.grid_start_s + begin * res)
         counts[meter.code] = status_counts(status)
+        # the gap finder works on whole UTC days: start at the day of ``begin``, the part before it
+        # marked as measured so that it never reads as a gap
+        aligned = begin - begin % (86_400 // res)
+        search = matrix.status[row, aligned:hi].copy()
+        search[: begin - aligned] = IntervalStatus.MEASURED
+        found = find_gaps(search, resolution_s=res, grid_start_s=matrix.grid_start_s + aligned * res)
         gaps += [
             Gap(meter, as_datetime(int(s)), as_datetime(int(e)), int(n))
             for s, e, n in zip(found.start_s, found.end_s, found.length_intervals, strict=True)

@@ -15,7 +15,12 @@ from backend.api.errors import UserError
 from backend.api.relay import node_uuid
 from backend.metering import models, reports
 from backend.metering.gql import Meter
+from workers import engine
 from workers.engine import METHODOLOGY_VERSION
+
+IntervalFlag = strawberry.enum(
+    engine.IntervalFlag, name="IntervalFlag", description="Why an interval is marked (see the methodology)."
+)
 
 
 @strawberry.type(description="One meter's interval energy over a period, oldest first.")
@@ -25,7 +30,10 @@ class IntervalSeries:
     resolution_seconds: int = strawberry.field(description="Interval length [s].")
     energy_kwh: list[float | None] = strawberry.field(description="Energy per interval [kWh]; null where missing.")
     status: list[str] = strawberry.field(description="MEASURED, ESTIMATED, MISSING or EDITED per interval.")
-    flags: list[int] = strawberry.field(description="Validation flag bits per interval (see the methodology).")
+    flags: list[int] = strawberry.field(description="Validation flag bits per interval (see flagNames).")
+    flag_names: list[list[IntervalFlag]] = strawberry.field(  # type: ignore[valid-type]
+        description="The flags of each interval by name, lowest bit first; empty when none."
+    )
     counts: JSON = strawberry.field(description="Intervals per status.")
     methodology_version: str = strawberry.field(description="Method that derived the values.")
 
@@ -95,6 +103,7 @@ class IntervalQuery:
             energy_kwh=s.energy_kwh,
             status=s.status,
             flags=s.flags,
+            flag_names=s.flag_names,
             counts=s.counts,
             methodology_version=METHODOLOGY_VERSION,
         )

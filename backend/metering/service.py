@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record, snapshot
@@ -18,7 +18,17 @@ from backend.installations.models import GridConnectionPoint, ProductionLine, Pr
 from backend.installations.schemas import check_code
 from backend.installations.service import get_installation
 from backend.metering.errors import DeviceStillInstalled, HierarchyCycle, MeterCodeTaken, MeterNotFound
-from backend.metering.models import ConnectorAgent, DataPoint, Medium, Meter, MeterDevice, MeterRole, Quantity
+from backend.metering.models import (
+    COUNTER_QUANTITIES,
+    ConnectorAgent,
+    CounterReading,
+    DataPoint,
+    Medium,
+    Meter,
+    MeterDevice,
+    MeterRole,
+    Quantity,
+)
 from backend.metering.schemas import DeviceData, MeterData, ReplacementData, VirtualMeterData
 from backend.metering.units import DEFAULT_POINTS, is_allowed_unit
 
@@ -217,6 +227,28 @@ def service_periods(meter: Meter, devices: list[MeterDevice]) -> list[tuple[date
         [(d.installed_at, d.removed_at) for d in devices] if devices else [(None, None)]
     )
     return periods
+
+
+async def first_counter_readings(db: AsyncSession, meter_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """Each meter's first counter reading with a value (where its data begins)."""
+    if not meter_ids:
+        return {}
+    points = (
+        select(DataPoint.id, DataPoint.meter_id)
+        .where(DataPoint.meter_id.in_(meter_ids), DataPoint.quantity.in_(list(COUNTER_QUANTITIES)))
+        .subquery()
+    )
+    # one index probe per data point on the reading key (data point, time) instead of a scan
+    first = (
+        select(CounterReading.ts)
+        .where(CounterReading.data_point_id == points.c.id, CounterReading.value.is_not(None))
+        .order_by(CounterReading.ts)
+        .limit(1)
+        .correlate(points)
+        .scalar_subquery()
+    )
+    rows = await db.execute(select(points.c.meter_id, func.min(first)).group_by(points.c.meter_id))
+    return {meter_id: ts for meter_id, ts in rows.all() if ts is not None}
 
 
 async def data_points_of(db: AsyncSession, meter_ids: list[uuid.UUID]) -> list[DataPoint]:
