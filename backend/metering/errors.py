@@ -1,14 +1,10 @@
 """Errors of metering."""
 
-from backend.errors import Conflict, DomainError, NotFound
+from backend.errors import Conflict, NotFound
 
 
 class MeterNotFound(NotFound):
     code = "METER_NOT_FOUND"
-
-
-class HierarchyCycle(DomainError):
-    code = "HIERARCHY_CYCLE"
 
 
 class MeterCodeTaken(Conflict):
@@ -17,3 +13,7 @@ class MeterCodeTaken(Conflict):
 
 class DeviceStillInstalled(Conflict):
     code = "DEVICE_STILL_INSTALLED"
+
+
+class MeterRetired(Conflict):
+    code = "METER_RETIRED"

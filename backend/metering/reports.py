@@ -289,16 +289,20 @@ async def gaps_report(
         # that can be measured is the one starting at or after that reading
         first_at = first_readings.get(meter.id)
         first = None if first_at is None else -(-(int(first_at.timestamp()) - matrix.grid_start_s) // res)
-        if first is None or first >= hi:
+        # and after its retirement a meter measures nothing: not a gap either
+        until = hi
+        if meter.retired_at is not None:
+            until = min(hi, -(-(int(meter.retired_at.timestamp()) - matrix.grid_start_s) // res))
+        if first is None or first >= until:
             counts[meter.code] = status_counts(np.zeros(0, dtype=np.uint8))
             continue
         begin = max(lo, first)
-        status = np.ascontiguousarray(matrix.status[row, begin:hi])
+        status = np.ascontiguousarray(matrix.status[row, begin:until])
         counts[meter.code] = status_counts(status)
         # the gap finder works on whole UTC days: start at the day of ``begin``, the part before it
         # marked as measured so that it never reads as a gap
         aligned = begin - begin % (86_400 // res)
-        search = matrix.status[row, aligned:hi].copy()
+        search = matrix.status[row, aligned:until].copy()
         search[: begin - aligned] = IntervalStatus.MEASURED
         found = find_gaps(search, resolution_s=res, grid_start_s=matrix.grid_start_s + aligned * res)
         gaps += [
