@@ -25,7 +25,10 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_FAILED"
 
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        # the first field at fault stands for the error where an edge names only one
+        super().__init__(
+            "; ".join(f"{e.field}: {e.message}" for e in errors), field=errors[0].field if errors else None
+        )
         self.errors = errors
 
 
