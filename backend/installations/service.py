@@ -73,7 +73,10 @@ async def update_installation(
 ) -> Installation:
     principal.require("site:write")
     data.validate()
-    installation = await get_installation(db, principal, installation_id)
+    try:
+        installation = await get_installation(db, principal, installation_id)
+    except InstallationNotFound:
+        raise InstallationNotFound("no such installation", field="id") from None
     before = snapshot(installation)
     for key, value in dataclasses.asdict(data).items():
         setattr(installation, key, value)

@@ -48,11 +48,11 @@ from backend.metering.units import DEFAULT_POINTS, is_allowed_unit
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-async def get_meter(db: AsyncSession, principal: Principal, meter_id: uuid.UUID) -> Meter:
+async def get_meter(db: AsyncSession, principal: Principal, meter_id: uuid.UUID, *, field: str = "meterId") -> Meter:
     principal.require("site:read")
     meter = await db.get(Meter, meter_id)
     if meter is None or (principal.kind == "client" and principal.installation_id not in (None, meter.installation_id)):
-        raise MeterNotFound("no such meter", field="meterId")
+        raise MeterNotFound("no such meter", field=field)
     return meter
 
 
@@ -337,7 +337,7 @@ async def _keep_history(
 
 async def _changeable_meter(db: AsyncSession, principal: Principal, meter_id: uuid.UUID) -> Meter:
     principal.require("site:write")
-    meter = await get_meter(db, principal, meter_id)
+    meter = await get_meter(db, principal, meter_id, field="id")
     # a bound client may only change its own installation; get_installation says so
     await get_installation(db, principal, meter.installation_id)
     if meter.retired_at is not None:
