@@ -385,7 +385,7 @@ async def update_meter(db: AsyncSession, principal: Principal, data: MeterUpdate
         parent_id=parent_id if data.parent_id is not KEEP else None,  # type: ignore[arg-type]
         grid_connection_point_id=point_id if data.grid_connection_point_id is not KEEP else None,  # type: ignore[arg-type]
         process_id=process_id if data.process_id is not KEEP or data.line_id is not KEEP else None,  # type: ignore[arg-type]
-        line_id=line_id if data.line_id is not KEEP else None,  # type: ignore[arg-type]
+        line_id=line_id if data.process_id is not KEEP or data.line_id is not KEEP else None,  # type: ignore[arg-type]
         meter_id=meter.id,
     )
     if errors:
