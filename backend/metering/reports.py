@@ -143,7 +143,9 @@ class BalanceStatus(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class BalanceLine:
     parent: Meter = field(metadata=doc("The parent meter."))
-    children: list[Meter] = field(metadata=doc("Its direct children (each counts only while it was in service)."))
+    children: list[Meter] = field(
+        metadata=doc("Its direct children in service during the period (each counts only while in service).")
+    )
     status: BalanceStatus = field(metadata=doc("Within or out of tolerance, or nothing compared (no verdict)."))
     parent_kwh: float = field(metadata=doc("Parent energy over the compared and estimate-affected intervals [kWh]."))
     children_kwh: float = field(metadata=doc("Children's signed sum [kWh] (generation counts negative)."))
@@ -243,7 +245,9 @@ async def balance_report(
         lines.append(
             BalanceLine(
                 parent=meters[int(meter_index)],
-                children=[m for m in meters if m.parent_id == meters[int(meter_index)].id],
+                children=[
+                    m for i, m in enumerate(meters) if m.parent_id == meters[int(meter_index)].id and serving[i].any()
+                ],
                 status=status,
                 parent_kwh=float(result.parent_total_kwh[p]),
                 children_kwh=float(result.parent_total_kwh[p] - result.residual_total_kwh[p]),

@@ -78,6 +78,7 @@ async def test_adding_sub_meters_leaves_the_balance_of_the_past_as_it_was(servic
     # and a window wholly before the new meters existed is unchanged too
     window = await balance(session, plant.installation_id, day_start(4), day_start(3))
     assert window["intervalsCompared"] == 96 and window["withinTolerance"] is True
+    assert {c["code"] for c in window["children"]} == {"SUB1", "SUB2"}
     # and from their installation on the new meters have no data: nothing is compared, no verdict
     since = await balance(session, plant.installation_id, day_start(1), day_start(0))
     assert since["intervalsCompared"] == 0 and since["status"] == "NOTHING_COMPARED"
