@@ -25,9 +25,10 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_FAILED"
 
     def __init__(self, errors: list[FieldError]) -> None:
-        # one bad field is named as the error's own field too, so a query error can carry it
-        field = errors[0].field if len(errors) == 1 else None
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors), field=field)
+        # the first field at fault stands for the error where an edge names only one
+        super().__init__(
+            "; ".join(f"{e.field}: {e.message}" for e in errors), field=errors[0].field if errors else None
+        )
         self.errors = errors
 
 

@@ -20,6 +20,7 @@ from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
+from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
@@ -33,6 +34,7 @@ Query = merge_types(
         InstallationQuery,
         MeteringQuery,
         IntervalQuery,
+        LiveQuery,
         IngestQuery,
         EvidenceQuery,
         AuditQuery,

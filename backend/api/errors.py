@@ -43,3 +43,5 @@ class DomainErrorCodes(SchemaExtension):
                     "code": original.code,
                     "field": original.field,
                 }
+                if isinstance(original, ValidationFailed):
+                    error.extensions["fields"] = [e.field for e in original.errors]

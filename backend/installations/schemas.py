@@ -31,9 +31,14 @@ class InstallationData:
     balance_tolerance: float = 0.05
 
     def validate(self) -> None:
-        errors: list[FieldError] = []
-        if not self.name.strip() or len(self.name) > 200:
-            errors.append(FieldError("must be 1 to 200 characters", field="name"))
+        errors: list[FieldError] = text_errors(
+            check_text(self.name, field="name", max_length=200, required=True),
+            check_text(self.address, field="address", max_length=500),
+            check_text(self.city, field="city", max_length=120),
+            check_text(self.postal_code, field="postalCode", max_length=20),
+            check_text(self.economic_activity, field="economicActivity", max_length=200),
+            check_text(self.cbam_installation_id, field="cbamInstallationId", max_length=64),
+        )
         if not re.fullmatch(r"[A-Z]{2}", self.country):
             errors.append(FieldError("an ISO 3166-1 alpha-2 code such as RS", field="country"))
         if self.unlocode is not None and not re.fullmatch(r"[A-Z]{2}[A-Z2-9]{3}", self.unlocode):
@@ -62,9 +67,27 @@ class InstallationData:
 
 
 def check_code(code: str, *, field: str = "code") -> FieldError | None:
-    if not CODE.match(code):
+    # fullmatch: ``$`` alone would let a trailing newline through
+    if not CODE.fullmatch(code):
         return FieldError("letters, digits, '-', '_' or '.', up to 64 characters", field=field)
     return None
+
+
+def check_text(value: str | None, *, field: str, max_length: int, required: bool = False) -> FieldError | None:
+    """A free-text field that its column can hold: no NUL character (PostgreSQL text cannot), bounded length."""
+    if value is None:
+        return FieldError("must not be empty", field=field) if required else None
+    if "\x00" in value:
+        return FieldError("must not contain NUL characters", field=field)
+    if required and not value.strip():
+        return FieldError("must not be empty", field=field)
+    if len(value) > max_length:
+        return FieldError(f"at most {max_length} characters", field=field)
+    return None
+
+
+def text_errors(*checks: FieldError | None) -> list[FieldError]:
+    return [c for c in checks if c is not None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,15 @@ from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.errors import CodeTaken, InstallationNotFound, ProcessNotFound
 from backend.installations.models import GridConnectionPoint, Installation, ProductionLine, ProductionProcess
-from backend.installations.schemas import GridPointData, InstallationData, LineData, ProcessData, check_code
+from backend.installations.schemas import (
+    GridPointData,
+    InstallationData,
+    LineData,
+    ProcessData,
+    check_code,
+    check_text,
+    text_errors,
+)
 
 
 def _scope_installations(principal: Principal) -> uuid.UUID | None:
@@ -65,7 +73,10 @@ async def update_installation(
 ) -> Installation:
     principal.require("site:write")
     data.validate()
-    installation = await get_installation(db, principal, installation_id)
+    try:
+        installation = await get_installation(db, principal, installation_id)
+    except InstallationNotFound:
+        raise InstallationNotFound("no such installation", field="id") from None
     before = snapshot(installation)
     for key, value in dataclasses.asdict(data).items():
         setattr(installation, key, value)
@@ -91,9 +102,12 @@ async def _unique_code(db: AsyncSession, model: type, installation_id: uuid.UUID
 async def create_process(db: AsyncSession, principal: Principal, data: ProcessData) -> ProductionProcess:
     principal.require("site:write")
     await get_installation(db, principal, data.installation_id)
-    errors = [e for e in [check_code(data.code)] if e]
-    if not data.name.strip():
-        errors.append(FieldError("must not be empty", field="name"))
+    errors = text_errors(
+        check_code(data.code),
+        check_text(data.name, field="name", max_length=200, required=True),
+        check_text(data.goods_category, field="goodsCategory", max_length=120),
+        check_text(data.boundary, field="boundary", max_length=10_000),
+    )
     if errors:
         raise ValidationFailed(errors)
     await _unique_code(db, ProductionProcess, data.installation_id, data.code)
@@ -115,9 +129,11 @@ async def get_process(db: AsyncSession, principal: Principal, process_id: uuid.U
 async def create_line(db: AsyncSession, principal: Principal, data: LineData) -> ProductionLine:
     principal.require("site:write")
     process = await get_process(db, principal, data.process_id)
-    errors = [e for e in [check_code(data.code)] if e]
-    if not data.name.strip():
-        errors.append(FieldError("must not be empty", field="name"))
+    errors = text_errors(
+        check_code(data.code),
+        check_text(data.name, field="name", max_length=200, required=True),
+        check_text(data.boundary, field="boundary", max_length=10_000),
+    )
     if errors:
         raise ValidationFailed(errors)
     await _unique_code(db, ProductionLine, process.installation_id, data.code)
@@ -131,9 +147,13 @@ async def create_line(db: AsyncSession, principal: Principal, data: LineData) ->
 async def create_grid_point(db: AsyncSession, principal: Principal, data: GridPointData) -> GridConnectionPoint:
     principal.require("site:write")
     await get_installation(db, principal, data.installation_id)
-    errors = [e for e in [check_code(data.code)] if e]
-    if data.voltage_kv is not None and data.voltage_kv <= 0:
-        errors.append(FieldError("must be positive", field="voltageKv"))
+    errors = text_errors(
+        check_code(data.code),
+        check_text(data.name, field="name", max_length=200, required=True),
+        check_text(data.grid_operator, field="gridOperator", max_length=200),
+    )
+    if data.voltage_kv is not None and not (0 < data.voltage_kv <= 1_000):
+        errors.append(FieldError("a positive voltage up to 1000 kV", field="voltageKv"))
     if errors:
         raise ValidationFailed(errors)
     await _unique_code(db, GridConnectionPoint, data.installation_id, data.code)

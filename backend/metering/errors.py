@@ -1,14 +1,10 @@
 """Errors of metering."""
 
-from backend.errors import Conflict, DomainError, NotFound
+from backend.errors import Conflict, NotFound
 
 
 class MeterNotFound(NotFound):
     code = "METER_NOT_FOUND"
-
-
-class HierarchyCycle(DomainError):
-    code = "HIERARCHY_CYCLE"
 
 
 class MeterCodeTaken(Conflict):
@@ -25,3 +21,7 @@ class BatchNotFound(NotFound):
 
 class BatchNotQuarantined(Conflict):
     code = "BATCH_NOT_QUARANTINED"
+
+
+class MeterRetired(Conflict):
+    code = "METER_RETIRED"

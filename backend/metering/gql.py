@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -13,14 +14,18 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
+from backend.errors import FieldError, ValidationFailed
 from backend.metering import models, quarantine, service
-from backend.metering.loaders import data_points_by_meter_id, devices_by_meter_id
+from backend.metering.loaders import changes_by_meter_id, data_points_by_meter_id, devices_by_meter_id
 from backend.metering.schemas import (
+    KEEP,
     DataPointData,
     DeviceData,
     FormulaTerm,
     MeterData,
+    MeterUpdate,
     ReplacementData,
+    RetirementData,
     VirtualMeterData,
 )
 
@@ -65,6 +70,32 @@ class MeterDevice:
         )
 
 
+MeterChangeKind = strawberry.enum(models.MeterChangeKind, description="What kind of change a meter went through.")
+
+
+@strawberry.type(description="One change of a meter: the fields changed, as they were and as they became.")
+class MeterChange:
+    kind: MeterChangeKind = strawberry.field(description="Updated, data points added, or retired.")
+    effective_at: datetime = strawberry.field(description="When it takes effect (a retirement's time).")
+    before: JSON = strawberry.field(description="The changed fields before.")
+    after: JSON = strawberry.field(description="The changed fields after.")
+    reason: str = strawberry.field(description="Why, as given.")
+    changed_by: str = strawberry.field(description="Who made the change.")
+    changed_at: datetime = strawberry.field(description="When it was recorded.")
+
+    @classmethod
+    def of(cls, row: models.MeterChange) -> MeterChange:
+        return cls(
+            kind=row.kind,
+            effective_at=row.effective_at,
+            before=row.before,
+            after=row.after,
+            reason=row.reason,
+            changed_by=row.changed_by,
+            changed_at=row.created_at,
+        )
+
+
 @strawberry.type(description="A measurement point: keeps its identity and history when its device is replaced.")
 class Meter(relay.Node):
     id: relay.NodeID[str]
@@ -78,6 +109,14 @@ class Meter(relay.Node):
     is_virtual: bool = strawberry.field(description="Computed from other meters by a formula.")
     formula: JSON | None = strawberry.field(description="Terms of a virtual meter: meter id and coefficient.")
     max_power_kw: float | None = strawberry.field(description="Above this mean power an interval is a spike [kW].")
+    counter_wrap_value: float | None = strawberry.field(description="Where the counter rolls over.")
+    description: str = strawberry.field(description="Notes.")
+    retired_at: datetime | None = strawberry.field(description="Out of service from then on; null while in service.")
+
+    @strawberry.field(description="Changes of its description, oldest first: what was changed, before and after.")
+    async def history(self, info: strawberry.Info[Context, None]) -> list[MeterChange]:
+        rows = await info.context.loader("changes_by_meter_id", changes_by_meter_id).load(uuid.UUID(self.id))
+        return [MeterChange.of(r) for r in rows]
 
     @strawberry.field(description="Quantities it reports.")
     async def data_points(self, info: strawberry.Info[Context, None]) -> list[DataPoint]:
@@ -103,6 +142,9 @@ class Meter(relay.Node):
             is_virtual=row.is_virtual,
             formula=row.formula,
             max_power_kw=row.max_power_kw,
+            counter_wrap_value=row.counter_wrap_value,
+            description=row.description,
+            retired_at=row.retired_at,
         )
 
 
@@ -205,6 +247,76 @@ class ReplaceMeterDeviceInput:
 
 def _opt(value: NodeRef | None, type_name: str, field: str) -> uuid.UUID | None:
     return node_uuid(value, type_name, field=field) if value is not None else None
+
+
+def _change(value: Any, type_name: str | None = None, field: str = "") -> Any:
+    """A field of a change: left out keeps the value, null clears it, an id is read as ``type_name``."""
+    if value is strawberry.UNSET:
+        return KEEP
+    if type_name is not None and value is not None:
+        return node_uuid(value, type_name, field=field)
+    return value
+
+
+@strawberry.input(description="Corrections to a meter; fields left out stay as they are, null clears them.")
+class UpdateMeterInput:
+    id: relay.GlobalID = strawberry.field(description="The meter.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
+    role: MeterRole | None = strawberry.field(default=strawberry.UNSET, description="New role.")
+    parent_id: relay.GlobalID | None = strawberry.field(
+        default=strawberry.UNSET, description="New parent meter; null makes it a root."
+    )
+    grid_connection_point_id: relay.GlobalID | None = strawberry.field(
+        default=strawberry.UNSET, description="Its grid point; null clears."
+    )
+    process_id: relay.GlobalID | None = strawberry.field(
+        default=strawberry.UNSET, description="The process it serves; null clears."
+    )
+    line_id: relay.GlobalID | None = strawberry.field(
+        default=strawberry.UNSET, description="The line it serves; null clears."
+    )
+    max_power_kw: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Spike threshold [kW]; null clears."
+    )
+    counter_wrap_value: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Where the counter rolls over; null clears."
+    )
+    description: str | None = strawberry.field(default=strawberry.UNSET, description="Notes.")
+    add_data_points: list[DataPointInput] | None = strawberry.field(
+        default=None, description="Quantities it reports from now on, in addition to its data points."
+    )
+    reason: str = strawberry.field(default="", description="Why: kept in the meter's history and the audit trail.")
+
+    def to_data(self) -> MeterUpdate:
+        for name in ("name", "role", "description"):
+            if getattr(self, name) is None:
+                raise ValidationFailed([FieldError("cannot be cleared", field=name)])
+        return MeterUpdate(
+            meter_id=node_uuid(self.id, "Meter", field="id"),
+            name=_change(self.name),
+            role=KEEP if self.role is strawberry.UNSET else models.MeterRole(self.role.value),  # type: ignore[union-attr]
+            parent_id=_change(self.parent_id, "Meter", "parentId"),
+            grid_connection_point_id=_change(
+                self.grid_connection_point_id, "GridConnectionPoint", "gridConnectionPointId"
+            ),
+            process_id=_change(self.process_id, "ProductionProcess", "processId"),
+            line_id=_change(self.line_id, "ProductionLine", "lineId"),
+            max_power_kw=_change(self.max_power_kw),
+            counter_wrap_value=_change(self.counter_wrap_value),
+            description=_change(self.description),
+            add_data_points=[
+                DataPointData(models.Quantity(p.quantity.value), p.unit) for p in self.add_data_points or []
+            ],
+            reason=self.reason,
+        )
+
+
+@strawberry.input(description="Take a meter out of service from a time on; its history stays.")
+class RetireMeterInput:
+    id: relay.GlobalID = strawberry.field(description="The meter.")
+    retired_at: datetime = strawberry.field(description="From when it measures nothing (UTC offset required).")
+    final_reading: float | None = strawberry.field(default=None, description="Its device's last counter reading.")
+    reason: str = strawberry.field(default="", description="Why: kept in the meter's history and the audit trail.")
 
 
 @strawberry.type
@@ -359,6 +471,35 @@ class MeteringMutation:
             )
             async with info.context.tenant_uow() as db:
                 row = await service.create_virtual_meter(db, principal, data)
+            return MeterPayload(meter=Meter.of(row), errors=[])
+
+        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+
+    @strawberry.mutation(description="Correct a meter or add data points; the change is kept in its history, audited.")
+    async def update_meter(self, info: strawberry.Info[Context, None], input: UpdateMeterInput) -> MeterPayload:
+        principal = info.context.require_principal()
+
+        async def body() -> MeterPayload:
+            data = input.to_data()
+            async with info.context.tenant_uow() as db:
+                row = await service.update_meter(db, principal, data)
+            return MeterPayload(meter=Meter.of(row), errors=[])
+
+        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+
+    @strawberry.mutation(description="Retire a meter from a time on: it leaves the balance, its history stays.")
+    async def retire_meter(self, info: strawberry.Info[Context, None], input: RetireMeterInput) -> MeterPayload:
+        principal = info.context.require_principal()
+
+        async def body() -> MeterPayload:
+            data = RetirementData(
+                meter_id=node_uuid(input.id, "Meter", field="id"),
+                retired_at=input.retired_at,
+                final_reading=input.final_reading,
+                reason=input.reason,
+            )
+            async with info.context.tenant_uow() as db:
+                row = await service.retire_meter(db, principal, data)
             return MeterPayload(meter=Meter.of(row), errors=[])
 
         return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))

@@ -18,3 +18,7 @@ def data_points_by_meter_id(context: Any) -> Any:
 
 def devices_by_meter_id(context: Any) -> Any:
     return grouped_loader(context, service.devices_of, lambda r: r.meter_id)
+
+
+def changes_by_meter_id(context: Any) -> Any:
+    return grouped_loader(context, service.history_of, lambda r: r.meter_id)

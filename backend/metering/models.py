@@ -115,6 +115,35 @@ class Meter(TenantBase):
     counter_wrap_value: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # from then on the meter measures nothing: it stays, with its history, but leaves the balance
+    retired_at: Mapped[datetime | None]
+
+
+class MeterChangeKind(enum.StrEnum):
+    UPDATED = "updated"
+    DATA_POINTS_ADDED = "data_points_added"
+    RETIRED = "retired"
+
+
+class MeterChange(TenantBase):
+    """One change of a meter's description, with what it was before and after: the meter's history.
+
+    The audit trail holds the same change in its chain; this table is what the exporter reads to
+    see when a meter was moved, renamed or retired and by whom.
+    """
+
+    __tablename__ = "meter_changes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    meter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[MeterChangeKind] = mapped_column(str_enum(MeterChangeKind))
+    # when the change takes effect in the plant (a retirement's time); otherwise when it was made
+    effective_at: Mapped[datetime]
+    before: Mapped[dict[str, object]] = mapped_column(JSONB)
+    after: Mapped[dict[str, object]] = mapped_column(JSONB)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MeterDevice(TenantBase):

@@ -6,8 +6,9 @@ were measured, estimated, edited or missing, so a reader can weigh it.
 
 from __future__ import annotations
 
+import enum
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -16,25 +17,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.db import utcnow
+from backend.described import doc
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.installations.service import get_installation
 from backend.metering.arrays import IntervalMatrix, as_datetime, day_of
-from backend.metering.models import IntervalEdit, Meter, MeterRole
+from backend.metering.models import IntervalEdit, Meter, MeterDevice, MeterRole
 from backend.metering.repository import load_interval_matrix, store_days
-from backend.metering.service import get_meter
+from backend.metering.service import devices_of, first_counter_readings, get_meter, service_periods
 from backend.offload import off_loop
-from workers.engine import METHODOLOGY_VERSION, IntervalStatus, find_gaps, meter_balance
-from workers.engine import MeterRole as EngineRole
+from workers.engine import (
+    METHODOLOGY_VERSION,
+    BalanceRole,
+    IntervalFlag,
+    IntervalStatus,
+    find_gaps,
+    meter_balance,
+)
 
 MAX_REPORT_DAYS = 400
-ENGINE_ROLES = {
-    MeterRole.MAIN: EngineRole.MAIN,
-    MeterRole.SUB: EngineRole.SUB,
-    MeterRole.CHECK: EngineRole.SUB,
-    MeterRole.GENERATION: EngineRole.GENERATION,
-    MeterRole.EXPORT: EngineRole.EXPORT,
+# the sign each role of the site model carries in its parent's balance
+BALANCE_ROLES = {
+    MeterRole.MAIN: BalanceRole.MAIN,
+    MeterRole.SUB: BalanceRole.SUB,
+    MeterRole.CHECK: BalanceRole.SUB,
+    MeterRole.GENERATION: BalanceRole.GENERATION,
+    MeterRole.EXPORT: BalanceRole.EXPORT,
 }
 
 
@@ -58,6 +67,12 @@ def status_counts(status: np.ndarray) -> dict[str, int]:
     return {s.name.lower(): int((status == s).sum()) for s in IntervalStatus}
 
 
+def flag_names(flags: np.ndarray) -> list[list[IntervalFlag]]:
+    """Each interval's flag bits as the flags they stand for, lowest bit first."""
+    names: dict[int, list[IntervalFlag]] = {}
+    return [names.setdefault(int(f), list(IntervalFlag(int(f)))) for f in flags]
+
+
 @dataclass(frozen=True, slots=True)
 class Series:
     meter: Meter
@@ -66,6 +81,7 @@ class Series:
     energy_kwh: list[float | None]
     status: list[str]
     flags: list[int]
+    flag_names: list[list[IntervalFlag]]
     counts: dict[str, int]
 
 
@@ -90,6 +106,7 @@ async def interval_series(
         energy_kwh=[None if np.isnan(v) else float(v) for v in energy],
         status=[IntervalStatus(int(s)).name for s in status],
         flags=[int(f) for f in flags],
+        flag_names=flag_names(flags),
         counts=status_counts(status),
     )
 
@@ -115,28 +132,61 @@ async def _physical_window(
     return meters, matrix, lo, hi
 
 
+class BalanceStatus(enum.StrEnum):
+    """What a balance line says about its period."""
+
+    WITHIN_TOLERANCE = "within_tolerance"
+    OUT_OF_TOLERANCE = "out_of_tolerance"
+    # no interval had the parent, a child in service and every input measured: no verdict
+    NOTHING_COMPARED = "nothing_compared"
+
+
 @dataclass(frozen=True, slots=True)
 class BalanceLine:
-    parent: Meter
-    children: list[Meter]
-    parent_kwh: float
-    children_kwh: float
-    residual_kwh: float
-    residual_share: float | None
-    within_tolerance: bool
-    intervals_compared: int
-    intervals_out_of_tolerance: int
-    intervals_estimate_affected: int
+    parent: Meter = field(metadata=doc("The parent meter."))
+    children: list[Meter] = field(
+        metadata=doc("Its direct children in service during the period (each counts only while in service).")
+    )
+    status: BalanceStatus = field(metadata=doc("Within or out of tolerance, or nothing compared (no verdict)."))
+    parent_kwh: float = field(metadata=doc("Parent energy over the compared and estimate-affected intervals [kWh]."))
+    children_kwh: float = field(metadata=doc("Children's signed sum [kWh] (generation counts negative)."))
+    residual_kwh: float = field(metadata=doc("Parent minus children: unmetered use and losses [kWh]."))
+    residual_share: float | None = field(metadata=doc("Residual / parent [-]; null when the parent measured nothing."))
+    within_tolerance: bool | None = field(
+        metadata=doc("Period residual share inside the tolerance; null when nothing compared.")
+    )
+    intervals_compared: int = field(
+        metadata=doc("Intervals with the parent and at least one child in service and every input measured or edited.")
+    )
+    intervals_out_of_tolerance: int = field(metadata=doc("Compared intervals outside the tolerance."))
+    intervals_estimate_affected: int = field(metadata=doc("Intervals with an estimated or missing input."))
 
 
 @dataclass(frozen=True, slots=True)
 class BalanceReport:
-    installation: Installation
-    start: datetime
-    end: datetime
-    tolerance: float
-    lines: list[BalanceLine]
-    methodology_version: str
+    installation: Installation = field(metadata=doc("The installation."))
+    start: datetime = field(metadata=doc("Period start (inclusive)."))
+    end: datetime = field(metadata=doc("Period end (exclusive)."))
+    tolerance: float = field(metadata=doc("Allowed residual share [-]."))
+    lines: list[BalanceLine] = field(metadata=doc("One line per parent meter."))
+    methodology_version: str = field(metadata=doc("Method of the balance check."))
+
+
+def in_service_mask(
+    meters: list[Meter], devices: list[MeterDevice], *, grid_start_s: int, resolution_s: int, n: int
+) -> np.ndarray:
+    """(n_meters, n) bool: the meter was in service for at least part of each interval."""
+    by_meter: dict[uuid.UUID, list[MeterDevice]] = {}
+    for device in devices:
+        by_meter.setdefault(device.meter_id, []).append(device)
+    starts = grid_start_s + np.arange(n, dtype=np.int64) * resolution_s
+    mask = np.zeros((len(meters), n), dtype=np.bool_)
+    for row, meter in enumerate(meters):
+        for begin, end in service_periods(meter, by_meter.get(meter.id, [])):
+            lo = -np.inf if begin is None else begin.timestamp()
+            hi = np.inf if end is None else end.timestamp()
+            mask[row] |= (starts + resolution_s > lo) & (starts < hi)
+    return mask
 
 
 async def balance_report(
@@ -148,7 +198,11 @@ async def balance_report(
     end: datetime,
     tolerance: float | None = None,
 ) -> BalanceReport:
-    """Each parent meter against the sum of its direct children, per interval and for the period."""
+    """Each parent meter against the sum of its direct children, per interval and for the period.
+
+    A meter counts only while it was in service (its devices' installation to removal, until it
+    was retired): a sub-meter added today leaves last month's balance as it was.
+    """
     principal.require("interval:read")
     installation = await get_installation(db, principal, installation_id)
     first, end_day = period_days(start, end)
@@ -156,9 +210,17 @@ async def balance_report(
     if not 0 < tol < 1:
         raise ValidationFailed([FieldError("a fraction between 0 and 1", field="tolerance")])
     meters, matrix, lo, hi = await _physical_window(db, installation, first, end_day, start, end, round_up=True)
+    res = installation.interval_resolution_s
+    serving = in_service_mask(
+        meters,
+        await devices_of(db, [m.id for m in meters]),
+        grid_start_s=matrix.grid_start_s + lo * res,
+        resolution_s=res,
+        n=max(hi - lo, 0),
+    )
     index = {m.id: i for i, m in enumerate(meters)}
     parent = np.array([index.get(m.parent_id, -1) if m.parent_id else -1 for m in meters], dtype=np.int64)
-    role = np.array([ENGINE_ROLES[m.role] for m in meters], dtype=np.int64)
+    role = np.array([BALANCE_ROLES[m.role] for m in meters], dtype=np.int64)
     result = await off_loop(
         meter_balance,
         np.ascontiguousarray(matrix.energy_kwh[:, lo:hi]),
@@ -166,21 +228,33 @@ async def balance_report(
         parent=parent,
         role=role,
         tolerance=tol,
+        in_service=serving,
     )
     lines = []
     for p, meter_index in enumerate(result.parent_index):
         share = float(result.residual_share_total[p])
-        compared = ~result.estimate_affected[p] & np.isfinite(result.residual_kwh[p])
+        compared = int(result.n_compared[p])
+        out = bool(result.period_out_of_tolerance[p])
+        status = (
+            BalanceStatus.NOTHING_COMPARED
+            if compared == 0
+            else BalanceStatus.OUT_OF_TOLERANCE
+            if out
+            else BalanceStatus.WITHIN_TOLERANCE
+        )
         lines.append(
             BalanceLine(
                 parent=meters[int(meter_index)],
-                children=[m for m in meters if m.parent_id == meters[int(meter_index)].id],
+                children=[
+                    m for i, m in enumerate(meters) if m.parent_id == meters[int(meter_index)].id and serving[i].any()
+                ],
+                status=status,
                 parent_kwh=float(result.parent_total_kwh[p]),
                 children_kwh=float(result.parent_total_kwh[p] - result.residual_total_kwh[p]),
                 residual_kwh=float(result.residual_total_kwh[p]),
                 residual_share=None if np.isnan(share) else share,
-                within_tolerance=not bool(result.period_out_of_tolerance[p]),
-                intervals_compared=int(compared.sum()),
+                within_tolerance=None if compared == 0 else not out,
+                intervals_compared=compared,
                 intervals_out_of_tolerance=int(result.out_of_tolerance[p].sum()),
                 intervals_estimate_affected=int(result.n_estimate_affected[p]),
             )
@@ -212,17 +286,29 @@ async def gaps_report(
     first, end_day = period_days(start, end)
     meters, matrix, lo, hi = await _physical_window(db, installation, first, end_day, start, end, round_up=False)
     res = installation.interval_resolution_s
+    first_readings = await first_counter_readings(db, [m.id for m in meters])
     gaps, counts = [], {}
     for row, meter in enumerate(meters):
-        # before a meter's first derived day there is no data yet, not a gap
-        first = matrix.first_stored_interval(row)
-        if first is None or first >= hi:
+        # before a meter's first counter reading there is no data yet, not a gap: the first interval
+        # that can be measured is the one starting at or after that reading
+        first_at = first_readings.get(meter.id)
+        first = None if first_at is None else -(-(int(first_at.timestamp()) - matrix.grid_start_s) // res)
+        # and after its retirement a meter measures nothing: not a gap either
+        until = hi
+        if meter.retired_at is not None:
+            until = min(hi, -(-(int(meter.retired_at.timestamp()) - matrix.grid_start_s) // res))
+        if first is None or first >= until:
             counts[meter.code] = status_counts(np.zeros(0, dtype=np.uint8))
             continue
         begin = max(lo, first)
-        status = np.ascontiguousarray(matrix.status[row, begin:hi])
-        found = find_gaps(status, resolution_s=res, grid_start_s=matrix.grid_start_s + begin * res)
+        status = np.ascontiguousarray(matrix.status[row, begin:until])
         counts[meter.code] = status_counts(status)
+        # the gap finder works on whole UTC days: start at the day of ``begin``, the part before it
+        # marked as measured so that it never reads as a gap
+        aligned = begin - begin % (86_400 // res)
+        search = matrix.status[row, aligned:until].copy()
+        search[: begin - aligned] = IntervalStatus.MEASURED
+        found = find_gaps(search, resolution_s=res, grid_start_s=matrix.grid_start_s + aligned * res)
         gaps += [
             Gap(meter, as_datetime(int(s)), as_datetime(int(e)), int(n))
             for s, e, n in zip(found.start_s, found.end_s, found.length_intervals, strict=True)

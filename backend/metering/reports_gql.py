@@ -10,11 +10,17 @@ from strawberry.scalars import JSON
 
 from backend.api import mutations
 from backend.api.context import Context
+from backend.api.derive import derived_type
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, node_uuid
-from backend.metering import reports
+from backend.metering import models, reports
 from backend.metering.gql import Meter
+from workers import engine
 from workers.engine import METHODOLOGY_VERSION
+
+IntervalFlag = strawberry.enum(
+    engine.IntervalFlag, name="IntervalFlag", description="Why an interval is marked (see the methodology)."
+)
 
 
 @strawberry.type(description="One meter's interval energy over a period, oldest first.")
@@ -24,32 +30,28 @@ class IntervalSeries:
     resolution_seconds: int = strawberry.field(description="Interval length [s].")
     energy_kwh: list[float | None] = strawberry.field(description="Energy per interval [kWh]; null where missing.")
     status: list[str] = strawberry.field(description="MEASURED, ESTIMATED, MISSING or EDITED per interval.")
-    flags: list[int] = strawberry.field(description="Validation flag bits per interval (see the methodology).")
+    flags: list[int] = strawberry.field(description="Validation flag bits per interval (see flagNames).")
+    flag_names: list[list[IntervalFlag]] = strawberry.field(  # type: ignore[valid-type]
+        description="The flags of each interval by name, lowest bit first; empty when none."
+    )
     counts: JSON = strawberry.field(description="Intervals per status.")
     methodology_version: str = strawberry.field(description="Method that derived the values.")
 
 
-@strawberry.type(description="A parent meter against the sum of its direct children over the period.")
-class BalanceLine:
-    parent: Meter = strawberry.field(description="The parent meter.")
-    children: list[Meter] = strawberry.field(description="Its direct children.")
-    parent_kwh: float = strawberry.field(description="Parent energy [kWh].")
-    children_kwh: float = strawberry.field(description="Children's signed sum [kWh] (generation counts negative).")
-    residual_kwh: float = strawberry.field(description="Parent minus children: unmetered use and losses [kWh].")
-    residual_share: float | None = strawberry.field(description="Residual / parent [-].")
-    within_tolerance: bool = strawberry.field(description="Period residual share inside the tolerance.")
-    intervals_compared: int = strawberry.field(description="Intervals with all inputs measured or edited.")
-    intervals_out_of_tolerance: int = strawberry.field(description="Compared intervals outside the tolerance.")
-    intervals_estimate_affected: int = strawberry.field(description="Intervals with an estimated or missing input.")
-
-
-@strawberry.type(description="The meter balance of an installation.")
-class BalanceReport:
-    start: datetime = strawberry.field(description="Period start (inclusive).")
-    end: datetime = strawberry.field(description="Period end (exclusive).")
-    tolerance: float = strawberry.field(description="Allowed residual share [-].")
-    lines: list[BalanceLine] = strawberry.field(description="One line per parent meter.")
-    methodology_version: str = strawberry.field(description="Method of the balance check.")
+BalanceStatus = strawberry.enum(reports.BalanceStatus, description="What a balance line says about its period.")
+BalanceLine = derived_type(
+    reports.BalanceLine,
+    name="BalanceLine",
+    description="A parent meter against the sum of its direct children over the period.",
+    types={models.Meter: Meter},
+)
+BalanceReport = derived_type(
+    reports.BalanceReport,
+    name="BalanceReport",
+    description="The meter balance of an installation.",
+    types={reports.BalanceLine: BalanceLine},
+    exclude=("installation",),
+)
 
 
 @strawberry.type(description="A run of missing intervals of one meter.")
@@ -101,6 +103,7 @@ class IntervalQuery:
             energy_kwh=s.energy_kwh,
             status=s.status,
             flags=s.flags,
+            flag_names=s.flag_names,
             counts=s.counts,
             methodology_version=METHODOLOGY_VERSION,
         )
@@ -113,7 +116,7 @@ class IntervalQuery:
         start: datetime,
         end: datetime,
         tolerance: float | None = None,
-    ) -> BalanceReport:
+    ) -> BalanceReport:  # type: ignore[valid-type]
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             r = await reports.balance_report(
@@ -124,27 +127,7 @@ class IntervalQuery:
                 end=end,
                 tolerance=tolerance,
             )
-        return BalanceReport(
-            start=r.start,
-            end=r.end,
-            tolerance=r.tolerance,
-            methodology_version=r.methodology_version,
-            lines=[
-                BalanceLine(
-                    parent=Meter.of(x.parent),
-                    children=[Meter.of(c) for c in x.children],
-                    parent_kwh=x.parent_kwh,
-                    children_kwh=x.children_kwh,
-                    residual_kwh=x.residual_kwh,
-                    residual_share=x.residual_share,
-                    within_tolerance=x.within_tolerance,
-                    intervals_compared=x.intervals_compared,
-                    intervals_out_of_tolerance=x.intervals_out_of_tolerance,
-                    intervals_estimate_affected=x.intervals_estimate_affected,
-                )
-                for x in r.lines
-            ],
-        )
+        return BalanceReport.of(r)
 
     @strawberry.field(description="Missing intervals per meter in [start, end).")
     async def gaps_report(

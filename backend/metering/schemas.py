@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,3 +68,38 @@ class ReplacementData:
     removed_at: datetime
     final_reading: float
     new_device: DeviceData
+
+
+class Keep(enum.Enum):
+    """Marks a field of a change that was not given: the meter keeps its value."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class MeterUpdate:
+    """A change of a meter's description; fields left at KEEP stay as they are, None clears."""
+
+    meter_id: uuid.UUID
+    name: str | Keep = KEEP
+    role: MeterRole | Keep = KEEP
+    parent_id: uuid.UUID | Keep | None = KEEP
+    grid_connection_point_id: uuid.UUID | Keep | None = KEEP
+    process_id: uuid.UUID | Keep | None = KEEP
+    line_id: uuid.UUID | Keep | None = KEEP
+    max_power_kw: float | Keep | None = KEEP
+    counter_wrap_value: float | Keep | None = KEEP
+    description: str | Keep = KEEP
+    add_data_points: list[DataPointData] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementData:
+    meter_id: uuid.UUID
+    retired_at: datetime
+    final_reading: float | None = None
+    reason: str = ""

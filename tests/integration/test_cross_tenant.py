@@ -162,6 +162,12 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             },
             "refused": True,
         },
+        "UpdateMeter": {"vars": {"input": {"id": meter_b, "name": "renamed by A"}}, "refused": True},
+        "RetireMeter": {
+            "vars": {"input": {"id": gid("Meter", pb.meters["B-SUB-X9"]), "retiredAt": past}},
+            "refused": True,
+        },
+        "LiveValues": {"vars": {"meterId": meter_b}, "refused": True},
         "IntervalSeries": {"vars": {"meterId": meter_b, "start": past, "end": future}, "refused": True},
         "BalanceReport": {"vars": {"installationId": inst_b, "start": past, "end": future}, "refused": True},
         "GapsReport": {"vars": {"installationId": inst_b, "start": past, "end": future}, "refused": True},

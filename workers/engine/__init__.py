@@ -5,7 +5,7 @@ ndarrays. No database, I/O, clock or randomness; NaN means missing, never zero. 
 :data:`METHODOLOGY_VERSION` with every run.
 """
 
-from workers.engine.balance import MeterRole, evaluate_virtual_meters, meter_balance
+from workers.engine.balance import BalanceRole, evaluate_virtual_meters, meter_balance
 from workers.engine.codes import IntervalFlag, IntervalStatus
 from workers.engine.counters import CounterEvents, MeterReplacement, counter_deltas, interval_energy_from_counters
 from workers.engine.daytypes import LocalCalendar, local_calendar
@@ -16,12 +16,12 @@ from workers.engine.versions import METHODOLOGY_VERSION
 
 __all__ = [
     "METHODOLOGY_VERSION",
+    "BalanceRole",
     "CounterEvents",
     "IntervalFlag",
     "IntervalStatus",
     "LocalCalendar",
     "MeterReplacement",
-    "MeterRole",
     "anomaly_summary",
     "array_digest",
     "counter_deltas",

@@ -25,7 +25,7 @@ from workers.engine.codes import (
 
 __all__ = [
     "BalanceResult",
-    "MeterRole",
+    "BalanceRole",
     "VirtualMeters",
     "check_hierarchy",
     "evaluate_virtual_meters",
@@ -37,8 +37,12 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 
-class MeterRole(IntEnum):
-    """Role of a meter in the balance; it sets the sign of the meter as a child of its parent."""
+class BalanceRole(IntEnum):
+    """How a meter enters its parent's balance: the sign it carries as a child.
+
+    The site model's meter role (main, sub, check, ...) maps onto one of these; only the sign and
+    whether the meter takes part matter here.
+    """
 
     MAIN = 0
     """Incomer or main feeder (+1 as a child)."""
@@ -65,7 +69,8 @@ class BalanceResult:
         Meter index of each balanced parent (meters with at least one non-virtual child).
     parent_kwh, children_kwh, residual_kwh : ndarray (p, n) float64
         :math:`E_P`, :math:`\\sum_c \\sigma_c E_c`, :math:`R = E_P - \\sum_c \\sigma_c E_c` [kWh];
-        NaN where an input is NaN.
+        NaN where an input is NaN, and where the interval is not considered (parent or every
+        child out of service).
     residual_share : ndarray (p, n) float64
         :math:`R / E_P` [-]; NaN where :math:`E_P = 0`.
     estimate_affected : ndarray (p, n) bool
@@ -77,9 +82,12 @@ class BalanceResult:
     residual_share_total : ndarray (p,) float64
         Period residual share [-].
     period_out_of_tolerance : ndarray (p,) bool
-        Period share outside the band.
+        Period share outside the band; False where nothing was compared (see ``n_compared``).
     n_estimate_affected : ndarray (p,) int64
         Intervals not compared strictly.
+    n_compared : ndarray (p,) int64
+        Intervals compared strictly: parent and at least one child in service, every input in
+        service MEASURED or EDITED. Zero means the period says nothing about the balance.
     flags : ndarray (n_meters, n) uint16
         BALANCE_OUT_OF_TOLERANCE on the parent rows where ``out_of_tolerance``; OR into stored flags.
     """
@@ -96,6 +104,7 @@ class BalanceResult:
     residual_share_total: FloatArray
     period_out_of_tolerance: BoolArray
     n_estimate_affected: IntArray
+    n_compared: IntArray
     flags: NDArray[np.uint16]
 
 
@@ -134,7 +143,7 @@ def check_hierarchy(parent: IntArray, role: IntArray) -> tuple[IntArray, IntArra
     parent : ndarray (n_meters,) int64
         Index of each meter's parent, -1 for a root.
     role : ndarray (n_meters,) int64
-        :class:`MeterRole` of each meter.
+        :class:`BalanceRole` of each meter.
 
     Raises
     ------
@@ -159,8 +168,8 @@ def check_hierarchy(parent: IntArray, role: IntArray) -> tuple[IntArray, IntArra
         raise ValueError("parent index out of range (use -1 for a root)")
     if bool(np.any(p == np.arange(m))):
         raise ValueError("a meter cannot be its own parent")
-    if m and (int(r.min()) < 0 or int(r.max()) > max(MeterRole)):
-        raise ValueError(f"role must be a MeterRole code 0..{max(MeterRole)}")
+    if m and (int(r.min()) < 0 or int(r.max()) > max(BalanceRole)):
+        raise ValueError(f"role must be a BalanceRole code 0..{max(BalanceRole)}")
     # pointer doubling: after k rounds ``ancestor`` is the 2**k-th ancestor; an acyclic chain is
     # shorter than m <= 2**bit_length(m), so anything still >= 0 afterwards lies on a cycle
     ancestor = p.copy()
@@ -179,6 +188,7 @@ def meter_balance(
     role: IntArray,
     tolerance: float = 0.05,
     abs_tolerance_kwh: float = 0.0,
+    in_service: BoolArray | None = None,
 ) -> BalanceResult:
     """Residual of each parent meter against its direct children.
 
@@ -191,12 +201,16 @@ def meter_balance(
     parent : ndarray (n_meters,) int64
         Parent of each meter, -1 for roots.
     role : ndarray (n_meters,) int64
-        :class:`MeterRole` codes.
+        :class:`BalanceRole` codes.
     tolerance : float, default 0.05
         Allowed residual share :math:`\\tau` [-]; no public source gives a number, so it is a
         per-installation setting.
     abs_tolerance_kwh : float, default 0.0
         Absolute allowance :math:`a` for low-load intervals [kWh].
+    in_service : ndarray (n_meters, n) bool, optional
+        Whether each meter was installed during each interval (default: always). A child out of
+        service is left out of its parent's sum (it did not exist, so it measured nothing); an
+        interval where the parent or every child is out of service is not compared at all.
 
     Returns
     -------
@@ -246,24 +260,34 @@ def meter_balance(
     n_meters, n = energy.shape
 
     sign = _SIGN_OF_ROLE[r]
-    is_child = (p >= 0) & (sign != 0) & (r[np.maximum(p, 0)] != MeterRole.VIRTUAL)
+    is_child = (p >= 0) & (sign != 0) & (r[np.maximum(p, 0)] != BalanceRole.VIRTUAL)
     children = np.flatnonzero(is_child)
     order = np.argsort(p[children], kind="stable")
     children = children[order]
     child_parent = p[children]
     parents, first = np.unique(child_parent, return_index=True)
 
+    if in_service is None:
+        serving = np.ones((n_meters, n), dtype=np.bool_)
+    else:
+        serving = np.asarray(in_service, dtype=np.bool_)
+        if serving.shape != energy.shape:
+            raise ValueError(f"shape mismatch: in_service {serving.shape} vs energy_kwh {energy.shape}")
     invalid = ~valid_mask(st)
     if children.size:
-        signed = energy[children] * sign[children][:, None]
+        # a child out of service contributes nothing and cannot spoil the comparison
+        signed = np.where(serving[children], energy[children] * sign[children][:, None], 0.0)
         children_kwh = np.add.reduceat(signed, first, axis=0)
-        child_invalid = np.logical_or.reduceat(invalid[children], first, axis=0)
+        child_invalid = np.logical_or.reduceat(invalid[children] & serving[children], first, axis=0)
+        any_child = np.logical_or.reduceat(serving[children], first, axis=0)
     else:
         children_kwh = np.zeros((0, n), dtype=np.float64)
         child_invalid = np.zeros((0, n), dtype=np.bool_)
-    parent_kwh = energy[parents]
+        any_child = np.zeros((0, n), dtype=np.bool_)
+    considered = serving[parents] & any_child
+    parent_kwh = np.where(considered, energy[parents], np.nan)
     residual = parent_kwh - children_kwh
-    affected = invalid[parents] | child_invalid
+    affected = considered & (invalid[parents] | child_invalid)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(parent_kwh != 0, residual / np.where(parent_kwh != 0, parent_kwh, 1.0), np.nan)
         share = np.where(np.isfinite(residual), share, np.nan)
@@ -274,7 +298,9 @@ def meter_balance(
     residual_total = np.sum(np.where(finite, residual, 0.0), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share_total = np.where(parent_total != 0, residual_total / np.where(parent_total != 0, parent_total, 1), np.nan)
-    period_out = np.abs(residual_total) > tolerance * np.abs(parent_total) + abs_tolerance_kwh
+    compared = considered & ~affected & np.isfinite(residual)
+    n_compared = np.sum(compared, axis=1).astype(np.int64)
+    period_out = (n_compared > 0) & (np.abs(residual_total) > tolerance * np.abs(parent_total) + abs_tolerance_kwh)
 
     flags = np.zeros((n_meters, n), dtype=np.uint16)
     flags[parents] = np.where(out, np.uint16(IntervalFlag.BALANCE_OUT_OF_TOLERANCE), np.uint16(0))
@@ -291,6 +317,7 @@ def meter_balance(
         residual_share_total=read_only(share_total),
         period_out_of_tolerance=read_only(period_out),
         n_estimate_affected=read_only(np.sum(affected, axis=1).astype(np.int64)),
+        n_compared=read_only(n_compared),
         flags=read_only(flags),
     )
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from workers.engine.balance import MeterRole as R
+from workers.engine.balance import BalanceRole as R
 from workers.engine.balance import evaluate_virtual_meters, meter_balance
 from workers.engine.codes import IntervalFlag as F
 from workers.engine.codes import IntervalStatus as S
