@@ -26,7 +26,7 @@ async def test_intervals_before_the_first_reading_of_the_day_are_not_gaps(servic
     ts, kwh = ts[1:], kwh[1:]  # counters() starts one step early: begin exactly at 14:00
     assert (await post(http, token, readings("SUB1", ts, kwh))).status_code == 200
     async with services.db.tenant(owner.tenant.scope()) as db:
-        await derive_installation(db, Principal.system("test", owner.id), plant.installation_id, executor=None)
+        await derive_installation(db, Principal.system("test", owner.id), plant.installation_id)
     # when
     session = await login(http, owner.email)
     body = await session.gql(
@@ -52,7 +52,7 @@ async def test_interval_flags_are_given_by_name(services, http, plant_with_agent
     kwh[ts >= start + 12 * 3600] -= 5000.0
     assert (await post(http, token, readings("SUB1", ts, kwh))).status_code == 200
     async with services.db.tenant(owner.tenant.scope()) as db:
-        await derive_installation(db, Principal.system("test", owner.id), plant.installation_id, executor=None)
+        await derive_installation(db, Principal.system("test", owner.id), plant.installation_id)
     # when
     session = await login(http, owner.email)
     body = await session.gql(

@@ -60,7 +60,7 @@ async def test_adding_sub_meters_leaves_the_balance_of_the_past_as_it_was(servic
     for i in range(0, len(items), 4000):
         assert (await post(http, token, items[i : i + 4000])).status_code == 200
     async with services.db.tenant(owner.tenant.scope()) as db:
-        await derive_installation(db, Principal.system("test", owner.id), plant.installation_id, executor=None)
+        await derive_installation(db, Principal.system("test", owner.id), plant.installation_id)
     session = await login(http, owner.email)
     two_weeks = (day_start(14), day_start(0))
     before = await balance(session, plant.installation_id, *two_weeks)
@@ -124,7 +124,7 @@ async def test_a_sub_meter_removed_for_a_while_is_left_out_only_then(services, h
             await db.execute(select(MeterDevice).where(MeterDevice.meter_id == plant.meters["SUB2"]))
         ).scalar_one()
         device.removed_at = datetime.fromtimestamp(removed, UTC)
-        await derive_installation(db, Principal.system("test", owner.id), plant.installation_id, executor=None)
+        await derive_installation(db, Principal.system("test", owner.id), plant.installation_id)
     # when
     session = await login(http, owner.email)
     line = await balance(session, plant.installation_id, start, start + 3 * DAY)
