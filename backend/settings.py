@@ -39,8 +39,15 @@ class Settings(BaseSettings):
     signing_key_grace_s: int = 7200
     session_ttl_s: int = 8 * 3600
     invitation_ttl_s: int = 7 * 24 * 3600
+    # log-in attempts per address and account pair; per address alone; per account from anywhere
     login_rate_per_minute: int = 10
+    login_address_rate_per_minute: int = 60
+    login_account_rate_per_minute: int = 20
+    # token requests per client; per address (many clients behind one gateway)
     token_rate_per_minute: int = 60
+    token_address_rate_per_minute: int = 600
+    # access tokens living longer than this are refused even with a valid signature
+    access_token_max_ttl_s: int = 24 * 3600
 
     s3_endpoint_url: str | None = None
     s3_bucket: str = "cbamx-evidence"

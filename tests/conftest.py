@@ -34,6 +34,9 @@ os.environ["CBAMX_SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["CBAMX_PUBLIC_URL"] = "http://testserver"
 os.environ["CBAMX_LOGIN_RATE_PER_MINUTE"] = "1000"
 os.environ["CBAMX_TOKEN_RATE_PER_MINUTE"] = "1000"
+os.environ["CBAMX_LOGIN_ADDRESS_RATE_PER_MINUTE"] = "100000"
+os.environ["CBAMX_LOGIN_ACCOUNT_RATE_PER_MINUTE"] = "100000"
+os.environ["CBAMX_TOKEN_ADDRESS_RATE_PER_MINUTE"] = "100000"
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 

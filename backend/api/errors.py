@@ -89,14 +89,35 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _parameters(exc: BaseException) -> list[tuple[str, Any]]:
-    """The statement's named parameters, when SQLAlchemy kept them (flattened over executemany)."""
+    """The statement's parameters by column name, when SQLAlchemy kept them.
+
+    asyncpg takes positional parameters, so the names come from the statement itself: the column
+    list of an INSERT or the ``column=$n`` pairs of an UPDATE.
+    """
     params = getattr(exc, "params", None)
+    statement = str(getattr(exc, "statement", "") or "")
     rows = params if isinstance(params, list) else [params]
     found: list[tuple[str, Any]] = []
     for row in rows:
         if isinstance(row, dict):
             found.extend((str(k), v) for k, v in row.items())
+        elif isinstance(row, tuple | list):
+            found.extend((name, row[n - 1]) for name, n in _positions(statement) if 0 < n <= len(row))
     return found
+
+
+def _positions(statement: str) -> list[tuple[str, int]]:
+    insert = re.search(r"INSERT INTO \S+ \(([^)]*)\) VALUES \((.*?)\)(?: RETURNING|$|,)", statement, re.S)
+    if insert:
+        columns = [c.strip().strip('"') for c in insert.group(1).split(",")]
+        values = insert.group(2).split(",")
+        pairs = []
+        for column, value in zip(columns, values, strict=False):
+            number = re.search(r"\$(\d+)", value)
+            if number:
+                pairs.append((column, int(number.group(1))))
+        return pairs
+    return [(name, int(n)) for name, n in re.findall(r'"?(\w+)"?\s*=\s*\$(\d+)', statement)]
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -141,12 +162,20 @@ def data_error(exc: BaseException) -> ValueRejected | None:
             )
             return ValueTooLong(f"at most {limit} characters" if limit else "too long for its column", field=field)
         if sqlstate in ("22021", "22P05"):
-            field = _field_where(exc, lambda v: any("\x00" in s for s in _strings(v)))
+            # a NUL in text, or escaped inside a JSON document
+            field = _field_where(exc, lambda v: any("\x00" in s or "\\u0000" in s for s in _strings(v)))
             return InvalidCharacter("must not contain NUL characters or invalid UTF-8", field=field)
         if sqlstate == "22003":
             field = _field_where(exc, lambda v: isinstance(v, int) and not -(2**63) <= v < 2**63)
             return ValueOutOfRange("a number out of range for its column", field=field)
         return ValueRejected(f"a value the database cannot store ({message})", field=None)
+    return None
+
+
+def undecodable_body(exc: BaseException) -> FieldError | None:
+    """A request body (or a part of it) that is not UTF-8 text, wherever it was decoded."""
+    if any(isinstance(cause, UnicodeDecodeError) for cause in _causes(exc)):
+        return FieldError("the body is not valid UTF-8 text", field="body")
     return None
 
 

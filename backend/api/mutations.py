@@ -22,4 +22,8 @@ async def run(body: Callable[[], Awaitable[P]], on_error: Callable[[list], P]) -
         rejected = data_error(error)
         if rejected is None:
             raise
+        if rejected.field:
+            # the column's name, spelled as the GraphQL input field
+            head, *rest = rejected.field.split("_")
+            rejected.field = head + "".join(part.capitalize() for part in rest)
         return on_error(user_errors(rejected))

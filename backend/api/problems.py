@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from backend.api.errors import INTERNAL_ERROR, data_error, internal_error_message
+from backend.api.errors import INTERNAL_ERROR, data_error, internal_error_message, undecodable_body
 from backend.api.request_id import current_request_id
 from backend.errors import DomainError, RateLimited, ServiceUnavailable, ValidationFailed
 from backend.logging import get_logger
@@ -81,14 +81,28 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    errors = None
+    if exc.status_code == 413:
+        errors = [{"field": "body", "code": "TOO_LARGE", "message": "the request body is larger than allowed"}]
+    elif exc.status_code == 400:
+        # litestar's own 400s (validation has its handler above) are bodies it could not decode
+        errors = [{"field": "body", "code": "BAD_REQUEST", "message": str(exc.detail)}]
     return problem(
-        exc.status_code, str(exc.detail), str(exc.detail), code=f"HTTP_{exc.status_code}", headers=exc.headers
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        code=f"HTTP_{exc.status_code}",
+        errors=errors,
+        headers=exc.headers,
     )
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """Values the database refused are the caller's mistake (422); anything else is ours: logged in
     full with the request id, and answered with that id only."""
+    undecodable = undecodable_body(exc)
+    if undecodable is not None:
+        return problem(400, "Bad request", undecodable.message, code="BAD_REQUEST", errors=field_errors(undecodable))
     rejected = data_error(exc)
     if rejected is not None:
         _log.info("http.value_rejected", path=request.url.path, code=rejected.code, field=rejected.field)
