@@ -186,6 +186,43 @@ def tenant_list() -> None:
     _run(main)
 
 
+def _set_tenant_status(slug: str, status: str, reason: str) -> None:
+    from backend.identity.principal import Principal
+    from tenancy.models import TenantStatus
+    from tenancy.status import set_status
+
+    async def main() -> None:
+        async with _platform() as session:
+            tenant = await set_status(
+                session,
+                Principal.system("cli"),
+                await _tenant_by_slug(session, slug),
+                TenantStatus(status),
+                reason=reason,
+            )
+        typer.echo(json.dumps({"slug": tenant.slug, "status": tenant.status.value}))
+
+    _run(main)
+
+
+@tenant_app.command("suspend")
+def tenant_suspend(
+    tenant: str = typer.Option(..., help="The organisation's slug."),
+    reason: str = typer.Option("", help="Why, for the audit trail."),
+) -> None:
+    """Suspend an organisation: no new tokens at once, its tokens and sessions stop within a second."""
+    _set_tenant_status(tenant, "suspended", reason)
+
+
+@tenant_app.command("resume")
+def tenant_resume(
+    tenant: str = typer.Option(..., help="The organisation's slug."),
+    reason: str = typer.Option("", help="Why, for the audit trail."),
+) -> None:
+    """Make a suspended organisation active again."""
+    _set_tenant_status(tenant, "active", reason)
+
+
 @user_app.command("create")
 def user_create(
     email: str = typer.Option(...),

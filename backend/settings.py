@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,6 +69,12 @@ class Settings(BaseSettings):
 
     log_json: bool | None = None
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _token_lifetime_within_maximum(self) -> Settings:
+        if self.access_token_ttl_s > self.access_token_max_ttl_s:
+            raise ValueError("CBAMX_ACCESS_TOKEN_TTL_S must not exceed CBAMX_ACCESS_TOKEN_MAX_TTL_S")
+        return self
 
     @property
     def is_production(self) -> bool:

@@ -47,10 +47,13 @@ class TenantRegistry:
         self._ttl_s = ttl_s
         self._by_id: dict[uuid.UUID, tuple[float, TenantRef]] = {}
 
-    async def get(self, tenant_id: uuid.UUID) -> TenantRef:
-        """The active tenant with this id; raises ``UnknownTenant`` otherwise."""
+    async def get(self, tenant_id: uuid.UUID, *, fresh: bool = False) -> TenantRef:
+        """The active tenant with this id; raises ``UnknownTenant`` otherwise.
+
+        ``fresh`` skips the cache, for decisions that must see a suspension at once (issuing tokens).
+        """
         cached = self._by_id.get(tenant_id)
-        if cached and time.monotonic() - cached[0] < self._ttl_s:
+        if cached and not fresh and time.monotonic() - cached[0] < self._ttl_s:
             return cached[1]
         async with self._db.platform_session() as session:
             tenant = await session.get(Tenant, tenant_id)
@@ -68,9 +71,9 @@ class TenantRegistry:
             raise UnknownTenant(f"no organisation '{slug}'", field="tenant", slug=slug)
         return await self.get(tenant.id)
 
-    async def is_active(self, tenant_id: uuid.UUID) -> bool:
+    async def is_active(self, tenant_id: uuid.UUID, *, fresh: bool = False) -> bool:
         try:
-            await self.get(tenant_id)
+            await self.get(tenant_id, fresh=fresh)
         except UnknownTenant:
             return False
         return True

@@ -105,7 +105,7 @@ class AuthController(Controller):
             async with services.db.platform_session() as session:
                 client = await active_client(session, client_id)
             # a suspended organisation's clients get no new tokens: answered like an unknown client
-            if client is not None and not await services.tenants.is_active(client.tenant_id):
+            if client is not None and not await services.tenants.is_active(client.tenant_id, fresh=True):
                 client = None
         response = issue_token(
             client=client,
