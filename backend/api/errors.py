@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from backend.api.request_id import current_request_id
-from backend.errors import DomainError, FieldError, ValidationFailed
+from backend.errors import DomainError, FieldError, ServiceUnavailable, ValidationFailed
 from backend.logging import get_logger
 
 _log = get_logger("cbamx.api")
@@ -176,6 +176,29 @@ def undecodable_body(exc: BaseException) -> FieldError | None:
     """A request body (or a part of it) that is not UTF-8 text, wherever it was decoded."""
     if any(isinstance(cause, UnicodeDecodeError) for cause in _causes(exc)):
         return FieldError("the body is not valid UTF-8 text", field="body")
+    return None
+
+
+def service_unavailable(exc: BaseException) -> ServiceUnavailable | None:
+    """A database or Redis that does not answer: the request may succeed later (503, Retry-After)."""
+    import asyncpg
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    for cause in _causes(exc):
+        if isinstance(cause, RedisConnectionError | RedisTimeoutError):
+            return ServiceUnavailable("the queue and rate-limit store (Redis) is unavailable; try again shortly")
+        if isinstance(
+            cause,
+            asyncpg.CannotConnectNowError
+            | asyncpg.TooManyConnectionsError
+            | asyncpg.ConnectionDoesNotExistError
+            | PoolTimeout
+            | ConnectionRefusedError
+            | TimeoutError,
+        ):
+            return ServiceUnavailable("the database is unavailable; try again shortly")
     return None
 
 

@@ -7,7 +7,13 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from backend.api.errors import INTERNAL_ERROR, data_error, internal_error_message, undecodable_body
+from backend.api.errors import (
+    INTERNAL_ERROR,
+    data_error,
+    internal_error_message,
+    service_unavailable,
+    undecodable_body,
+)
 from backend.api.request_id import current_request_id
 from backend.errors import DomainError, RateLimited, ServiceUnavailable, ValidationFailed
 from backend.logging import get_logger
@@ -103,6 +109,15 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
     undecodable = undecodable_body(exc)
     if undecodable is not None:
         return problem(400, "Bad request", undecodable.message, code="BAD_REQUEST", errors=field_errors(undecodable))
+    unavailable = service_unavailable(exc)
+    if unavailable is not None:
+        _log.warning(
+            "http.service_unavailable",
+            method=request.method,
+            path=request.url.path,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return domain_error_handler(request, unavailable)
     rejected = data_error(exc)
     if rejected is not None:
         _log.info("http.value_rejected", path=request.url.path, code=rejected.code, field=rejected.field)
