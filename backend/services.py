@@ -56,9 +56,8 @@ async def start_services(settings: Settings) -> Services:
     )
     # connections are opened on first use, so the API starts and commits while Redis is down; the
     # timeouts keep a request that needs Redis from hanging on it (it answers 503 instead)
-    redis_options = {"socket_connect_timeout": 2.0, "socket_timeout": 5.0}
-    redis = Redis.from_url(settings.redis_url, **redis_options)
-    queue = ArqRedis.from_url(settings.redis_url, **redis_options)
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
+    queue = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
     db.relay = OutboxRelay(db, queue)
     store = build_store(settings)
     if isinstance(store, S3Store):

@@ -249,9 +249,10 @@ class ErrorsAtTheEdge(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
+        errors = getattr(result, "errors", None) if result is not None else None
+        if result is None or not errors:
             return
-        result.errors = [self._answer(error) for error in result.errors]
+        result.errors = [self._answer(error) for error in errors]
 
     @staticmethod
     def _answer(error: GraphQLError) -> GraphQLError:
