@@ -88,6 +88,11 @@ class TenantScope:
     schema: str
     role: str
 
+    @property
+    def quoted_schema(self) -> str:
+        """The schema as a quoted identifier, for the raw SQL that must name it."""
+        return quote_ident(self.schema)
+
 
 class _TenantSyncSession(Session):
     """Sync session class whose transactions switch to the tenant role first."""

@@ -63,5 +63,5 @@ def privileges_ddl(schema: str, role: str) -> str:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {r};",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT USAGE, SELECT ON SEQUENCES TO {r};",
     ]
-    lines += [f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.{t} FROM {r};" for t in APPEND_ONLY_TABLES]
+    lines += [f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.{quote_ident(t)} FROM {r};" for t in APPEND_ONLY_TABLES]
     return "\n".join(lines)

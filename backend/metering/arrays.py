@@ -72,10 +72,10 @@ async def load_interval_matrix(
     stored = np.zeros((len(meter_ids), max(n_days, 0)), dtype=bool)
     if meter_ids and n_days > 0:
         index = {m: i for i, m in enumerate(meter_ids)}
-        schema = tenant_scope_of(db).schema
+        quoted_schema = tenant_scope_of(db).quoted_schema
         connection = await (await db.connection()).get_raw_connection()
         rows = await connection.driver_connection.fetch(  # type: ignore[union-attr]
-            f'SELECT meter_id, day, energy, status, flags FROM "{schema}".interval_days '
+            f"SELECT meter_id, day, energy, status, flags FROM {quoted_schema}.interval_days "
             "WHERE meter_id = ANY($1::uuid[]) AND day >= $2 AND day < $3 AND resolution_s = $4",
             meter_ids,
             start_day,
@@ -129,10 +129,10 @@ async def store_days(
                 now,
             )
         )
-    schema = tenant_scope_of(db).schema
+    quoted_schema = tenant_scope_of(db).quoted_schema
     connection = await (await db.connection()).get_raw_connection()
     await connection.driver_connection.executemany(  # type: ignore[union-attr]
-        f'INSERT INTO "{schema}".interval_days (meter_id, day, resolution_s, energy, status, flags, unit, '
+        f"INSERT INTO {quoted_schema}.interval_days (meter_id, day, resolution_s, energy, status, flags, unit, "
         "methodology_version, inputs_digest, computed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
         "ON CONFLICT (meter_id, day) DO UPDATE SET resolution_s = EXCLUDED.resolution_s, energy = EXCLUDED.energy, "
         "status = EXCLUDED.status, flags = EXCLUDED.flags, unit = EXCLUDED.unit, "

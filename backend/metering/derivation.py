@@ -84,10 +84,10 @@ def utc_offsets(zone: str, start_s: int, n: int, resolution_s: int) -> np.ndarra
 async def _readings(
     db: AsyncSession, point: DataPoint, start: datetime, end: datetime
 ) -> tuple[np.ndarray, np.ndarray]:
-    schema = tenant_scope_of(db).schema
+    quoted_schema = tenant_scope_of(db).quoted_schema
     connection = await (await db.connection()).get_raw_connection()
     rows = await connection.driver_connection.fetch(  # type: ignore[union-attr]
-        f'SELECT extract(epoch FROM ts)::float8 AS t, value FROM "{schema}".counter_readings '
+        f"SELECT extract(epoch FROM ts)::float8 AS t, value FROM {quoted_schema}.counter_readings "
         "WHERE data_point_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts",
         point.id,
         start,
