@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ArgumentNode, DocumentNode, GraphQLError, ObjectFieldNode, StringValueNode, Visitor, visit
+from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
 from backend.api.request_id import current_request_id
@@ -243,8 +244,57 @@ def log_errors(errors: list[GraphQLError], operation_name: str | None) -> None:
             )
 
 
+def _nul_in_value(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Iterator[tuple[str, Any]] = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}.{i}", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = _nul_in_value(item, where)
+        if found:
+            return found
+    return None
+
+
+def _nul_in_document(document: DocumentNode | None) -> str | None:
+    """The argument or input field whose string literal holds a NUL (``"\\u0000"`` in the query)."""
+    if document is None:
+        return None
+    found: list[str] = []
+
+    class _Finder(Visitor):
+        def enter_string_value(self, node: StringValueNode, key: Any, parent: Any, path: Any, ancestors: Any) -> None:
+            if "\x00" in node.value:
+                named = [a.name.value for a in [*ancestors, parent] if isinstance(a, ArgumentNode | ObjectFieldNode)]
+                found.append(".".join(named) or "query")
+
+    visit(document, _Finder())
+    return found[0] if found else None
+
+
 class ErrorsAtTheEdge(SchemaExtension):
-    """Database refusals become field errors; unexpected errors are masked with the request id."""
+    """NUL characters are refused before execution; database refusals become field errors;
+    unexpected errors are masked with the request id."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        where = _nul_in_value(context.variables or {}, "") or _nul_in_document(context.graphql_document)
+        if where:
+            # no column can hold a NUL, and no identifier contains one: refuse before any resolver
+            context.result = GraphQLExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        f"{where}: must not contain NUL characters",
+                        extensions={"code": InvalidCharacter.code, "field": where},
+                    )
+                ],
+            )
+        yield
 
     def on_operation(self) -> Iterator[None]:
         yield

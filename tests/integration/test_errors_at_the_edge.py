@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.factories.orgs import make_org
-from tests.factories.superuser import superuser_execute
+from tests.factories.superuser import superuser_execute, superuser_fetch
 from tests.factories.tenants import Bearer, client_token, make_client, make_tenant
 
 INSTALLATIONS = "{ installations { edges { node { id name } } } }"
@@ -123,3 +123,31 @@ async def test_mistakes_in_queries_are_logged_at_info_without_tracebacks(service
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.msg for r in caplog.records]
     assert not [r for r in caplog.records if r.exc_info or (isinstance(r.msg, dict) and r.msg.get("exc_info"))]
     assert _events(caplog, "graphql.refused")
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "field"),
+    [
+        (
+            "mutation($input: InstallationInput!) { createInstallation(input: $input) { errors { field } } }",
+            {"input": {"name": "a\x00b", "country": "RS"}},
+            "input.name",
+        ),
+        (
+            'mutation { createInstallation(input: {name: "a\\u0000b", country: "RS"}) { errors { field } } }',
+            {},
+            "input.name",
+        ),
+        ("query($id: ID!) { installation(id: $id) { id } }", {"id": "x\x00"}, "id"),
+    ],
+)
+async def test_nul_characters_are_refused_before_any_resolver_runs(services, http, query, variables, field):
+    # given
+    owner, bearer = await _reader(services, http)
+    # when
+    body = await bearer.gql(query, variables)
+    # then
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "INVALID_CHARACTER", "field": field}
+    rows = await superuser_fetch(f'SELECT count(*) AS n FROM "{owner.tenant.schema}".installations')
+    assert rows[0]["n"] == 0
