@@ -13,6 +13,7 @@ queued, running or its result is kept. Jobs are written to tolerate a rare secon
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -30,6 +31,9 @@ log = get_logger("cbamx.outbox")
 
 BATCH = 500
 ENQUEUE_TIMEOUT_S = 3.0
+# after Redis refused a job, requests stop trying for a while: they would each wait for the same
+# failure; the periodic relay delivers what they leave
+BACK_OFF_S = 10.0
 KEEP_DELIVERED = timedelta(days=1)
 
 
@@ -72,6 +76,7 @@ class OutboxRelay:
     def __init__(self, db: Database, queue: Any) -> None:
         self._db = db
         self._queue = queue
+        self._skip_until = 0.0
 
     async def deliver(self, scope: TenantScope | None, ids: Sequence[uuid.UUID] | None = None) -> int:
         """Send the undelivered rows (only ``ids`` when given) of one tenant, or of the platform.
@@ -101,6 +106,7 @@ class OutboxRelay:
                 except Exception as exc:
                     row.attempts += 1
                     row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                    self._skip_until = time.monotonic() + BACK_OFF_S
                     log.warning(
                         "outbox.delivery_failed",
                         function=row.function,
@@ -116,6 +122,8 @@ class OutboxRelay:
 
     async def deliver_after_commit(self, scope: TenantScope | None, ids: Sequence[uuid.UUID]) -> None:
         """The immediate hand-over after a commit; any failure is logged and left to the periodic relay."""
+        if time.monotonic() < self._skip_until:
+            return
         try:
             await self.deliver(scope, ids)
         except Exception as exc:
