@@ -12,7 +12,13 @@ from litestar.exceptions import HTTPException, ValidationException
 from strawberry.litestar import make_graphql_controller
 
 from backend.api.context import get_context
-from backend.api.problems import domain_error_handler, http_error_handler, validation_handler
+from backend.api.problems import (
+    domain_error_handler,
+    http_error_handler,
+    unexpected_error_handler,
+    validation_handler,
+)
+from backend.api.request_id import RequestIdMiddleware
 from backend.errors import DomainError
 from backend.evidence.rest import EvidenceController
 from backend.health import HealthController
@@ -60,6 +66,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         DomainError: domain_error_handler,
         ValidationException: validation_handler,
         HTTPException: http_error_handler,
+        Exception: unexpected_error_handler,
     }
     return Litestar(
         route_handlers=[
@@ -73,6 +80,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         ],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
+        middleware=[RequestIdMiddleware],
         openapi_config=openapi_config(title="cbamx", version="0.1.0"),
         request_max_body_size=settings.ingest_max_body_bytes,
         debug=False,

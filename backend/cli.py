@@ -240,6 +240,43 @@ def tenant_list() -> None:
     _run(main)
 
 
+def _set_tenant_status(slug: str, status: str, reason: str) -> None:
+    from backend.identity.principal import Principal
+    from backend.tenants.models import TenantStatus
+    from backend.tenants.status import set_status
+
+    async def main() -> None:
+        async with _platform() as session:
+            tenant = await set_status(
+                session,
+                Principal.system("cli"),
+                await _tenant_by_slug(session, slug),
+                TenantStatus(status),
+                reason=reason,
+            )
+        typer.echo(json.dumps({"slug": tenant.slug, "status": tenant.status.value}))
+
+    _run(main)
+
+
+@tenant_app.command("suspend")
+def tenant_suspend(
+    tenant: str = typer.Option(..., help="The organisation's slug."),
+    reason: str = typer.Option("", help="Why, for the audit trail."),
+) -> None:
+    """Suspend an organisation: no new tokens at once, its tokens and sessions stop within a second."""
+    _set_tenant_status(tenant, "suspended", reason)
+
+
+@tenant_app.command("resume")
+def tenant_resume(
+    tenant: str = typer.Option(..., help="The organisation's slug."),
+    reason: str = typer.Option("", help="Why, for the audit trail."),
+) -> None:
+    """Make a suspended organisation active again."""
+    _set_tenant_status(tenant, "active", reason)
+
+
 @user_app.command("create")
 def user_create(
     email: str = typer.Option(...),
@@ -470,23 +507,20 @@ def audit_anchor(tenant: list[str] = typer.Option(None, help="Only these slugs (
 
 @asynccontextmanager
 async def _tenant_uow(slug: str) -> AsyncIterator[Any]:
-    """One unit of work in an organisation's schema, as the CLI; jobs it defers go to Redis after commit."""
+    """One unit of work in an organisation's schema, as the CLI; jobs it defers go through the outbox."""
     from backend.settings import get_settings
     from backend.tenants.registry import TenantRegistry
 
     db = await _database()
     queue = None
     if get_settings().redis_url:
-        from arq import create_pool
-        from arq.connections import RedisSettings
+        from arq.connections import ArqRedis
 
-        queue = await create_pool(RedisSettings.from_dsn(get_settings().redis_url))
+        from backend.outbox import OutboxRelay
 
-        async def send(jobs: list[Any]) -> None:
-            for job in jobs:
-                await queue.enqueue_job(job.function, *job.args, _job_id=job.job_id)
-
-        db.send_jobs = send
+        # deferred jobs wait in the outbox; this hands them over after commit (else the worker's relay does)
+        queue = ArqRedis.from_url(get_settings().redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
+        db.relay = OutboxRelay(db, queue)
     try:
         ref = await TenantRegistry(db).by_slug(slug)
         async with db.tenant(ref.scope) as session:

@@ -20,11 +20,11 @@ import enum
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import URL
@@ -98,6 +98,11 @@ class TenantScope:
     schema: str
     role: str
 
+    @property
+    def quoted_schema(self) -> str:
+        """The schema as a quoted identifier, for the raw SQL that must name it."""
+        return quote_ident(self.schema)
+
 
 class _TenantSyncSession(Session):
     """Sync session class whose transactions switch to the tenant role first."""
@@ -123,14 +128,10 @@ def _reset_role(dbapi_connection: Any, connection_record: Any, reset_state: Any)
     cursor.close()
 
 
-JobSender = Callable[[list["DeferredJob"]], Coroutine[Any, Any, None]]
+class AfterCommitRelay(Protocol):
+    """Hands a transaction's outbox rows to the queue once it has committed (``backend.outbox``)."""
 
-
-@dataclass(frozen=True, slots=True)
-class DeferredJob:
-    function: str
-    args: tuple[Any, ...]
-    job_id: str | None = None
+    async def deliver_after_commit(self, scope: TenantScope | None, ids: Sequence[uuid.UUID]) -> None: ...
 
 
 def _engine(url: str | URL, *, pool_size: int, max_overflow: int, statement_cache_size: int) -> AsyncEngine:
@@ -152,7 +153,7 @@ class Database:
     """The application's handle on PostgreSQL."""
 
     engine: AsyncEngine
-    send_jobs: JobSender | None = None
+    relay: AfterCommitRelay | None = None
     # set: tenant transactions log in as the tenant's role (its password from this function)
     tenant_password: Callable[[str], str] | None = None
     max_tenant_pools: int = 32
@@ -223,7 +224,7 @@ class Database:
 
     @asynccontextmanager
     async def platform(self) -> AsyncIterator[AsyncSession]:
-        """One platform transaction: commits on success, then sends deferred jobs."""
+        """One platform transaction: commits on success, then hands its outbox rows to the queue."""
         async with self.platform_session() as session:
             async with session.begin():
                 yield session
@@ -231,16 +232,19 @@ class Database:
 
     @asynccontextmanager
     async def tenant(self, scope: TenantScope) -> AsyncIterator[AsyncSession]:
-        """One tenant transaction (the unit of work): commits on success, then sends deferred jobs."""
+        """One tenant transaction (the unit of work): commits on success, then hands its outbox rows to
+        the queue."""
         async with self.tenant_session(scope) as session:
             async with session.begin():
                 yield session
             await self._after_commit(session)
 
     async def _after_commit(self, session: AsyncSession) -> None:
-        jobs: list[DeferredJob] = session.info.pop("deferred_jobs", [])
-        if jobs and self.send_jobs is not None:
-            await self.send_jobs(jobs)
+        ids: list[uuid.UUID] = session.info.pop("outbox_ids", [])
+        if ids and self.relay is not None:
+            # never raises: the commit has happened, so the caller is answered with success and
+            # rows Redis did not take wait for the periodic relay
+            await self.relay.deliver_after_commit(session.info.get("tenant_scope"), ids)
 
     async def dispose(self) -> None:
         for engine in self._tenant_engines.values():
@@ -252,8 +256,14 @@ class Database:
 
 
 def defer_job(session: AsyncSession, function: str, *args: Any, job_id: str | None = None) -> None:
-    """Queue a job to be sent only after the session's transaction commits (never on rollback)."""
-    session.info.setdefault("deferred_jobs", []).append(DeferredJob(function, args, job_id))
+    """Write a job to the transactional outbox: it exists if and only if the transaction commits,
+    and is handed to the queue after the commit, or later by the periodic relay if Redis is down.
+
+    Arguments must be JSON values (ids as strings).
+    """
+    from backend.outbox import add_job
+
+    session.info.setdefault("outbox_ids", []).append(add_job(session, function, args, job_id))
 
 
 def tenant_scope_of(session: AsyncSession) -> TenantScope:

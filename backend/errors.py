@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 
 class DomainError(Exception):
     code: ClassVar[str] = "DOMAIN_ERROR"
-    kind: ClassVar[str] = "invalid"  # invalid | not_found | forbidden | conflict | unauthenticated
+    # invalid | not_found | forbidden | conflict | unauthenticated | rate_limited | unavailable
+    kind: ClassVar[str] = "invalid"
 
     def __init__(self, message: str, *, field: str | None = None, **data: Any) -> None:
         super().__init__(message)
@@ -61,5 +62,16 @@ class RateLimited(DomainError):
     kind = "rate_limited"
 
     def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.retry_after_s = retry_after_s
+
+
+class ServiceUnavailable(DomainError):
+    """A service the request needs (database, Redis) does not answer; the caller may retry later."""
+
+    code = "SERVICE_UNAVAILABLE"
+    kind = "unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
         super().__init__(message, retry_after_s=retry_after_s)
         self.retry_after_s = retry_after_s

@@ -1,5 +1,6 @@
 """Import every model module once, so both metadata objects are complete (alembic, DDL)."""
 
+from backend import outbox as outbox_models
 from backend.audit import models as audit_models
 from backend.evidence import models as evidence_models
 from backend.identity import models as identity_models
@@ -16,6 +17,7 @@ __all__ = [
     "ingest_models",
     "installation_models",
     "metering_models",
+    "outbox_models",
     "sharing_models",
     "tenant_models",
 ]

@@ -11,10 +11,9 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from backend.api.errors import DomainErrorCodes
+from backend.api.errors import DomainErrorCodes, ErrorsAtTheEdge, log_errors
 from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
-from backend.errors import DomainError
 from backend.evidence.gql import EvidenceQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestQuery
@@ -47,11 +46,11 @@ Mutation = merge_types(
 
 
 class Schema(strawberry.Schema):
-    """Domain errors are answers, not faults: they are not logged as errors with tracebacks."""
+    """Domain errors are answers and the caller's mistakes are not faults: only unexpected errors
+    are logged as errors, with their traceback and the request id."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError)]
-        super().process_errors(unexpected, execution_context)
+        log_errors(errors, execution_context.operation_name if execution_context else None)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -59,6 +58,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         *limit_extensions(settings),
         IntrospectionForAuthenticated,
         DomainErrorCodes,
+        ErrorsAtTheEdge,
     ]
     return Schema(query=Query, mutation=Mutation, extensions=extensions)
 

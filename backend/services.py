@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
-from backend.db import Database, DeferredJob
+from backend.db import Database
 from backend.evidence.store import LocalStore, ObjectStore, S3Store
 from backend.identity.keycache import KeyCache
+from backend.outbox import OutboxRelay
 from backend.settings import Settings
 from backend.tenants.registry import TenantRegistry
 
@@ -59,14 +60,11 @@ async def start_services(settings: Settings) -> Services:
         tenant_password=settings.role_password,
         max_tenant_pools=settings.db_tenant_pools,
     )
-    redis = Redis.from_url(settings.redis_url)
-    queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-
-    async def send_jobs(jobs: list[DeferredJob]) -> None:
-        for job in jobs:
-            await queue.enqueue_job(job.function, *job.args, _job_id=job.job_id)
-
-    db.send_jobs = send_jobs
+    # connections are opened on first use, so the API starts and commits while Redis is down; the
+    # timeouts keep a request that needs Redis from hanging on it (it answers 503 instead)
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
+    queue = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
+    db.relay = OutboxRelay(db, queue)
     store = build_store(settings)
     if isinstance(store, S3Store):
         await store.ensure_bucket()

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -61,8 +61,15 @@ class Settings(BaseSettings):
     signing_key_grace_s: int = 7200
     session_ttl_s: int = 8 * 3600
     invitation_ttl_s: int = 7 * 24 * 3600
+    # log-in attempts per address and account pair; per address alone; per account from anywhere
     login_rate_per_minute: int = 10
+    login_address_rate_per_minute: int = 60
+    login_account_rate_per_minute: int = 20
+    # token requests per client; per address (many clients behind one gateway)
     token_rate_per_minute: int = 60
+    token_address_rate_per_minute: int = 600
+    # access tokens living longer than this are refused even with a valid signature
+    access_token_max_ttl_s: int = 24 * 3600
 
     s3_endpoint_url: str | None = None
     s3_bucket: str = "cbamx-evidence"
@@ -116,6 +123,12 @@ class Settings(BaseSettings):
         """
         mac = hmac.new(self.resolved_secret_key().encode(), f"cbamx-db-role:{role}".encode(), hashlib.sha256)
         return mac.hexdigest()
+
+    @model_validator(mode="after")
+    def _token_lifetime_within_maximum(self) -> Settings:
+        if self.access_token_ttl_s > self.access_token_max_ttl_s:
+            raise ValueError("CBAMX_ACCESS_TOKEN_TTL_S must not exceed CBAMX_ACCESS_TOKEN_MAX_TTL_S")
+        return self
 
     @property
     def is_production(self) -> bool:

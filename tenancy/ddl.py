@@ -141,7 +141,7 @@ def privileges_ddl(schema: str, role: str, runtime: str) -> str:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT USAGE, SELECT ON SEQUENCES TO {r};",
         f"GRANT USAGE ON SCHEMA {s} TO {rt};",
     ]
-    lines += [f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.{t} FROM {r};" for t in APPEND_ONLY_TABLES]
+    lines += [f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.{quote_ident(t)} FROM {r};" for t in APPEND_ONLY_TABLES]
     lines += [f"GRANT {what} ON {s}.{t} TO {rt};" for t, what in RUNTIME_TENANT_GRANTS.items()]
     lines.append(append_only_guard_ddl(schema, "audit_entries"))
     return "\n".join(lines)

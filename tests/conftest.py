@@ -37,6 +37,9 @@ os.environ["CBAMX_TOKEN_RATE_PER_MINUTE"] = "1000"
 # every tenant's transactions log in on a pool of their own: tests make hundreds of tenants and
 # share one PostgreSQL (max_connections) with parallel runs, so few pools stay open
 os.environ.setdefault("CBAMX_DB_TENANT_POOLS", "6")
+os.environ["CBAMX_LOGIN_ADDRESS_RATE_PER_MINUTE"] = "100000"
+os.environ["CBAMX_LOGIN_ACCOUNT_RATE_PER_MINUTE"] = "100000"
+os.environ["CBAMX_TOKEN_ADDRESS_RATE_PER_MINUTE"] = "100000"
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 

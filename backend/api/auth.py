@@ -35,7 +35,13 @@ async def principal_from_bearer(services: Services, token: str) -> Principal:
     except (JoseError, ValueError, TypeError):
         raise InvalidToken("malformed token")
     keyset = await services.keys.verification_keys(kid=kid)
-    claims = verify_access_token(token, keyset, issuer=settings.issuer, audience=settings.jwt_audience)
+    claims = verify_access_token(
+        token,
+        keyset,
+        issuer=settings.issuer,
+        audience=settings.jwt_audience,
+        max_lifetime_s=settings.access_token_max_ttl_s,
+    )
     async with services.db.platform_session() as session:
         client = await active_client(session, str(claims["client_id"]))
     if client is None:

@@ -28,8 +28,12 @@ class Context(BaseContext, kw_only=True):
         return self.principal
 
     async def tenant(self) -> TenantRef:
+        """The principal's tenant, looked up once per operation (the registry re-reads its status
+        every second, and one operation should see one answer)."""
         principal = self.require_principal()
-        return await self.services.tenants.get(principal.require_tenant())
+        if "_tenant" not in self.loaders:
+            self.loaders["_tenant"] = await self.services.tenants.get(principal.require_tenant())
+        return self.loaders["_tenant"]  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def tenant_uow(self) -> AsyncIterator[AsyncSession]:

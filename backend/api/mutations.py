@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from backend.api.errors import user_errors
+from backend.api.errors import data_error, user_errors
 from backend.errors import DomainError
 
 P = TypeVar("P")
@@ -17,3 +17,13 @@ async def run(body: Callable[[], Awaitable[P]], on_error: Callable[[list], P]) -
         return await body()
     except DomainError as error:
         return on_error(user_errors(error))
+    except Exception as error:
+        # a value the database refused after validation let it through: the caller's mistake
+        rejected = data_error(error)
+        if rejected is None:
+            raise
+        if rejected.field:
+            # the column's name, spelled as the GraphQL input field
+            head, *rest = rejected.field.split("_")
+            rejected.field = head + "".join(part.capitalize() for part in rest)
+        return on_error(user_errors(rejected))

@@ -7,7 +7,18 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from backend.errors import DomainError, RateLimited, ValidationFailed
+from backend.api.errors import (
+    INTERNAL_ERROR,
+    data_error,
+    internal_error_message,
+    service_unavailable,
+    undecodable_body,
+)
+from backend.api.request_id import current_request_id
+from backend.errors import DomainError, RateLimited, ServiceUnavailable, ValidationFailed
+from backend.logging import get_logger
+
+_log = get_logger("cbamx.api")
 
 STATUS_BY_KIND = {
     "invalid": 422,
@@ -16,6 +27,7 @@ STATUS_BY_KIND = {
     "conflict": 409,
     "unauthenticated": 401,
     "rate_limited": 429,
+    "unavailable": 503,
 }
 
 
@@ -43,12 +55,17 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    if status >= 500:
+        body["requestId"] = current_request_id()
+    if status in (429, 503):
+        # a refusal that depends on the moment must never be served from a cache
+        headers = {**(headers or {}), "Cache-Control": "no-store"}
     return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
     status = STATUS_BY_KIND.get(exc.kind, 422)
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, (RateLimited, ServiceUnavailable)) else None
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="cbamx"'}
     return problem(
@@ -70,6 +87,40 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    errors = None
+    if exc.status_code == 413:
+        errors = [{"field": "body", "code": "TOO_LARGE", "message": "the request body is larger than allowed"}]
+    elif exc.status_code == 400:
+        # litestar's own 400s (validation has its handler above) are bodies it could not decode
+        errors = [{"field": "body", "code": "BAD_REQUEST", "message": str(exc.detail)}]
     return problem(
-        exc.status_code, str(exc.detail), str(exc.detail), code=f"HTTP_{exc.status_code}", headers=exc.headers
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        code=f"HTTP_{exc.status_code}",
+        errors=errors,
+        headers=exc.headers,
     )
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Values the database refused are the caller's mistake (422); anything else is ours: logged in
+    full with the request id, and answered with that id only."""
+    undecodable = undecodable_body(exc)
+    if undecodable is not None:
+        return problem(400, "Bad request", undecodable.message, code="BAD_REQUEST", errors=field_errors(undecodable))
+    unavailable = service_unavailable(exc)
+    if unavailable is not None:
+        _log.warning(
+            "http.service_unavailable",
+            method=request.method,
+            path=request.url.path,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return domain_error_handler(request, unavailable)
+    rejected = data_error(exc)
+    if rejected is not None:
+        _log.info("http.value_rejected", path=request.url.path, code=rejected.code, field=rejected.field)
+        return domain_error_handler(request, rejected)
+    _log.error("http.unexpected_error", method=request.method, path=request.url.path, exc_info=exc)
+    return problem(500, "Internal error", internal_error_message(current_request_id()), code=INTERNAL_ERROR)

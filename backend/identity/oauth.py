@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload
@@ -19,6 +20,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc.jwk import KeySet
+from litestar import Response
 
 from backend.db import utcnow
 from backend.identity.models import OAuthClient
@@ -159,17 +161,67 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         return TokenResponse(status, dict(body), dict(headers))
 
 
+# RFC 6749 §3.2: parameters sent without a value are treated as omitted; none may be repeated
+TOKEN_PARAMETER_MAX = 1024
+CLIENT_ID_MAX = 64
+# one sentence for every failed client authentication: an unknown client and a wrong secret must
+# not be told apart (that would let anyone enumerate client ids)
+INVALID_CLIENT = "client authentication failed"
+
+
+def token_error(description: str, *, error: str = "invalid_request", status: int = 400) -> Response[Any]:
+    return Response(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+def token_form(body: bytes) -> dict[str, list[str]]:
+    """The token request's form, or ValueError naming the parameter at fault."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("the body is not valid UTF-8 text")
+    try:
+        pairs = parse_qsl(text, keep_blank_values=False, strict_parsing=False, errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError("the body is not valid UTF-8 text")
+    form: dict[str, list[str]] = {}
+    for name, value in pairs:
+        form.setdefault(name, []).append(value)
+    for name, values in form.items():
+        if len(values) > 1:
+            raise ValueError(f"parameter {name} was sent more than once")
+        if len(values[0]) > TOKEN_PARAMETER_MAX:
+            raise ValueError(f"parameter {name} is longer than {TOKEN_PARAMETER_MAX} characters")
+        if any(ord(c) < 0x20 or c == "\x7f" for c in values[0]):
+            raise ValueError(f"parameter {name} contains control characters")
+    return form
+
+
 def basic_client_id(authorization: str | None) -> str | None:
-    """The client id from an HTTP Basic header, to prefetch the client before authlib checks it."""
+    """The client id from an HTTP Basic header, to prefetch the client before authlib checks it.
+
+    None when the header is absent or cannot name one of our clients (not base64, not UTF-8,
+    control characters, longer than any client id): such a request fails client authentication.
+    """
     if not authorization or not authorization.lower().startswith("basic "):
         return None
     try:
-        decoded = base64.b64decode(authorization[6:].strip()).decode()
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
     except (ValueError, UnicodeDecodeError):
         return None
-    from urllib.parse import unquote
+    client_id = unquote(decoded.partition(":")[0], errors="strict")
+    if not client_id or len(client_id) > CLIENT_ID_MAX or not client_id.isprintable():
+        return None
+    return client_id
 
-    return unquote(decoded.partition(":")[0]) or None
+
+def authorization_is_unusable(headers: Any) -> bool:
+    """A Basic header that is present but names no possible client: refused before authlib parses it."""
+    authorization = headers.get("authorization")
+    return bool(authorization) and authorization.lower().startswith("basic ") and basic_client_id(authorization) is None
 
 
 def issue_token(
@@ -186,7 +238,15 @@ def issue_token(
 ) -> TokenResponse:
     generator = _TokenGenerator(issuer=issuer, audience=audience, keyset=signing_keys, ttl_s=ttl_s)
     server = _Server(client, generator)
+    if authorization_is_unusable(headers):
+        return TokenResponse(
+            401,
+            {"error": "invalid_client", "error_description": INVALID_CLIENT},
+            {"Cache-Control": "no-store", "Pragma": "no-cache", "WWW-Authenticate": 'Basic realm="cbamx"'},
+        )
     response: TokenResponse = server.create_token_response(_Request(method, uri, headers, form))
+    if response.body.get("error") == "invalid_client":
+        response.body["error_description"] = INVALID_CLIENT
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Pragma", "no-cache")
     if response.status == 401:

@@ -7,31 +7,41 @@ from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from backend.api.auth import SESSION_COOKIE, provide_principal, services_of
+from backend.api.inputs import Email, Name, Secret, Slug
 from backend.errors import PermissionDenied
 from backend.identity import invitations, sessions, users
 from backend.identity.clients import active_client
-from backend.identity.oauth import basic_client_id, issue_token
+from backend.identity.oauth import basic_client_id, issue_token, token_error, token_form
 from backend.identity.principal import ALL_SCOPES, Principal
 from backend.ratelimit import hit
 
+# log-in, invitation and switch bodies are small: a larger one is refused before it is parsed
+AUTH_MAX_BODY_BYTES = 64 * 1024
+
 
 class LoginInput(BaseModel):
-    email: str
-    password: str
-    tenant: str | None = None  # slug of the organisation to act for
+    model_config = ConfigDict(strict=True)
+
+    email: Email
+    password: Secret
+    tenant: Slug | None = None  # slug of the organisation to act for
 
 
 class AcceptInvitationInput(BaseModel):
-    token: str
-    name: str
-    password: str | None = None
+    model_config = ConfigDict(strict=True)
+
+    token: Secret
+    name: Name
+    password: Secret | None = None
 
 
 class SwitchTenantInput(BaseModel):
-    tenant: str
+    model_config = ConfigDict(strict=True)
+
+    tenant: Slug
 
 
 def _client_ip(request: Request[Any, Any, Any]) -> str:
@@ -66,31 +76,37 @@ class AuthController(Controller):
     path = "/"
     tags = ["auth"]
 
-    @post("/auth/token", operation_id="IssueToken", status_code=200, include_in_schema=True)
+    @post(
+        "/auth/token",
+        operation_id="IssueToken",
+        status_code=200,
+        include_in_schema=True,
+        request_max_body_size=AUTH_MAX_BODY_BYTES,
+    )
     async def token(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """OAuth2 client credentials grant (RFC 6749 §4.4) with HTTP Basic client authentication."""
         services = services_of(request)
         settings = services.settings
         client_id = basic_client_id(request.headers.get("authorization"))
-        await hit(services.redis, f"token:{client_id or _client_ip(request)}", limit=settings.token_rate_per_minute)
+        # counted per address and per client: many clients from one address, or one client from
+        # many addresses, each meet a limit
+        await hit(services.redis, f"token:ip:{_client_ip(request)}", limit=settings.token_address_rate_per_minute)
+        if client_id:
+            await hit(services.redis, f"token:client:{client_id}", limit=settings.token_rate_per_minute)
         content_type = request.headers.get("content-type", "")
-        form: dict[str, list[str]] = {}
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            multi = await request.form()
-            form = {k: [str(v) for v in multi.getall(k)] for k in multi}
-        else:
-            return Response(
-                {
-                    "error": "invalid_request",
-                    "error_description": "send the parameters as application/x-www-form-urlencoded",
-                },
-                status_code=400,
-                headers={"Cache-Control": "no-store"},
-            )
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            return token_error("send the parameters as application/x-www-form-urlencoded")
+        try:
+            form = token_form(await request.body())
+        except ValueError as exc:
+            return token_error(str(exc))
         client = None
         if client_id:
             async with services.db.platform_session() as session:
                 client = await active_client(session, client_id)
+            # a suspended organisation's clients get no new tokens: answered like an unknown client
+            if client is not None and not await services.tenants.is_active(client.tenant_id, fresh=True):
+                client = None
         response = issue_token(
             client=client,
             method="POST",
@@ -124,16 +140,18 @@ class AuthController(Controller):
     async def jwks(self, request: Request[Any, Any, Any]) -> Response[dict[str, object]]:
         return Response(await services_of(request).keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
-    @post("/auth/login", operation_id="LogIn", status_code=200)
+    @post("/auth/login", operation_id="LogIn", status_code=200, request_max_body_size=AUTH_MAX_BODY_BYTES)
     async def login(self, request: Request[Any, Any, Any], data: LoginInput) -> Response[dict[str, Any]]:
         """Portal log-in: sets an HttpOnly session cookie and returns the CSRF token for later posts."""
         services = services_of(request)
         _check_origin(request)
-        await hit(
-            services.redis,
-            f"login:{_client_ip(request)}:{data.email.lower()}",
-            limit=services.settings.login_rate_per_minute,
-        )
+        # per address (one address trying many accounts), per account (many addresses trying one)
+        # and per pair; a person who mistypes their password a few times meets none of them
+        settings = services.settings
+        address, account = _client_ip(request), data.email.strip().lower()
+        await hit(services.redis, f"login:ip:{address}", limit=settings.login_address_rate_per_minute)
+        await hit(services.redis, f"login:account:{account}", limit=settings.login_account_rate_per_minute)
+        await hit(services.redis, f"login:pair:{address}:{account}", limit=settings.login_rate_per_minute)
         tenant_id = (await services.tenants.by_slug(data.tenant)).id if data.tenant else None
         async with services.db.platform() as session:
             user = await users.authenticate(session, email=data.email, password=data.password)
@@ -152,7 +170,9 @@ class AuthController(Controller):
                 await sessions.end_session(session, token)
         return Response({"ok": True}, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
 
-    @post("/auth/switch-tenant", operation_id="SwitchTenant", status_code=200)
+    @post(
+        "/auth/switch-tenant", operation_id="SwitchTenant", status_code=200, request_max_body_size=AUTH_MAX_BODY_BYTES
+    )
     async def switch_tenant(self, request: Request[Any, Any, Any], data: SwitchTenantInput) -> dict[str, Any]:
         principal: Principal = await provide_principal(request)
         services = services_of(request)
@@ -164,7 +184,12 @@ class AuthController(Controller):
             await sessions.switch_tenant(session, portal_session, tenant.id)
         return {"tenantId": str(tenant.id)}
 
-    @post("/auth/invitations/accept", operation_id="AcceptInvitation", status_code=200)
+    @post(
+        "/auth/invitations/accept",
+        operation_id="AcceptInvitation",
+        status_code=200,
+        request_max_body_size=AUTH_MAX_BODY_BYTES,
+    )
     async def accept_invitation(self, request: Request[Any, Any, Any], data: AcceptInvitationInput) -> Response[Any]:
         services = services_of(request)
         _check_origin(request)

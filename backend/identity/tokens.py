@@ -18,8 +18,14 @@ class InvalidToken(Unauthenticated):
     code = "INVALID_TOKEN"
 
 
-def verify_access_token(token: str, keyset: KeySet, *, issuer: str, audience: str) -> dict[str, Any]:
-    """The token's claims if its signature, type, issuer, audience and expiry hold; raises otherwise."""
+def verify_access_token(
+    token: str, keyset: KeySet, *, issuer: str, audience: str, max_lifetime_s: int | None = None
+) -> dict[str, Any]:
+    """The token's claims if its signature, type, issuer, audience, expiry and lifetime hold; raises otherwise.
+
+    ``max_lifetime_s`` bounds ``exp - iat``: a token minted to live for a year (by a bug, or with a
+    leaked key) is refused even though its signature is good.
+    """
     known_kids = {key.kid for key in keyset.keys}
     try:
         header = extract_compact(token.encode()).protected
@@ -40,6 +46,7 @@ def verify_access_token(token: str, keyset: KeySet, *, issuer: str, audience: st
         iss={"essential": True, "value": issuer},
         aud={"essential": True, "value": audience},
         exp={"essential": True},
+        iat={"essential": True},
         sub={"essential": True},
         client_id={"essential": True},
         tenant={"essential": True},
@@ -48,4 +55,12 @@ def verify_access_token(token: str, keyset: KeySet, *, issuer: str, audience: st
         registry.validate(decoded.claims)
     except JoseError as exc:
         raise InvalidToken(f"token refused: {exc.error} {exc.description or ''}".strip())
-    return dict(decoded.claims)
+    claims = dict(decoded.claims)
+    if max_lifetime_s is not None:
+        try:
+            lifetime = int(claims["exp"]) - int(claims["iat"])
+        except (TypeError, ValueError):
+            raise InvalidToken("token refused: exp and iat must be numbers")
+        if lifetime > max_lifetime_s:
+            raise InvalidToken(f"token refused: its lifetime exceeds the maximum of {max_lifetime_s} s")
+    return claims

@@ -235,7 +235,7 @@ async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.U
     savepoint is rolled back and the batch goes through ``INSERT ... ON CONFLICT DO NOTHING``.
     """
     ids, stamps, values, qualities, reasons, raws, _ = columns
-    schema = tenant_scope_of(db).schema
+    scope = tenant_scope_of(db)
     connection = await db.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
@@ -243,7 +243,7 @@ async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.U
         async with driver.transaction():  # a savepoint inside the unit of work's transaction
             await driver.copy_records_to_table(
                 "counter_readings",
-                schema_name=schema,
+                schema_name=scope.schema,  # asyncpg quotes it
                 columns=COLUMNS,
                 records=zip(ids, stamps, values, qualities, reasons, raws, repeat(batch_id), strict=False),
             )
@@ -251,7 +251,7 @@ async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.U
     except asyncpg.UniqueViolationError:
         pass
     statement = (
-        f'INSERT INTO "{schema}".counter_readings ({", ".join(COLUMNS)}) '
+        f"INSERT INTO {scope.quoted_schema}.counter_readings ({', '.join(COLUMNS)}) "
         "SELECT d, t, v, q, r, w, $7 "
         "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::int2[], $5::text[], $6::bytea[]) "
         "AS u(d, t, v, q, r, w) ON CONFLICT (data_point_id, ts) DO NOTHING"

@@ -13,18 +13,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import backend.model_registry  # noqa: F401
-from backend.db import IDENTIFIER, TenantBase, asyncpg_url
+from backend.db import IDENTIFIER, TenantBase, asyncpg_url, quote_ident
 
 config = context.config
 
 
 def run(connection: Connection) -> None:
-    schema = config.attributes.get("tenant_schema") or context.get_x_argument(as_dictionary=True).get(
-        "tenant"
-    )
+    schema = config.attributes.get("tenant_schema") or context.get_x_argument(as_dictionary=True).get("tenant")
     if not schema or not IDENTIFIER.match(schema):
         raise SystemExit("name the tenant schema: -x tenant=tenant_<key>")
-    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}"))
     connection.execute(text("SELECT set_config('search_path', :s, true)"), {"s": schema})
     # autogenerate reflects the default schema; point it at the tenant (alembic cookbook recipe)
     connection.dialect.default_schema_name = schema

@@ -9,14 +9,17 @@ from arq import cron, func
 from workers.jobs.imports import import_file
 from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import anchor_audit_chains, platform_housekeeping
+from workers.jobs.outbox import relay_outbox
 
 FUNCTIONS: list[Any] = [
     func(platform_housekeeping, name="platform.housekeeping"),
     func(derive_intervals, name="intervals.derive", timeout=1800),
     func(import_file, name="ingest.import_file", timeout=1800),
     func(anchor_audit_chains, name="audit.anchor", timeout=1800),
+    func(relay_outbox, name="outbox.relay", timeout=300),
 ]
 CRON_JOBS: list[Any] = [
+    cron(relay_outbox, name="outbox.relay.cron", second={0}, run_at_startup=True, unique=True),
     cron(derive_pending, name="intervals.derive_pending", minute=set(range(0, 60, 5))),
     cron(platform_housekeeping, name="platform.housekeeping.cron", minute={0, 30}, run_at_startup=True),
     # anchors bound how far back an owner-level rewrite can hide: at most this window
