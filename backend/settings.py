@@ -8,6 +8,7 @@ carries the ``CBAMX_`` prefix.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
     graphql_ide: bool | None = None
 
     ingest_max_future_skew_s: int = 300
+    # readings before this instant are refused: a device clock reset (1970, year 1) would otherwise
+    # make derivation walk decades of empty days
+    ingest_min_reading_ts: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    # how long before its meter device's recorded installation a reading is still accepted
+    ingest_install_tolerance_s: int = 86_400
     ingest_max_batch: int = 50_000
     ingest_max_body_bytes: int = 64 * 1024 * 1024
 

@@ -27,7 +27,7 @@ from backend.evidence.service import NewDocument, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.ingest.models import FileImport, ImportStatus
-from backend.ingest.service import PointRef, insert_readings, point_map, queue_derivation
+from backend.ingest.service import PointRef, ReadingLimits, insert_readings, point_map, queue_derivation
 from backend.installations.service import get_installation
 from backend.metering.models import IngestBatch, ReadingQuality
 
@@ -176,7 +176,7 @@ def _timestamp(text: str, mapping: FileMapping, zone: ZoneInfo) -> datetime:
 
 
 def parse_rows(
-    data: bytes, mapping: FileMapping, points: dict[tuple[str, str], PointRef], *, now: datetime, max_future_skew_s: int
+    data: bytes, mapping: FileMapping, points: dict[tuple[str, str], PointRef], *, now: datetime, limits: ReadingLimits
 ) -> ParsedFile:
     """Readings of every mapped cell, or the list of what is wrong with which row and column."""
     errors: list[dict[str, Any]] = []
@@ -198,7 +198,7 @@ def parse_rows(
     if errors:
         return ParsedFile([], 0, errors)
     zone = ZoneInfo(mapping.timezone)
-    horizon = now + timedelta(seconds=max_future_skew_s)
+    horizon = now + timedelta(seconds=limits.max_future_skew_s)
     ids, stamps, values, qualities, reasons, raws = [], [], [], [], [], []
     seen: set[tuple[uuid.UUID, datetime]] = set()
     rows = 0
@@ -217,9 +217,22 @@ def parse_rows(
         if ts > horizon:
             fail(line_no, mapping.timestamp_column, "TIMESTAMP_IN_FUTURE", f"{ts.isoformat()} is in the future")
             continue
+        if ts < limits.floor:
+            fail(
+                line_no,
+                mapping.timestamp_column,
+                "TIMESTAMP_BEFORE_FLOOR",
+                f"{ts.isoformat()} is before {limits.floor.isoformat()}, the earliest time accepted",
+            )
+            continue
         for col in mapping.columns:
             cell = (row.get(col.column) or "").strip()
             point = points[(col.meter, col.quantity)]
+            if ts < limits.not_before(point):
+                problem = limits.too_early(line_no, point, ts)
+                assert problem is not None
+                fail(line_no, col.column, problem["code"], problem["message"].replace("reading", "row", 1))
+                continue
             if (point.data_point_id, ts) in seen:
                 fail(line_no, col.column, "DUPLICATE_TIMESTAMP", f"{ts.isoformat()} appears twice")
                 continue
@@ -248,7 +261,7 @@ def parse_rows(
 
 
 async def run_import(
-    db: AsyncSession, store: ObjectStore, actor: Principal, import_id: uuid.UUID, *, max_future_skew_s: int
+    db: AsyncSession, store: ObjectStore, actor: Principal, import_id: uuid.UUID, *, limits: ReadingLimits
 ) -> FileImport:
     """Parse a queued file and store its readings, or reject it with the row report."""
     job = await db.get(FileImport, import_id, with_for_update=True)
@@ -261,9 +274,7 @@ async def run_import(
     mapping = msgspec.convert(job.mapping, FileMapping)
     points = await point_map(db, job.installation_id)
     now = utcnow()
-    parsed = parse_rows(
-        await store.get(document.storage_key), mapping, points, now=now, max_future_skew_s=max_future_skew_s
-    )
+    parsed = parse_rows(await store.get(document.storage_key), mapping, points, now=now, limits=limits)
     job.rows_total, job.finished_at = parsed.rows, now
     if parsed.errors:
         job.status, job.errors, job.rows_accepted = ImportStatus.REJECTED, parsed.errors, 0

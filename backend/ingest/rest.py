@@ -52,7 +52,7 @@ class IngestController(Controller):
                     db,
                     principal,
                     body,
-                    max_future_skew_s=settings.ingest_max_future_skew_s,
+                    limits=service.ReadingLimits.of(settings),
                     max_batch=settings.ingest_max_batch,
                 )
         except BatchRejected as exc:

@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
@@ -29,7 +29,8 @@ from backend.identity.principal import Principal
 from backend.ingest.errors import BatchRejected, NotAnIngestClient
 from backend.ingest.schemas import WireBatch, WireStatus
 from backend.logging import get_logger
-from backend.metering.models import ConnectorAgent, DataPoint, IngestBatch, Meter, ReadingQuality
+from backend.metering.models import ConnectorAgent, DataPoint, IngestBatch, Meter, MeterDevice, ReadingQuality
+from backend.settings import Settings
 
 log = get_logger(__name__)
 QUALITY_CODES = {
@@ -53,6 +54,54 @@ class PointRef:
     data_point_id: uuid.UUID
     meter_id: uuid.UUID
     unit: str
+    meter: str = ""
+    quantity: str = ""
+    # the earliest installation of a device on the meter; None for a meter without a device
+    installed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingLimits:
+    """The window a reading's timestamp must fall in, from the settings."""
+
+    max_future_skew_s: int = 300
+    floor: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    install_tolerance_s: int = 86_400
+
+    @classmethod
+    def of(cls, settings: Settings) -> ReadingLimits:
+        return cls(
+            max_future_skew_s=settings.ingest_max_future_skew_s,
+            floor=settings.ingest_min_reading_ts,
+            install_tolerance_s=settings.ingest_install_tolerance_s,
+        )
+
+    def not_before(self, point: PointRef) -> datetime:
+        """The earliest timestamp accepted for a data point: the floor, or its device's installation."""
+        if point.installed_at is None:
+            return self.floor
+        return max(self.floor, point.installed_at - timedelta(seconds=self.install_tolerance_s))
+
+    def too_early(self, index: int, point: PointRef, ts: datetime) -> dict[str, Any] | None:
+        """The error for a reading stamped before its data point can have been read, if it is."""
+        what = f"reading {index} of '{point.meter}' {point.quantity} at {ts.isoformat()}"
+        if ts < self.floor:
+            return _error(
+                index,
+                "ts",
+                "TIMESTAMP_BEFORE_FLOOR",
+                f"{what} is before {self.floor.isoformat()}, the earliest time accepted (a device clock reset?)",
+            )
+        if ts < self.not_before(point):
+            assert point.installed_at is not None
+            return _error(
+                index,
+                "ts",
+                "TIMESTAMP_BEFORE_INSTALLATION",
+                f"{what} is before the meter device's installation on {point.installed_at.isoformat()} "
+                f"(less {self.install_tolerance_s} s tolerance)",
+            )
+        return None
 
 
 def require_ingest_client(principal: Principal) -> uuid.UUID:
@@ -78,12 +127,23 @@ def decode_status(body: bytes) -> WireStatus:
 
 
 async def point_map(db: AsyncSession, installation_id: uuid.UUID) -> dict[tuple[str, str], PointRef]:
+    installed = (
+        select(MeterDevice.meter_id, func.min(MeterDevice.installed_at).label("installed_at"))
+        .group_by(MeterDevice.meter_id)
+        .subquery()
+    )
     rows = await db.execute(
-        select(Meter.code, DataPoint.quantity, DataPoint.id, DataPoint.meter_id, DataPoint.unit)
+        select(
+            Meter.code, DataPoint.quantity, DataPoint.id, DataPoint.meter_id, DataPoint.unit, installed.c.installed_at
+        )
         .join(Meter, Meter.id == DataPoint.meter_id)
+        .outerjoin(installed, installed.c.meter_id == Meter.id)
         .where(Meter.installation_id == installation_id, Meter.is_virtual.is_(False))
     )
-    return {(r.code, r.quantity.value): PointRef(r.id, r.meter_id, r.unit) for r in rows}
+    return {
+        (r.code, r.quantity.value): PointRef(r.id, r.meter_id, r.unit, r.code, r.quantity.value, r.installed_at)
+        for r in rows
+    }
 
 
 # Meters and data points of an installation, per tenant schema, for a few seconds: every batch
@@ -120,7 +180,9 @@ def pack_registers(words: list[int] | None) -> bytes | None:
     return packer.pack(*words)
 
 
-def _fast_columns(batch: WireBatch, points: dict[tuple[str, str], PointRef], horizon: datetime) -> list[Any] | None:
+def _fast_columns(
+    batch: WireBatch, points: dict[tuple[str, str], PointRef], horizon: datetime, earliest: datetime
+) -> list[Any] | None:
     """Columns for a batch with nothing wrong, checked in bulk; None when any reading needs a closer look."""
     readings = batch.readings
     if not readings:
@@ -132,7 +194,7 @@ def _fast_columns(batch: WireBatch, points: dict[tuple[str, str], PointRef], hor
     if None in qualities:
         return None
     stamps = [r.ts for r in readings]
-    if any(t.tzinfo is None for t in stamps) or max(stamps) > horizon:
+    if any(t.tzinfo is None for t in stamps) or max(stamps) > horizon or min(stamps) < earliest:
         return None
     values = [r.value for r in readings]
     try:
@@ -160,12 +222,15 @@ def validate_readings(
     points: dict[tuple[str, str], PointRef],
     *,
     now: datetime,
-    max_future_skew_s: int,
+    limits: ReadingLimits,
     max_errors: int = 100,
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """Column arrays ready for the database, and the errors (index, field, code, message)."""
-    horizon = now + timedelta(seconds=max_future_skew_s)
-    fast = _fast_columns(batch, points, horizon)
+    horizon = now + timedelta(seconds=limits.max_future_skew_s)
+    # one bound for the whole batch: when every reading is after every data point's earliest
+    # accepted time, nothing is checked per reading
+    earliest = max((limits.not_before(p) for p in points.values()), default=limits.floor)
+    fast = _fast_columns(batch, points, horizon, earliest)
     if fast is not None:
         return fast, []
     codes = {code for code, _ in points}
@@ -204,9 +269,11 @@ def validate_readings(
                     index,
                     "ts",
                     "TIMESTAMP_IN_FUTURE",
-                    f"{ts.isoformat()} is more than {max_future_skew_s} s ahead of the server clock",
+                    f"{ts.isoformat()} is more than {limits.max_future_skew_s} s ahead of the server clock",
                 )
             )
+        elif (too_early := limits.too_early(index, point or _UNKNOWN_POINT, ts)) is not None:
+            errors.append(too_early)
         quality = QUALITY_CODES.get(reading.quality)
         if quality is None:
             errors.append(_error(index, "quality", "UNKNOWN_QUALITY", "quality is good, uncertain or missing"))
@@ -224,6 +291,7 @@ def validate_readings(
     return [], errors
 
 
+_UNKNOWN_POINT = PointRef(uuid.UUID(int=0), uuid.UUID(int=0), "", "?", "?")
 COLUMNS = ("data_point_id", "ts", "value", "quality", "reason", "raw", "batch_id")
 
 
@@ -261,7 +329,7 @@ async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.U
 
 
 async def ingest_batch(
-    db: AsyncSession, principal: Principal, body: bytes, *, max_future_skew_s: int, max_batch: int
+    db: AsyncSession, principal: Principal, body: bytes, *, limits: ReadingLimits, max_batch: int
 ) -> IngestResult:
     """Validate and store one agent delivery; the caller's transaction makes it all or nothing."""
     installation_id = require_ingest_client(principal)
@@ -275,7 +343,7 @@ async def ingest_batch(
         batch,
         source="agent",
         body_sha256=hashlib.sha256(body).hexdigest(),
-        max_future_skew_s=max_future_skew_s,
+        limits=limits,
     )
 
 
@@ -287,12 +355,12 @@ async def store_batch(
     *,
     source: str,
     body_sha256: str,
-    max_future_skew_s: int,
+    limits: ReadingLimits,
 ) -> IngestResult:
     """Check and store a batch of readings for one installation; audited; queues interval derivation."""
     now = utcnow()
     points = await cached_point_map(db, installation_id, {(r.meter, r.quantity) for r in batch.readings})
-    columns, errors = validate_readings(batch, points, now=now, max_future_skew_s=max_future_skew_s)
+    columns, errors = validate_readings(batch, points, now=now, limits=limits)
     if errors:
         raise BatchRejected(errors)
     batch_id = uuid.uuid4()

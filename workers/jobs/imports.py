@@ -7,6 +7,7 @@ from typing import Any
 
 from backend.identity.principal import Principal
 from backend.ingest.files import run_import
+from backend.ingest.service import ReadingLimits
 
 
 async def import_file(ctx: dict[str, Any], tenant_id: str, import_id: str) -> dict[str, Any]:
@@ -18,7 +19,7 @@ async def import_file(ctx: dict[str, Any], tenant_id: str, import_id: str) -> di
             services.store,
             Principal.system("file import", tenant.id),
             uuid.UUID(import_id),
-            max_future_skew_s=services.settings.ingest_max_future_skew_s,
+            limits=ReadingLimits.of(services.settings),
         )
     return {
         "status": job.status.value,
