@@ -17,7 +17,7 @@ from backend.audit.gql import AuditQuery
 from backend.errors import DomainError
 from backend.evidence.gql import EvidenceQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
-from backend.ingest.gql import IngestQuery
+from backend.ingest.gql import IngestMutation, IngestQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
@@ -40,7 +40,8 @@ Query = merge_types(
     ),
 )
 Mutation = merge_types(
-    "Mutation", (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, SharingMutation)
+    "Mutation",
+    (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, IngestMutation, SharingMutation),
 )
 
 

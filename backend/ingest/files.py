@@ -10,7 +10,7 @@ import csv
 import io
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -27,9 +27,9 @@ from backend.evidence.service import NewDocument, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.ingest.models import FileImport, ImportStatus
-from backend.ingest.service import PointRef, ReadingLimits, insert_readings, point_map, queue_derivation
+from backend.ingest.service import PointRef, ReadingColumns, ReadingLimits, point_map, store_delivery
 from backend.installations.service import get_installation
-from backend.metering.models import IngestBatch, ReadingQuality
+from backend.metering.models import ReadingQuality
 
 MAX_REPORTED_ERRORS = 1000
 
@@ -161,9 +161,11 @@ async def submit_file(
 
 @dataclass
 class ParsedFile:
-    columns: list[Any]
+    columns: ReadingColumns
     rows: int
     errors: list[dict[str, Any]]
+    # (row, column) of each reading in the columns, to name it in the report
+    origins: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _timestamp(text: str, mapping: FileMapping, zone: ZoneInfo) -> datetime:
@@ -189,17 +191,18 @@ def parse_rows(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         fail(0, "", "NOT_UTF8", "the file is not UTF-8 text")
-        return ParsedFile([], 0, errors)
+        return ParsedFile(ReadingColumns(), 0, errors)
     reader = csv.DictReader(io.StringIO(text), delimiter=mapping.delimiter)
     header = reader.fieldnames or []
     for needed in [mapping.timestamp_column, *(c.column for c in mapping.columns)]:
         if needed not in header:
             fail(1, needed, "MISSING_COLUMN", f"the header has no column '{needed}'")
     if errors:
-        return ParsedFile([], 0, errors)
+        return ParsedFile(ReadingColumns(), 0, errors)
     zone = ZoneInfo(mapping.timezone)
     horizon = now + timedelta(seconds=limits.max_future_skew_s)
-    ids, stamps, values, qualities, reasons, raws = [], [], [], [], [], []
+    columns = ReadingColumns()
+    origins: list[tuple[int, str]] = []
     seen: set[tuple[uuid.UUID, datetime]] = set()
     rows = 0
     for line_no, row in enumerate(reader, start=2):
@@ -249,15 +252,11 @@ def parse_rows(
                     fail(line_no, col.column, "NOT_FINITE", f"'{cell}' is not a finite number")
                     continue
                 quality, reason = ReadingQuality.GOOD, None
-            ids.append(point.data_point_id)
-            stamps.append(ts)
-            values.append(value)
-            qualities.append(int(quality))
-            reasons.append(reason)
-            raws.append(None)
+            columns.append(point.data_point_id, ts, value, int(quality), reason)
+            origins.append((line_no, col.column))
     if rows == 0:
         fail(2, "", "NO_ROWS", "the file has a header but no data rows")
-    return ParsedFile([ids, stamps, values, qualities, reasons, raws, set()], rows, errors)
+    return ParsedFile(columns, rows, errors, origins)
 
 
 async def run_import(
@@ -280,35 +279,41 @@ async def run_import(
         job.status, job.errors, job.rows_accepted = ImportStatus.REJECTED, parsed.errors, 0
         await record(db, actor, "file_import.rejected", "file_import", job.id, details={"errors": len(parsed.errors)})
         return job
-    batch_id = uuid.uuid4()
-    accepted = await insert_readings(db, parsed.columns, batch_id)
-    stamps = parsed.columns[1]
-    db.add(
-        IngestBatch(
-            id=batch_id,
-            installation_id=job.installation_id,
-            source="file",
-            source_ref=str(job.id),
-            received_at=now,
-            readings=len(stamps),
-            accepted=accepted,
-            duplicates=len(stamps) - accepted,
-            first_ts=min(stamps) if stamps else None,
-            last_ts=max(stamps) if stamps else None,
-            body_sha256=document.sha256,
-        )
+    delivery = await store_delivery(
+        db,
+        actor,
+        job.installation_id,
+        parsed.columns,
+        source="file",
+        source_ref=str(job.id),
+        body_sha256=document.sha256,
+        now=now,
     )
-    job.status, job.rows_accepted, job.rows_duplicate = ImportStatus.COMPLETED, accepted, len(stamps) - accepted
+    # a completed file's report lists the readings whose value differs from the stored one
+    job.errors = [
+        {
+            "row": parsed.origins[c.position][0],
+            "column": parsed.origins[c.position][1],
+            "code": "CONFLICTS_WITH_STORED",
+            "message": f"{parsed.columns.values[c.position]} differs from the stored {c.stored_value}; "
+            "recorded as a reading conflict",
+        }
+        for c in delivery.conflicts[:MAX_REPORTED_ERRORS]
+    ]
+    job.status, job.rows_accepted, job.rows_duplicate = ImportStatus.COMPLETED, delivery.accepted, delivery.duplicates
     await record(
         db,
         actor,
         "file_import.completed",
         "file_import",
         job.id,
-        details={"readings": len(stamps), "accepted": accepted, "document_sha256": document.sha256},
+        details={
+            "readings": delivery.readings,
+            "accepted": delivery.accepted,
+            "conflicts": len(delivery.conflicts),
+            "document_sha256": document.sha256,
+        },
     )
-    if accepted:
-        queue_derivation(db, job.installation_id, now)
     return job
 
 

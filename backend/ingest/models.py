@@ -1,4 +1,4 @@
-"""Historian and SCADA file imports and their per-row reports (tenant schema)."""
+"""Historian and SCADA file imports with their per-row reports, and conflicting readings (tenant schema)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, SmallInteger, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,3 +36,39 @@ class FileImport(TenantBase):
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class ConflictStatus(enum.StrEnum):
+    OPEN = "open"
+    KEPT_STORED = "kept_stored"
+    TOOK_NEW = "took_new"
+
+
+class ReadingConflict(TenantBase):
+    """A reading that arrived with another value for a data point and time already holding one.
+
+    The stored raw reading is evidence and is never changed; this row keeps the value that
+    arrived, from which delivery, and the exporter's decision. A value taken over the stored one
+    (``TOOK_NEW``) is the one interval derivation uses from then on.
+    """
+
+    __tablename__ = "reading_conflicts"
+    # the same conflicting value sent again (an agent resending after a lost answer) is recorded once
+    __table_args__ = (UniqueConstraint("data_point_id", "ts", "received_value"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"), index=True)
+    data_point_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_points.id", ondelete="CASCADE"))
+    ts: Mapped[datetime]
+    stored_value: Mapped[float | None] = mapped_column(Float)
+    received_value: Mapped[float] = mapped_column(Float)
+    received_quality: Mapped[int] = mapped_column(SmallInteger)
+    received_raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # the delivery that brought the received value, and the reading's index in it
+    batch_id: Mapped[uuid.UUID]
+    item_index: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # agent | file | history
+    status: Mapped[ConflictStatus] = mapped_column(str_enum(ConflictStatus), default=ConflictStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(320))
+    resolved_at: Mapped[datetime | None]

@@ -69,7 +69,12 @@ class IngestController(Controller):
                 media_type="application/problem+json",
             )
         return Response(
-            {"batch_id": str(result.batch_id), "accepted": result.accepted, "duplicates": result.duplicates}
+            {
+                "batch_id": str(result.batch_id),
+                "accepted": result.accepted,
+                "duplicates": result.duplicates,
+                "conflicts": result.conflicts,
+            }
         )
 
     @post("/status", operation_id="ReportAgentStatus", status_code=200)

@@ -7,12 +7,13 @@ a reading sent again is counted as a duplicate, not stored twice.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import math
 import struct
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from typing import Any
@@ -20,14 +21,17 @@ from typing import Any
 import asyncpg
 import msgspec
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.db import defer_job, tenant_scope_of, utcnow
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
-from backend.ingest.errors import BatchRejected, NotAnIngestClient
+from backend.ingest.errors import BatchRejected, ConflictAlreadyResolved, ConflictNotFound, NotAnIngestClient
+from backend.ingest.models import ConflictStatus, ReadingConflict
 from backend.ingest.schemas import WireBatch, WireStatus
+from backend.installations.service import get_installation
 from backend.logging import get_logger
 from backend.metering.models import ConnectorAgent, DataPoint, IngestBatch, Meter, MeterDevice, ReadingQuality
 from backend.settings import Settings
@@ -47,6 +51,8 @@ class IngestResult:
     batch_id: uuid.UUID
     accepted: int
     duplicates: int
+    # readings whose value differs from the stored one: index, meter, quantity, ts, both values
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +186,47 @@ def pack_registers(words: list[int] | None) -> bytes | None:
     return packer.pack(*words)
 
 
+@dataclass(slots=True)
+class ReadingColumns:
+    """Readings ready for the database, one list per column, in delivery order.
+
+    Lists rather than arrays: asyncpg's binary COPY and ``unnest`` parameters take Python objects.
+    """
+
+    data_point_ids: list[uuid.UUID] = field(default_factory=list)
+    stamps: list[datetime] = field(default_factory=list)
+    values: list[float | None] = field(default_factory=list)
+    qualities: list[int] = field(default_factory=list)
+    reasons: list[str | None] = field(default_factory=list)
+    raws: list[bytes | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.data_point_ids)
+
+    def append(
+        self,
+        data_point_id: uuid.UUID,
+        ts: datetime,
+        value: float | None,
+        quality: int,
+        reason: str | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        self.data_point_ids.append(data_point_id)
+        self.stamps.append(ts)
+        self.values.append(value)
+        self.qualities.append(quality)
+        self.reasons.append(reason)
+        self.raws.append(raw)
+
+
 def _fast_columns(
     batch: WireBatch, points: dict[tuple[str, str], PointRef], horizon: datetime, earliest: datetime
-) -> list[Any] | None:
+) -> ReadingColumns | None:
     """Columns for a batch with nothing wrong, checked in bulk; None when any reading needs a closer look."""
     readings = batch.readings
     if not readings:
-        return [[], [], [], [], [], [], set()]
+        return ReadingColumns()
     refs = [points.get((r.meter, r.quantity)) for r in readings]
     if None in refs:
         return None
@@ -206,15 +246,14 @@ def _fast_columns(
             return None
         if value is not None and not math.isfinite(value):
             return None
-    return [
+    return ReadingColumns(
         [ref.data_point_id for ref in refs],  # type: ignore[union-attr]
         stamps,
         values,
         [int(q) for q in qualities],  # type: ignore[arg-type]
         [r.reason for r in readings],
         raws,
-        {ref.meter_id for ref in refs},  # type: ignore[union-attr]
-    ]
+    )
 
 
 def validate_readings(
@@ -224,8 +263,8 @@ def validate_readings(
     now: datetime,
     limits: ReadingLimits,
     max_errors: int = 100,
-) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Column arrays ready for the database, and the errors (index, field, code, message)."""
+) -> tuple[ReadingColumns, list[dict[str, Any]]]:
+    """Columns ready for the database, and the errors (index, field, code, message)."""
     horizon = now + timedelta(seconds=limits.max_future_skew_s)
     # one bound for the whole batch: when every reading is after every data point's earliest
     # accepted time, nothing is checked per reading
@@ -235,6 +274,7 @@ def validate_readings(
         return fast, []
     codes = {code for code, _ in points}
     errors: list[dict[str, Any]] = []
+    columns = ReadingColumns()
     for index, reading in enumerate(batch.readings):
         point = points.get((reading.meter, reading.quantity))
         if point is None:
@@ -288,21 +328,39 @@ def validate_readings(
             errors.append(_error(index, "value", "VALUE_ON_MISSING", "a 'missing' reading carries no value"))
         if len(errors) >= max_errors:
             break
-    return [], errors
+        if not errors:
+            assert point is not None and quality is not None
+            columns.append(point.data_point_id, ts, value, int(quality), reading.reason, pack_registers(reading.raw))
+    return (ReadingColumns() if errors else columns), errors
 
 
 _UNKNOWN_POINT = PointRef(uuid.UUID(int=0), uuid.UUID(int=0), "", "?", "?")
 COLUMNS = ("data_point_id", "ts", "value", "quality", "reason", "raw", "batch_id")
 
 
-async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.UUID) -> int:
-    """Store readings once each; returns how many were new.
+@dataclass(frozen=True, slots=True)
+class ConflictingReading:
+    """A reading whose value differs from the one stored for its data point and time."""
+
+    position: int  # in the columns
+    stored_value: float | None
+
+
+async def insert_readings(
+    db: AsyncSession, columns: ReadingColumns, batch_id: uuid.UUID
+) -> tuple[int, list[ConflictingReading]]:
+    """Store readings once each; returns how many were new, and the conflicting ones.
 
     The common case, a batch the server has not seen, goes in with binary COPY inside a savepoint.
-    If any reading is already stored (an agent re-sending after a lost acknowledgement), the
-    savepoint is rolled back and the batch goes through ``INSERT ... ON CONFLICT DO NOTHING``.
+    If any reading is already stored (an agent re-sending after a lost acknowledgement, or a time
+    sent twice in one batch), the savepoint is rolled back and the batch goes through
+    ``INSERT ... ON CONFLICT DO NOTHING``; then every reading whose value differs from the one
+    now stored for its data point and time is a conflict (within one batch the first value is
+    the one stored). A reading without a value never conflicts: it adds nothing to a stored one.
     """
-    ids, stamps, values, qualities, reasons, raws, _ = columns
+    if not len(columns):
+        return 0, []
+    c = columns
     schema = tenant_scope_of(db).schema
     connection = await db.connection()
     driver = (await connection.get_raw_connection()).driver_connection
@@ -313,9 +371,11 @@ async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.U
                 "counter_readings",
                 schema_name=schema,
                 columns=COLUMNS,
-                records=zip(ids, stamps, values, qualities, reasons, raws, repeat(batch_id), strict=False),
+                records=zip(
+                    c.data_point_ids, c.stamps, c.values, c.qualities, c.reasons, c.raws, repeat(batch_id), strict=False
+                ),
             )
-        return len(ids)
+        return len(columns), []
     except asyncpg.UniqueViolationError:
         pass
     statement = (
@@ -324,8 +384,129 @@ async def insert_readings(db: AsyncSession, columns: list[Any], batch_id: uuid.U
         "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::int2[], $5::text[], $6::bytea[]) "
         "AS u(d, t, v, q, r, w) ON CONFLICT (data_point_id, ts) DO NOTHING"
     )
-    status: str = await driver.execute(statement, ids, stamps, values, qualities, reasons, raws, batch_id)
-    return int(status.rsplit(" ", 1)[-1])
+    status: str = await driver.execute(
+        statement, c.data_point_ids, c.stamps, c.values, c.qualities, c.reasons, c.raws, batch_id
+    )
+    differing = await driver.fetch(
+        "SELECT u.i - 1 AS position, s.value AS stored "
+        "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[]) WITH ORDINALITY AS u(d, t, v, i) "
+        f'JOIN "{schema}".counter_readings s ON s.data_point_id = u.d AND s.ts = u.t '
+        "WHERE u.v IS NOT NULL AND s.value IS DISTINCT FROM u.v ORDER BY u.i",
+        c.data_point_ids,
+        c.stamps,
+        c.values,
+    )
+    return int(status.rsplit(" ", 1)[-1]), [ConflictingReading(r["position"], r["stored"]) for r in differing]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a stored delivery came to."""
+
+    batch_id: uuid.UUID
+    readings: int
+    accepted: int
+    conflicts: list[ConflictingReading]
+
+    @property
+    def duplicates(self) -> int:
+        return self.readings - self.accepted - len(self.conflicts)
+
+
+async def store_delivery(
+    db: AsyncSession,
+    principal: Principal,
+    installation_id: uuid.UUID,
+    columns: ReadingColumns,
+    *,
+    source: str,
+    source_ref: str,
+    body_sha256: str,
+    now: datetime,
+) -> Delivery:
+    """The one tail of every way readings come in: store, record the batch and its conflicts, queue derivation.
+
+    The caller audits the delivery itself (what it was: an agent batch, a file); conflicts are
+    audited here, once per delivery that has any.
+    """
+    batch_id = uuid.uuid4()
+    accepted, conflicts = await insert_readings(db, columns, batch_id)
+    stamps = columns.stamps
+    db.add(
+        IngestBatch(
+            id=batch_id,
+            installation_id=installation_id,
+            source=source,
+            source_ref=source_ref[:200],
+            received_at=now,
+            readings=len(columns),
+            accepted=accepted,
+            duplicates=len(columns) - accepted,
+            first_ts=min(stamps) if stamps else None,
+            last_ts=max(stamps) if stamps else None,
+            body_sha256=body_sha256,
+        )
+    )
+    if conflicts:
+        await record_conflicts(db, principal, installation_id, columns, conflicts, batch_id=batch_id, source=source)
+    if accepted:
+        queue_derivation(db, installation_id, now)
+    return Delivery(batch_id, len(columns), accepted, conflicts)
+
+
+async def record_conflicts(
+    db: AsyncSession,
+    principal: Principal,
+    installation_id: uuid.UUID,
+    columns: ReadingColumns,
+    conflicts: list[ConflictingReading],
+    *,
+    batch_id: uuid.UUID,
+    source: str,
+) -> None:
+    """Keep each conflicting value once (a resend records nothing new) and audit the delivery's conflicts."""
+    await db.flush()  # the batch row first: the audit entry names it
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "installation_id": installation_id,
+            "data_point_id": columns.data_point_ids[c.position],
+            "ts": columns.stamps[c.position],
+            "stored_value": c.stored_value,
+            "received_value": columns.values[c.position],
+            "received_quality": columns.qualities[c.position],
+            "received_raw": columns.raws[c.position],
+            "batch_id": batch_id,
+            "item_index": c.position,
+            "source": source,
+            "status": ConflictStatus.OPEN,
+            "created_at": utcnow(),
+        }
+        for c in conflicts
+    ]
+    statement = pg_insert(ReadingConflict).values(rows).on_conflict_do_nothing().returning(ReadingConflict.id)
+    new = (await db.execute(statement)).scalars().all()
+    if new:
+        await record(
+            db,
+            principal,
+            "readings.conflicting",
+            "ingest_batch",
+            batch_id,
+            details={
+                "conflicts": len(conflicts),
+                "recorded": len(new),
+                "first": [
+                    {
+                        "data_point_id": str(columns.data_point_ids[c.position]),
+                        "ts": columns.stamps[c.position].isoformat(),
+                        "stored": c.stored_value,
+                        "received": columns.values[c.position],
+                    }
+                    for c in conflicts[:20]
+                ],
+            },
+        )
 
 
 async def ingest_batch(
@@ -363,49 +544,57 @@ async def store_batch(
     columns, errors = validate_readings(batch, points, now=now, limits=limits)
     if errors:
         raise BatchRejected(errors)
-    batch_id = uuid.uuid4()
-    accepted = await insert_readings(db, columns, batch_id) if columns[0] else 0
-    stamps: list[datetime] = columns[1]
-    db.add(
-        IngestBatch(
-            id=batch_id,
-            installation_id=installation_id,
-            source=source,
-            source_ref=batch.agent_id[:200],
-            received_at=now,
-            readings=len(batch.readings),
-            accepted=accepted,
-            duplicates=len(batch.readings) - accepted,
-            first_ts=min(stamps) if stamps else None,
-            last_ts=max(stamps) if stamps else None,
-            body_sha256=body_sha256,
-        )
+    delivery = await store_delivery(
+        db,
+        principal,
+        installation_id,
+        columns,
+        source=source,
+        source_ref=batch.agent_id,
+        body_sha256=body_sha256,
+        now=now,
     )
     await record(
         db,
         principal,
         "readings.ingested",
         "ingest_batch",
-        batch_id,
+        delivery.batch_id,
         details={
             "readings": len(batch.readings),
-            "accepted": accepted,
+            "accepted": delivery.accepted,
+            "conflicts": len(delivery.conflicts),
             "body_sha256": body_sha256,
             "agent_id": batch.agent_id,
             "source": source,
         },
     )
-    if accepted:
-        queue_derivation(db, installation_id, now)
     log.info(
         "readings.ingested",
         installation_id=str(installation_id),
-        batch_id=str(batch_id),
+        batch_id=str(delivery.batch_id),
         source=source,
         readings=len(batch.readings),
-        accepted=accepted,
+        accepted=delivery.accepted,
+        conflicts=len(delivery.conflicts),
     )
-    return IngestResult(batch_id, accepted, len(batch.readings) - accepted)
+    # positions in the columns are the batch's indexes: a batch is stored whole or not at all
+    by_id = {p.data_point_id: p for p in points.values()}
+    named = [
+        {
+            "index": c.position,
+            "meter": by_id[columns.data_point_ids[c.position]].meter,
+            "quantity": by_id[columns.data_point_ids[c.position]].quantity,
+            "ts": columns.stamps[c.position].isoformat(),
+            "stored_value": c.stored_value,
+            "value": columns.values[c.position],
+        }
+        for c in delivery.conflicts[:MAX_NAMED_CONFLICTS]
+    ]
+    return IngestResult(delivery.batch_id, delivery.accepted, delivery.duplicates, named)
+
+
+MAX_NAMED_CONFLICTS = 1000
 
 
 def queue_derivation(db: AsyncSession, installation_id: uuid.UUID, now: datetime) -> None:
@@ -452,3 +641,91 @@ async def report_status(db: AsyncSession, principal: Principal, body: bytes) -> 
     agent.devices = [msgspec.to_builtins(d) for d in status.devices]
     await db.flush()
     return agent
+
+
+# --- reading conflicts: listed and decided by the exporter -------------------------------------------
+
+
+class Resolution(enum.StrEnum):
+    KEEP_STORED = "keep_stored"
+    TAKE_NEW = "take_new"
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictView:
+    conflict: ReadingConflict
+    meter_code: str
+    quantity: str
+
+
+async def list_conflicts(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID, status: ConflictStatus | None = None
+) -> list[ConflictView]:
+    """An installation's reading conflicts, oldest first; readers of interval data."""
+    principal.require("interval:read")
+    await get_installation(db, principal, installation_id)
+    query = (
+        select(ReadingConflict, Meter.code, DataPoint.quantity)
+        .join(DataPoint, DataPoint.id == ReadingConflict.data_point_id)
+        .join(Meter, Meter.id == DataPoint.meter_id)
+        .where(ReadingConflict.installation_id == installation_id)
+        .order_by(ReadingConflict.created_at, ReadingConflict.ts, ReadingConflict.item_index)
+        .limit(1000)
+    )
+    if status is not None:
+        query = query.where(ReadingConflict.status == status)
+    return [ConflictView(r[0], r[1], r[2].value) for r in await db.execute(query)]
+
+
+async def resolve_conflict(
+    db: AsyncSession, principal: Principal, conflict_id: uuid.UUID, resolution: Resolution
+) -> ConflictView:
+    """Keep the stored value or take the received one; once, audited.
+
+    The raw reading stays as stored (it is evidence, append-only). Taking the new value marks
+    the conflict ``TOOK_NEW``, and the interval data around it are derived again.
+    """
+    principal.require("interval:write")
+    row = (
+        await db.execute(
+            select(ReadingConflict, Meter.code, DataPoint.quantity)
+            .join(DataPoint, DataPoint.id == ReadingConflict.data_point_id)
+            .join(Meter, Meter.id == DataPoint.meter_id)
+            .where(ReadingConflict.id == conflict_id)
+            .with_for_update(of=ReadingConflict)
+        )
+    ).one_or_none()
+    if row is None:
+        raise ConflictNotFound("no such reading conflict", field="conflictId")
+    conflict = row[0]
+    await get_installation(db, principal, conflict.installation_id)
+    if conflict.status != ConflictStatus.OPEN:
+        raise ConflictAlreadyResolved(
+            f"this conflict was already decided ({conflict.status.value}) by {conflict.resolved_by}",
+            field="conflictId",
+        )
+    now = utcnow()
+    conflict.status = ConflictStatus.TOOK_NEW if resolution == Resolution.TAKE_NEW else ConflictStatus.KEPT_STORED
+    conflict.resolved_by, conflict.resolved_at = principal.label, now
+    if resolution == Resolution.TAKE_NEW:
+        # the delivery that brought the value covers its time: deriving it again picks the value up
+        batch = await db.get(IngestBatch, conflict.batch_id)
+        if batch is not None:
+            batch.derived_at = None
+        queue_derivation(db, conflict.installation_id, now)
+    await db.flush()
+    await record(
+        db,
+        principal,
+        "reading_conflict.resolved",
+        "reading_conflict",
+        conflict.id,
+        details={
+            "resolution": resolution.value,
+            "data_point_id": str(conflict.data_point_id),
+            "ts": conflict.ts.isoformat(),
+            "stored_value": conflict.stored_value,
+            "received_value": conflict.received_value,
+        },
+    )
+    return ConflictView(conflict, row[1], row[2].value)

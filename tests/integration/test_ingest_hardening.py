@@ -98,3 +98,132 @@ async def test_the_floor_is_a_setting(services, http):
         response = await post(other, token, [item("2025-06-01T00:00:00Z")])
     assert response.status_code == 422 and response.json()["errors"][0]["code"] == "TIMESTAMP_BEFORE_FLOOR"
     assert "2026-01-01" in response.json()["errors"][0]["message"]
+
+
+# --- conflicting readings -------------------------------------------------------------------------
+
+
+async def test_conflicting_readings_are_named_recorded_audited_and_resolvable(services, http, plant_with_agent):
+    from sqlalchemy import select
+
+    from backend.audit.models import AuditEntry
+    from tests.integration.test_cross_tenant import gid
+    from tests.operations import operation
+
+    owner, plant, token = plant_with_agent
+    t1, t2 = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    assert (await post(http, token, [item(t1, 10.0)])).json()["accepted"] == 1
+    # when: a true duplicate, a value differing from the stored one, a new reading, the same
+    # time again with another value in the same batch, and a true duplicate of that new reading
+    batch = [item(t1, 10.0), item(t1, 11.0), item(t2, 5.0), item(t2, 6.0), item(t2, 5.0)]
+    response = await post(http, token, batch)
+    # then: duplicates stay idempotent, each conflict is named with both values
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["duplicates"]) == (1, 2)
+    assert [(c["index"], c["meter"], c["quantity"], c["stored_value"], c["value"]) for c in body["conflicts"]] == [
+        (1, "SUB1", "active_energy_import", 10.0, 11.0),
+        (3, "SUB1", "active_energy_import", 5.0, 6.0),
+    ]
+    assert await reading_count(services, owner) == 2
+    # and sending the batch again reports them again but records them once
+    again = (await post(http, token, batch)).json()
+    assert len(again["conflicts"]) == 2 and again["accepted"] == 0
+    session = await login(http, owner.email)
+    installation = gid("Installation", plant.installation_id)
+    listed = (await session.gql(operation("ReadingConflicts"), {"installationId": installation}))["data"]
+    conflicts = listed["readingConflicts"]
+    assert [(c["meterCode"], c["storedValue"], c["receivedValue"], c["status"]) for c in conflicts] == [
+        ("SUB1", 10.0, 11.0, "OPEN"),
+        ("SUB1", 5.0, 6.0, "OPEN"),
+    ]
+    assert conflicts[0]["batchId"] == body["batch_id"] and conflicts[0]["itemIndex"] == 1
+    assert datetime.fromisoformat(conflicts[0]["ts"]) == t1.replace(microsecond=t1.microsecond)
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        actions = (await db.execute(select(AuditEntry.action))).scalars().all()
+    assert actions.count("readings.conflicting") == 1
+    # when: the exporter takes the new value of one and keeps the stored value of the other
+    take = await session.gql(
+        operation("ResolveReadingConflict"), {"input": {"conflictId": conflicts[0]["id"], "resolution": "TAKE_NEW"}}
+    )
+    keep = await session.gql(
+        operation("ResolveReadingConflict"), {"input": {"conflictId": conflicts[1]["id"], "resolution": "KEEP_STORED"}}
+    )
+    # then: both decided, by whom, audited
+    assert take["data"]["resolveReadingConflict"]["conflict"]["status"] == "TOOK_NEW"
+    assert keep["data"]["resolveReadingConflict"]["conflict"]["status"] == "KEPT_STORED"
+    assert take["data"]["resolveReadingConflict"]["conflict"]["resolvedBy"] == owner.email
+    open_now = await session.gql(operation("ReadingConflicts"), {"installationId": installation, "status": "OPEN"})
+    assert open_now["data"]["readingConflicts"] == []
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        actions = (await db.execute(select(AuditEntry.action))).scalars().all()
+    assert actions.count("reading_conflict.resolved") == 2
+    # and a decided conflict cannot be decided again
+    twice = await session.gql(
+        operation("ResolveReadingConflict"), {"input": {"conflictId": conflicts[1]["id"], "resolution": "TAKE_NEW"}}
+    )
+    assert twice["data"]["resolveReadingConflict"]["errors"][0]["code"] == "CONFLICT_ALREADY_RESOLVED"
+
+
+async def test_a_file_whose_values_differ_from_stored_ones_names_the_conflicts(services, http, plant_with_agent):
+    from tests.integration.test_cross_tenant import gid
+    from tests.operations import operation
+
+    owner, plant, token = plant_with_agent
+    session = await login(http, owner.email)
+    first = csv_text([("01.03.2026 00:00", "1000", "200")])
+    await run_queued(services, owner, (await submit(http, session, plant.installation_id, first)).json()["import_id"])
+    # when: the same time again, one value changed, one new row
+    second = csv_text([("01.03.2026 00:00", "1000", "201"), ("01.03.2026 00:15", "1001", "202")])
+    response = await submit(http, session, plant.installation_id, second)
+    result = await run_queued(services, owner, response.json()["import_id"])
+    # then: the file is imported, the conflict is in its report and recorded
+    assert result["status"] == "completed" and result["accepted"] == 2
+    body = await session.gql(operation("FileImports"), {"installationId": gid("Installation", plant.installation_id)})
+    report = body["data"]["fileImports"][0]
+    assert report["rowsDuplicate"] == 1
+    assert [(e["row"], e["column"], e["code"]) for e in report["errors"]] == [
+        (2, "Presse 2 [kWh]", "CONFLICTS_WITH_STORED")
+    ]
+    listed = await session.gql(
+        operation("ReadingConflicts"), {"installationId": gid("Installation", plant.installation_id)}
+    )
+    ((conflict,),) = [listed["data"]["readingConflicts"]]
+    assert (conflict["meterCode"], conflict["storedValue"], conflict["receivedValue"], conflict["source"]) == (
+        "SUB2",
+        200.0,
+        201.0,
+        "file",
+    )
+
+
+async def test_each_data_point_has_its_own_installation_bound(services, http, plant_with_agent):
+    from backend.metering import service as metering
+    from backend.metering.models import Medium, MeterRole, Quantity
+    from backend.metering.schemas import DataPointData, DeviceData, MeterData
+
+    # given: a meter whose device was installed yesterday, beside meters installed in 2025
+    owner, plant, token = plant_with_agent
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        await metering.create_meter(
+            db,
+            owner.principal,
+            MeterData(
+                installation_id=plant.installation_id,
+                code="NEW",
+                name="New press",
+                medium=Medium.ELECTRICITY,
+                role=MeterRole.SUB,
+                data_points=[DataPointData(Quantity.ACTIVE_ENERGY_IMPORT, "kWh")],
+                device=DeviceData(serial_number="SN-NEW", installed_at=NOW - timedelta(days=1)),
+            ),
+        )
+    # when: an older reading of an older meter, and readings of the new one
+    old = item("2025-06-01T00:00:00Z")
+    response = await post(http, token, [old, item(NOW - timedelta(hours=1), meter="NEW")])
+    # then: both are fine
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 2
+    # and a reading of the new meter from last month is refused
+    response = await post(http, token, [item(NOW - timedelta(days=30), meter="NEW")])
+    assert response.status_code == 422 and response.json()["errors"][0]["code"] == "TIMESTAMP_BEFORE_INSTALLATION"
