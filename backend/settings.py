@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     ingest_min_reading_ts: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     # how long before its meter device's recorded installation a reading is still accepted
     ingest_install_tolerance_s: int = 86_400
+    # a file import still queued or running after this long is failed by the sweep (its job died);
+    # longer than the import job's own timeout
+    ingest_import_stale_s: int = 3600
     ingest_max_batch: int = 50_000
     ingest_max_body_bytes: int = 64 * 1024 * 1024
 

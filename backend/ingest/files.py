@@ -10,6 +10,7 @@ import csv
 import io
 import math
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -177,6 +178,29 @@ def _timestamp(text: str, mapping: FileMapping, zone: ZoneInfo) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
+def _shown(cell: object, limit: int = 40) -> str:
+    """A cell quoted for a report: control characters escaped (JSON columns cannot hold NUL), long ones cut."""
+    text = str(cell)
+    cut = text[:limit]
+    shown = repr(cut)
+    return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
+
+
+def _rows(reader: csv.DictReader[str], fail: Callable[[int, str, str, str], None]) -> Iterator[tuple[int, dict]]:
+    """Data rows with their line numbers; a row the csv module cannot read ends the file with a report line."""
+    line_no = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            fail(line_no + 1, "", "BAD_CSV", f"this row cannot be read as CSV: {exc}")
+            return
+        line_no += 1
+        yield line_no, row
+
+
 def parse_rows(
     data: bytes, mapping: FileMapping, points: dict[tuple[str, str], PointRef], *, now: datetime, limits: ReadingLimits
 ) -> ParsedFile:
@@ -193,10 +217,14 @@ def parse_rows(
         fail(0, "", "NOT_UTF8", "the file is not UTF-8 text")
         return ParsedFile(ReadingColumns(), 0, errors)
     reader = csv.DictReader(io.StringIO(text), delimiter=mapping.delimiter)
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        fail(1, "", "BAD_CSV", f"the header cannot be read as CSV: {exc}")
+        return ParsedFile(ReadingColumns(), 0, errors)
     for needed in [mapping.timestamp_column, *(c.column for c in mapping.columns)]:
         if needed not in header:
-            fail(1, needed, "MISSING_COLUMN", f"the header has no column '{needed}'")
+            fail(1, needed, "MISSING_COLUMN", f"the header has no column {_shown(needed)}")
     if errors:
         return ParsedFile(ReadingColumns(), 0, errors)
     zone = ZoneInfo(mapping.timezone)
@@ -205,7 +233,7 @@ def parse_rows(
     origins: list[tuple[int, str]] = []
     seen: set[tuple[uuid.UUID, datetime]] = set()
     rows = 0
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in _rows(reader, fail):
         rows += 1
         try:
             ts = _timestamp((row.get(mapping.timestamp_column) or "").strip(), mapping, zone)
@@ -214,7 +242,7 @@ def parse_rows(
                 line_no,
                 mapping.timestamp_column,
                 "BAD_TIMESTAMP",
-                f"'{row.get(mapping.timestamp_column)}' is not a time in format {mapping.timestamp_format}",
+                f"{_shown(row.get(mapping.timestamp_column))} is not a time in format {mapping.timestamp_format}",
             )
             continue
         if ts > horizon:
@@ -246,15 +274,15 @@ def parse_rows(
                 try:
                     value = float(cell.replace(mapping.decimal, ".") if mapping.decimal == "," else cell)
                 except ValueError:
-                    fail(line_no, col.column, "NOT_A_NUMBER", f"'{cell}' is not a number")
+                    fail(line_no, col.column, "NOT_A_NUMBER", f"{_shown(cell)} is not a number")
                     continue
                 if not math.isfinite(value):
-                    fail(line_no, col.column, "NOT_FINITE", f"'{cell}' is not a finite number")
+                    fail(line_no, col.column, "NOT_FINITE", f"{_shown(cell)} is not a finite number")
                     continue
                 quality, reason = ReadingQuality.GOOD, None
             columns.append(point.data_point_id, ts, value, int(quality), reason)
             origins.append((line_no, col.column))
-    if rows == 0:
+    if rows == 0 and not errors:
         fail(2, "", "NO_ROWS", "the file has a header but no data rows")
     return ParsedFile(columns, rows, errors, origins)
 
@@ -266,7 +294,7 @@ async def run_import(
     job = await db.get(FileImport, import_id, with_for_update=True)
     if job is None:
         raise ImportNotFound("no such import")
-    if job.status in (ImportStatus.COMPLETED, ImportStatus.REJECTED):
+    if job.status in FINISHED:
         return job
     document = await db.get(EvidenceDocument, job.document_id)
     assert document is not None
@@ -315,6 +343,43 @@ async def run_import(
         },
     )
     return job
+
+
+FINISHED = frozenset({ImportStatus.COMPLETED, ImportStatus.REJECTED, ImportStatus.FAILED})
+
+
+async def fail_import(db: AsyncSession, actor: Principal, import_id: uuid.UUID, code: str, message: str) -> bool:
+    """End an import that could not run to its end as failed, with the reason; False if it had ended."""
+    job = await db.get(FileImport, import_id, with_for_update=True)
+    if job is None or job.status in FINISHED:
+        return False
+    job.status, job.finished_at, job.rows_accepted = ImportStatus.FAILED, utcnow(), 0
+    job.errors = [{"row": 0, "column": "", "code": code, "message": message}]
+    await record(db, actor, "file_import.failed", "file_import", job.id, details={"code": code})
+    return True
+
+
+async def fail_stale_imports(db: AsyncSession, actor: Principal, *, older_than: datetime) -> int:
+    """Fail the imports still waiting or running since before ``older_than``: their job died."""
+    stale = (
+        await db.execute(
+            select(FileImport.id).where(
+                FileImport.status.in_([ImportStatus.QUEUED, ImportStatus.PROCESSING]),
+                FileImport.created_at < older_than,
+            )
+        )
+    ).scalars()
+    failed = 0
+    for import_id in list(stale):
+        failed += await fail_import(
+            db,
+            actor,
+            import_id,
+            "IMPORT_JOB_LOST",
+            f"the import did not finish by {older_than.isoformat()} (its job was lost or stopped); "
+            "nothing was stored: submit the file again",
+        )
+    return failed
 
 
 async def list_imports(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> list[FileImport]:

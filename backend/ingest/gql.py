@@ -22,7 +22,9 @@ from backend.ingest.service import ConflictView, Resolution, list_conflicts, res
 class FileImport(relay.Node):
     id: relay.NodeID[str]
     document_id: relay.GlobalID = strawberry.field(description="The file, kept as evidence.")
-    status: str = strawberry.field(description="queued, processing, completed or rejected.")
+    status: str = strawberry.field(
+        description="queued, processing, completed, rejected or failed (it could not run to its end)."
+    )
     rows_total: int = strawberry.field(description="Data rows in the file.")
     rows_accepted: int = strawberry.field(description="Readings stored.")
     rows_duplicate: int = strawberry.field(description="Readings already stored before.")

@@ -18,6 +18,8 @@ class ImportStatus(enum.StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     REJECTED = "rejected"
+    # the import could not run to its end (an unexpected error, a job lost): nothing was stored
+    FAILED = "failed"
 
 
 class FileImport(TenantBase):

@@ -6,7 +6,7 @@ from typing import Any
 
 from arq import cron, func
 
-from workers.jobs.imports import import_file
+from workers.jobs.imports import import_file, sweep_stale_imports
 from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import platform_housekeeping
 
@@ -18,4 +18,5 @@ FUNCTIONS: list[Any] = [
 CRON_JOBS: list[Any] = [
     cron(derive_pending, name="intervals.derive_pending", minute=set(range(0, 60, 5))),
     cron(platform_housekeeping, name="platform.housekeeping.cron", minute={0, 30}, run_at_startup=True),
+    cron(sweep_stale_imports, name="ingest.sweep_stale_imports", minute=set(range(2, 60, 10))),
 ]
