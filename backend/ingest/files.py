@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import msgspec
@@ -35,20 +35,26 @@ from backend.metering.models import ReadingQuality
 MAX_REPORTED_ERRORS = 1000
 
 
+# the mapping is stored (JSONB): every string is bounded and free of NUL
+_Header = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+_Short = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+MAX_MAPPED_COLUMNS = 500
+
+
 class ColumnMap(msgspec.Struct, forbid_unknown_fields=True):
-    column: str
-    meter: str
-    quantity: str
-    unit: str
+    column: _Header
+    meter: _Short
+    quantity: _Short
+    unit: _Short
 
 
 class FileMapping(msgspec.Struct, forbid_unknown_fields=True):
-    timestamp_column: str
-    columns: list[ColumnMap]
-    timestamp_format: str = "iso"  # or a strptime format such as "%d.%m.%Y %H:%M:%S"
-    timezone: str = "UTC"  # for timestamps without an offset
-    delimiter: str = ","
-    decimal: str = "."
+    timestamp_column: _Header
+    columns: Annotated[list[ColumnMap], msgspec.Meta(max_length=MAX_MAPPED_COLUMNS)]
+    timestamp_format: _Short = "iso"  # or a strptime format such as "%d.%m.%Y %H:%M:%S"
+    timezone: _Short = "UTC"  # for timestamps without an offset
+    delimiter: _Short = ","
+    decimal: _Short = "."
 
 
 class ImportNotFound(NotFound):

@@ -26,6 +26,14 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
             body = decompressor.decompress(body, limit + 1)
             if len(body) > limit or decompressor.unconsumed_tail:
                 raise ValidationFailed([FieldError(f"the body exceeds {limit} bytes", field="body")])
+            if not decompressor.eof:
+                raise ValidationFailed([FieldError("the gzip stream is truncated", field="body")])
+            # a second member would be concatenated by most readers but not by this one: refused
+            # rather than silently ignored (and never decompressed past the limit)
+            if decompressor.unused_data:
+                raise ValidationFailed(
+                    [FieldError("data after the first gzip member; send one gzip member", field="body")]
+                )
         except (zlib.error, gzip.BadGzipFile) as exc:
             raise ValidationFailed([FieldError(f"not valid gzip: {exc}", field="body")])
     elif encoding not in ("", "identity"):

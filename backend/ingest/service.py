@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
+import re
 import struct
 import time
 import uuid
@@ -116,20 +117,34 @@ def require_ingest_client(principal: Principal) -> uuid.UUID:
     return principal.installation_id
 
 
+_AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def _decoding_error(exc: Exception) -> ValidationFailed:
+    """A decoding error as a 422 naming the field: ``$.readings[3].reason`` becomes ``readings.3.reason``."""
+    message = str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return ValidationFailed([FieldError(f"the body is not UTF-8: {exc.reason} at byte {exc.start}", field="body")])
+    if not isinstance(exc, msgspec.ValidationError):  # (a subclass of DecodeError)
+        return ValidationFailed([FieldError(f"not valid JSON: {message}", field="body")])
+    match = _AT_PATH.search(message)
+    path = match["path"] if match else ""
+    field_name = re.sub(r"\[(\d+)\]", r".\1", path).strip(".") or "body"
+    return ValidationFailed([FieldError(message, field=field_name)])
+
+
 def decode_batch(body: bytes) -> WireBatch:
     try:
         return _batch_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise ValidationFailed([FieldError(str(exc), field="body")])
-    except msgspec.DecodeError as exc:
-        raise ValidationFailed([FieldError(f"not valid JSON: {exc}", field="body")])
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise _decoding_error(exc)
 
 
 def decode_status(body: bytes) -> WireStatus:
     try:
         return _status_decoder.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ValidationFailed([FieldError(str(exc), field="body")])
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise _decoding_error(exc)
 
 
 async def point_map(db: AsyncSession, installation_id: uuid.UUID) -> dict[tuple[str, str], PointRef]:
@@ -237,6 +252,9 @@ def _fast_columns(
     if any(t.tzinfo is None for t in stamps) or max(stamps) > horizon or min(stamps) < earliest:
         return None
     values = [r.value for r in readings]
+    reasons = [r.reason for r in readings]
+    if any(x is not None and "\x00" in x for x in reasons):
+        return None
     try:
         raws = [pack_registers(r.raw) for r in readings]
     except struct.error:  # a word outside 0..65535: the slow path names it
@@ -251,7 +269,7 @@ def _fast_columns(
         stamps,
         values,
         [int(q) for q in qualities],  # type: ignore[arg-type]
-        [r.reason for r in readings],
+        reasons,
         raws,
     )
 
@@ -326,6 +344,8 @@ def validate_readings(
             errors.append(_error(index, "raw", "NOT_REGISTER_WORDS", "raw holds 16-bit register words, 0 to 65535"))
         elif value is not None and quality == ReadingQuality.MISSING:
             errors.append(_error(index, "value", "VALUE_ON_MISSING", "a 'missing' reading carries no value"))
+        if reading.reason is not None and "\x00" in reading.reason:
+            errors.append(_error(index, "reason", "NUL_CHARACTER", "text cannot hold a NUL character"))
         if len(errors) >= max_errors:
             break
         if not errors:
