@@ -28,9 +28,18 @@ from backend.evidence.service import NewDocument, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.ingest.models import FileImport, ImportStatus
-from backend.ingest.service import PointRef, ReadingColumns, ReadingLimits, point_map, store_delivery
+from backend.ingest.service import (
+    PointRef,
+    ReadingColumns,
+    ReadingLimits,
+    convert,
+    point_map,
+    store_delivery,
+    unit_conversion,
+)
 from backend.installations.service import get_installation
 from backend.metering.models import ReadingQuality
+from backend.metering.units import why_not_convertible
 
 MAX_REPORTED_ERRORS = 1000
 
@@ -90,10 +99,11 @@ def check_mapping(mapping: FileMapping, points: dict[tuple[str, str], PointRef])
                     f"meter '{col.meter}' has no data point '{col.quantity}'", field=f"mapping.columns.{i}.meter"
                 )
             )
-        elif point.unit != col.unit:
+        elif unit_conversion(col.unit, point.unit) is None:
             errors.append(
                 FieldError(
-                    f"'{col.meter}' {col.quantity} is recorded in {point.unit}, not {col.unit}",
+                    f"'{col.meter}' {col.quantity} is recorded in {point.unit}; {col.unit} cannot be converted to it: "
+                    f"{why_not_convertible(col.unit, point.unit)}",
                     field=f"mapping.columns.{i}.unit",
                 )
             )
@@ -282,7 +292,9 @@ def parse_rows(
                 except ValueError:
                     fail(line_no, col.column, "NOT_A_NUMBER", f"{_shown(cell)} is not a number")
                     continue
-                if not math.isfinite(value):
+                if col.unit != point.unit:
+                    value = convert(value, col.unit, point.unit)
+                if value is None or not math.isfinite(value):
                     fail(line_no, col.column, "NOT_FINITE", f"{_shown(cell)} is not a finite number")
                     continue
                 quality, reason = ReadingQuality.GOOD, None

@@ -8,6 +8,7 @@ a reading sent again is counted as a duplicate, not stored twice.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import math
 import re
@@ -35,6 +36,7 @@ from backend.ingest.schemas import WireBatch, WireStatus
 from backend.installations.service import get_installation
 from backend.logging import get_logger
 from backend.metering.models import ConnectorAgent, DataPoint, IngestBatch, Meter, MeterDevice, ReadingQuality
+from backend.metering.units import conversion, why_not_convertible
 from backend.settings import Settings
 
 log = get_logger(__name__)
@@ -259,9 +261,13 @@ def _fast_columns(
         raws = [pack_registers(r.raw) for r in readings]
     except struct.error:  # a word outside 0..65535: the slow path names it
         return None
-    for ref, reading, value, quality in zip(refs, readings, values, qualities, strict=True):
-        if ref.unit != reading.unit or (value is None) != (quality == ReadingQuality.MISSING):  # type: ignore[union-attr]
+    for i, (ref, reading, value, quality) in enumerate(zip(refs, readings, values, qualities, strict=True)):
+        if (value is None) != (quality == ReadingQuality.MISSING):
             return None
+        if ref.unit != reading.unit:  # type: ignore[union-attr]
+            value = values[i] = convert(value, reading.unit, ref.unit)  # type: ignore[union-attr]
+            if value is _NOT_CONVERTIBLE:
+                return None
         if value is not None and not math.isfinite(value):
             return None
     return ReadingColumns(
@@ -306,16 +312,18 @@ def validate_readings(
                         index,
                         "quantity",
                         "UNKNOWN_DATA_POINT",
-                        f"meter '{reading.meter}' has no data point '{reading.quantity}'",
+                        f"meter '{reading.meter}' has no data point '{reading.quantity}': declare it on the "
+                        "meter to store these readings",
                     )
                 )
-        elif reading.unit != point.unit:
+        elif reading.unit != point.unit and unit_conversion(reading.unit, point.unit) is None:
             errors.append(
                 _error(
                     index,
                     "unit",
                     "UNIT_MISMATCH",
-                    f"'{reading.meter}' {reading.quantity} is recorded in {point.unit}, not {reading.unit}",
+                    f"reading {index} of '{reading.meter}' {reading.quantity} cannot be converted to {point.unit}, "
+                    f"the data point's unit: {why_not_convertible(reading.unit, point.unit)}",
                 )
             )
         ts = reading.ts
@@ -336,6 +344,9 @@ def validate_readings(
         if quality is None:
             errors.append(_error(index, "quality", "UNKNOWN_QUALITY", "quality is good, uncertain or missing"))
         value = reading.value
+        if point is not None and value is not None and reading.unit != point.unit:
+            converted = convert(value, reading.unit, point.unit)
+            value = converted if converted is not _NOT_CONVERTIBLE else value
         if value is not None and not math.isfinite(value):
             errors.append(_error(index, "value", "NOT_FINITE", "send null with quality 'missing' instead"))
         elif value is None and quality is not None and quality != ReadingQuality.MISSING:
@@ -352,6 +363,25 @@ def validate_readings(
             assert point is not None and quality is not None
             columns.append(point.data_point_id, ts, value, int(quality), reading.reason, pack_registers(reading.raw))
     return (ReadingColumns() if errors else columns), errors
+
+
+_NOT_CONVERTIBLE: Any = object()
+
+
+@functools.lru_cache(maxsize=256)
+def unit_conversion(from_unit: str, to_unit: str) -> tuple[float, float, float] | None:
+    return conversion(from_unit, to_unit)
+
+
+def convert(value: float | None, from_unit: str, to_unit: str) -> float | None:
+    """A value in the data point's unit; ``_NOT_CONVERTIBLE`` when the units differ in kind."""
+    factors = unit_conversion(from_unit, to_unit)
+    if factors is None:
+        return _NOT_CONVERTIBLE  # type: ignore[no-any-return]
+    if value is None:
+        return None
+    multiply, divide, add = factors
+    return value * multiply / divide + add
 
 
 _UNKNOWN_POINT = PointRef(uuid.UUID(int=0), uuid.UUID(int=0), "", "?", "?")

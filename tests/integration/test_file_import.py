@@ -108,7 +108,7 @@ async def test_a_bad_mapping_is_refused_before_anything_is_stored(services, http
         **MAPPING,
         "columns": [
             {"column": "Presse 1 [kWh]", "meter": "NOPE", "quantity": "active_energy_import", "unit": "kWh"},
-            {"column": "Presse 2 [kWh]", "meter": "SUB2", "quantity": "active_energy_import", "unit": "MWh"},
+            {"column": "Presse 2 [kWh]", "meter": "SUB2", "quantity": "active_energy_import", "unit": "kvarh"},
         ],
     }
     response = await submit(http, session, plant.installation_id, csv_text([("01.03.2026 00:00", "1", "2")]), mapping)

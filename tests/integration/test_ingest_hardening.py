@@ -169,7 +169,7 @@ async def test_a_file_whose_values_differ_from_stored_ones_names_the_conflicts(s
     from tests.integration.test_cross_tenant import gid
     from tests.operations import operation
 
-    owner, plant, token = plant_with_agent
+    owner, plant, _ = plant_with_agent
     session = await login(http, owner.email)
     first = csv_text([("01.03.2026 00:00", "1000", "200")])
     await run_queued(services, owner, (await submit(http, session, plant.installation_id, first)).json()["import_id"])
@@ -227,3 +227,98 @@ async def test_each_data_point_has_its_own_installation_bound(services, http, pl
     # and a reading of the new meter from last month is refused
     response = await post(http, token, [item(NOW - timedelta(days=30), meter="NEW")])
     assert response.status_code == 422 and response.json()["errors"][0]["code"] == "TIMESTAMP_BEFORE_INSTALLATION"
+
+
+# --- units: converted within one dimension, refused across ----------------------------------------
+
+
+async def test_readings_in_another_unit_of_the_same_dimension_are_converted(services, http, plant_with_agent):
+    from sqlalchemy import select
+
+    from backend.metering.models import CounterReading, DataPoint
+
+    owner, plant, token = plant_with_agent
+    t = NOW - timedelta(minutes=30)
+    power = {"meter": "SUB1", "quantity": "active_power", "ts": t.isoformat()}
+    # when: energy in Wh and MWh for a data point in kWh, power in W for one in kW
+    response = await post(
+        http,
+        token,
+        [
+            item(t, 12_345_678.0, unit="Wh"),
+            item(t, 0.5, meter="SUB2", unit="MWh"),
+            {**power, "unit": "W", "value": 1500.0},
+        ],
+    )
+    # then: stored in the declared unit
+    assert response.status_code == 200, response.text
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        rows = (
+            await db.execute(
+                select(DataPoint.quantity, DataPoint.meter_id, CounterReading.value).join(
+                    DataPoint, DataPoint.id == CounterReading.data_point_id
+                )
+            )
+        ).all()
+    by = {(r.meter_id, r.quantity.value): r.value for r in rows}
+    assert by[(plant.meters["SUB1"], "active_energy_import")] == 12_345.678
+    assert by[(plant.meters["SUB2"], "active_energy_import")] == 500.0
+    assert by[(plant.meters["SUB1"], "active_power")] == 1.5
+
+
+async def test_what_cannot_be_converted_is_refused_with_the_reason(services, http, plant_with_agent):
+    owner, _, token = plant_with_agent
+    t = NOW - timedelta(minutes=30)
+    response = await post(
+        http,
+        token,
+        [
+            item(t, 1.0, unit="kvarh"),  # reactive energy for an active energy data point
+            item(t, 1.0, unit="furlongs"),
+            {"meter": "SUB1", "quantity": "voltage_l1n", "unit": "V", "ts": t.isoformat(), "value": 230.0},
+        ],
+    )
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [(e["index"], e["field"], e["code"]) for e in errors] == [
+        (0, "unit", "UNIT_MISMATCH"),
+        (1, "unit", "UNIT_MISMATCH"),
+        (2, "quantity", "UNKNOWN_DATA_POINT"),
+    ]
+    assert "kvarh" in errors[0]["message"] and "reactive energy" in errors[0]["message"]
+    assert "kWh" in errors[0]["message"] and "active energy" in errors[0]["message"]
+    assert "not a unit cbamx knows" in errors[1]["message"]
+    assert "declare" in errors[2]["message"] and "voltage_l1n" in errors[2]["message"]
+    assert await reading_count(services, owner) == 0
+
+
+async def test_a_file_mapped_in_another_unit_is_converted(services, http):
+    from tests.integration.test_file_import import MAPPING
+
+    owner = await make_tenant(services)
+    plant = await make_plant(services, owner)
+    session = await login(http, owner.email)
+    mapping = {
+        **MAPPING,
+        "columns": [
+            {"column": "Presse 1 [kWh]", "meter": "SUB1", "quantity": "active_energy_import", "unit": "Wh"},
+            {"column": "Presse 2 [kWh]", "meter": "SUB2", "quantity": "active_energy_import", "unit": "kWh"},
+        ],
+    }
+    data = csv_text([("01.03.2026 00:00", "1500", "2")])
+    response = await submit(http, session, plant.installation_id, data, mapping)
+    assert response.status_code == 202, response.text
+    assert (await run_queued(services, owner, response.json()["import_id"]))["accepted"] == 2
+    from sqlalchemy import select
+
+    from backend.metering.models import CounterReading
+
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        values = sorted((await db.execute(select(CounterReading.value))).scalars())
+    assert values == [1.5, 2.0]
+    # and a unit of another dimension is refused at once, naming the column
+    bad = {**mapping, "columns": [{**mapping["columns"][0], "unit": "kvarh"}]}
+    response = await submit(http, session, plant.installation_id, data, bad)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "mapping.columns.0.unit"
+    assert "reactive energy" in response.json()["errors"][0]["message"]

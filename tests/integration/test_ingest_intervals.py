@@ -154,7 +154,7 @@ async def test_ingest_is_idempotent_and_all_or_nothing(services, http, plant_wit
         {
             "meter": "SUB1",
             "quantity": "active_energy_import",
-            "unit": "Wh",
+            "unit": "kvarh",
             "ts": now.isoformat(),
             "value": 1.0,
         },
