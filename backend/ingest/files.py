@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
@@ -27,16 +26,10 @@ from backend.evidence.models import EvidenceDocument, EvidenceKind
 from backend.evidence.service import NewDocument, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
+from backend.ingest import repository
 from backend.ingest.models import FileImport, ImportStatus
-from backend.ingest.service import (
-    PointRef,
-    ReadingColumns,
-    ReadingLimits,
-    convert,
-    point_map,
-    store_delivery,
-    unit_conversion,
-)
+from backend.ingest.repository import PointRef, ReadingColumns, point_map
+from backend.ingest.service import ReadingLimits, convert, store_delivery, unit_conversion
 from backend.installations.service import get_installation
 from backend.metering.models import ReadingQuality
 from backend.metering.units import why_not_convertible
@@ -202,7 +195,9 @@ def _shown(cell: object, limit: int = 40) -> str:
     return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
 
 
-def _rows(reader: csv.DictReader[str], fail: Callable[[int, str, str, str], None]) -> Iterator[tuple[int, dict]]:
+def _rows(
+    reader: csv.DictReader[str], fail: Callable[[int, str, str, str], None]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Data rows with their line numbers; a row the csv module cannot read ends the file with a report line."""
     line_no = 1
     while True:
@@ -309,7 +304,7 @@ async def run_import(
     db: AsyncSession, store: ObjectStore, actor: Principal, import_id: uuid.UUID, *, limits: ReadingLimits
 ) -> FileImport:
     """Parse a queued file and store its readings, or reject it with the row report."""
-    job = await db.get(FileImport, import_id, with_for_update=True)
+    job = await repository.import_for_update(db, import_id)
     if job is None:
         raise ImportNotFound("no such import")
     if job.status in FINISHED:
@@ -368,7 +363,7 @@ FINISHED = frozenset({ImportStatus.COMPLETED, ImportStatus.REJECTED, ImportStatu
 
 async def fail_import(db: AsyncSession, actor: Principal, import_id: uuid.UUID, code: str, message: str) -> bool:
     """End an import that could not run to its end as failed, with the reason; False if it had ended."""
-    job = await db.get(FileImport, import_id, with_for_update=True)
+    job = await repository.import_for_update(db, import_id)
     if job is None or job.status in FINISHED:
         return False
     job.status, job.finished_at, job.rows_accepted = ImportStatus.FAILED, utcnow(), 0
@@ -379,16 +374,9 @@ async def fail_import(db: AsyncSession, actor: Principal, import_id: uuid.UUID, 
 
 async def fail_stale_imports(db: AsyncSession, actor: Principal, *, older_than: datetime) -> int:
     """Fail the imports still waiting or running since before ``older_than``: their job died."""
-    stale = (
-        await db.execute(
-            select(FileImport.id).where(
-                FileImport.status.in_([ImportStatus.QUEUED, ImportStatus.PROCESSING]),
-                FileImport.created_at < older_than,
-            )
-        )
-    ).scalars()
+    stale = await repository.unfinished_import_ids(db, created_before=older_than)
     failed = 0
-    for import_id in list(stale):
+    for import_id in stale:
         failed += await fail_import(
             db,
             actor,
@@ -404,10 +392,4 @@ async def list_imports(db: AsyncSession, principal: Principal, installation_id: 
     """An installation's file imports with their reports, newest first; readers of interval data."""
     principal.require("interval:read")
     await get_installation(db, principal, installation_id)
-    rows = await db.execute(
-        select(FileImport)
-        .where(FileImport.installation_id == installation_id)
-        .order_by(FileImport.created_at.desc())
-        .limit(200)
-    )
-    return list(rows.scalars())
+    return await repository.imports_of(db, installation_id)

@@ -1,4 +1,8 @@
-"""Historian and SCADA file imports with their per-row reports, and conflicting readings (tenant schema)."""
+"""The ingest domain's tables (tenant schema): raw counter readings, the deliveries that brought
+them, the agents that sent them, file imports with their reports, and conflicting readings.
+
+Metering reads the readings and deliveries to derive interval data; only ingest writes them.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,74 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, SmallInteger, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, LargeBinary, SmallInteger, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import TenantBase, new_id, str_enum, utcnow
+
+
+class ReadingQuality(enum.IntEnum):
+    GOOD = 0
+    UNCERTAIN = 1
+    MISSING = 2
+
+
+class CounterReading(TenantBase):
+    """A raw reading as the agent or file sent it: evidence, append-only, stored once."""
+
+    __tablename__ = "counter_readings"
+
+    data_point_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    ts: Mapped[datetime] = mapped_column(primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    # when it arrived is the batch's received_at: one value per delivery, not per reading
+    batch_id: Mapped[uuid.UUID]
+    # the register words as read on the wire, big-endian 16-bit each (Modbus); null for OPC UA
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class IngestBatch(TenantBase):
+    """One accepted delivery of readings: who sent it, when, how many, and its digest."""
+
+    __tablename__ = "ingest_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # agent | file
+    source_ref: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    readings: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    first_ts: Mapped[datetime | None]
+    last_ts: Mapped[datetime | None]
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    # set when interval data have been derived from this batch's readings
+    derived_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class ConnectorAgent(TenantBase):
+    """What an on-site agent last reported about itself."""
+
+    __tablename__ = "connector_agents"
+    __table_args__ = (UniqueConstraint("installation_id", "agent_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    agent_id: Mapped[str] = mapped_column(String(120))
+    client_id: Mapped[str] = mapped_column(String(64))
+    agent_version: Mapped[str] = mapped_column(String(32), default="")
+    last_contact_at: Mapped[datetime]
+    last_upload_at: Mapped[datetime | None]
+    clock_offset_s: Mapped[float | None] = mapped_column(Float)
+    buffer_depth: Mapped[int] = mapped_column(BigInteger, default=0)
+    oldest_pending_at: Mapped[datetime | None]
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    devices: Mapped[list[dict[str, object]]] = mapped_column(JSONB, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ImportStatus(enum.StrEnum):

@@ -17,25 +17,22 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
 from typing import Any
 
-import asyncpg
 import msgspec
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.db import defer_job, tenant_scope_of, utcnow
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
+from backend.ingest import repository
 from backend.ingest.errors import BatchRejected, ConflictAlreadyResolved, ConflictNotFound, NotAnIngestClient
-from backend.ingest.models import ConflictStatus, ReadingConflict
+from backend.ingest.models import ConflictStatus, ConnectorAgent, ReadingConflict, ReadingQuality
+from backend.ingest.repository import ConflictingReading, PointRef, ReadingColumns
 from backend.ingest.schemas import WireBatch, WireStatus
 from backend.installations.service import get_installation
 from backend.logging import get_logger
-from backend.metering.models import ConnectorAgent, DataPoint, IngestBatch, Meter, MeterDevice, ReadingQuality
 from backend.metering.units import conversion, why_not_convertible
 from backend.settings import Settings
 
@@ -56,17 +53,6 @@ class IngestResult:
     duplicates: int
     # readings whose value differs from the stored one: index, meter, quantity, ts, both values
     conflicts: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class PointRef:
-    data_point_id: uuid.UUID
-    meter_id: uuid.UUID
-    unit: str
-    meter: str = ""
-    quantity: str = ""
-    # the earliest installation of a device on the meter; None for a meter without a device
-    installed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,26 +135,6 @@ def decode_status(body: bytes) -> WireStatus:
         raise _decoding_error(exc)
 
 
-async def point_map(db: AsyncSession, installation_id: uuid.UUID) -> dict[tuple[str, str], PointRef]:
-    installed = (
-        select(MeterDevice.meter_id, func.min(MeterDevice.installed_at).label("installed_at"))
-        .group_by(MeterDevice.meter_id)
-        .subquery()
-    )
-    rows = await db.execute(
-        select(
-            Meter.code, DataPoint.quantity, DataPoint.id, DataPoint.meter_id, DataPoint.unit, installed.c.installed_at
-        )
-        .join(Meter, Meter.id == DataPoint.meter_id)
-        .outerjoin(installed, installed.c.meter_id == Meter.id)
-        .where(Meter.installation_id == installation_id, Meter.is_virtual.is_(False))
-    )
-    return {
-        (r.code, r.quantity.value): PointRef(r.id, r.meter_id, r.unit, r.code, r.quantity.value, r.installed_at)
-        for r in rows
-    }
-
-
 # Meters and data points of an installation, per tenant schema, for a few seconds: every batch
 # needs them. Data points are only ever added (never changed or removed), so a stale map can only
 # lack a new one, and a batch naming something the map lacks is checked against a fresh map.
@@ -183,7 +149,7 @@ async def cached_point_map(
     cached = _point_maps.get(key)
     if cached and time.monotonic() - cached[0] < POINT_MAP_TTL_S and needed <= cached[1].keys():
         return cached[1]
-    points = await point_map(db, installation_id)
+    points = await repository.point_map(db, installation_id)
     _point_maps[key] = (time.monotonic(), points)
     return points
 
@@ -201,40 +167,6 @@ def pack_registers(words: list[int] | None) -> bytes | None:
         return None
     packer = _REGISTER_PACKERS.get(len(words)) or struct.Struct(f">{len(words)}H")
     return packer.pack(*words)
-
-
-@dataclass(slots=True)
-class ReadingColumns:
-    """Readings ready for the database, one list per column, in delivery order.
-
-    Lists rather than arrays: asyncpg's binary COPY and ``unnest`` parameters take Python objects.
-    """
-
-    data_point_ids: list[uuid.UUID] = field(default_factory=list)
-    stamps: list[datetime] = field(default_factory=list)
-    values: list[float | None] = field(default_factory=list)
-    qualities: list[int] = field(default_factory=list)
-    reasons: list[str | None] = field(default_factory=list)
-    raws: list[bytes | None] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.data_point_ids)
-
-    def append(
-        self,
-        data_point_id: uuid.UUID,
-        ts: datetime,
-        value: float | None,
-        quality: int,
-        reason: str | None = None,
-        raw: bytes | None = None,
-    ) -> None:
-        self.data_point_ids.append(data_point_id)
-        self.stamps.append(ts)
-        self.values.append(value)
-        self.qualities.append(quality)
-        self.reasons.append(reason)
-        self.raws.append(raw)
 
 
 def _fast_columns(
@@ -385,68 +317,6 @@ def convert(value: float | None, from_unit: str, to_unit: str) -> float | None:
 
 
 _UNKNOWN_POINT = PointRef(uuid.UUID(int=0), uuid.UUID(int=0), "", "?", "?")
-COLUMNS = ("data_point_id", "ts", "value", "quality", "reason", "raw", "batch_id")
-
-
-@dataclass(frozen=True, slots=True)
-class ConflictingReading:
-    """A reading whose value differs from the one stored for its data point and time."""
-
-    position: int  # in the columns
-    stored_value: float | None
-
-
-async def insert_readings(
-    db: AsyncSession, columns: ReadingColumns, batch_id: uuid.UUID
-) -> tuple[int, list[ConflictingReading]]:
-    """Store readings once each; returns how many were new, and the conflicting ones.
-
-    The common case, a batch the server has not seen, goes in with binary COPY inside a savepoint.
-    If any reading is already stored (an agent re-sending after a lost acknowledgement, or a time
-    sent twice in one batch), the savepoint is rolled back and the batch goes through
-    ``INSERT ... ON CONFLICT DO NOTHING``; then every reading whose value differs from the one
-    now stored for its data point and time is a conflict (within one batch the first value is
-    the one stored). A reading without a value never conflicts: it adds nothing to a stored one.
-    """
-    if not len(columns):
-        return 0, []
-    c = columns
-    schema = tenant_scope_of(db).schema
-    connection = await db.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    try:
-        async with driver.transaction():  # a savepoint inside the unit of work's transaction
-            await driver.copy_records_to_table(
-                "counter_readings",
-                schema_name=schema,
-                columns=COLUMNS,
-                records=zip(
-                    c.data_point_ids, c.stamps, c.values, c.qualities, c.reasons, c.raws, repeat(batch_id), strict=False
-                ),
-            )
-        return len(columns), []
-    except asyncpg.UniqueViolationError:
-        pass
-    statement = (
-        f'INSERT INTO "{schema}".counter_readings ({", ".join(COLUMNS)}) '
-        "SELECT d, t, v, q, r, w, $7 "
-        "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::int2[], $5::text[], $6::bytea[]) "
-        "AS u(d, t, v, q, r, w) ON CONFLICT (data_point_id, ts) DO NOTHING"
-    )
-    status: str = await driver.execute(
-        statement, c.data_point_ids, c.stamps, c.values, c.qualities, c.reasons, c.raws, batch_id
-    )
-    differing = await driver.fetch(
-        "SELECT u.i - 1 AS position, s.value AS stored "
-        "FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[]) WITH ORDINALITY AS u(d, t, v, i) "
-        f'JOIN "{schema}".counter_readings s ON s.data_point_id = u.d AND s.ts = u.t '
-        "WHERE u.v IS NOT NULL AND s.value IS DISTINCT FROM u.v ORDER BY u.i",
-        c.data_point_ids,
-        c.stamps,
-        c.values,
-    )
-    return int(status.rsplit(" ", 1)[-1]), [ConflictingReading(r["position"], r["stored"]) for r in differing]
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,22 +350,17 @@ async def store_delivery(
     audited here, once per delivery that has any.
     """
     batch_id = uuid.uuid4()
-    accepted, conflicts = await insert_readings(db, columns, batch_id)
-    stamps = columns.stamps
-    db.add(
-        IngestBatch(
-            id=batch_id,
-            installation_id=installation_id,
-            source=source,
-            source_ref=source_ref[:200],
-            received_at=now,
-            readings=len(columns),
-            accepted=accepted,
-            duplicates=len(columns) - accepted,
-            first_ts=min(stamps) if stamps else None,
-            last_ts=max(stamps) if stamps else None,
-            body_sha256=body_sha256,
-        )
+    accepted, conflicts = await repository.insert_readings(db, columns, batch_id)
+    repository.add_batch(
+        db,
+        batch_id,
+        installation_id,
+        columns,
+        accepted=accepted,
+        source=source,
+        source_ref=source_ref,
+        body_sha256=body_sha256,
+        now=now,
     )
     if conflicts:
         await record_conflicts(db, principal, installation_id, columns, conflicts, batch_id=batch_id, source=source)
@@ -516,26 +381,7 @@ async def record_conflicts(
 ) -> None:
     """Keep each conflicting value once (a resend records nothing new) and audit the delivery's conflicts."""
     await db.flush()  # the batch row first: the audit entry names it
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "installation_id": installation_id,
-            "data_point_id": columns.data_point_ids[c.position],
-            "ts": columns.stamps[c.position],
-            "stored_value": c.stored_value,
-            "received_value": columns.values[c.position],
-            "received_quality": columns.qualities[c.position],
-            "received_raw": columns.raws[c.position],
-            "batch_id": batch_id,
-            "item_index": c.position,
-            "source": source,
-            "status": ConflictStatus.OPEN,
-            "created_at": utcnow(),
-        }
-        for c in conflicts
-    ]
-    statement = pg_insert(ReadingConflict).values(rows).on_conflict_do_nothing().returning(ReadingConflict.id)
-    new = (await db.execute(statement)).scalars().all()
+    new = await repository.insert_conflicts(db, installation_id, columns, conflicts, batch_id=batch_id, source=source)
     if new:
         await record(
             db,
@@ -545,7 +391,7 @@ async def record_conflicts(
             batch_id,
             details={
                 "conflicts": len(conflicts),
-                "recorded": len(new),
+                "recorded": new,
                 "first": [
                     {
                         "data_point_id": str(columns.data_point_ids[c.position]),
@@ -664,13 +510,7 @@ async def report_status(db: AsyncSession, principal: Principal, body: bytes) -> 
     installation_id = require_ingest_client(principal)
     status = decode_status(body)
     now = utcnow()
-    agent = (
-        await db.execute(
-            select(ConnectorAgent).where(
-                ConnectorAgent.installation_id == installation_id, ConnectorAgent.agent_id == status.agent_id
-            )
-        )
-    ).scalar_one_or_none()
+    agent = await repository.agent_of(db, installation_id, status.agent_id)
     if agent is None:
         agent = ConnectorAgent(
             installation_id=installation_id,
@@ -714,17 +554,7 @@ async def list_conflicts(
     """An installation's reading conflicts, oldest first; readers of interval data."""
     principal.require("interval:read")
     await get_installation(db, principal, installation_id)
-    query = (
-        select(ReadingConflict, Meter.code, DataPoint.quantity)
-        .join(DataPoint, DataPoint.id == ReadingConflict.data_point_id)
-        .join(Meter, Meter.id == DataPoint.meter_id)
-        .where(ReadingConflict.installation_id == installation_id)
-        .order_by(ReadingConflict.created_at, ReadingConflict.ts, ReadingConflict.item_index)
-        .limit(1000)
-    )
-    if status is not None:
-        query = query.where(ReadingConflict.status == status)
-    return [ConflictView(r[0], r[1], r[2].value) for r in await db.execute(query)]
+    return [ConflictView(*row) for row in await repository.conflicts_of(db, installation_id, status)]
 
 
 async def resolve_conflict(
@@ -736,15 +566,7 @@ async def resolve_conflict(
     the conflict ``TOOK_NEW``, and the interval data around it are derived again.
     """
     principal.require("interval:write")
-    row = (
-        await db.execute(
-            select(ReadingConflict, Meter.code, DataPoint.quantity)
-            .join(DataPoint, DataPoint.id == ReadingConflict.data_point_id)
-            .join(Meter, Meter.id == DataPoint.meter_id)
-            .where(ReadingConflict.id == conflict_id)
-            .with_for_update(of=ReadingConflict)
-        )
-    ).one_or_none()
+    row = await repository.conflict_for_update(db, conflict_id)
     if row is None:
         raise ConflictNotFound("no such reading conflict", field="conflictId")
     conflict = row[0]
@@ -759,9 +581,7 @@ async def resolve_conflict(
     conflict.resolved_by, conflict.resolved_at = principal.label, now
     if resolution == Resolution.TAKE_NEW:
         # the delivery that brought the value covers its time: deriving it again picks the value up
-        batch = await db.get(IngestBatch, conflict.batch_id)
-        if batch is not None:
-            batch.derived_at = None
+        await repository.mark_for_derivation(db, conflict.batch_id)
         queue_derivation(db, conflict.installation_id, now)
     await db.flush()
     await record(
@@ -778,4 +598,4 @@ async def resolve_conflict(
             "received_value": conflict.received_value,
         },
     )
-    return ConflictView(conflict, row[1], row[2].value)
+    return ConflictView(conflict, row[1], row[2])

@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
 from backend.evidence.models import EvidenceDocument
-from backend.ingest.models import FileImport, ReadingConflict
-from backend.metering.models import ConnectorAgent, CounterReading, IngestBatch
+from backend.ingest.models import ConnectorAgent, CounterReading, FileImport, IngestBatch, ReadingConflict
 from tests.factories.site import Plant, make_plant
 from tests.factories.tenants import TenantWithOwner, client_token, login, make_client, make_tenant
 from tests.integration.test_file_import import MAPPING, csv_text
