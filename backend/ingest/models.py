@@ -118,7 +118,8 @@ class ReadingConflict(TenantBase):
 
     The stored raw reading is evidence and is never changed; this row keeps the value that
     arrived, from which delivery, and the exporter's decision. A value taken over the stored one
-    (``TOOK_NEW``) is the one interval derivation uses from then on.
+    (``TOOK_NEW``) is applied over the stored one when readings are read for derivation
+    (``repository.effective_readings``).
     """
 
     __tablename__ = "reading_conflicts"

@@ -209,6 +209,29 @@ async def mark_for_derivation(db: AsyncSession, batch_id: uuid.UUID) -> None:
         batch.derived_at = None
 
 
+async def effective_readings(
+    db: AsyncSession, data_point_id: uuid.UUID, start: datetime, end: datetime
+) -> list[tuple[float, float | None]]:
+    """(epoch seconds, value) of a data point's readings in [start, end), oldest first, as derivation must see them.
+
+    The stored raw reading is never changed; where the exporter took a conflicting value over
+    it (the latest ``took_new`` decision for that time), that value replaces the stored one.
+    """
+    schema = tenant_scope_of(db).schema
+    rows = await (await _driver(db)).fetch(
+        "SELECT extract(epoch FROM r.ts)::float8 AS t, coalesce(c.received_value, r.value) AS value "
+        f'FROM "{schema}".counter_readings r '
+        "LEFT JOIN LATERAL (SELECT received_value FROM "
+        f'"{schema}".reading_conflicts x WHERE x.data_point_id = r.data_point_id AND x.ts = r.ts '
+        "AND x.status = 'took_new' ORDER BY x.resolved_at DESC LIMIT 1) c ON true "
+        "WHERE r.data_point_id = $1 AND r.ts >= $2 AND r.ts < $3 ORDER BY r.ts",
+        data_point_id,
+        start,
+        end,
+    )
+    return [(r["t"], r["value"]) for r in rows]
+
+
 # --- reading conflicts -----------------------------------------------------------------------------------
 
 

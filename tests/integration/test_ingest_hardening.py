@@ -153,6 +153,15 @@ async def test_conflicting_readings_are_named_recorded_audited_and_resolvable(se
     assert take["data"]["resolveReadingConflict"]["conflict"]["status"] == "TOOK_NEW"
     assert keep["data"]["resolveReadingConflict"]["conflict"]["status"] == "KEPT_STORED"
     assert take["data"]["resolveReadingConflict"]["conflict"]["resolvedBy"] == owner.email
+    # and the value taken is the one derivation reads from now on; the stored raw reading is unchanged
+    from backend.ingest import repository
+    from backend.ingest.models import CounterReading
+
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        point = (await db.execute(select(CounterReading.data_point_id))).scalars().first()
+        effective = await repository.effective_readings(db, point, t1 - timedelta(minutes=1), NOW)
+        raw = sorted((await db.execute(select(CounterReading.value))).scalars())
+    assert [v for _, v in effective] == [11.0, 5.0] and raw == [5.0, 10.0]
     open_now = await session.gql(operation("ReadingConflicts"), {"installationId": installation, "status": "OPEN"})
     assert open_now["data"]["readingConflicts"] == []
     async with services.db.tenant(owner.tenant.scope()) as db:
