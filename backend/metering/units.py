@@ -74,7 +74,7 @@ def base_unit_of(unit: str) -> str:
 # dimension -> unit -> size in the dimension's smallest common unit. Integers where exact, so that
 # ``value * size_from / size_to`` divides once (1500 W -> 1.5 kW exactly, not 1.5000000000000002).
 DIMENSIONS: dict[str, dict[str, float]] = {
-    "active energy": {"Wh": 1, "kWh": 1_000, "MWh": 1_000_000, "GWh": 1_000_000_000, "GJ": 1e9 / 3.6},
+    "active energy": {"Wh": 1, "kWh": 1_000, "MWh": 1_000_000, "GWh": 1_000_000_000, "GJ": 1e9 / 3600},
     "reactive energy": {"varh": 1, "kvarh": 1_000, "Mvarh": 1_000_000},
     "apparent energy": {"VAh": 1, "kVAh": 1_000, "MVAh": 1_000_000},
     "active power": {"W": 1, "kW": 1_000, "MW": 1_000_000, "GW": 1_000_000_000},
