@@ -2,7 +2,9 @@
 
 A batch is all or nothing: any invalid reading refuses the batch with an error naming it, and
 the agent keeps the rest for the next attempt. Storing is idempotent on (data point, timestamp):
-a reading sent again is counted as a duplicate, not stored twice.
+a reading sent again with the same value is a duplicate, not stored twice; one with another value
+is a conflict, named in the answer, recorded and audited for the exporter to decide. Values in
+another unit of the data point's dimension are converted to its unit.
 """
 
 from __future__ import annotations
