@@ -74,7 +74,9 @@ class ReadingConflict(relay.Node):
     stored_value: float | None = strawberry.field(description="The value stored first (null: a missing reading).")
     received_value: float = strawberry.field(description="The value that arrived later.")
     batch_id: str = strawberry.field(description="The delivery that brought the received value.")
-    item_index: int = strawberry.field(description="Its index in that delivery.")
+    item_index: int = strawberry.field(
+        description="Its index in that delivery (a file's report names the row and column instead)."
+    )
     source: str = strawberry.field(description="agent, file or history.")
     status: ReadingConflictStatus = strawberry.field(description="Open, or how it was decided.")  # type: ignore[valid-type]
     created_at: datetime = strawberry.field(description="When the conflicting value arrived.")
