@@ -15,7 +15,7 @@ _NO_NUL = r"^[^\x00]*$"
 AgentId = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=_NO_NUL)]
 Version = Annotated[str, msgspec.Meta(max_length=32, pattern=_NO_NUL)]
 Code = Annotated[str, msgspec.Meta(max_length=64)]
-Unit = Annotated[str, msgspec.Meta(max_length=16)]
+Word = Annotated[str, msgspec.Meta(max_length=16)]  # a unit, a quality
 Reason = Annotated[str, msgspec.Meta(max_length=64)]
 Text = Annotated[str, msgspec.Meta(max_length=2000, pattern=_NO_NUL)]
 Name = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL)]
@@ -30,10 +30,10 @@ MAX_DEVICES = 1000
 class WireReading(msgspec.Struct, forbid_unknown_fields=False, gc=False):
     meter: Code
     quantity: Code
-    unit: Unit
+    unit: Word
     ts: datetime
     value: float | None = None
-    quality: Unit = "good"
+    quality: Word = "good"
     reason: Reason | None = None
     raw: Annotated[list[int], msgspec.Meta(max_length=MAX_RAW_WORDS)] | None = None
 
