@@ -26,10 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import TenantBase, new_id, str_enum, utcnow
 
-# raw readings, deliveries and agents are the ingest domain's tables; metering reads them
-from backend.ingest.models import ConnectorAgent, CounterReading, IngestBatch, ReadingQuality
-
-__all__ = ["ConnectorAgent", "CounterReading", "IngestBatch", "ReadingQuality"]
+# raw readings, deliveries and agents are the ingest domain's tables (backend/ingest/models.py);
+# metering reads them, and these names stay importable from here for its modules
+from backend.ingest.models import ConnectorAgent, CounterReading, IngestBatch, ReadingQuality  # noqa: F401
 
 
 class Medium(enum.StrEnum):
