@@ -27,11 +27,10 @@ from backend.evidence.service import NewDocument, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.ingest import repository
-from backend.ingest.models import FileImport, ImportStatus
+from backend.ingest.models import FileImport, ImportStatus, ReadingQuality
 from backend.ingest.repository import PointRef, ReadingColumns, point_map
 from backend.ingest.service import ReadingLimits, convert, store_delivery, unit_conversion
 from backend.installations.service import get_installation
-from backend.metering.models import ReadingQuality
 from backend.metering.units import why_not_convertible
 
 MAX_REPORTED_ERRORS = 1000
@@ -289,6 +288,9 @@ def parse_rows(
                     continue
                 if col.unit != point.unit:
                     value = convert(value, col.unit, point.unit)
+                    if unit_conversion(col.unit, point.unit) is None:  # the data point changed since submission
+                        fail(line_no, col.column, "UNIT_MISMATCH", why_not_convertible(col.unit, point.unit))
+                        continue
                 if value is None or not math.isfinite(value):
                     fail(line_no, col.column, "NOT_FINITE", f"{_shown(cell)} is not a finite number")
                     continue
