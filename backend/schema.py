@@ -16,7 +16,7 @@ from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
-from backend.ingest.gql import IngestQuery
+from backend.ingest.gql import IngestMutation, IngestQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.live_gql import LiveQuery
@@ -41,7 +41,8 @@ Query = merge_types(
     ),
 )
 Mutation = merge_types(
-    "Mutation", (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, SharingMutation)
+    "Mutation",
+    (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, IngestMutation, SharingMutation),
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     graphql_ide: bool | None = None
 
     ingest_max_future_skew_s: int = 300
+    # readings before this instant are refused: a device clock reset (1970, year 1) would otherwise
+    # make derivation walk decades of empty days
+    ingest_min_reading_ts: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    # how long before its meter device's recorded installation a reading is still accepted
+    ingest_install_tolerance_s: int = 86_400
+    # a file import still queued or running after this long is failed by the sweep (its job died);
+    # longer than the import job's own timeout
+    ingest_import_stale_s: int = 3600
     ingest_max_batch: int = 50_000
     ingest_max_body_bytes: int = 64 * 1024 * 1024
 

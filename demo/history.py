@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from backend.db import Database
 from backend.identity.principal import Principal
 from backend.ingest.schemas import WireBatch, WireReading
-from backend.ingest.service import store_batch
+from backend.ingest.service import ReadingLimits, store_batch
 from backend.metering.derivation import DerivationReport, derive_installation
 from backend.metering.units import BASE_UNIT_FACTOR
 from backend.tenants.models import Tenant
@@ -95,7 +95,7 @@ async def _store(
             WireBatch(agent_id="plant history", readings=readings),
             source="history",
             body_sha256="0" * 64,
-            max_future_skew_s=300,
+            limits=ReadingLimits(),
         )
     return result.accepted
 

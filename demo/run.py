@@ -31,7 +31,7 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
     from sqlalchemy import func, select
 
     from backend.db import Database
-    from backend.metering.models import CounterReading
+    from backend.ingest.models import CounterReading
     from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
     from demo.plant import agent_credentials, free_port, write_agent_config
     from demo.seed import seed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.errors import DomainError, PermissionDenied
+from backend.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 
 class BatchRejected(DomainError):
@@ -19,3 +19,11 @@ class BatchRejected(DomainError):
 
 class NotAnIngestClient(PermissionDenied):
     code = "NOT_AN_INGEST_CLIENT"
+
+
+class ConflictNotFound(NotFound):
+    code = "CONFLICT_NOT_FOUND"
+
+
+class ConflictAlreadyResolved(Conflict):
+    code = "CONFLICT_ALREADY_RESOLVED"

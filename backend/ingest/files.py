@@ -10,13 +10,13 @@ import csv
 import io
 import math
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
@@ -26,28 +26,36 @@ from backend.evidence.models import EvidenceDocument, EvidenceKind
 from backend.evidence.service import NewDocument, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
-from backend.ingest.models import FileImport, ImportStatus
-from backend.ingest.service import PointRef, insert_readings, point_map, queue_derivation
+from backend.ingest import repository
+from backend.ingest.models import FileImport, ImportStatus, ReadingQuality
+from backend.ingest.repository import PointRef, ReadingColumns, point_map
+from backend.ingest.service import ReadingLimits, convert, store_delivery, unit_conversion
 from backend.installations.service import get_installation
-from backend.metering.models import IngestBatch, ReadingQuality
+from backend.metering.units import why_not_convertible
 
 MAX_REPORTED_ERRORS = 1000
 
 
+# the mapping is stored (JSONB): every string is bounded and free of NUL
+_Header = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+_Short = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+MAX_MAPPED_COLUMNS = 500
+
+
 class ColumnMap(msgspec.Struct, forbid_unknown_fields=True):
-    column: str
-    meter: str
-    quantity: str
-    unit: str
+    column: _Header
+    meter: _Short
+    quantity: _Short
+    unit: _Short
 
 
 class FileMapping(msgspec.Struct, forbid_unknown_fields=True):
-    timestamp_column: str
-    columns: list[ColumnMap]
-    timestamp_format: str = "iso"  # or a strptime format such as "%d.%m.%Y %H:%M:%S"
-    timezone: str = "UTC"  # for timestamps without an offset
-    delimiter: str = ","
-    decimal: str = "."
+    timestamp_column: _Header
+    columns: Annotated[list[ColumnMap], msgspec.Meta(max_length=MAX_MAPPED_COLUMNS)]
+    timestamp_format: _Short = "iso"  # or a strptime format such as "%d.%m.%Y %H:%M:%S"
+    timezone: _Short = "UTC"  # for timestamps without an offset
+    delimiter: _Short = ","
+    decimal: _Short = "."
 
 
 class ImportNotFound(NotFound):
@@ -83,10 +91,11 @@ def check_mapping(mapping: FileMapping, points: dict[tuple[str, str], PointRef])
                     f"meter '{col.meter}' has no data point '{col.quantity}'", field=f"mapping.columns.{i}.meter"
                 )
             )
-        elif point.unit != col.unit:
+        elif unit_conversion(col.unit, point.unit) is None:
             errors.append(
                 FieldError(
-                    f"'{col.meter}' {col.quantity} is recorded in {point.unit}, not {col.unit}",
+                    f"'{col.meter}' {col.quantity} is recorded in {point.unit}; {col.unit} cannot be converted to it: "
+                    f"{why_not_convertible(col.unit, point.unit)}",
                     field=f"mapping.columns.{i}.unit",
                 )
             )
@@ -161,9 +170,11 @@ async def submit_file(
 
 @dataclass
 class ParsedFile:
-    columns: list[Any]
+    columns: ReadingColumns
     rows: int
     errors: list[dict[str, Any]]
+    # (row, column) of each reading in the columns, to name it in the report
+    origins: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _timestamp(text: str, mapping: FileMapping, zone: ZoneInfo) -> datetime:
@@ -175,8 +186,33 @@ def _timestamp(text: str, mapping: FileMapping, zone: ZoneInfo) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
+def _shown(cell: object, limit: int = 40) -> str:
+    """A cell quoted for a report: control characters escaped (JSON columns cannot hold NUL), long ones cut."""
+    text = str(cell)
+    cut = text[:limit]
+    shown = repr(cut)
+    return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
+
+
+def _rows(
+    reader: csv.DictReader[str], fail: Callable[[int, str, str, str], None]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Data rows with their line numbers; a row the csv module cannot read ends the file with a report line."""
+    line_no = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            fail(line_no + 1, "", "BAD_CSV", f"this row cannot be read as CSV: {exc}")
+            return
+        line_no += 1
+        yield line_no, row
+
+
 def parse_rows(
-    data: bytes, mapping: FileMapping, points: dict[tuple[str, str], PointRef], *, now: datetime, max_future_skew_s: int
+    data: bytes, mapping: FileMapping, points: dict[tuple[str, str], PointRef], *, now: datetime, limits: ReadingLimits
 ) -> ParsedFile:
     """Readings of every mapped cell, or the list of what is wrong with which row and column."""
     errors: list[dict[str, Any]] = []
@@ -189,20 +225,25 @@ def parse_rows(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         fail(0, "", "NOT_UTF8", "the file is not UTF-8 text")
-        return ParsedFile([], 0, errors)
+        return ParsedFile(ReadingColumns(), 0, errors)
     reader = csv.DictReader(io.StringIO(text), delimiter=mapping.delimiter)
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        fail(1, "", "BAD_CSV", f"the header cannot be read as CSV: {exc}")
+        return ParsedFile(ReadingColumns(), 0, errors)
     for needed in [mapping.timestamp_column, *(c.column for c in mapping.columns)]:
         if needed not in header:
-            fail(1, needed, "MISSING_COLUMN", f"the header has no column '{needed}'")
+            fail(1, needed, "MISSING_COLUMN", f"the header has no column {_shown(needed)}")
     if errors:
-        return ParsedFile([], 0, errors)
+        return ParsedFile(ReadingColumns(), 0, errors)
     zone = ZoneInfo(mapping.timezone)
-    horizon = now + timedelta(seconds=max_future_skew_s)
-    ids, stamps, values, qualities, reasons, raws = [], [], [], [], [], []
+    horizon = now + timedelta(seconds=limits.max_future_skew_s)
+    columns = ReadingColumns()
+    origins: list[tuple[int, str]] = []
     seen: set[tuple[uuid.UUID, datetime]] = set()
     rows = 0
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in _rows(reader, fail):
         rows += 1
         try:
             ts = _timestamp((row.get(mapping.timestamp_column) or "").strip(), mapping, zone)
@@ -211,15 +252,28 @@ def parse_rows(
                 line_no,
                 mapping.timestamp_column,
                 "BAD_TIMESTAMP",
-                f"'{row.get(mapping.timestamp_column)}' is not a time in format {mapping.timestamp_format}",
+                f"{_shown(row.get(mapping.timestamp_column))} is not a time in format {mapping.timestamp_format}",
             )
             continue
         if ts > horizon:
             fail(line_no, mapping.timestamp_column, "TIMESTAMP_IN_FUTURE", f"{ts.isoformat()} is in the future")
             continue
+        if ts < limits.floor:
+            fail(
+                line_no,
+                mapping.timestamp_column,
+                "TIMESTAMP_BEFORE_FLOOR",
+                f"{ts.isoformat()} is before {limits.floor.isoformat()}, the earliest time accepted",
+            )
+            continue
         for col in mapping.columns:
             cell = (row.get(col.column) or "").strip()
             point = points[(col.meter, col.quantity)]
+            if ts < limits.not_before(point):
+                problem = limits.too_early(line_no, point, ts)
+                assert problem is not None
+                fail(line_no, col.column, problem["code"], problem["message"].replace("reading", "row", 1))
+                continue
             if (point.data_point_id, ts) in seen:
                 fail(line_no, col.column, "DUPLICATE_TIMESTAMP", f"{ts.isoformat()} appears twice")
                 continue
@@ -230,85 +284,114 @@ def parse_rows(
                 try:
                     value = float(cell.replace(mapping.decimal, ".") if mapping.decimal == "," else cell)
                 except ValueError:
-                    fail(line_no, col.column, "NOT_A_NUMBER", f"'{cell}' is not a number")
+                    fail(line_no, col.column, "NOT_A_NUMBER", f"{_shown(cell)} is not a number")
                     continue
-                if not math.isfinite(value):
-                    fail(line_no, col.column, "NOT_FINITE", f"'{cell}' is not a finite number")
+                if col.unit != point.unit:
+                    value = convert(value, col.unit, point.unit)
+                    if unit_conversion(col.unit, point.unit) is None:  # the data point changed since submission
+                        fail(line_no, col.column, "UNIT_MISMATCH", why_not_convertible(col.unit, point.unit))
+                        continue
+                if value is None or not math.isfinite(value):
+                    fail(line_no, col.column, "NOT_FINITE", f"{_shown(cell)} is not a finite number")
                     continue
                 quality, reason = ReadingQuality.GOOD, None
-            ids.append(point.data_point_id)
-            stamps.append(ts)
-            values.append(value)
-            qualities.append(int(quality))
-            reasons.append(reason)
-            raws.append(None)
-    if rows == 0:
+            columns.append(point.data_point_id, ts, value, int(quality), reason)
+            origins.append((line_no, col.column))
+    if rows == 0 and not errors:
         fail(2, "", "NO_ROWS", "the file has a header but no data rows")
-    return ParsedFile([ids, stamps, values, qualities, reasons, raws, set()], rows, errors)
+    return ParsedFile(columns, rows, errors, origins)
 
 
 async def run_import(
-    db: AsyncSession, store: ObjectStore, actor: Principal, import_id: uuid.UUID, *, max_future_skew_s: int
+    db: AsyncSession, store: ObjectStore, actor: Principal, import_id: uuid.UUID, *, limits: ReadingLimits
 ) -> FileImport:
     """Parse a queued file and store its readings, or reject it with the row report."""
-    job = await db.get(FileImport, import_id, with_for_update=True)
+    job = await repository.import_for_update(db, import_id)
     if job is None:
         raise ImportNotFound("no such import")
-    if job.status in (ImportStatus.COMPLETED, ImportStatus.REJECTED):
+    if job.status in FINISHED:
         return job
     document = await db.get(EvidenceDocument, job.document_id)
     assert document is not None
     mapping = msgspec.convert(job.mapping, FileMapping)
     points = await point_map(db, job.installation_id)
     now = utcnow()
-    parsed = parse_rows(
-        await store.get(document.storage_key), mapping, points, now=now, max_future_skew_s=max_future_skew_s
-    )
+    parsed = parse_rows(await store.get(document.storage_key), mapping, points, now=now, limits=limits)
     job.rows_total, job.finished_at = parsed.rows, now
     if parsed.errors:
         job.status, job.errors, job.rows_accepted = ImportStatus.REJECTED, parsed.errors, 0
         await record(db, actor, "file_import.rejected", "file_import", job.id, details={"errors": len(parsed.errors)})
         return job
-    batch_id = uuid.uuid4()
-    accepted = await insert_readings(db, parsed.columns, batch_id)
-    stamps = parsed.columns[1]
-    db.add(
-        IngestBatch(
-            id=batch_id,
-            installation_id=job.installation_id,
-            source="file",
-            source_ref=str(job.id),
-            received_at=now,
-            readings=len(stamps),
-            accepted=accepted,
-            duplicates=len(stamps) - accepted,
-            first_ts=min(stamps) if stamps else None,
-            last_ts=max(stamps) if stamps else None,
-            body_sha256=document.sha256,
-        )
+    delivery = await store_delivery(
+        db,
+        actor,
+        job.installation_id,
+        parsed.columns,
+        source="file",
+        source_ref=str(job.id),
+        body_sha256=document.sha256,
+        now=now,
     )
-    job.status, job.rows_accepted, job.rows_duplicate = ImportStatus.COMPLETED, accepted, len(stamps) - accepted
+    # a completed file's report lists the readings whose value differs from the stored one
+    job.errors = [
+        {
+            "row": parsed.origins[c.position][0],
+            "column": parsed.origins[c.position][1],
+            "code": "CONFLICTS_WITH_STORED",
+            "message": f"{parsed.columns.values[c.position]} differs from the stored {c.stored_value}; "
+            "recorded as a reading conflict",
+        }
+        for c in delivery.conflicts[:MAX_REPORTED_ERRORS]
+    ]
+    job.status, job.rows_accepted, job.rows_duplicate = ImportStatus.COMPLETED, delivery.accepted, delivery.duplicates
     await record(
         db,
         actor,
         "file_import.completed",
         "file_import",
         job.id,
-        details={"readings": len(stamps), "accepted": accepted, "document_sha256": document.sha256},
+        details={
+            "readings": delivery.readings,
+            "accepted": delivery.accepted,
+            "conflicts": len(delivery.conflicts),
+            "document_sha256": document.sha256,
+        },
     )
-    if accepted:
-        queue_derivation(db, job.installation_id, now)
     return job
+
+
+FINISHED = frozenset({ImportStatus.COMPLETED, ImportStatus.REJECTED, ImportStatus.FAILED})
+
+
+async def fail_import(db: AsyncSession, actor: Principal, import_id: uuid.UUID, code: str, message: str) -> bool:
+    """End an import that could not run to its end as failed, with the reason; False if it had ended."""
+    job = await repository.import_for_update(db, import_id)
+    if job is None or job.status in FINISHED:
+        return False
+    job.status, job.finished_at, job.rows_accepted = ImportStatus.FAILED, utcnow(), 0
+    job.errors = [{"row": 0, "column": "", "code": code, "message": message}]
+    await record(db, actor, "file_import.failed", "file_import", job.id, details={"code": code})
+    return True
+
+
+async def fail_stale_imports(db: AsyncSession, actor: Principal, *, older_than: datetime) -> int:
+    """Fail the imports still waiting or running since before ``older_than``: their job died."""
+    stale = await repository.unfinished_import_ids(db, created_before=older_than)
+    failed = 0
+    for import_id in stale:
+        failed += await fail_import(
+            db,
+            actor,
+            import_id,
+            "IMPORT_JOB_LOST",
+            f"the import did not finish by {older_than.isoformat()} (its job was lost or stopped); "
+            "nothing was stored: submit the file again",
+        )
+    return failed
 
 
 async def list_imports(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> list[FileImport]:
     """An installation's file imports with their reports, newest first; readers of interval data."""
     principal.require("interval:read")
     await get_installation(db, principal, installation_id)
-    rows = await db.execute(
-        select(FileImport)
-        .where(FileImport.installation_id == installation_id)
-        .order_by(FileImport.created_at.desc())
-        .limit(200)
-    )
-    return list(rows.scalars())
+    return await repository.imports_of(db, installation_id)

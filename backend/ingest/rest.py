@@ -27,6 +27,14 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
             body = decompressor.decompress(body, limit + 1)
             if len(body) > limit or decompressor.unconsumed_tail:
                 raise ValidationFailed([FieldError(f"the body exceeds {limit} bytes", field="body")])
+            if not decompressor.eof:
+                raise ValidationFailed([FieldError("the gzip stream is truncated", field="body")])
+            # a second member would be concatenated by most readers but not by this one: refused
+            # rather than silently ignored (and never decompressed past the limit)
+            if decompressor.unused_data:
+                raise ValidationFailed(
+                    [FieldError("data after the first gzip member; send one gzip member", field="body")]
+                )
         except (zlib.error, gzip.BadGzipFile) as exc:
             raise ValidationFailed([FieldError(f"not valid gzip: {exc}", field="body")])
     elif encoding not in ("", "identity"):
@@ -53,7 +61,7 @@ class IngestController(Controller):
                     db,
                     principal,
                     body,
-                    max_future_skew_s=settings.ingest_max_future_skew_s,
+                    limits=service.ReadingLimits.of(settings),
                     max_batch=settings.ingest_max_batch,
                 )
         except BatchRejected as exc:
@@ -70,7 +78,12 @@ class IngestController(Controller):
                 media_type="application/problem+json",
             )
         return Response(
-            {"batch_id": str(result.batch_id), "accepted": result.accepted, "duplicates": result.duplicates}
+            {
+                "batch_id": str(result.batch_id),
+                "accepted": result.accepted,
+                "duplicates": result.duplicates,
+                "conflicts": result.conflicts,
+            }
         )
 
     @post("/status", operation_id="ReportAgentStatus", status_code=200)

@@ -33,14 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.db import defer_job, tenant_scope_of, utcnow
 from backend.identity.principal import Principal
+from backend.ingest.models import BatchStatus, IngestBatch
 from backend.installations.models import Installation
 from backend.logging import get_logger
 from backend.metering.arrays import IntervalMatrix, StoredDay, as_datetime, day_of, day_start_s, stored_days_digest
 from backend.metering.models import (
     COUNTER_QUANTITIES,
-    BatchStatus,
     DataPoint,
-    IngestBatch,
     IntervalEdit,
     Meter,
     MeterDevice,

@@ -15,6 +15,7 @@ from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
 from backend.errors import FieldError, ValidationFailed
+from backend.ingest import models as ingest_models
 from backend.metering import models, quarantine, service
 from backend.metering.loaders import changes_by_meter_id, data_points_by_meter_id, devices_by_meter_id
 from backend.metering.schemas import (
@@ -32,7 +33,7 @@ from backend.metering.schemas import (
 Medium = strawberry.enum(models.Medium, description="What a meter measures.")
 MeterRole = strawberry.enum(models.MeterRole, description="A meter's role in the hierarchy.")
 Quantity = strawberry.enum(models.Quantity, description="A measured quantity.")
-BatchStatus = strawberry.enum(models.BatchStatus, description="Where a delivery stands in interval derivation.")
+BatchStatus = strawberry.enum(ingest_models.BatchStatus, description="Where a delivery stands in interval derivation.")
 
 
 @strawberry.type(description="A quantity a meter reports, with its unit.")
@@ -404,7 +405,7 @@ class IngestBatch(relay.Node):
     status_changed_at: datetime | None = strawberry.field(description="When it was set aside.")
 
     @classmethod
-    def of(cls, row: models.IngestBatch) -> IngestBatch:
+    def of(cls, row: ingest_models.IngestBatch) -> IngestBatch:
         return cls(
             id=str(row.id),
             source=row.source,

@@ -20,7 +20,8 @@ from backend.db import utcnow
 from backend.described import doc
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
-from backend.metering.models import COUNTER_QUANTITIES, CounterReading, DataPoint, Meter, Quantity, ReadingQuality
+from backend.ingest.models import CounterReading, ReadingQuality
+from backend.metering.models import COUNTER_QUANTITIES, DataPoint, Meter, Quantity
 from backend.metering.service import data_points_of, get_meter
 from backend.metering.units import BASE_UNIT_FACTOR
 from workers.engine.plausibility import Implausibility, counter_against_power

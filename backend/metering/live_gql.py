@@ -8,12 +8,13 @@ from strawberry import relay
 from backend.api.context import Context
 from backend.api.derive import derived_type
 from backend.api.relay import node_uuid
+from backend.ingest import models as ingest_models
 from backend.metering import live, models
 from backend.metering.gql import Meter
 from workers.engine.plausibility import Implausibility as EngineImplausibility
 
 Implausibility = strawberry.enum(EngineImplausibility, description="How a meter's live values contradict each other.")
-ReadingQuality = strawberry.enum(models.ReadingQuality, description="How far the agent trusted a reading.")
+ReadingQuality = strawberry.enum(ingest_models.ReadingQuality, description="How far the agent trusted a reading.")
 LiveReading = derived_type(live.LiveReading, name="LiveReading", description="One reading as the agent sent it.")
 LiveDataPoint = derived_type(
     live.LivePoint,

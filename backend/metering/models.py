@@ -1,4 +1,4 @@
-"""Meters, their device history, data points, raw counter readings and derived interval data.
+"""Meters, their device history, data points and derived interval data.
 
 A ``Meter`` is a measurement point: its code, place in the hierarchy and what it serves stay
 when the physical device is replaced; each device it has held is a ``MeterDevice`` row with its
@@ -12,13 +12,11 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger,
     Date,
     Float,
     ForeignKey,
     Integer,
     LargeBinary,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -84,12 +82,6 @@ COUNTER_QUANTITIES = frozenset(
         Quantity.HEAT_ENERGY,
     }
 )
-
-
-class ReadingQuality(enum.IntEnum):
-    GOOD = 0
-    UNCERTAIN = 1
-    MISSING = 2
 
 
 class Meter(TenantBase):
@@ -180,59 +172,6 @@ class DataPoint(TenantBase):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CounterReading(TenantBase):
-    """A raw reading as the agent or file sent it: evidence, append-only, stored once."""
-
-    __tablename__ = "counter_readings"
-
-    data_point_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    ts: Mapped[datetime] = mapped_column(primary_key=True)
-    value: Mapped[float | None] = mapped_column(Float)
-    quality: Mapped[int] = mapped_column(SmallInteger)
-    reason: Mapped[str | None] = mapped_column(String(64))
-    # when it arrived is the batch's received_at: one value per delivery, not per reading
-    batch_id: Mapped[uuid.UUID]
-    # the register words as read on the wire, big-endian 16-bit each (Modbus); null for OPC UA
-    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
-
-
-class BatchStatus(enum.StrEnum):
-    """Where a delivery stands in interval derivation."""
-
-    PENDING = "pending"  # its readings wait for derivation (or for the rest of their days)
-    DERIVED = "derived"
-    QUARANTINED = "quarantined"  # derivation failed or found nothing derivable; an operator decides
-    DISCARDED = "discarded"  # an operator set it aside: its readings stay as evidence, never derived
-
-
-class IngestBatch(TenantBase):
-    """One accepted delivery of readings: who sent it, when, how many, and its digest."""
-
-    __tablename__ = "ingest_batches"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
-    source: Mapped[str] = mapped_column(String(16))  # agent | file
-    source_ref: Mapped[str] = mapped_column(String(200))
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    readings: Mapped[int] = mapped_column(Integer)
-    accepted: Mapped[int] = mapped_column(Integer)
-    duplicates: Mapped[int] = mapped_column(Integer)
-    first_ts: Mapped[datetime | None]
-    last_ts: Mapped[datetime | None]
-    body_sha256: Mapped[str] = mapped_column(String(64))
-    # set when interval data have been derived from this batch's readings
-    derived_at: Mapped[datetime | None] = mapped_column(index=True)
-    status: Mapped[BatchStatus] = mapped_column(
-        str_enum(BatchStatus, length=16), default=BatchStatus.PENDING, server_default=BatchStatus.PENDING.value
-    )
-    # why it was quarantined or discarded, in words an operator can act on
-    status_reason: Mapped[str | None] = mapped_column(Text)
-    status_changed_at: Mapped[datetime | None]
-    # derivation runs in bounded chunks of days: the last UTC day derived so far for this batch
-    derived_through: Mapped[date | None] = mapped_column(Date)
-
-
 class IntervalDay(TenantBase):
     """One meter's derived interval data for one UTC day, as packed little-endian arrays.
 
@@ -268,25 +207,4 @@ class IntervalEdit(TenantBase):
     previous_value: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
     edited_by: Mapped[str] = mapped_column(String(320))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ConnectorAgent(TenantBase):
-    """What an on-site agent last reported about itself."""
-
-    __tablename__ = "connector_agents"
-    __table_args__ = (UniqueConstraint("installation_id", "agent_id"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
-    agent_id: Mapped[str] = mapped_column(String(120))
-    client_id: Mapped[str] = mapped_column(String(64))
-    agent_version: Mapped[str] = mapped_column(String(32), default="")
-    last_contact_at: Mapped[datetime]
-    last_upload_at: Mapped[datetime | None]
-    clock_offset_s: Mapped[float | None] = mapped_column(Float)
-    buffer_depth: Mapped[int] = mapped_column(BigInteger, default=0)
-    oldest_pending_at: Mapped[datetime | None]
-    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
-    devices: Mapped[list[dict[str, object]]] = mapped_column(JSONB, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

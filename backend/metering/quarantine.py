@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit.service import record
 from backend.db import defer_job, tenant_scope_of, utcnow
 from backend.identity.principal import Principal
+from backend.ingest.models import BatchStatus, IngestBatch
 from backend.installations.service import get_installation
 from backend.logging import get_logger
 from backend.metering.errors import BatchNotFound, BatchNotQuarantined
-from backend.metering.models import BatchStatus, IngestBatch
 from backend.metering.repository import reading_summary
 
 log = get_logger(__name__)

@@ -171,14 +171,20 @@ async def load_readings(
 ) -> dict[uuid.UUID, PointReadings]:
     """Readings of several data points in [start, end), in one statement, grouped per point.
 
-    Readings of ``excluded_batches`` (discarded by an operator) are left out. Two readings within
+    Readings of ``excluded_batches`` (discarded by an operator) are left out; where the exporter
+    took a conflicting value over a stored reading, that value is read. Two readings within
     one second collapse to the first, so that times stay strictly increasing.
     """
     rows = await _fetch(
         db,
-        "SELECT data_point_id, extract(epoch FROM ts)::float8 AS t, value FROM {schema}.counter_readings "
-        "WHERE data_point_id = ANY($1::uuid[]) AND ts >= $2 AND ts < $3 AND batch_id <> ALL($4::uuid[]) "
-        "ORDER BY data_point_id, ts",
+        # a value the exporter took over the stored one (a resolved reading conflict) is what counts;
+        # the stored raw reading itself is evidence and never changes
+        "SELECT r.data_point_id, extract(epoch FROM r.ts)::float8 AS t, coalesce(c.received_value, r.value) "
+        "FROM {schema}.counter_readings r LEFT JOIN LATERAL (SELECT x.received_value FROM "
+        "{schema}.reading_conflicts x WHERE x.data_point_id = r.data_point_id AND x.ts = r.ts "
+        "AND x.status = 'took_new' ORDER BY x.resolved_at DESC LIMIT 1) c ON true "
+        "WHERE r.data_point_id = ANY($1::uuid[]) AND r.ts >= $2 AND r.ts < $3 AND r.batch_id <> ALL($4::uuid[]) "
+        "ORDER BY r.data_point_id, r.ts",
         list(point_ids),
         start,
         end,

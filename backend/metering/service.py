@@ -16,14 +16,13 @@ from backend.audit.service import record, snapshot
 from backend.db import utcnow
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
+from backend.ingest.models import ConnectorAgent, CounterReading
 from backend.installations.models import GridConnectionPoint, ProductionLine, ProductionProcess
 from backend.installations.schemas import check_code, check_text, text_errors
 from backend.installations.service import get_installation
 from backend.metering.errors import DeviceStillInstalled, MeterCodeTaken, MeterNotFound, MeterRetired
 from backend.metering.models import (
     COUNTER_QUANTITIES,
-    ConnectorAgent,
-    CounterReading,
     DataPoint,
     Medium,
     Meter,

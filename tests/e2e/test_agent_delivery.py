@@ -31,9 +31,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from backend.ingest.models import CounterReading, IngestBatch
 from backend.installations.schemas import InstallationData
 from backend.installations.service import create_installation
-from backend.metering.models import CounterReading, IngestBatch, Medium, MeterRole, Quantity
+from backend.metering.models import Medium, MeterRole, Quantity
 from backend.metering.schemas import DataPointData, MeterData
 from backend.metering.service import create_meter
 from backend.services import Services

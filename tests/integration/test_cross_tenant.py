@@ -71,6 +71,7 @@ async def world(services, http) -> dict[str, Any]:
         installation_id=plant_a.installation_id,
     )
     async with services.db.tenant(b.tenant.scope()) as db:
+        conflict_b = await _reading_conflict(db, plant_b.installation_id)
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
     return {
         "a": a,
@@ -83,7 +84,34 @@ async def world(services, http) -> dict[str, Any]:
         "b_client_id": b_client_id,
         "a_client": (a_client_id, a_secret),
         "b_audit_count": b_audit,
+        "conflict_b": conflict_b,
     }
+
+
+async def _reading_conflict(db: Any, installation_id: Any) -> Any:
+    """An open reading conflict of an installation, written as the ingest path records one."""
+    import uuid
+
+    from backend.ingest.models import ReadingConflict
+    from backend.metering.models import DataPoint, Meter
+
+    point = (
+        await db.execute(select(DataPoint.id).join(Meter).where(Meter.installation_id == installation_id).limit(1))
+    ).scalar_one()
+    conflict = ReadingConflict(
+        installation_id=installation_id,
+        data_point_id=point,
+        ts=datetime.now(UTC),
+        stored_value=1.0,
+        received_value=2.0,
+        received_quality=0,
+        batch_id=uuid.uuid4(),
+        item_index=0,
+        source="agent",
+    )
+    db.add(conflict)
+    await db.flush()
+    return conflict.id
 
 
 def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -183,6 +211,11 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "refused": True,
         },
         "FileImports": {"vars": {"installationId": inst_b}, "refused": True},
+        "ReadingConflicts": {"vars": {"installationId": inst_b}, "refused": True},
+        "ResolveReadingConflict": {
+            "vars": {"input": {"conflictId": gid("ReadingConflict", w["conflict_b"]), "resolution": "TAKE_NEW"}},
+            "refused": True,
+        },
         "EvidenceDocuments": {"vars": {}, "refused": False},
         "EvidenceDocument": {"vars": {"id": gid("EvidenceDocument", w["doc_b"].id)}, "refused": True},
         "AuditTrail": {"vars": {}, "refused": False},

@@ -12,8 +12,9 @@ from sqlalchemy import select, text
 
 from backend.audit.models import AuditEntry
 from backend.identity.principal import Principal
+from backend.ingest.models import BatchStatus, IngestBatch
 from backend.metering.derivation import derive_installation
-from backend.metering.models import BatchStatus, DataPoint, IngestBatch, IntervalDay, Meter, Quantity
+from backend.metering.models import DataPoint, IntervalDay, Meter, Quantity
 from backend.settings import get_settings
 from tests.factories.site import make_plant
 from tests.factories.superuser import superuser_execute

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
-from backend.metering.models import CounterReading
+from backend.ingest.models import CounterReading
 from tests.factories.site import make_plant
 from tests.factories.tenants import login, make_tenant
 from tests.integration.test_cross_tenant import gid
@@ -107,7 +108,7 @@ async def test_a_bad_mapping_is_refused_before_anything_is_stored(services, http
         **MAPPING,
         "columns": [
             {"column": "Presse 1 [kWh]", "meter": "NOPE", "quantity": "active_energy_import", "unit": "kWh"},
-            {"column": "Presse 2 [kWh]", "meter": "SUB2", "quantity": "active_energy_import", "unit": "MWh"},
+            {"column": "Presse 2 [kWh]", "meter": "SUB2", "quantity": "active_energy_import", "unit": "kvarh"},
         ],
     }
     response = await submit(http, session, plant.installation_id, csv_text([("01.03.2026 00:00", "1", "2")]), mapping)
@@ -117,3 +118,96 @@ async def test_a_bad_mapping_is_refused_before_anything_is_stored(services, http
     assert body["data"]["fileImports"] == []
     response = await submit(http, session, plant.installation_id, b"x", {"timestamp_column": 3})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "mapping"
+
+
+# --- every import ends accepted or rejected, with a report -----------------------------------------
+
+
+async def _report(session, plant) -> dict:
+    from tests.integration.test_cross_tenant import gid
+
+    body = await session.gql(operation("FileImports"), {"installationId": gid("Installation", plant.installation_id)})
+    return body["data"]["fileImports"][0]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # a cell longer than the csv module reads
+        (csv_text([("01.03.2026 00:00", "1" * 200_000, "2")]), (2, "", "BAD_CSV")),
+        # a NUL inside a value, a time stamp and the header
+        (csv_text([("01.03.2026 00:00", "1\x002", "2")]), (2, "Presse 1 [kWh]", "NOT_A_NUMBER")),
+        (csv_text([("01.03.2026\x00 00:00", "1", "2")]), (2, "Zeit", "BAD_TIMESTAMP")),
+        (b"Ze\x00it;Presse 1 [kWh];Presse 2 [kWh]\n01.03.2026 00:00;1;2\n", (1, "Zeit", "MISSING_COLUMN")),
+    ],
+    ids=["field-over-limit", "nul-in-value", "nul-in-timestamp", "nul-in-header"],
+)
+async def test_a_file_the_csv_reader_chokes_on_is_rejected_with_a_report(services, http, data, expected):
+    owner = await make_tenant(services)
+    plant = await make_plant(services, owner)
+    session = await login(http, owner.email)
+    response = await submit(http, session, plant.installation_id, data)
+    assert response.status_code == 202, response.text
+    result = await run_queued(services, owner, response.json()["import_id"])
+    assert result["status"] == "rejected"
+    report = await _report(session, plant)
+    assert report["status"] == "rejected" and report["finishedAt"]
+    first = report["errors"][0]
+    assert (first["row"], first["column"], first["code"]) == expected
+    assert "\x00" not in json.dumps(report["errors"]) and len(first["message"]) < 300
+    assert await count_readings(services, owner) == 0
+
+
+async def test_an_import_whose_job_fails_ends_failed_with_the_reason(services, http):
+    from sqlalchemy import update
+
+    from backend.ingest.models import FileImport
+
+    owner = await make_tenant(services)
+    plant = await make_plant(services, owner)
+    session = await login(http, owner.email)
+    response = await submit(http, session, plant.installation_id, csv_text([("01.03.2026 00:00", "1", "2")]))
+    # given: something the import cannot survive (here: its stored mapping no longer readable)
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        await db.execute(update(FileImport).values(mapping={"nonsense": True}))
+    # when
+    result = await run_queued(services, owner, response.json()["import_id"])
+    # then: failed, not queued forever; the report says why
+    assert result["status"] == "failed"
+    report = await _report(session, plant)
+    assert report["status"] == "failed" and report["errors"][0]["code"] == "IMPORT_FAILED"
+    assert await count_readings(services, owner) == 0
+
+
+async def test_the_sweep_ends_imports_whose_job_died(services, http):
+    from sqlalchemy import update
+
+    from backend.ingest.models import FileImport
+    from workers.jobs.imports import sweep_stale_imports
+
+    owner = await make_tenant(services)
+    plant = await make_plant(services, owner)
+    session = await login(http, owner.email)
+    stale = await submit(http, session, plant.installation_id, csv_text([("01.03.2026 00:00", "1", "2")]))
+    fresh = await submit(http, session, plant.installation_id, csv_text([("01.03.2026 00:15", "1", "2")]))
+    # given: one import queued long ago whose job never ran (a worker killed, a queue lost)
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        await db.execute(
+            update(FileImport)
+            .where(FileImport.id == stale.json()["import_id"])
+            .values(created_at=datetime.now(UTC) - timedelta(hours=3))
+        )
+    # when
+    swept = await sweep_stale_imports({"services": services})
+    # then: the stale one is failed with its reason, the fresh one still waits for its job
+    assert swept["failed"] >= 1
+    from tests.integration.test_cross_tenant import gid
+
+    body = await session.gql(operation("FileImports"), {"installationId": gid("Installation", plant.installation_id)})
+    by_id = {r["id"]: r for r in body["data"]["fileImports"]}
+    (old,) = [r for r in by_id.values() if r["status"] == "failed"]
+    assert old["errors"][0]["code"] == "IMPORT_JOB_LOST" and old["finishedAt"]
+    assert [r["status"] for r in by_id.values()].count("queued") == 1
+    # and a later run of the lost job leaves the decision as it is
+    assert (await run_queued(services, owner, stale.json()["import_id"]))["status"] == "failed"
+    assert fresh.status_code == 202

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.identity.principal import Principal
+from backend.ingest.models import CounterReading
 from backend.metering.derivation import derive_installation
-from backend.metering.models import CounterReading
 from tests.factories.site import make_plant
 from tests.factories.tenants import client_token, login, make_client, make_tenant
 from tests.integration.test_cross_tenant import gid
@@ -154,7 +154,7 @@ async def test_ingest_is_idempotent_and_all_or_nothing(services, http, plant_wit
         {
             "meter": "SUB1",
             "quantity": "active_energy_import",
-            "unit": "Wh",
+            "unit": "kvarh",
             "ts": now.isoformat(),
             "value": 1.0,
         },

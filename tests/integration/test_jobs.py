@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from arq.jobs import Job
 from sqlalchemy import update
 
-from backend.metering.models import IngestBatch
+from backend.ingest.models import IngestBatch
 from tests.factories.site import make_plant
 from tests.factories.tenants import client_token, make_client, make_tenant
 from tests.integration.test_ingest_intervals import counters, day_start, post, readings

@@ -6,7 +6,7 @@ from typing import Any
 
 from arq import cron, func
 
-from workers.jobs.imports import import_file
+from workers.jobs.imports import import_file, sweep_stale_imports
 from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import anchor_audit_chains, platform_housekeeping
 from workers.jobs.outbox import relay_outbox
@@ -24,4 +24,5 @@ CRON_JOBS: list[Any] = [
     cron(platform_housekeeping, name="platform.housekeeping.cron", minute={0, 30}, run_at_startup=True),
     # anchors bound how far back an owner-level rewrite can hide: at most this window
     cron(anchor_audit_chains, name="audit.anchor.cron", minute={10, 40}, timeout=1800),
+    cron(sweep_stale_imports, name="ingest.sweep_stale_imports", minute=set(range(2, 60, 10))),
 ]

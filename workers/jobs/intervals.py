@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from backend.db import utcnow
 from backend.identity.principal import Principal
+from backend.ingest.models import BatchStatus, IngestBatch
 from backend.logging import get_logger
 from backend.metering.derivation import derive_installation
-from backend.metering.models import BatchStatus, IngestBatch
 from backend.tenants.models import Tenant, TenantStatus
 
 log = get_logger(__name__)
