@@ -55,6 +55,16 @@ class AuditVerification:
     reason: str | None = strawberry.field(description="Why it does not verify.")
     head_hash: str | None = strawberry.field(description="Hash of the last entry when the chain verifies.")
 
+    @classmethod
+    def of(cls, result: service.ChainVerification) -> AuditVerification:
+        return cls(
+            ok=result.ok,
+            entries_checked=result.entries_checked,
+            first_broken_seq=result.first_broken_seq,
+            reason=result.reason,
+            head_hash=result.head_hash,
+        )
+
 
 @strawberry.type
 class AuditQuery:
@@ -83,10 +93,4 @@ class AuditQuery:
         principal = info.context.require_principal()
         async with info.context.tenant_uow() as db:
             result = await service.verify_for(db, principal, anchor=anchor)
-        return AuditVerification(
-            ok=result.ok,
-            entries_checked=result.entries_checked,
-            first_broken_seq=result.first_broken_seq,
-            reason=result.reason,
-            head_hash=result.head_hash,
-        )
+        return AuditVerification.of(result)

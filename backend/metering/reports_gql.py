@@ -28,6 +28,19 @@ class IntervalSeries:
     counts: JSON = strawberry.field(description="Intervals per status.")
     methodology_version: str = strawberry.field(description="Method that derived the values.")
 
+    @classmethod
+    def of(cls, s: reports.Series) -> IntervalSeries:
+        return cls(
+            meter=Meter.of(s.meter),
+            start=s.start,
+            resolution_seconds=s.resolution_s,
+            energy_kwh=s.energy_kwh,
+            status=s.status,
+            flags=s.flags,
+            counts=s.counts,
+            methodology_version=METHODOLOGY_VERSION,
+        )
+
 
 @strawberry.type(description="A parent meter against the sum of its direct children over the period.")
 class BalanceLine:
@@ -51,6 +64,30 @@ class BalanceReport:
     lines: list[BalanceLine] = strawberry.field(description="One line per parent meter.")
     methodology_version: str = strawberry.field(description="Method of the balance check.")
 
+    @classmethod
+    def of(cls, r: reports.BalanceReport) -> BalanceReport:
+        return cls(
+            start=r.start,
+            end=r.end,
+            tolerance=r.tolerance,
+            methodology_version=r.methodology_version,
+            lines=[
+                BalanceLine(
+                    parent=Meter.of(x.parent),
+                    children=[Meter.of(c) for c in x.children],
+                    parent_kwh=x.parent_kwh,
+                    children_kwh=x.children_kwh,
+                    residual_kwh=x.residual_kwh,
+                    residual_share=x.residual_share,
+                    within_tolerance=x.within_tolerance,
+                    intervals_compared=x.intervals_compared,
+                    intervals_out_of_tolerance=x.intervals_out_of_tolerance,
+                    intervals_estimate_affected=x.intervals_estimate_affected,
+                )
+                for x in r.lines
+            ],
+        )
+
 
 @strawberry.type(description="A run of missing intervals of one meter.")
 class MeteringGap:
@@ -64,6 +101,15 @@ class MeteringGap:
 class GapsReport:
     gaps: list[MeteringGap] = strawberry.field(description="Gaps, oldest first.")
     counts: JSON = strawberry.field(description="Per meter code: intervals per status.")
+
+    @classmethod
+    def of(cls, r: reports.GapsReport) -> GapsReport:
+        return cls(
+            gaps=[
+                MeteringGap(meter=Meter.of(g.meter), start=g.start, end=g.end, intervals=g.intervals) for g in r.gaps
+            ],
+            counts=r.counts_by_meter_code,
+        )
 
 
 @strawberry.input(description="Correct one interval.")
@@ -94,16 +140,7 @@ class IntervalQuery:
             s = await reports.interval_series(
                 db, principal, node_uuid(meter_id, "Meter", field="meterId"), start=start, end=end
             )
-        return IntervalSeries(
-            meter=Meter.of(s.meter),
-            start=s.start,
-            resolution_seconds=s.resolution_s,
-            energy_kwh=s.energy_kwh,
-            status=s.status,
-            flags=s.flags,
-            counts=s.counts,
-            methodology_version=METHODOLOGY_VERSION,
-        )
+        return IntervalSeries.of(s)
 
     @strawberry.field(description="Main meters against their sub-meters in [start, end).")
     async def balance_report(
@@ -124,27 +161,7 @@ class IntervalQuery:
                 end=end,
                 tolerance=tolerance,
             )
-        return BalanceReport(
-            start=r.start,
-            end=r.end,
-            tolerance=r.tolerance,
-            methodology_version=r.methodology_version,
-            lines=[
-                BalanceLine(
-                    parent=Meter.of(x.parent),
-                    children=[Meter.of(c) for c in x.children],
-                    parent_kwh=x.parent_kwh,
-                    children_kwh=x.children_kwh,
-                    residual_kwh=x.residual_kwh,
-                    residual_share=x.residual_share,
-                    within_tolerance=x.within_tolerance,
-                    intervals_compared=x.intervals_compared,
-                    intervals_out_of_tolerance=x.intervals_out_of_tolerance,
-                    intervals_estimate_affected=x.intervals_estimate_affected,
-                )
-                for x in r.lines
-            ],
-        )
+        return BalanceReport.of(r)
 
     @strawberry.field(description="Missing intervals per meter in [start, end).")
     async def gaps_report(
@@ -163,12 +180,7 @@ class IntervalQuery:
                 start=start,
                 end=end,
             )
-        return GapsReport(
-            gaps=[
-                MeteringGap(meter=Meter.of(g.meter), start=g.start, end=g.end, intervals=g.intervals) for g in r.gaps
-            ],
-            counts=r.counts_by_meter_code,
-        )
+        return GapsReport.of(r)
 
 
 @strawberry.type

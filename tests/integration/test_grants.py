@@ -192,8 +192,8 @@ async def test_installation_grant_does_not_open_evidence(services, http):
     before = len(await _audit(services, w.a))
     # when
     result = await b.gql(SHARED_EVIDENCE, {"g": w.grantor})
-    # then
-    assert _refused_code(result) == "NO_LIVE_GRANT"
+    # then: there is a live grant, so the refusal names what it lacks
+    assert _refused_code(result) == "GRANT_KIND_EXCLUDES"
     assert len(await _audit(services, w.a)) == before
     # and an evidence grant does
     await _grant(await w.a_session(), w.b, resourceKinds=["EVIDENCE"])
