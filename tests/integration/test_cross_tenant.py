@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
 from backend.errors import ValidationFailed
-from backend.evidence.models import EvidenceKind
+from backend.evidence.models import EvidenceDocument, EvidenceKind
 from backend.evidence.service import NewDocument, SubjectRef, upload_document
 from backend.identity.principal import Principal
 from backend.installations.schemas import ProcessData
@@ -646,3 +646,119 @@ async def test_period_limit_every_reader_shows_only_the_granted_period(services,
     else:
         assert code is None, text
         assert "P1 contract 2024" not in text and "installation.created" not in text
+
+
+# --- a client bound to one installation --------------------------------------------------------------
+
+
+async def _bound_world(services, http) -> dict[str, Any]:
+    owner = await make_tenant(services, TenantKind.EXPORTER)
+    p1 = await make_plant(services, owner, meters=("P1-MAIN",))
+    p2 = await make_plant(services, owner, meters=("P2-MAIN",))
+    doc1 = await _doc(services, owner, p1.installation_id, "About P1", None)
+    doc2 = await _doc(services, owner, p2.installation_id, "About P2", None)
+    client_id, secret = await make_client(
+        services,
+        owner,
+        ["site:read", "site:write", "evidence:read", "evidence:write", "audit:read", "grants:read"],
+        installation_id=p1.installation_id,
+    )
+    token = await client_token(http, client_id, secret)
+    return {"owner": owner, "p1": p1, "p2": p2, "doc1": doc1, "doc2": doc2, "bearer": Bearer(http, token)}
+
+
+async def test_bound_client_sees_only_the_evidence_about_its_installation(services, http):
+    # given
+    w = await _bound_world(services, http)
+    bearer: Bearer = w["bearer"]
+    # when
+    listed = await bearer.gql(operation("EvidenceDocuments"), {"first": 50})
+    other = await bearer.gql(operation("EvidenceDocument"), {"id": gid("EvidenceDocument", w["doc2"].id)})
+    download = await http.get(f"/evidence/{w['doc2'].id}/download", headers={"Authorization": f"Bearer {bearer.token}"})
+    own = await http.get(f"/evidence/{w['doc1'].id}/download", headers={"Authorization": f"Bearer {bearer.token}"})
+    # then
+    assert [d["title"] for d in listed["data"]["evidenceDocuments"]] == ["About P1"]
+    assert other["errors"][0]["extensions"]["code"] == "DOCUMENT_NOT_FOUND"
+    assert download.status_code == 404
+    assert own.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("subjects", "status"),
+    [("", 422), ("p2", 422), ("p1", 201)],
+)
+async def test_bound_client_files_documents_about_its_installation_only(services, http, subjects, status):
+    # given
+    w = await _bound_world(services, http)
+    names = {"p1": w["p1"].installation_id, "p2": w["p2"].installation_id}
+    form = {"kind": "other", "title": "Calibration"}
+    if subjects:
+        form["subjects"] = json.dumps([{"kind": "installation", "id": str(names[subjects])}])
+    async with services.db.tenant(w["owner"].tenant.scope()) as db:
+        before = await db.scalar(select(func.count()).select_from(EvidenceDocument))
+    # when
+    response = await http.post(
+        "/evidence/",
+        files={"file": ("c.pdf", f"%PDF-1.4 {uuid.uuid4()}".encode(), "application/pdf")},
+        data=form,
+        headers={"Authorization": f"Bearer {w['bearer'].token}"},
+    )
+    # then
+    assert response.status_code == status, response.text
+    async with services.db.tenant(w["owner"].tenant.scope()) as db:
+        after = await db.scalar(select(func.count()).select_from(EvidenceDocument))
+    assert after == before + (1 if status == 201 else 0)
+    if status == 422:
+        assert response.json()["errors"][0]["field"] == "subjects"
+
+
+async def test_bound_client_reads_only_audit_entries_about_its_installation(services, http):
+    # given
+    w = await _bound_world(services, http)
+    # when
+    body = await w["bearer"].gql(operation("AuditTrail"), {"first": 100})
+    # then: the entries about P1, its meter and its document; none about P2, people or clients
+    assert not body.get("errors"), body
+    entries = [e["node"] for e in body["data"]["auditTrail"]["edges"]]
+    text = json.dumps(entries)
+    assert str(w["p1"].installation_id) in text and str(w["doc1"].id) in text
+    assert str(w["p2"].installation_id) not in text and str(w["doc2"].id) not in text
+    assert str(w["p2"].meters["P2-MAIN"]) not in text
+    assert {e["entityType"] for e in entries} <= {
+        "installation",
+        "meter",
+        "production_process",
+        "production_line",
+        "grid_connection_point",
+        "evidence_document",
+    }
+
+
+async def test_bound_client_lists_no_grants_and_adds_no_installations(services, http):
+    # given
+    w = await _bound_world(services, http)
+    bearer: Bearer = w["bearer"]
+    async with services.db.tenant(w["owner"].tenant.scope()) as db:
+        before = await db.scalar(select(func.count()).select_from(AuditEntry))
+    # when
+    given = await bearer.gql(operation("GrantsGiven"))
+    received = await bearer.gql(operation("GrantsReceived"))
+    created = await bearer.gql(operation("CreateInstallation"), {"input": {"name": "Rogue plant", "country": "RS"}})
+    # then
+    assert given["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    assert received["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    payload = created["data"]["createInstallation"]
+    assert payload["installation"] is None and payload["errors"][0]["code"] == "PERMISSION_DENIED"
+    async with services.db.tenant(w["owner"].tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(AuditEntry)) == before
+    # and it still changes its own installation
+    updated = await bearer.gql(
+        operation("UpdateInstallation"),
+        {
+            "input": {
+                "id": gid("Installation", w["p1"].installation_id),
+                "details": {"name": "Renamed", "country": "RS"},
+            }
+        },
+    )
+    assert updated["data"]["updateInstallation"]["errors"] == []
