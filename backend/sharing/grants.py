@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +37,7 @@ KIND_SCOPES: dict[ResourceKind, str] = {
 DATED_KINDS = frozenset({ResourceKind.INTERVAL_DATA, ResourceKind.EVIDENCE, ResourceKind.AUDIT})
 MAX_PURPOSE = 500
 MAX_INSTALLATIONS = 100
+MAX_LIFETIME = timedelta(days=10 * 365)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,8 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
         data = dataclasses.replace(data, grantee_client_id=None)
     if not naive and data.expires_at <= utcnow():
         errors.append(FieldError("must be in the future", field="expiresAt"))
+    elif not naive and data.expires_at > utcnow() + MAX_LIFETIME:
+        errors.append(FieldError(f"at most {MAX_LIFETIME.days // 365} years ahead: give a new grant then", field="expiresAt"))
     if not naive and data.period_start and data.period_end and data.period_end <= data.period_start:
         errors.append(FieldError("must be after the period start", field="periodEnd"))
     client_pk: uuid.UUID | None = None
@@ -154,7 +157,7 @@ async def revoke_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, g
     """Revoke a grant; the grantee's next request is refused."""
     grant = await db.get(Grant, grant_id, with_for_update=True)
     if grant is None or grant.grantor_tenant_id != grantor.id or actor.tenant_id not in (grantor.id, None):
-        raise GrantNotFound("no such grant", field="grantId")
+        raise GrantNotFound("no such grant", field="id")
     if actor.kind != "system":
         actor.require_role(MembershipRole.ADMIN)
     if grant.revoked_at is None:
