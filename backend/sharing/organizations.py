@@ -16,7 +16,7 @@ from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.sharing.errors import OrganizationNotFound
 from backend.sharing.models import Grant
-from tenancy.models import Tenant
+from tenancy.models import Tenant, TenantStatus
 
 MAX_LOOKUP = 200
 
@@ -46,10 +46,13 @@ async def find_organization(db: AsyncSession, actor: Principal, lookup: str) -> 
     text = lookup.strip()
     if not text or len(text) > MAX_LOOKUP or "\x00" in text:
         raise ValidationFailed([FieldError(f"a slug or a full name, 1 to {MAX_LOOKUP} characters", field="lookup")])
-    by_slug = (await db.execute(select(Tenant).where(Tenant.slug == text.lower()))).scalar_one_or_none()
+    # only organisations that take part: not one still being provisioned, nor a suspended one
+    active = Tenant.status == TenantStatus.ACTIVE
+    by_slug = (await db.execute(select(Tenant).where(Tenant.slug == text.lower(), active))).scalar_one_or_none()
     if by_slug is not None:
         return by_slug
-    by_name = list((await db.execute(select(Tenant).where(func.lower(Tenant.name) == text.lower()).limit(2))).scalars())
+    query = select(Tenant).where(func.lower(Tenant.name) == text.lower(), active).limit(2)
+    by_name = list((await db.execute(query)).scalars())
     if len(by_name) != 1:
         # none, or a name two organisations share: the slug tells them apart
         raise OrganizationNotFound("no organisation has exactly this slug or name", field="lookup")
