@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -14,7 +15,7 @@ from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import gid, node_uuid
 from backend.metering import models, service
-from backend.metering.loaders import data_points_by_meter_id, devices_by_meter_id
+from backend.metering.loaders import SharedFrom, data_points_by_meter_id, devices_by_meter_id
 from backend.metering.schemas import (
     DataPointData,
     DeviceData,
@@ -77,19 +78,26 @@ class Meter(relay.Node):
     is_virtual: bool = strawberry.field(description="Computed from other meters by a formula.")
     formula: JSON | None = strawberry.field(description="Terms of a virtual meter: meter id and coefficient.")
     max_power_kw: float | None = strawberry.field(description="Above this mean power an interval is a spike [kW].")
+    # set when the meter belongs to another organisation and was read through a grant
+    shared_from: strawberry.Private[SharedFrom] = None
+
+    def _loader(self, info: strawberry.Info[Context, None], name: str, factory: Any) -> Any:
+        """The operation's loader for the viewer's tenant, or for the grantor's read through the grant."""
+        key = f"{name}@{self.shared_from or 'own'}"
+        return info.context.loader(key, lambda ctx: factory(ctx, self.shared_from))
 
     @strawberry.field(description="Quantities it reports.")
     async def data_points(self, info: strawberry.Info[Context, None]) -> list[DataPoint]:
-        rows = await info.context.loader("data_points_by_meter_id", data_points_by_meter_id).load(uuid.UUID(self.id))
+        rows = await self._loader(info, "data_points_by_meter_id", data_points_by_meter_id).load(uuid.UUID(self.id))
         return [DataPoint(quantity=r.quantity, unit=r.unit) for r in rows]
 
     @strawberry.field(description="Devices it has held, oldest first.")
     async def devices(self, info: strawberry.Info[Context, None]) -> list[MeterDevice]:
-        rows = await info.context.loader("devices_by_meter_id", devices_by_meter_id).load(uuid.UUID(self.id))
+        rows = await self._loader(info, "devices_by_meter_id", devices_by_meter_id).load(uuid.UUID(self.id))
         return [MeterDevice.of(r) for r in rows]
 
     @classmethod
-    def of(cls, row: models.Meter) -> Meter:
+    def of(cls, row: models.Meter, shared_from: SharedFrom = None) -> Meter:
         return cls(
             id=str(row.id),
             code=row.code,
@@ -102,6 +110,7 @@ class Meter(relay.Node):
             is_virtual=row.is_virtual,
             formula=row.formula,
             max_power_kw=row.max_power_kw,
+            shared_from=shared_from,
         )
 
 

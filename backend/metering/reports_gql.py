@@ -14,6 +14,7 @@ from backend.api.errors import UserError
 from backend.api.relay import node_uuid
 from backend.metering import reports
 from backend.metering.gql import Meter
+from backend.metering.loaders import SharedFrom
 from workers.engine import METHODOLOGY_VERSION
 
 
@@ -29,9 +30,9 @@ class IntervalSeries:
     methodology_version: str = strawberry.field(description="Method that derived the values.")
 
     @classmethod
-    def of(cls, s: reports.Series) -> IntervalSeries:
+    def of(cls, s: reports.Series, shared_from: SharedFrom = None) -> IntervalSeries:
         return cls(
-            meter=Meter.of(s.meter),
+            meter=Meter.of(s.meter, shared_from),
             start=s.start,
             resolution_seconds=s.resolution_s,
             energy_kwh=s.energy_kwh,
@@ -65,7 +66,7 @@ class BalanceReport:
     methodology_version: str = strawberry.field(description="Method of the balance check.")
 
     @classmethod
-    def of(cls, r: reports.BalanceReport) -> BalanceReport:
+    def of(cls, r: reports.BalanceReport, shared_from: SharedFrom = None) -> BalanceReport:
         return cls(
             start=r.start,
             end=r.end,
@@ -73,8 +74,8 @@ class BalanceReport:
             methodology_version=r.methodology_version,
             lines=[
                 BalanceLine(
-                    parent=Meter.of(x.parent),
-                    children=[Meter.of(c) for c in x.children],
+                    parent=Meter.of(x.parent, shared_from),
+                    children=[Meter.of(c, shared_from) for c in x.children],
                     parent_kwh=x.parent_kwh,
                     children_kwh=x.children_kwh,
                     residual_kwh=x.residual_kwh,
@@ -103,10 +104,11 @@ class GapsReport:
     counts: JSON = strawberry.field(description="Per meter code: intervals per status.")
 
     @classmethod
-    def of(cls, r: reports.GapsReport) -> GapsReport:
+    def of(cls, r: reports.GapsReport, shared_from: SharedFrom = None) -> GapsReport:
         return cls(
             gaps=[
-                MeteringGap(meter=Meter.of(g.meter), start=g.start, end=g.end, intervals=g.intervals) for g in r.gaps
+                MeteringGap(meter=Meter.of(g.meter, shared_from), start=g.start, end=g.end, intervals=g.intervals)
+                for g in r.gaps
             ],
             counts=r.counts_by_meter_code,
         )

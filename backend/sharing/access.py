@@ -50,6 +50,7 @@ class GrantedRead:
     db: AsyncSession
     reader: Principal
     grants: list[Grant]
+    grantor_id: uuid.UUID
     _actor: Principal
     _what: str
     _entity_id: object
@@ -123,4 +124,4 @@ async def granted_read(
     reader = reader_for(actor, kind)
     grantor = await services.tenants.get(grantor_id)
     async with services.db.tenant(grantor.scope) as db:
-        yield GrantedRead(db, reader, grants, actor, what, entity_id)
+        yield GrantedRead(db, reader, grants, grantor_id, actor, what, entity_id)

@@ -186,7 +186,7 @@ class SharingQuery:
         ) as read:
             await read.allow(within(installation_ids=[installation]))
             rows = await list_meters(read.db, read.reader, installation)
-        return [Meter.of(r) for r in rows]
+        return [Meter.of(r, (read.grantor_id, ResourceKindModel.INSTALLATION.value)) for r in rows]
 
     @strawberry.field(description="Evidence documents of another organisation, read through a live grant.")
     async def shared_evidence(
@@ -229,7 +229,7 @@ class SharingQuery:
             meter = await get_meter(read.db, read.reader, meter_uuid)
             await read.allow(within(installation_ids=[meter.installation_id], period=(start, end)))
             series = await reports.interval_series(read.db, read.reader, meter_uuid, start=start, end=end)
-        return IntervalSeries.of(series)
+        return IntervalSeries.of(series, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
 
     @strawberry.field(description="The meter balance of another organisation's installation, through a live grant.")
     async def shared_balance_report(
@@ -256,7 +256,7 @@ class SharingQuery:
             report = await reports.balance_report(
                 read.db, read.reader, installation, start=start, end=end, tolerance=tolerance
             )
-        return BalanceReport.of(report)
+        return BalanceReport.of(report, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
 
     @strawberry.field(description="Metering gaps of another organisation's installation, through a live grant.")
     async def shared_gaps_report(
@@ -280,7 +280,7 @@ class SharingQuery:
         ) as read:
             await read.allow(within(installation_ids=[installation], period=(start, end)))
             report = await reports.gaps_report(read.db, read.reader, installation, start=start, end=end)
-        return GapsReport.of(report)
+        return GapsReport.of(report, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
 
     @strawberry.field(
         description="Another organisation's audit trail, newest first, through a live grant: "

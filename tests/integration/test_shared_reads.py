@@ -92,6 +92,8 @@ async def test_the_demo_verifier_reads_everything_its_grant_names(services, http
     titles = {d["title"] for d in evidence["data"]["sharedEvidence"]}
     assert {"Single-line diagram, Šabac extrusion plant", "Electricity supply contract 2026"} <= titles
     assert series["data"]["sharedIntervalSeries"]["meter"]["code"] == "GRID-MAIN"
+    # the meters' own details come from the exporter too, through the same grant
+    assert main["dataPoints"] and main["devices"][0]["serialNumber"] == "SN-GRID-MAIN"
     assert balance["data"]["sharedBalanceReport"]["lines"]
     assert "GRID-MAIN" in gaps["data"]["sharedGapsReport"]["counts"]
     assert trail["data"]["sharedAuditTrail"]["edges"]
