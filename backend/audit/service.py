@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,9 +24,7 @@ from sqlalchemy.orm import DeclarativeBase
 from backend.audit.models import AuditEntry
 from backend.db import tenant_scope_of, utcnow
 from backend.identity.principal import Principal
-
-if TYPE_CHECKING:
-    from backend.references import ReadLimit
+from backend.references import KINDS, ReadLimit, bound_limits
 
 GENESIS_HASH = "0" * 64
 
@@ -178,8 +176,6 @@ def limits_condition(limits: Sequence[ReadLimit]) -> ColumnElement[bool]:
     Which records concern an installation comes from the reference kinds (``backend.references``);
     entries about anything else (people, clients, grants) concern no installation.
     """
-    from backend.references import KINDS
-
     parts: list[ColumnElement[bool]] = []
     for limit in limits:
         conditions: list[ColumnElement[bool]] = []
@@ -215,8 +211,6 @@ async def list_entries(
 
     ``limits`` (a grant's) or the installation a client is bound to keep only the entries about it.
     """
-    from backend.references import bound_limits
-
     principal.require("audit:read")
     query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if before_seq is not None:

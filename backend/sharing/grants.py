@@ -70,7 +70,8 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
         if kind not in KIND_SCOPES:
             # a grant names only what a grantee can read through it
             errors.append(FieldError(f"{kind.value} cannot be shared yet", field="resourceKinds"))
-    if (data.period_start or data.period_end) and ResourceKind.INSTALLATION in data.resource_kinds:
+    undated = [k for k in data.resource_kinds if k in KIND_SCOPES and k not in DATED_KINDS]
+    if (data.period_start or data.period_end) and undated:
         errors.append(
             FieldError(
                 "the site model is not dated, so a period cannot limit it: grant installations without a period",
@@ -96,7 +97,9 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
     if not naive and data.expires_at <= utcnow():
         errors.append(FieldError("must be in the future", field="expiresAt"))
     elif not naive and data.expires_at > utcnow() + MAX_LIFETIME:
-        errors.append(FieldError(f"at most {MAX_LIFETIME.days // 365} years ahead: give a new grant then", field="expiresAt"))
+        errors.append(
+            FieldError(f"at most {MAX_LIFETIME.days // 365} years ahead: give a new grant then", field="expiresAt")
+        )
     if not naive and data.period_start and data.period_end and data.period_end <= data.period_start:
         errors.append(FieldError("must be after the period start", field="periodEnd"))
     client_pk: uuid.UUID | None = None
