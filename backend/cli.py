@@ -26,12 +26,14 @@ audit_app = typer.Typer(help="Audit trails.", no_args_is_help=True)
 quarantine_app = typer.Typer(
     help="Deliveries interval derivation set aside: list, inspect, release, discard.", no_args_is_help=True
 )
+grant_app = typer.Typer(help="Grants between organisations.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(grant_app, name="grant")
 
 T = TypeVar("T")
 EXIT_CODES = {"invalid": 2, "not_found": 3, "forbidden": 4, "conflict": 5, "unauthenticated": 4}
@@ -625,6 +627,50 @@ def quarantine_discard(
 
     _run(main)
     typer.echo(f"discarded {batch}")
+
+
+@grant_app.command("list")
+def grant_list(tenant: str = typer.Option(..., help="Slug of the organisation.")) -> None:
+    """Grants an organisation has given and live grants it has received, one JSON object a line."""
+    from backend.identity.principal import Principal
+    from backend.sharing.grants import grants_given, grants_received
+    from backend.sharing.organizations import tenants_by_id
+
+    async def main() -> list[dict[str, Any]]:
+        async with _platform() as session:
+            row = await _tenant_by_slug(session, tenant)
+            actor = Principal.system("cli", row.id)
+            rows = [("given", g) for g in await grants_given(session, actor, grantor_id=row.id)]
+            rows += [("received", g) for g in await grants_received(session, actor)]
+            names = await tenants_by_id(
+                session, {g.grantor_tenant_id for _, g in rows} | {g.grantee_tenant_id for _, g in rows}
+            )
+
+            def org(tenant_id: Any) -> dict[str, str]:
+                t = names[tenant_id]
+                return {"id": str(t.id), "slug": t.slug, "name": t.name}
+
+            return [
+                {
+                    "direction": direction,
+                    "id": str(g.id),
+                    "grantor": org(g.grantor_tenant_id),
+                    "grantee": org(g.grantee_tenant_id),
+                    "kinds": g.resource_kinds,
+                    "installations": [str(i) for i in g.installation_ids],
+                    "period": [
+                        g.period_start.isoformat() if g.period_start else None,
+                        g.period_end.isoformat() if g.period_end else None,
+                    ],
+                    "expires_at": g.expires_at.isoformat(),
+                    "revoked_at": g.revoked_at.isoformat() if g.revoked_at else None,
+                    "purpose": g.purpose,
+                }
+                for direction, g in rows
+            ]
+
+    for line in _run(main):
+        typer.echo(json.dumps(line, ensure_ascii=False))
 
 
 @app.command("export-schema")

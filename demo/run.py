@@ -31,7 +31,10 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
     from sqlalchemy import func, select
 
     from backend.db import Database
+    from backend.evidence.store import S3Store
     from backend.ingest.models import CounterReading
+    from backend.services import build_store
+    from backend.settings import get_settings
     from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
     from demo.plant import agent_credentials, free_port, write_agent_config
     from demo.seed import seed
@@ -52,7 +55,10 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
         try:
             await upgrade_platform(db)
             await upgrade_tenants(db)
-            state = await seed(db)
+            store = build_store(get_settings())
+            if isinstance(store, S3Store):
+                await store.ensure_bucket()
+            state = await seed(db, store)
             exporter = state.tenants["alu-sabac"]
             assert state.installation_id is not None
             async with db.tenant_session(exporter.scope()) as session:

@@ -14,6 +14,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from backend.db import Database
+from backend.evidence.models import EvidenceKind
+from backend.evidence.service import NewDocument, SubjectRef, upload_document
+from backend.evidence.store import ObjectStore
 from backend.identity.models import MembershipRole, User
 from backend.identity.principal import ROLE_SCOPES, Principal
 from backend.identity.users import add_membership, create_user
@@ -259,7 +262,56 @@ async def _grants(db: Database, state: DemoState) -> None:
             )
 
 
-async def seed(db: Database) -> DemoState:
+# documents the verifier's grant names: both concern the plant, so a grant limited to it shows them
+DEMO_DOCUMENTS = (
+    (
+        EvidenceKind.SINGLE_LINE_DIAGRAM,
+        "Single-line diagram, Šabac extrusion plant",
+        None,
+        ("GRID-MAIN",),
+    ),
+    (
+        EvidenceKind.ELECTRICITY_CONTRACT,
+        "Electricity supply contract 2026",
+        (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+        (),
+    ),
+)
+
+
+def _demo_pdf(title: str) -> bytes:
+    """A small, valid-looking PDF standing for a scanned document (the same bytes on every run)."""
+    return f"%PDF-1.4\n% cbamx demo document: {title}\n%%EOF\n".encode()
+
+
+async def _evidence(db: Database, store: ObjectStore, tenant: Tenant, installation_id: uuid.UUID) -> None:
+    owner = Principal(
+        kind="system", id="demo", label="demo", tenant_id=tenant.id, scopes=ROLE_SCOPES[MembershipRole.OWNER]
+    )
+    async with db.tenant(tenant.scope()) as session:
+        meters = {m.code: m.id for m in (await session.execute(select(Meter))).scalars()}
+        for kind, title, period, meter_codes in DEMO_DOCUMENTS:
+            subjects = [SubjectRef("installation", str(installation_id))]
+            subjects += [SubjectRef("meter", str(meters[code])) for code in meter_codes]
+            await upload_document(
+                session,
+                store,
+                owner,
+                NewDocument(
+                    data=_demo_pdf(title),
+                    filename=f"{title}.pdf",
+                    content_type="application/pdf",
+                    kind=kind,
+                    title=title,
+                    subjects=subjects,
+                    period_start=period[0] if period else None,
+                    period_end=period[1] if period else None,
+                ),
+                max_bytes=1_000_000,
+            )
+
+
+async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
     state = DemoState(points=configured_points(agent_config()))
     unknown = {p.meter for p in state.points} - set(PLANT)
     if unknown:
@@ -267,6 +319,8 @@ async def seed(db: Database) -> DemoState:
     for org in ORGS:
         state.tenants[org.slug] = await _org(db, org)
     state.installation_id = await _plant(db, state.tenants["alu-sabac"], state.points)
+    if store is not None:
+        await _evidence(db, store, state.tenants["alu-sabac"], state.installation_id)
     await _grants(db, state)
     return state
 

@@ -19,22 +19,22 @@ import strawberry
 from backend.described import doc  # noqa: F401  (re-exported for the GraphQL side)
 
 
-def _convert(hint: Any, types: dict[type, type]) -> tuple[Any, Callable[[Any], Any]]:
+def _convert(hint: Any, types: dict[type, type]) -> tuple[Any, Callable[..., Any]]:
     """The GraphQL annotation for ``hint`` and how to convert a domain value to it."""
     if hint in types:
         target = types[hint]
-        return target, target.of  # type: ignore[attr-defined]
+        return target, lambda value, *context: target.of(value, *context)  # type: ignore[attr-defined]
     origin = typing.get_origin(hint)
     if origin is list:
         (item,) = typing.get_args(hint)
         inner, convert = _convert(item, types)
-        return list[inner], lambda values: [convert(v) for v in values]  # type: ignore[valid-type]
+        return list[inner], lambda values, *context: [convert(v, *context) for v in values]  # type: ignore[valid-type]
     if origin in (typing.Union, pytypes.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(args) == 1 and len(args) < len(typing.get_args(hint)):
             inner, convert = _convert(args[0], types)
-            return inner | None, lambda value: None if value is None else convert(value)
-    return hint, lambda value: value
+            return inner | None, lambda value, *context: None if value is None else convert(value, *context)
+    return hint, lambda value, *context: value
 
 
 def derived_type(
@@ -45,12 +45,12 @@ def derived_type(
     types: dict[type, type] | None = None,
     exclude: tuple[str, ...] = (),
 ) -> Any:
-    """A strawberry type with the fields of ``domain`` (less ``exclude``) and an ``of(value)`` constructor."""
+    """A strawberry type with the fields of ``domain`` (less ``exclude``) and an ``of(value, *context)`` constructor."""
     hints = typing.get_type_hints(domain)
     mapping = types or {}
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
-    converters: dict[str, Callable[[Any], Any]] = {}
+    converters: dict[str, Callable[..., Any]] = {}
     for f in dataclasses.fields(domain):
         if f.name in exclude:
             continue
@@ -61,8 +61,9 @@ def derived_type(
     namespace["__annotations__"] = annotations
     cls = type(name, (), namespace)
 
-    def of(value: Any) -> Any:
-        return cls(**{field: convert(getattr(value, field)) for field, convert in converters.items()})
+    def of(value: Any, *context: Any) -> Any:
+        # context (e.g. the grant a shared report was read through) goes on to the nested rows' types
+        return cls(**{field: convert(getattr(value, field), *context) for field, convert in converters.items()})
 
     cls.of = staticmethod(of)  # type: ignore[attr-defined]
     return strawberry.type(cls, name=name, description=description)

@@ -58,6 +58,17 @@ class AuditVerification:
         description="Anchors (platform records and write-once objects) the chain was checked against."
     )
 
+    @classmethod
+    def of(cls, result: service.ChainVerification) -> AuditVerification:
+        return cls(
+            ok=result.ok,
+            entries_checked=result.entries_checked,
+            first_broken_seq=result.first_broken_seq,
+            reason=result.reason,
+            head_hash=result.head_hash,
+            anchors_checked=result.anchors_checked,
+        )
+
 
 @strawberry.type
 class AuditQuery:
@@ -91,11 +102,4 @@ class AuditQuery:
         result = await anchors.verify_anchored(
             services.db, services.store, principal, tenant.id, tenant.scope, anchor=anchor
         )
-        return AuditVerification(
-            ok=result.ok,
-            entries_checked=result.entries_checked,
-            first_broken_seq=result.first_broken_seq,
-            reason=result.reason,
-            head_hash=result.head_hash,
-            anchors_checked=result.anchors_checked,
-        )
+        return AuditVerification.of(result)

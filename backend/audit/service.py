@@ -17,13 +17,14 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
 from backend.audit.models import AuditEntry
 from backend.db import tenant_scope_of, utcnow
 from backend.identity.principal import Principal
+from backend.references import KINDS, ReadLimit, bound_limits
 
 GENESIS_HASH = "0" * 64
 
@@ -224,14 +225,54 @@ async def verify_chain(
     return ChainVerification(True, checked, None, None, head, anchors_checked)
 
 
+def limits_condition(limits: Sequence[ReadLimit]) -> ColumnElement[bool]:
+    """Entries any of the limits allows: about a record of an allowed installation, in the period.
+
+    Which records concern an installation comes from the reference kinds (``backend.references``);
+    entries about anything else (people, clients, grants) concern no installation.
+    """
+    parts: list[ColumnElement[bool]] = []
+    for limit in limits:
+        conditions: list[ColumnElement[bool]] = []
+        if limit.installation_ids is not None:
+            conditions.append(
+                or_(
+                    *[
+                        and_(
+                            AuditEntry.entity_type == kind.name,
+                            AuditEntry.entity_id.in_(kind.ids_in(limit.installation_ids)),
+                        )
+                        for kind in KINDS.values()
+                    ]
+                )
+            )
+        if limit.start is not None:
+            conditions.append(AuditEntry.occurred_at >= limit.start)
+        if limit.end is not None:
+            conditions.append(AuditEntry.occurred_at < limit.end)
+        parts.append(and_(*conditions) if conditions else true())
+    return or_(*parts) if parts else false()
+
+
 async def list_entries(
-    db: AsyncSession, principal: Principal, *, before_seq: int | None = None, limit: int = 50
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    before_seq: int | None = None,
+    limit: int = 50,
+    limits: Sequence[ReadLimit] | None = None,
 ) -> list[AuditEntry]:
-    """Entries newest first, before ``before_seq``; readers of the audit trail only."""
+    """Entries newest first, before ``before_seq``; readers of the audit trail only.
+
+    ``limits`` (a grant's) or the installation a client is bound to keep only the entries about it.
+    """
     principal.require("audit:read")
     query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if before_seq is not None:
         query = query.where(AuditEntry.seq < before_seq)
+    effective = limits if limits is not None else bound_limits(principal)
+    if effective is not None:
+        query = query.where(limits_condition(effective))
     return list((await db.execute(query)).scalars())
 
 

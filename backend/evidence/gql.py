@@ -28,7 +28,11 @@ class EvidenceDocument(relay.Node):
     kind: EvidenceKind = strawberry.field(description="Contract, PPA, invoice, ...")
     title: str = strawberry.field(description="Title.")
     description: str = strawberry.field(description="Description.")
-    subjects: JSON = strawberry.field(description="What it evidences, e.g. an installation or meter id.")
+    subjects: JSON = strawberry.field(
+        description='What it evidences: typed references, e.g. [{"kind": "meter", "id": "..."}].'
+    )
+    period_start: datetime | None = strawberry.field(description="Start of the period it covers, if any.")
+    period_end: datetime | None = strawberry.field(description="End of the period it covers, if any.")
     uploaded_by: str = strawberry.field(description="Who uploaded it.")
     uploaded_at: datetime = strawberry.field(description="When.")
     retain_until: datetime | None = strawberry.field(description="Object lock: cannot be deleted before this.")
@@ -60,6 +64,8 @@ class EvidenceDocument(relay.Node):
             title=row.title,
             description=row.description,
             subjects=row.subjects,
+            period_start=row.period_start,
+            period_end=row.period_end,
             uploaded_by=row.uploaded_by,
             uploaded_at=row.uploaded_at,
             retain_until=row.retain_until,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -21,6 +22,43 @@ from backend.ids import parse_uuid
 from backend.sharing.access import granted_read
 from backend.sharing.models import ResourceKind
 
+SUBJECTS_HINT = 'a JSON list such as [{"kind": "meter", "id": "..."}]'
+
+
+def _subjects(raw: object) -> list[service.SubjectRef]:
+    """Subjects as typed references; the older object form {"installation_id": "..."} is read too."""
+    if raw is None or raw == "":
+        return []
+    try:
+        value = json.loads(str(raw))
+    except ValueError:
+        raise ValidationFailed([FieldError(SUBJECTS_HINT, field="subjects")])
+    if isinstance(value, dict):
+        value = [{"kind": str(k).removesuffix("_id"), "id": v} for k, v in value.items()]
+    if not isinstance(value, list):
+        raise ValidationFailed([FieldError(SUBJECTS_HINT, field="subjects")])
+    refs, errors = [], []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("kind"), str) or not isinstance(item.get("id"), str):
+            errors.append(FieldError('an object {"kind": ..., "id": ...}', field=f"subjects.{index}"))
+        else:
+            refs.append(service.SubjectRef(item["kind"], item["id"]))
+    if errors:
+        raise ValidationFailed(errors)
+    return refs
+
+
+def _when(raw: object, field: str) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise ValidationFailed([FieldError("an ISO 8601 time with a UTC offset", field=field)])
+    if value.tzinfo is None:
+        raise ValidationFailed([FieldError("an ISO 8601 time with a UTC offset", field=field)])
+    return value
+
 
 def _document_json(doc: Any, created: bool) -> dict[str, Any]:
     return {
@@ -31,6 +69,9 @@ def _document_json(doc: Any, created: bool) -> dict[str, Any]:
         "filename": doc.filename,
         "kind": doc.kind.value,
         "title": doc.title,
+        "subjects": doc.subjects,
+        "period_start": doc.period_start.isoformat() if doc.period_start else None,
+        "period_end": doc.period_end.isoformat() if doc.period_end else None,
         "created": created,
         "retain_until": doc.retain_until.isoformat() if doc.retain_until else None,
     }
@@ -56,12 +97,7 @@ class EvidenceController(Controller):
             kind = EvidenceKind(str(data.get("kind", "other")))
         except ValueError:
             raise ValidationFailed([FieldError(f"one of {', '.join(k.value for k in EvidenceKind)}", field="kind")])
-        try:
-            subjects = json.loads(str(data.get("subjects") or "{}"))
-            if not isinstance(subjects, dict):
-                raise ValueError
-        except ValueError:
-            raise ValidationFailed([FieldError('a JSON object such as {"installation_id": "..."}', field="subjects")])
+        subjects = _subjects(data.get("subjects"))
         new = service.NewDocument(
             data=content,
             filename=filename or "document",
@@ -69,7 +105,9 @@ class EvidenceController(Controller):
             kind=kind,
             title=str(data.get("title") or filename),
             description=str(data.get("description") or ""),
-            subjects={str(k): str(v) for k, v in subjects.items()},
+            subjects=subjects,
+            period_start=_when(data.get("period_start"), "periodStart"),
+            period_end=_when(data.get("period_end"), "periodEnd"),
         )
         tenant = await services.tenants.get(principal.require_tenant())
         async with services.db.tenant(tenant.scope) as db:
@@ -103,8 +141,9 @@ class EvidenceController(Controller):
             kind=ResourceKind.EVIDENCE,
             what="evidence_document",
             entity_id=doc_id,
-        ) as (db, reader, _):
-            doc = await service.get_document(db, reader, doc_id)
+        ) as read:
+            doc = await service.get_document(read.db, read.reader, doc_id)
+            await read.allow(service.document_check(doc))
         return await _deliver(services, doc)
 
     @get("/blob/{key:path}", operation_id="EvidenceBlob")

@@ -23,7 +23,7 @@ from backend.audit.service import record
 from backend.db import defer_job, tenant_scope_of, utcnow
 from backend.errors import FieldError, NotFound, ValidationFailed
 from backend.evidence.models import EvidenceDocument, EvidenceKind
-from backend.evidence.service import NewDocument, upload_document
+from backend.evidence.service import NewDocument, SubjectRef, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.ingest import repository
@@ -143,7 +143,7 @@ async def submit_file(
             content_type="text/csv",
             kind=EvidenceKind.SCADA_EXPORT,
             title=f"Meter data export {filename}",
-            subjects={"installation_id": str(installation_id)},
+            subjects=[SubjectRef("installation", str(installation_id))],
         ),
         max_bytes=max_bytes,
     )

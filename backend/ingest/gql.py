@@ -103,7 +103,7 @@ class ReadingConflict(relay.Node):
 
 @strawberry.input(description="Decide a reading conflict.")
 class ResolveReadingConflictInput:
-    conflict_id: relay.GlobalID = strawberry.field(description="The conflict.")
+    conflict_id: NodeRef = strawberry.field(description="The conflict.")
     resolution: ConflictResolution = strawberry.field(  # type: ignore[valid-type]
         description="KEEP_STORED: the stored value stands. TAKE_NEW: the received value is used from now on."
     )
@@ -121,7 +121,7 @@ class IngestConflictQuery:
     async def reading_conflicts(
         self,
         info: strawberry.Info[Context, None],
-        installation_id: relay.GlobalID,
+        installation_id: NodeRef,
         status: ReadingConflictStatus | None = None,  # type: ignore[valid-type]
     ) -> list[ReadingConflict]:
         principal = info.context.require_principal()

@@ -29,9 +29,10 @@ def _opener(context: Any, grantor_id: uuid.UUID | None) -> Any:
             kind=ResourceKind.INSTALLATION,
             what="installation_details",
             entity_id="*",
-            any_installation=True,
-        ) as (db, _, _grant):
-            yield db
+        ) as read:
+            # keyed by installations the grant's listing already kept
+            await read.allow_listing()
+            yield read.db
 
     return open_grantor
 

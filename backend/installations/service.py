@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record, snapshot
-from backend.errors import FieldError, ValidationFailed
+from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.errors import CodeTaken, InstallationNotFound, ProcessNotFound
 from backend.installations.models import GridConnectionPoint, Installation, ProductionLine, ProductionProcess
@@ -58,8 +58,10 @@ async def list_installations(
 
 
 async def create_installation(db: AsyncSession, principal: Principal, data: InstallationData) -> Installation:
-    """Add an installation; members and up."""
+    """Add an installation; members and up (not a client bound to one installation)."""
     principal.require("site:write")
+    if _scope_installations(principal) is not None:
+        raise PermissionDenied("a client bound to one installation cannot add installations")
     data.validate()
     installation = Installation(**dataclasses.asdict(data))
     db.add(installation)

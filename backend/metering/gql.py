@@ -17,7 +17,7 @@ from backend.api.relay import NodeRef, gid, node_uuid
 from backend.errors import FieldError, ValidationFailed
 from backend.ingest import models as ingest_models
 from backend.metering import models, quarantine, service
-from backend.metering.loaders import changes_by_meter_id, data_points_by_meter_id, devices_by_meter_id
+from backend.metering.loaders import SharedFrom, changes_by_meter_id, data_points_by_meter_id, devices_by_meter_id
 from backend.metering.schemas import (
     KEEP,
     DataPointData,
@@ -119,18 +119,26 @@ class Meter(relay.Node):
         rows = await info.context.loader("changes_by_meter_id", changes_by_meter_id).load(uuid.UUID(self.id))
         return [MeterChange.of(r) for r in rows]
 
+    # set when the meter belongs to another organisation and was read through a grant
+    shared_from: strawberry.Private[SharedFrom] = None
+
+    def _loader(self, info: strawberry.Info[Context, None], name: str, factory: Any) -> Any:
+        """The operation's loader for the viewer's tenant, or for the grantor's read through the grant."""
+        key = f"{name}@{self.shared_from or 'own'}"
+        return info.context.loader(key, lambda ctx: factory(ctx, self.shared_from))
+
     @strawberry.field(description="Quantities it reports.")
     async def data_points(self, info: strawberry.Info[Context, None]) -> list[DataPoint]:
-        rows = await info.context.loader("data_points_by_meter_id", data_points_by_meter_id).load(uuid.UUID(self.id))
+        rows = await self._loader(info, "data_points_by_meter_id", data_points_by_meter_id).load(uuid.UUID(self.id))
         return [DataPoint(quantity=r.quantity, unit=r.unit) for r in rows]
 
     @strawberry.field(description="Devices it has held, oldest first.")
     async def devices(self, info: strawberry.Info[Context, None]) -> list[MeterDevice]:
-        rows = await info.context.loader("devices_by_meter_id", devices_by_meter_id).load(uuid.UUID(self.id))
+        rows = await self._loader(info, "devices_by_meter_id", devices_by_meter_id).load(uuid.UUID(self.id))
         return [MeterDevice.of(r) for r in rows]
 
     @classmethod
-    def of(cls, row: models.Meter) -> Meter:
+    def of(cls, row: models.Meter, shared_from: SharedFrom = None) -> Meter:
         return cls(
             id=str(row.id),
             code=row.code,
@@ -146,6 +154,7 @@ class Meter(relay.Node):
             counter_wrap_value=row.counter_wrap_value,
             description=row.description,
             retired_at=row.retired_at,
+            shared_from=shared_from,
         )
 
 
@@ -261,21 +270,19 @@ def _change(value: Any, type_name: str | None = None, field: str = "") -> Any:
 
 @strawberry.input(description="Corrections to a meter; fields left out stay as they are, null clears them.")
 class UpdateMeterInput:
-    id: relay.GlobalID = strawberry.field(description="The meter.")
+    id: NodeRef = strawberry.field(description="The meter.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
     role: MeterRole | None = strawberry.field(default=strawberry.UNSET, description="New role.")
-    parent_id: relay.GlobalID | None = strawberry.field(
+    parent_id: NodeRef | None = strawberry.field(
         default=strawberry.UNSET, description="New parent meter; null makes it a root."
     )
-    grid_connection_point_id: relay.GlobalID | None = strawberry.field(
+    grid_connection_point_id: NodeRef | None = strawberry.field(
         default=strawberry.UNSET, description="Its grid point; null clears."
     )
-    process_id: relay.GlobalID | None = strawberry.field(
+    process_id: NodeRef | None = strawberry.field(
         default=strawberry.UNSET, description="The process it serves; null clears."
     )
-    line_id: relay.GlobalID | None = strawberry.field(
-        default=strawberry.UNSET, description="The line it serves; null clears."
-    )
+    line_id: NodeRef | None = strawberry.field(default=strawberry.UNSET, description="The line it serves; null clears.")
     max_power_kw: float | None = strawberry.field(
         default=strawberry.UNSET, description="Spike threshold [kW]; null clears."
     )
@@ -314,7 +321,7 @@ class UpdateMeterInput:
 
 @strawberry.input(description="Take a meter out of service from a time on; its history stays.")
 class RetireMeterInput:
-    id: relay.GlobalID = strawberry.field(description="The meter.")
+    id: NodeRef = strawberry.field(description="The meter.")
     retired_at: datetime = strawberry.field(description="From when it measures nothing (UTC offset required).")
     final_reading: float | None = strawberry.field(default=None, description="Its device's last counter reading.")
     reason: str = strawberry.field(default="", description="Why: kept in the meter's history and the audit trail.")

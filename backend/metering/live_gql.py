@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from backend.api.context import Context
 from backend.api.derive import derived_type
-from backend.api.relay import node_uuid
+from backend.api.relay import NodeRef, node_uuid
 from backend.ingest import models as ingest_models
 from backend.metering import live, models
 from backend.metering.gql import Meter
@@ -42,7 +41,7 @@ class LiveQuery:
     async def live_values(
         self,
         info: strawberry.Info[Context, None],
-        meter_id: relay.GlobalID,
+        meter_id: NodeRef,
         window_seconds: int = 3_600,
         limit: int = 360,
         power_threshold_kw: float | None = None,

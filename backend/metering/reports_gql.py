@@ -15,6 +15,7 @@ from backend.api.errors import UserError
 from backend.api.relay import NodeRef, node_uuid
 from backend.metering import models, reports
 from backend.metering.gql import Meter
+from backend.metering.loaders import SharedFrom
 from workers import engine
 from workers.engine import METHODOLOGY_VERSION
 
@@ -36,6 +37,20 @@ class IntervalSeries:
     )
     counts: JSON = strawberry.field(description="Intervals per status.")
     methodology_version: str = strawberry.field(description="Method that derived the values.")
+
+    @classmethod
+    def of(cls, s: reports.Series, shared_from: SharedFrom = None) -> IntervalSeries:
+        return cls(
+            meter=Meter.of(s.meter, shared_from),
+            start=s.start,
+            resolution_seconds=s.resolution_s,
+            energy_kwh=s.energy_kwh,
+            status=s.status,
+            flags=s.flags,
+            flag_names=s.flag_names,
+            counts=s.counts,
+            methodology_version=METHODOLOGY_VERSION,
+        )
 
 
 BalanceStatus = strawberry.enum(reports.BalanceStatus, description="What a balance line says about its period.")
@@ -67,6 +82,16 @@ class GapsReport:
     gaps: list[MeteringGap] = strawberry.field(description="Gaps, oldest first.")
     counts: JSON = strawberry.field(description="Per meter code: intervals per status.")
 
+    @classmethod
+    def of(cls, r: reports.GapsReport, shared_from: SharedFrom = None) -> GapsReport:
+        return cls(
+            gaps=[
+                MeteringGap(meter=Meter.of(g.meter, shared_from), start=g.start, end=g.end, intervals=g.intervals)
+                for g in r.gaps
+            ],
+            counts=r.counts_by_meter_code,
+        )
+
 
 @strawberry.input(description="Correct one interval.")
 class EditIntervalInput:
@@ -96,17 +121,7 @@ class IntervalQuery:
             s = await reports.interval_series(
                 db, principal, node_uuid(meter_id, "Meter", field="meterId"), start=start, end=end
             )
-        return IntervalSeries(
-            meter=Meter.of(s.meter),
-            start=s.start,
-            resolution_seconds=s.resolution_s,
-            energy_kwh=s.energy_kwh,
-            status=s.status,
-            flags=s.flags,
-            flag_names=s.flag_names,
-            counts=s.counts,
-            methodology_version=METHODOLOGY_VERSION,
-        )
+        return IntervalSeries.of(s)
 
     @strawberry.field(description="Main meters against their sub-meters in [start, end).")
     async def balance_report(
@@ -146,12 +161,7 @@ class IntervalQuery:
                 start=start,
                 end=end,
             )
-        return GapsReport(
-            gaps=[
-                MeteringGap(meter=Meter.of(g.meter), start=g.start, end=g.end, intervals=g.intervals) for g in r.gaps
-            ],
-            counts=r.counts_by_meter_code,
-        )
+        return GapsReport.of(r)
 
 
 @strawberry.type

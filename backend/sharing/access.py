@@ -1,18 +1,106 @@
-"""Reading another tenant's data through a grant: checked, then audited in the grantor's trail."""
+"""Reading another tenant's data through a grant: checked, then audited in the grantor's trail.
+
+Every limit a grant states is checked on every read of a kind it names, and a refusal names the
+limit: ``NO_LIVE_GRANT`` (no live grant from that organisation at all), ``GRANT_KIND_EXCLUDES``,
+``GRANT_SCOPE_MISSING`` (the caller itself lacks the permission for that kind),
+``GRANT_INSTALLATION_EXCLUDES`` and ``GRANT_PERIOD_EXCLUDES``.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.identity.principal import READ_SCOPES, Principal
+from backend.identity.principal import Principal
+from backend.references import ReadLimit
 from backend.services import Services
-from backend.sharing.grants import find_live_grant, record_grant_use
+from backend.sharing.errors import GrantInstallationExcludes, GrantPeriodExcludes, GrantScopeMissing
+from backend.sharing.grants import KIND_SCOPES, limit_of, live_grants_for, record_grant_use
 from backend.sharing.models import Grant, ResourceKind
+
+# (installation allowed, period allowed) of one record or request under one grant's limit
+Check = Callable[[ReadLimit], tuple[bool, bool]]
+
+
+def within(
+    *, installation_ids: Collection[uuid.UUID] | None = None, period: tuple[datetime, datetime] | None = None
+) -> Check:
+    """A request about these installations (any of them) over this period, which must lie inside the grant's."""
+
+    def check(limit: ReadLimit) -> tuple[bool, bool]:
+        installation_ok = (
+            limit.installation_ids is None
+            or installation_ids is None
+            or bool(limit.installation_ids & set(installation_ids))
+        )
+        return installation_ok, period is None or limit.allows_period(*period)
+
+    return check
+
+
+@dataclass
+class GrantedRead:
+    """A read-only unit of work in the grantor's tenant under the caller's live grants of one kind."""
+
+    db: AsyncSession
+    reader: Principal
+    grants: list[Grant]
+    grantor_id: uuid.UUID
+    _actor: Principal
+    _what: str
+    _entity_id: object
+    _used: bool = field(default=False)
+
+    @property
+    def limits(self) -> list[ReadLimit]:
+        """What the grants allow together: list reads keep only rows inside one of these."""
+        return [limit_of(g) for g in self.grants]
+
+    async def allow(self, check: Check) -> Grant:
+        """The grant that allows this read, recorded as used; or the error naming the limit that refuses it."""
+        results = [(grant, *check(limit_of(grant))) for grant in self.grants]
+        by_installation = [(g, period_ok) for g, installation_ok, period_ok in results if installation_ok]
+        if not by_installation:
+            raise GrantInstallationExcludes("your grant does not include this installation", field="installationId")
+        allowed = [g for g, period_ok in by_installation if period_ok]
+        if not allowed:
+            raise GrantPeriodExcludes("your grant's period does not include this", field="period")
+        await self._use(allowed[0])
+        return allowed[0]
+
+    async def allow_listing(self) -> None:
+        """A list read: rows are kept inside ``limits`` by the reader; the use is recorded."""
+        await self._use(self.grants[0])
+
+    async def _use(self, grant: Grant) -> None:
+        if not self._used:
+            await record_grant_use(self.db, self._actor, grant, what=self._what, entity_id=self._entity_id)
+            self._used = True
+
+
+def reader_for(actor: Principal, kind: ResourceKind) -> Principal:
+    """The grantee as a reader of the grantor: only the scope of the kind, and only if the caller holds it."""
+    scope = KIND_SCOPES[kind]
+    if not actor.has(scope):
+        raise GrantScopeMissing(
+            f"reading {kind.value} through a grant needs your own '{scope}' permission", scope=scope
+        )
+    # interval data is read by meter, so its reader sees the meters (the data's own names) too
+    scopes = {scope, "site:read"} if kind == ResourceKind.INTERVAL_DATA else {scope}
+    return Principal(
+        kind=actor.kind,
+        id=actor.id,
+        label=f"{actor.label} (via grant)",
+        tenant_id=actor.tenant_id,
+        scopes=frozenset(scopes),
+        installation_id=None,
+        client_pk=actor.client_pk,
+    )
 
 
 @asynccontextmanager
@@ -24,35 +112,16 @@ async def granted_read(
     kind: ResourceKind,
     what: str,
     entity_id: object,
-    installation_id: uuid.UUID | None = None,
-    period: tuple[datetime, datetime] | None = None,
-    any_installation: bool = False,
-) -> AsyncIterator[tuple[AsyncSession, Principal, Grant]]:
-    """A read-only unit of work in the grantor's tenant, opened only under a live grant.
+) -> AsyncIterator[GrantedRead]:
+    """A read-only unit of work in the grantor's tenant, opened only under a live grant of the kind.
 
-    Yields the grantor session, a read-only principal standing for the grantee, and the grant;
-    the use is written to the grantor's audit trail in the same transaction.
+    The caller checks each record or request with ``allow`` (or keeps a list inside ``limits`` and
+    calls ``allow_listing``); the use is written to the grantor's audit trail in the same transaction,
+    and a refused read leaves no trace there.
     """
     async with services.db.platform_session() as platform:
-        grant = await find_live_grant(
-            platform,
-            actor,
-            grantor_id=grantor_id,
-            kind=kind,
-            installation_id=installation_id,
-            period=period,
-            any_installation=any_installation,
-        )
+        grants = await live_grants_for(platform, actor, grantor_id=grantor_id, kind=kind)
+    reader = reader_for(actor, kind)
     grantor = await services.tenants.get(grantor_id)
-    reader = Principal(
-        kind=actor.kind,
-        id=actor.id,
-        label=f"{actor.label} (via grant)",
-        tenant_id=actor.tenant_id,
-        scopes=READ_SCOPES,
-        installation_id=None,
-        client_pk=actor.client_pk,
-    )
     async with services.db.tenant(grantor.scope) as db:
-        await record_grant_use(db, actor, grant, what=what, entity_id=entity_id)
-        yield db, reader, grant
+        yield GrantedRead(db, reader, grants, grantor_id, actor, what, entity_id)

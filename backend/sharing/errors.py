@@ -9,3 +9,27 @@ class GrantNotFound(NotFound):
 
 class NoLiveGrant(PermissionDenied):
     code = "NO_LIVE_GRANT"
+
+
+class GrantKindExcludes(PermissionDenied):
+    """Live grants exist, but none names this kind of data."""
+
+    code = "GRANT_KIND_EXCLUDES"
+
+
+class GrantInstallationExcludes(PermissionDenied):
+    code = "GRANT_INSTALLATION_EXCLUDES"
+
+
+class GrantPeriodExcludes(PermissionDenied):
+    code = "GRANT_PERIOD_EXCLUDES"
+
+
+class GrantScopeMissing(PermissionDenied):
+    """The grant names the data, but the caller itself lacks the permission to read that kind."""
+
+    code = "GRANT_SCOPE_MISSING"
+
+
+class OrganizationNotFound(NotFound):
+    code = "ORGANIZATION_NOT_FOUND"

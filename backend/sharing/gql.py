@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -10,16 +12,26 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import NodeRef, gid, node_uuid
+from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
+from backend.audit.anchors import verify_anchored
+from backend.audit.gql import AuditEntry, AuditVerification
+from backend.audit.service import list_entries
 from backend.evidence.gql import EvidenceDocument
 from backend.evidence.service import list_documents
+from backend.identity.gql import Organization
 from backend.installations.gql import Installation
 from backend.installations.service import list_installations
+from backend.metering import reports
+from backend.metering.gql import Meter
+from backend.metering.reports_gql import BalanceReport, GapsReport, IntervalSeries
+from backend.metering.service import get_meter, list_meters
 from backend.sharing import grants as service
-from backend.sharing.access import granted_read
+from backend.sharing import organizations
+from backend.sharing.access import granted_read, within
 from backend.sharing.models import Grant as GrantModel
 from backend.sharing.models import ResourceKind as ResourceKindModel
 from backend.tenants.models import Tenant as TenantModel
+from backend.tenants.registry import TenantRegistry
 
 ResourceKind = strawberry.enum(ResourceKindModel, description="Kinds of data a grant can open.")
 
@@ -29,6 +41,8 @@ class Grant(relay.Node):
     id: relay.NodeID[str]
     grantor_id: relay.GlobalID = strawberry.field(description="The organisation whose data is opened.")
     grantee_id: relay.GlobalID = strawberry.field(description="The organisation that may read.")
+    grantor: Organization = strawberry.field(description="The organisation whose data is opened: name and id.")
+    grantee: Organization = strawberry.field(description="The organisation that may read: name and id.")
     resource_kinds: list[ResourceKind] = strawberry.field(description="What may be read.")
     installation_ids: list[relay.GlobalID] = strawberry.field(
         description="Limited to these installations (empty: all)."
@@ -41,11 +55,13 @@ class Grant(relay.Node):
     created_at: datetime = strawberry.field(description="When it was given.")
 
     @classmethod
-    def of(cls, row: GrantModel) -> Grant:
+    def of(cls, row: GrantModel, tenants: dict[uuid.UUID, TenantModel]) -> Grant:
         return cls(
             id=str(row.id),
             grantor_id=gid("Organization", row.grantor_tenant_id),
             grantee_id=gid("Organization", row.grantee_tenant_id),
+            grantor=Organization.of(tenants[row.grantor_tenant_id]),
+            grantee=Organization.of(tenants[row.grantee_tenant_id]),
             resource_kinds=[ResourceKindModel(k) for k in row.resource_kinds],
             installation_ids=[gid("Installation", i) for i in row.installation_ids],
             period_start=row.period_start,
@@ -88,29 +104,58 @@ async def _tenant_row(info: strawberry.Info[Context, None]) -> TenantModel:
     return row
 
 
+async def _grants_out(session: object, rows: list[GrantModel]) -> list[Grant]:
+    """GraphQL grants naming both organisations, with one query for all their names."""
+    ids = {r.grantor_tenant_id for r in rows} | {r.grantee_tenant_id for r in rows}
+    tenants = await organizations.tenants_by_id(session, ids)  # type: ignore[arg-type]
+    return [Grant.of(r, tenants) for r in rows]
+
+
+def _grantor(grantor_id: NodeRef) -> uuid.UUID:
+    return node_uuid(grantor_id, "Organization", field="grantorId")
+
+
+GrantorArg = Annotated[
+    NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
+]
+
+
 @strawberry.type
 class SharingQuery:
     @strawberry.field(description="Grants the viewer's organisation has given.")
     async def grants_given(self, info: strawberry.Info[Context, None]) -> list[Grant]:
         principal = info.context.require_principal()
-        principal.require("grants:read")
         async with info.context.services.db.platform_session() as session:
             rows = await service.grants_given(session, principal, grantor_id=principal.require_tenant())
-        return [Grant.of(r) for r in rows]
+            return await _grants_out(session, rows)
 
     @strawberry.field(description="Live grants the viewer's organisation (or client) has received.")
     async def grants_received(self, info: strawberry.Info[Context, None]) -> list[Grant]:
         principal = info.context.require_principal()
         async with info.context.services.db.platform_session() as session:
             rows = await service.grants_received(session, principal)
-        return [Grant.of(r) for r in rows]
+            return await _grants_out(session, rows)
+
+    @strawberry.field(description="Organisations the viewer's organisation has given grants to or received from.")
+    async def partner_organizations(self, info: strawberry.Info[Context, None]) -> list[Organization]:
+        principal = info.context.require_principal()
+        async with info.context.services.db.platform_session() as session:
+            rows = await organizations.partner_organizations(session, principal)
+        return [Organization.of(t) for t in rows]
+
+    @strawberry.field(description="The organisation with exactly this slug or name (to learn its id); no search.")
+    async def organization_lookup(self, info: strawberry.Info[Context, None], lookup: str) -> Organization:
+        principal = info.context.require_principal()
+        async with info.context.services.db.platform_session() as session:
+            row = await organizations.find_organization(session, principal, lookup)
+        return Organization.of(row)
 
     @strawberry.field(description="Installations of another organisation, read through a live grant.")
     async def shared_installations(
-        self, info: strawberry.Info[Context, None], grantor_id: NodeRef
+        self, info: strawberry.Info[Context, None], grantor_id: GrantorArg
     ) -> list[Installation]:
         principal = info.context.require_principal()
-        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        grantor = _grantor(grantor_id)
         async with granted_read(
             info.context.services,
             principal,
@@ -118,18 +163,37 @@ class SharingQuery:
             kind=ResourceKindModel.INSTALLATION,
             what="installations",
             entity_id="*",
-            any_installation=True,  # filtered to the grant's installations below
-        ) as (db, reader, grant):
-            rows = await list_installations(db, reader, limit=200)
-        allowed = set(grant.installation_ids)
-        return [Installation.of(r, grantor) for r in rows if not allowed or r.id in allowed]
+        ) as read:
+            rows = await list_installations(read.db, read.reader, limit=200)
+            await read.allow_listing()
+        return [
+            Installation.of(r, grantor) for r in rows if any(limit.allows_installation(r.id) for limit in read.limits)
+        ]
+
+    @strawberry.field(description="Meters of another organisation's installation, read through a live grant.")
+    async def shared_meters(
+        self, info: strawberry.Info[Context, None], grantor_id: GrantorArg, installation_id: NodeRef
+    ) -> list[Meter]:
+        principal = info.context.require_principal()
+        installation = node_uuid(installation_id, "Installation", field="installationId")
+        async with granted_read(
+            info.context.services,
+            principal,
+            grantor_id=_grantor(grantor_id),
+            kind=ResourceKindModel.INSTALLATION,
+            what="meters",
+            entity_id=installation,
+        ) as read:
+            await read.allow(within(installation_ids=[installation]))
+            rows = await list_meters(read.db, read.reader, installation)
+        return [Meter.of(r, (read.grantor_id, ResourceKindModel.INSTALLATION.value)) for r in rows]
 
     @strawberry.field(description="Evidence documents of another organisation, read through a live grant.")
     async def shared_evidence(
-        self, info: strawberry.Info[Context, None], grantor_id: NodeRef
+        self, info: strawberry.Info[Context, None], grantor_id: GrantorArg, first: int = 50
     ) -> list[EvidenceDocument]:
         principal = info.context.require_principal()
-        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        grantor = _grantor(grantor_id)
         async with granted_read(
             info.context.services,
             principal,
@@ -137,9 +201,143 @@ class SharingQuery:
             kind=ResourceKindModel.EVIDENCE,
             what="evidence_documents",
             entity_id="*",
-        ) as (db, reader, _):
-            rows = await list_documents(db, reader, limit=200)
+        ) as read:
+            rows = await list_documents(read.db, read.reader, limit=max(1, min(first, 200)), limits=read.limits)
+            await read.allow_listing()
         return [EvidenceDocument.of(r, grantor=grantor) for r in rows]
+
+    @strawberry.field(description="A meter's intervals of another organisation in [start, end), through a live grant.")
+    async def shared_interval_series(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: GrantorArg,
+        meter_id: NodeRef,
+        start: datetime,
+        end: datetime,
+    ) -> IntervalSeries:
+        principal = info.context.require_principal()
+        meter_uuid = node_uuid(meter_id, "Meter", field="meterId")
+        reports.period_days(start, end)  # a valid period before it is compared with the grant's
+        async with granted_read(
+            info.context.services,
+            principal,
+            grantor_id=_grantor(grantor_id),
+            kind=ResourceKindModel.INTERVAL_DATA,
+            what="interval_series",
+            entity_id=meter_uuid,
+        ) as read:
+            meter = await get_meter(read.db, read.reader, meter_uuid)
+            await read.allow(within(installation_ids=[meter.installation_id], period=(start, end)))
+            series = await reports.interval_series(read.db, read.reader, meter_uuid, start=start, end=end)
+        return IntervalSeries.of(series, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
+
+    @strawberry.field(description="The meter balance of another organisation's installation, through a live grant.")
+    async def shared_balance_report(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: GrantorArg,
+        installation_id: NodeRef,
+        start: datetime,
+        end: datetime,
+        tolerance: float | None = None,
+    ) -> BalanceReport:
+        principal = info.context.require_principal()
+        installation = node_uuid(installation_id, "Installation", field="installationId")
+        reports.period_days(start, end)
+        async with granted_read(
+            info.context.services,
+            principal,
+            grantor_id=_grantor(grantor_id),
+            kind=ResourceKindModel.INTERVAL_DATA,
+            what="balance_report",
+            entity_id=installation,
+        ) as read:
+            await read.allow(within(installation_ids=[installation], period=(start, end)))
+            report = await reports.balance_report(
+                read.db, read.reader, installation, start=start, end=end, tolerance=tolerance
+            )
+        return BalanceReport.of(report, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
+
+    @strawberry.field(description="Metering gaps of another organisation's installation, through a live grant.")
+    async def shared_gaps_report(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: GrantorArg,
+        installation_id: NodeRef,
+        start: datetime,
+        end: datetime,
+    ) -> GapsReport:
+        principal = info.context.require_principal()
+        installation = node_uuid(installation_id, "Installation", field="installationId")
+        reports.period_days(start, end)
+        async with granted_read(
+            info.context.services,
+            principal,
+            grantor_id=_grantor(grantor_id),
+            kind=ResourceKindModel.INTERVAL_DATA,
+            what="gaps_report",
+            entity_id=installation,
+        ) as read:
+            await read.allow(within(installation_ids=[installation], period=(start, end)))
+            report = await reports.gaps_report(read.db, read.reader, installation, start=start, end=end)
+        return GapsReport.of(report, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
+
+    @strawberry.field(
+        description="Another organisation's audit trail, newest first, through a live grant: "
+        "only entries about the grant's installations and inside its period."
+    )
+    async def shared_audit_trail(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: GrantorArg,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AuditEntry]:
+        principal = info.context.require_principal()
+        limit = page_size(first)
+        cursor = decode_cursor(after)
+        async with granted_read(
+            info.context.services,
+            principal,
+            grantor_id=_grantor(grantor_id),
+            kind=ResourceKindModel.AUDIT,
+            what="audit_trail",
+            entity_id="*",
+        ) as read:
+            rows = await list_entries(
+                read.db,
+                read.reader,
+                before_seq=int(cursor[0]) if cursor else None,
+                limit=limit + 1,
+                limits=read.limits,
+            )
+            await read.allow_listing()
+        return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
+
+    @strawberry.field(
+        description="Verify another organisation's whole audit chain through a live grant. A chain verifies "
+        "only as a whole, so this covers every entry; it shows counts and hashes, no entry's content."
+    )
+    async def shared_audit_verification(
+        self, info: strawberry.Info[Context, None], grantor_id: GrantorArg, anchor: str | None = None
+    ) -> AuditVerification:
+        principal = info.context.require_principal()
+        async with granted_read(
+            info.context.services,
+            principal,
+            grantor_id=_grantor(grantor_id),
+            kind=ResourceKindModel.AUDIT,
+            what="audit_verification",
+            entity_id="*",
+        ) as read:
+            await read.allow_listing()
+            # the grantor's chain, checked against its anchors as the grantor's own verification is
+            services = info.context.services
+            grantor = await TenantRegistry(services.db).get(_grantor(grantor_id))
+            result = await verify_anchored(
+                services.db, services.store, read.reader, grantor.id, grantor.scope, anchor=anchor
+            )
+        return AuditVerification.of(result)
 
 
 @strawberry.type
@@ -164,7 +362,8 @@ class SharingMutation:
             grantor = await _tenant_row(info)
             async with info.context.platform_uow() as session:
                 row = await service.create_grant(session, principal, grantor=grantor, data=data)
-            return GrantPayload(grant=Grant.of(row), errors=[])
+                (grant,) = await _grants_out(session, [row])
+            return GrantPayload(grant=grant, errors=[])
 
         return await mutations.run(body, lambda e: GrantPayload(grant=None, errors=e))
 
@@ -178,6 +377,7 @@ class SharingMutation:
                 row = await service.revoke_grant(
                     session, principal, grantor=grantor, grant_id=node_uuid(input.id, "Grant")
                 )
-            return GrantPayload(grant=Grant.of(row), errors=[])
+                (grant,) = await _grants_out(session, [row])
+            return GrantPayload(grant=grant, errors=[])
 
         return await mutations.run(body, lambda e: GrantPayload(grant=None, errors=e))

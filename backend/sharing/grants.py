@@ -7,22 +7,37 @@ a grant allows is written to A's audit trail (``backend.sharing.access.granted_r
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record, record_in_platform_transaction
 from backend.db import tenant_within_platform, utcnow
-from backend.errors import FieldError, ValidationFailed
+from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.models import MembershipRole, OAuthClient
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
-from backend.sharing.errors import GrantNotFound, NoLiveGrant
+from backend.references import ReadLimit
+from backend.sharing.errors import GrantKindExcludes, GrantNotFound, NoLiveGrant
 from backend.sharing.models import Grant, ResourceKind
 from backend.tenants.models import Tenant
+
+# the permission a caller needs itself to read each kind through a grant
+KIND_SCOPES: dict[ResourceKind, str] = {
+    ResourceKind.INSTALLATION: "site:read",
+    ResourceKind.INTERVAL_DATA: "interval:read",
+    ResourceKind.EVIDENCE: "evidence:read",
+    ResourceKind.AUDIT: "audit:read",
+}
+# kinds whose records are dated, so a grant's period can limit them; the site model is not dated
+DATED_KINDS = frozenset({ResourceKind.INTERVAL_DATA, ResourceKind.EVIDENCE, ResourceKind.AUDIT})
+MAX_PURPOSE = 500
+MAX_INSTALLATIONS = 100
+MAX_LIFETIME = timedelta(days=10 * 365)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +66,44 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
         errors.append(FieldError("no such organisation", field="granteeId"))
     if not data.resource_kinds:
         errors.append(FieldError("name at least one resource kind", field="resourceKinds"))
-    if data.expires_at <= utcnow():
+    for kind in data.resource_kinds:
+        if kind not in KIND_SCOPES:
+            # a grant names only what a grantee can read through it
+            errors.append(FieldError(f"{kind.value} cannot be shared yet", field="resourceKinds"))
+    undated = [k for k in data.resource_kinds if k in KIND_SCOPES and k not in DATED_KINDS]
+    if (data.period_start or data.period_end) and undated:
+        errors.append(
+            FieldError(
+                "the site model is not dated, so a period cannot limit it: grant installations without a period",
+                field="periodStart" if data.period_start else "periodEnd",
+            )
+        )
+    naive = False
+    for name, when in (
+        ("expiresAt", data.expires_at),
+        ("periodStart", data.period_start),
+        ("periodEnd", data.period_end),
+    ):
+        if when is not None and when.tzinfo is None:
+            errors.append(FieldError("must carry a UTC offset", field=name))
+            naive = True
+    if len(data.purpose) > MAX_PURPOSE or "\x00" in data.purpose:
+        errors.append(FieldError(f"at most {MAX_PURPOSE} characters, no NUL", field="purpose"))
+    if len(data.installation_ids or []) > MAX_INSTALLATIONS:
+        errors.append(FieldError(f"at most {MAX_INSTALLATIONS} installations", field="installationIds"))
+    if data.grantee_client_id is not None and (len(data.grantee_client_id) > 200 or "\x00" in data.grantee_client_id):
+        errors.append(FieldError("no such client of the grantee", field="granteeClientId"))
+        data = dataclasses.replace(data, grantee_client_id=None)
+    if not naive and data.expires_at <= utcnow():
         errors.append(FieldError("must be in the future", field="expiresAt"))
-    if data.period_start and data.period_end and data.period_end <= data.period_start:
+    elif not naive and data.expires_at > utcnow() + MAX_LIFETIME:
+        errors.append(
+            FieldError(f"at most {MAX_LIFETIME.days // 365} years ahead: give a new grant then", field="expiresAt")
+        )
+    if not naive and data.period_start and data.period_end and data.period_end <= data.period_start:
         errors.append(FieldError("must be after the period start", field="periodEnd"))
     client_pk: uuid.UUID | None = None
-    if data.grantee_client_id:
+    if data.grantee_client_id and grantee is not None:
         client = (
             await db.execute(select(OAuthClient).where(OAuthClient.client_id == data.grantee_client_id))
         ).scalar_one_or_none()
@@ -64,7 +111,7 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
             errors.append(FieldError("no such client of the grantee", field="granteeClientId"))
         else:
             client_pk = client.id
-    if data.installation_ids:
+    if data.installation_ids and len(data.installation_ids) <= MAX_INSTALLATIONS:
         async with tenant_within_platform(db, grantor.scope()) as tenant_db:
             found = set(
                 (
@@ -113,7 +160,7 @@ async def revoke_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, g
     """Revoke a grant; the grantee's next request is refused."""
     grant = await db.get(Grant, grant_id, with_for_update=True)
     if grant is None or grant.grantor_tenant_id != grantor.id or actor.tenant_id not in (grantor.id, None):
-        raise GrantNotFound("no such grant", field="grantId")
+        raise GrantNotFound("no such grant", field="id")
     if actor.kind != "system":
         actor.require_role(MembershipRole.ADMIN)
     if grant.revoked_at is None:
@@ -123,15 +170,24 @@ async def revoke_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, g
     return grant
 
 
+def _refuse_bound(actor: Principal) -> None:
+    if actor.kind == "client" and actor.installation_id is not None:
+        raise PermissionDenied("a client bound to one installation sees only that installation, not grants")
+
+
 async def grants_given(db: AsyncSession, actor: Principal, *, grantor_id: uuid.UUID) -> list[Grant]:
+    """Grants the actor's organisation has given; readers of grants (not clients bound to one installation)."""
+    actor.require("grants:read")
+    _refuse_bound(actor)
     if actor.tenant_id != grantor_id and actor.kind != "system":
-        return []
+        raise PermissionDenied("only the grantor's own people and clients see the grants it gave")
     rows = await db.execute(select(Grant).where(Grant.grantor_tenant_id == grantor_id).order_by(Grant.created_at))
     return list(rows.scalars())
 
 
 async def grants_received(db: AsyncSession, actor: Principal) -> list[Grant]:
     """Live grants the actor's tenant (or, for a client, the client) may use."""
+    _refuse_bound(actor)
     tenant_id = actor.require_tenant()
     query = select(Grant).where(
         Grant.grantee_tenant_id == tenant_id,
@@ -147,49 +203,29 @@ async def grants_received(db: AsyncSession, actor: Principal) -> list[Grant]:
     return list(rows.scalars())
 
 
-def _covers(
-    grant: Grant,
-    kind: ResourceKind,
-    installation_id: uuid.UUID | None,
-    period: tuple[datetime, datetime] | None,
-    any_installation: bool = False,
-) -> bool:
-    if kind.value not in grant.resource_kinds:
-        return False
-    if (
-        grant.installation_ids
-        and not any_installation
-        and (installation_id is None or installation_id not in grant.installation_ids)
-    ):
-        return False
-    if period is not None:
-        start, end = period
-        if grant.period_start and start < grant.period_start:
-            return False
-        if grant.period_end and end > grant.period_end:
-            return False
-    return True
+def limit_of(grant: Grant) -> ReadLimit:
+    """What one grant lets its grantee see of the kinds it names."""
+    return ReadLimit(
+        frozenset(grant.installation_ids) if grant.installation_ids else None, grant.period_start, grant.period_end
+    )
 
 
-async def find_live_grant(
-    platform_db: AsyncSession,
-    actor: Principal,
-    *,
-    grantor_id: uuid.UUID,
-    kind: ResourceKind,
-    installation_id: uuid.UUID | None = None,
-    period: tuple[datetime, datetime] | None = None,
-    any_installation: bool = False,
-) -> Grant:
-    """The live grant that lets the actor read this, or ``NoLiveGrant``; checked on every read.
+async def live_grants_for(
+    platform_db: AsyncSession, actor: Principal, *, grantor_id: uuid.UUID, kind: ResourceKind
+) -> list[Grant]:
+    """The actor's live grants from the grantor that name the kind; checked on every read.
 
-    ``any_installation``: the caller reads several installations and keeps only those the grant
-    names, so a grant limited to some installations covers the read.
+    ``NoLiveGrant`` only when the grantor has given the actor no live grant at all;
+    ``GrantKindExcludes`` when live grants exist but none names the kind.
     """
-    for grant in await grants_received(platform_db, actor):
-        if grant.grantor_tenant_id == grantor_id and _covers(grant, kind, installation_id, period, any_installation):
-            return grant
-    raise NoLiveGrant("you have no live grant for this data")
+    _refuse_bound(actor)
+    grants = [g for g in await grants_received(platform_db, actor) if g.grantor_tenant_id == grantor_id]
+    if not grants:
+        raise NoLiveGrant("you have no live grant from this organisation")
+    naming = [g for g in grants if kind.value in g.resource_kinds]
+    if not naming:
+        raise GrantKindExcludes(f"your grants from this organisation do not name {kind.value}", kind=kind.value)
+    return naming
 
 
 async def record_grant_use(

@@ -16,9 +16,12 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
-from backend.evidence.models import EvidenceKind
-from backend.evidence.service import NewDocument, upload_document
+from backend.errors import ValidationFailed
+from backend.evidence.models import EvidenceDocument, EvidenceKind
+from backend.evidence.service import NewDocument, SubjectRef, upload_document
 from backend.identity.principal import Principal
+from backend.installations.schemas import ProcessData
+from backend.installations.service import create_process
 from backend.sharing.grants import NewGrant, create_grant
 from backend.sharing.models import ResourceKind
 from backend.tenants.models import TenantKind
@@ -237,6 +240,24 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "SharedInstallations": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
         "SharedEvidence": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
         "SharedInstallationDetails": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
+        "SharedMeters": {"vars": {"grantorId": gid("Organization", b.id), "installationId": inst_b}, "refused": True},
+        "SharedIntervalSeries": {
+            "vars": {"grantorId": gid("Organization", b.id), "meterId": meter_b, "start": past, "end": future},
+            "refused": True,
+        },
+        "SharedBalanceReport": {
+            "vars": {"grantorId": gid("Organization", b.id), "installationId": inst_b, "start": past, "end": future},
+            "refused": True,
+        },
+        "SharedGapsReport": {
+            "vars": {"grantorId": gid("Organization", b.id), "installationId": inst_b, "start": past, "end": future},
+            "refused": True,
+        },
+        "SharedAuditTrail": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
+        "SharedAuditVerification": {"vars": {"grantorId": gid("Organization", b.id)}, "refused": True},
+        "PartnerOrganizations": {"vars": {}, "refused": False},
+        # an exact lookup answers only the organisation named; here one that does not exist
+        "OrganizationLookup": {"vars": {"lookup": "no-such-organisation"}, "refused": True},
     }
 
 
@@ -370,6 +391,11 @@ async def test_rest_endpoints_refuse_tenant_a_on_tenant_b(services, http, world)
     response = await http.get(f"/evidence/{world['doc_b'].id}/download", headers=bearer)
     assert response.status_code == 404
     response = await http.get(f"/evidence/shared/{b.id}/{world['doc_b'].id}", headers=bearer)
+    # A's client is bound to A's plant: it reads nothing through grants at all
+    assert response.status_code == 403 and response.json()["code"] == "PERMISSION_DENIED"
+    free_id, free_secret = await make_client(services, a, ["evidence:read"])
+    free = {"Authorization": f"Bearer {await client_token(http, free_id, free_secret)}"}
+    response = await http.get(f"/evidence/shared/{b.id}/{world['doc_b'].id}", headers=free)
     assert response.status_code == 403 and response.json()["code"] == "NO_LIVE_GRANT"
     # the local-store blob route never serves without a valid signature
     response = await http.get(f"/evidence/blob/{world['doc_b'].storage_key}?expires=9999999999&signature=00")
@@ -385,3 +411,397 @@ async def test_rest_endpoints_refuse_tenant_a_on_tenant_b(services, http, world)
     async with services.db.tenant(b.tenant.scope()) as db:
         assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]
     assert uuid.UUID(str(world["doc_b"].id))
+
+
+# --- grants with limits: every reader, in and out of each limit ------------------------------------------
+#
+# Exporter G has plants P1 and P2 and documents about each; importer R reads through one grant with
+# one limit (installation P1, a period, or the grantee client's own scopes), through every reader.
+
+JAN_2026 = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+READ_ALL = ["site:read", "interval:read", "evidence:read", "audit:read", "grants:read"]
+KIND_SCOPE = {
+    ResourceKind.INSTALLATION: "site:read",
+    ResourceKind.INTERVAL_DATA: "interval:read",
+    ResourceKind.EVIDENCE: "evidence:read",
+    ResourceKind.AUDIT: "audit:read",
+}
+
+
+async def _doc(services, owner, installation_id, title, period):
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        doc, _ = await upload_document(
+            db,
+            services.store,
+            owner.principal,
+            NewDocument(
+                data=f"%PDF-1.4 {title} {uuid.uuid4()}".encode(),
+                filename="d.pdf",
+                content_type="application/pdf",
+                kind=EvidenceKind.ELECTRICITY_CONTRACT,
+                title=title,
+                subjects=[SubjectRef("installation", str(installation_id))],
+                period_start=period[0] if period else None,
+                period_end=period[1] if period else None,
+            ),
+            max_bytes=10_000_000,
+        )
+    return doc
+
+
+class Limited:
+    """G's data, R, and R's client holding the scopes under test."""
+
+    def __init__(self, services, http) -> None:
+        self.services, self.http = services, http
+
+    async def build(self) -> Limited:
+        self.g = await make_tenant(self.services, TenantKind.EXPORTER)
+        self.r = await make_tenant(self.services, TenantKind.IMPORTER)
+        self.p1 = await make_plant(self.services, self.g, meters=("P1-MAIN", "P1-SUB"))
+        self.p2 = await make_plant(self.services, self.g, meters=("P2-MAIN", "P2-SUB"))
+        self.doc1 = await _doc(self.services, self.g, self.p1.installation_id, "P1 contract Jan", JAN_2026)
+        self.doc2 = await _doc(self.services, self.g, self.p2.installation_id, "P2 contract Jan", JAN_2026)
+        self.doc1_old = await _doc(
+            self.services,
+            self.g,
+            self.p1.installation_id,
+            "P1 contract 2024",
+            (datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
+        )
+        return self
+
+    async def grant(self, kind: ResourceKind, *, installations=None, period=None) -> None:
+        async with self.services.db.platform() as session:
+            await create_grant(
+                session,
+                Principal.system("t", self.g.id),
+                grantor=self.g.tenant,
+                data=NewGrant(
+                    grantee_tenant_id=self.r.id,
+                    resource_kinds=[kind],
+                    installation_ids=installations,
+                    period_start=period[0] if period else None,
+                    period_end=period[1] if period else None,
+                    expires_at=datetime.now(UTC) + timedelta(days=1),
+                ),
+            )
+
+    async def caller(self, scopes: list[str]) -> Bearer:
+        client_id, secret = await make_client(self.services, self.r, scopes)
+        self.token = await client_token(self.http, client_id, secret)
+        return Bearer(self.http, self.token)
+
+    @property
+    def grantor(self) -> str:
+        return gid("Organization", self.g.id)
+
+
+def _code(body: dict[str, Any]) -> str | None:
+    errors = body.get("errors")
+    return str(errors[0]["extensions"]["code"]) if errors else None
+
+
+def _window(period: tuple[datetime, datetime]) -> dict[str, str]:
+    return {"start": period[0].isoformat(), "end": (period[0] + timedelta(days=1)).isoformat()}
+
+
+MARCH_2026 = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+
+
+# each reader: (kind, read(world, caller, target)) -> (refusal code or None, what the answer shows)
+# target "in" reads P1 inside January 2026; "out" reads P2 (installation limit) or March 2026 (period limit)
+async def _installations(w, c, target, limit):
+    body = await c.gql(operation("SharedInstallations"), {"grantorId": w.grantor})
+    return _code(body), json.dumps(body)
+
+
+async def _meters(w, c, target, limit):
+    plant = w.p2 if (target == "out" and limit == "installation") else w.p1
+    body = await c.gql(
+        operation("SharedMeters"),
+        {"grantorId": w.grantor, "installationId": gid("Installation", plant.installation_id)},
+    )
+    return _code(body), json.dumps(body)
+
+
+def _series_target(w, target, limit):
+    plant = w.p2 if (target == "out" and limit == "installation") else w.p1
+    period = MARCH_2026 if (target == "out" and limit == "period") else JAN_2026
+    return plant, _window(period)
+
+
+async def _series(w, c, target, limit):
+    plant, window = _series_target(w, target, limit)
+    meter = next(iter(plant.meters.values()))
+    body = await c.gql(
+        operation("SharedIntervalSeries"), {"grantorId": w.grantor, "meterId": gid("Meter", meter), **window}
+    )
+    return _code(body), json.dumps(body)
+
+
+async def _balance(w, c, target, limit):
+    plant, window = _series_target(w, target, limit)
+    body = await c.gql(
+        operation("SharedBalanceReport"),
+        {"grantorId": w.grantor, "installationId": gid("Installation", plant.installation_id), **window},
+    )
+    return _code(body), json.dumps(body)
+
+
+async def _gaps(w, c, target, limit):
+    plant, window = _series_target(w, target, limit)
+    body = await c.gql(
+        operation("SharedGapsReport"),
+        {"grantorId": w.grantor, "installationId": gid("Installation", plant.installation_id), **window},
+    )
+    return _code(body), json.dumps(body)
+
+
+async def _evidence(w, c, target, limit):
+    body = await c.gql(operation("SharedEvidence"), {"grantorId": w.grantor})
+    return _code(body), json.dumps(body)
+
+
+async def _download(w, c, target, limit):
+    doc = {"installation": w.doc2, "period": w.doc1_old}.get(limit) if target == "out" else w.doc1
+    if doc is None:
+        doc = w.doc1
+    response = await w.http.get(f"/evidence/shared/{w.g.id}/{doc.id}", headers={"Authorization": f"Bearer {w.token}"})
+    if response.status_code == 302:
+        return None, f"downloaded {doc.title}"
+    return response.json().get("code"), response.text
+
+
+async def _audit_trail(w, c, target, limit):
+    body = await c.gql(operation("SharedAuditTrail"), {"grantorId": w.grantor, "first": 100})
+    return _code(body), json.dumps(body)
+
+
+async def _verification(w, c, target, limit):
+    body = await c.gql(operation("SharedAuditVerification"), {"grantorId": w.grantor})
+    return _code(body), json.dumps(body)
+
+
+READERS = {
+    "installations": (ResourceKind.INSTALLATION, _installations),
+    "meters": (ResourceKind.INSTALLATION, _meters),
+    "interval_series": (ResourceKind.INTERVAL_DATA, _series),
+    "balance_report": (ResourceKind.INTERVAL_DATA, _balance),
+    "gaps_report": (ResourceKind.INTERVAL_DATA, _gaps),
+    "evidence_list": (ResourceKind.EVIDENCE, _evidence),
+    "evidence_download": (ResourceKind.EVIDENCE, _download),
+    "audit_trail": (ResourceKind.AUDIT, _audit_trail),
+    "audit_verification": (ResourceKind.AUDIT, _verification),
+}
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+async def test_scope_limit_the_grantee_needs_its_own_scope_for_the_kind(services, http, reader):
+    # given: a grant naming the kind, and two clients of the grantee: with and without its scope
+    w = await Limited(services, http).build()
+    kind, read = READERS[reader]
+    await w.grant(kind)
+    # when: without the kind's scope (holding every other read scope)
+    without = await w.caller([s for s in READ_ALL if s != KIND_SCOPE[kind]])
+    code, text = await read(w, without, "in", "scope")
+    # then: refused, naming the missing scope, and nothing of G shown
+    assert code == "GRANT_SCOPE_MISSING", text
+    assert w.p1.name not in text and "P1 contract" not in text
+    # and with it, the same read is answered
+    with_scope = await w.caller([KIND_SCOPE[kind], "site:read"])
+    code, text = await read(w, with_scope, "in", "scope")
+    assert code is None, text
+
+
+IN_P1 = {
+    "installations": lambda w: [w.p1.name],
+    "meters": lambda w: ["P1-MAIN"],
+    "interval_series": lambda w: ["P1-"],
+    "balance_report": lambda w: ["P1-MAIN"],
+    "gaps_report": lambda w: ["P1-MAIN"],
+    "evidence_list": lambda w: ["P1 contract Jan"],
+    "evidence_download": lambda w: ["P1 contract Jan"],
+    "audit_trail": lambda w: [str(w.p1.installation_id)],
+    "audit_verification": lambda w: ['"ok": true'],
+}
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+async def test_installation_limit_every_reader_shows_only_the_granted_installation(services, http, reader):
+    # given: a grant limited to P1
+    w = await Limited(services, http).build()
+    kind, read = READERS[reader]
+    await w.grant(kind, installations=[w.p1.installation_id])
+    caller = await w.caller(READ_ALL)
+    # when: reading inside the limit
+    code, text = await read(w, caller, "in", "installation")
+    # then
+    assert code is None, text
+    for marker in IN_P1[reader](w):
+        assert marker in text, (marker, text)
+    # when: reading P2
+    code, text = await read(w, caller, "out", "installation")
+    # then: a read naming P2 is refused naming the limit; a list read leaves P2 out
+    if reader in ("meters", "interval_series", "balance_report", "gaps_report", "evidence_download"):
+        assert code == "GRANT_INSTALLATION_EXCLUDES", text
+    else:
+        assert code is None, text
+    for secret in (w.p2.name, "P2-MAIN", "P2 contract", str(w.p2.installation_id)):
+        assert secret not in text, (secret, text)
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+async def test_period_limit_every_reader_shows_only_the_granted_period(services, http, reader):
+    # given
+    w = await Limited(services, http).build()
+    kind, read = READERS[reader]
+    if kind == ResourceKind.INSTALLATION:
+        # the site model is not dated: a period cannot limit it, so such a grant is refused
+        with pytest.raises(ValidationFailed) as refused:
+            await w.grant(kind, period=JAN_2026)
+        assert [e.field for e in refused.value.errors] == ["periodStart"]
+        return
+    if kind == ResourceKind.AUDIT:
+        # entries made before the period starts are out; one made after it is in
+        period = (datetime.now(UTC), datetime.now(UTC) + timedelta(days=1))
+        await w.grant(kind, period=period)
+        async with services.db.tenant(w.g.tenant.scope()) as db:
+            await create_process(db, w.g.principal, ProcessData(w.p1.installation_id, "LATE", "Late process"))
+    else:
+        await w.grant(kind, period=JAN_2026)
+    caller = await w.caller(READ_ALL)
+    # when: inside the period
+    code, text = await read(w, caller, "in", "period")
+    # then
+    assert code is None, text
+    if reader == "evidence_list":
+        assert "P1 contract Jan" in text and "P1 contract 2024" not in text
+    if reader == "audit_trail":
+        assert "process.created" in text and "installation.created" not in text
+    if reader == "audit_verification":
+        assert '"ok": true' in text
+    # when: outside it
+    code, text = await read(w, caller, "out", "period")
+    # then
+    if reader in ("interval_series", "balance_report", "gaps_report", "evidence_download"):
+        assert code == "GRANT_PERIOD_EXCLUDES", text
+    else:
+        assert code is None, text
+        assert "P1 contract 2024" not in text and "installation.created" not in text
+
+
+# --- a client bound to one installation --------------------------------------------------------------
+
+
+async def _bound_world(services, http) -> dict[str, Any]:
+    owner = await make_tenant(services, TenantKind.EXPORTER)
+    p1 = await make_plant(services, owner, meters=("P1-MAIN",))
+    p2 = await make_plant(services, owner, meters=("P2-MAIN",))
+    doc1 = await _doc(services, owner, p1.installation_id, "About P1", None)
+    doc2 = await _doc(services, owner, p2.installation_id, "About P2", None)
+    client_id, secret = await make_client(
+        services,
+        owner,
+        ["site:read", "site:write", "evidence:read", "evidence:write", "audit:read", "grants:read"],
+        installation_id=p1.installation_id,
+    )
+    token = await client_token(http, client_id, secret)
+    return {"owner": owner, "p1": p1, "p2": p2, "doc1": doc1, "doc2": doc2, "bearer": Bearer(http, token)}
+
+
+async def test_bound_client_sees_only_the_evidence_about_its_installation(services, http):
+    # given
+    w = await _bound_world(services, http)
+    bearer: Bearer = w["bearer"]
+    # when
+    listed = await bearer.gql(operation("EvidenceDocuments"), {"first": 50})
+    other = await bearer.gql(operation("EvidenceDocument"), {"id": gid("EvidenceDocument", w["doc2"].id)})
+    download = await http.get(f"/evidence/{w['doc2'].id}/download", headers={"Authorization": f"Bearer {bearer.token}"})
+    own = await http.get(f"/evidence/{w['doc1'].id}/download", headers={"Authorization": f"Bearer {bearer.token}"})
+    # then
+    assert [d["title"] for d in listed["data"]["evidenceDocuments"]] == ["About P1"]
+    assert other["errors"][0]["extensions"]["code"] == "DOCUMENT_NOT_FOUND"
+    assert download.status_code == 404
+    assert own.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("subjects", "status"),
+    [("", 422), ("p2", 422), ("p1", 201)],
+)
+async def test_bound_client_files_documents_about_its_installation_only(services, http, subjects, status):
+    # given
+    w = await _bound_world(services, http)
+    names = {"p1": w["p1"].installation_id, "p2": w["p2"].installation_id}
+    form = {"kind": "other", "title": "Calibration"}
+    if subjects:
+        form["subjects"] = json.dumps([{"kind": "installation", "id": str(names[subjects])}])
+    async with services.db.tenant(w["owner"].tenant.scope()) as db:
+        before = await db.scalar(select(func.count()).select_from(EvidenceDocument))
+    # when
+    response = await http.post(
+        "/evidence/",
+        files={"file": ("c.pdf", f"%PDF-1.4 {uuid.uuid4()}".encode(), "application/pdf")},
+        data=form,
+        headers={"Authorization": f"Bearer {w['bearer'].token}"},
+    )
+    # then
+    assert response.status_code == status, response.text
+    async with services.db.tenant(w["owner"].tenant.scope()) as db:
+        after = await db.scalar(select(func.count()).select_from(EvidenceDocument))
+    assert after == before + (1 if status == 201 else 0)
+    if status == 422:
+        assert response.json()["errors"][0]["field"] == "subjects"
+
+
+async def test_bound_client_reads_only_audit_entries_about_its_installation(services, http):
+    # given
+    w = await _bound_world(services, http)
+    # when
+    body = await w["bearer"].gql(operation("AuditTrail"), {"first": 100})
+    # then: the entries about P1, its meter and its document; none about P2, people or clients
+    assert not body.get("errors"), body
+    entries = [e["node"] for e in body["data"]["auditTrail"]["edges"]]
+    text = json.dumps(entries)
+    assert str(w["p1"].installation_id) in text and str(w["doc1"].id) in text
+    assert str(w["p2"].installation_id) not in text and str(w["doc2"].id) not in text
+    assert str(w["p2"].meters["P2-MAIN"]) not in text
+    assert {e["entityType"] for e in entries} <= {
+        "installation",
+        "meter",
+        "production_process",
+        "production_line",
+        "grid_connection_point",
+        "evidence_document",
+    }
+
+
+async def test_bound_client_lists_no_grants_and_adds_no_installations(services, http):
+    # given
+    w = await _bound_world(services, http)
+    bearer: Bearer = w["bearer"]
+    async with services.db.tenant(w["owner"].tenant.scope()) as db:
+        before = await db.scalar(select(func.count()).select_from(AuditEntry))
+    # when
+    given = await bearer.gql(operation("GrantsGiven"))
+    received = await bearer.gql(operation("GrantsReceived"))
+    created = await bearer.gql(operation("CreateInstallation"), {"input": {"name": "Rogue plant", "country": "RS"}})
+    # then
+    assert given["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    assert received["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    payload = created["data"]["createInstallation"]
+    assert payload["installation"] is None and payload["errors"][0]["code"] == "PERMISSION_DENIED"
+    async with services.db.tenant(w["owner"].tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(AuditEntry)) == before
+    # and it still changes its own installation
+    updated = await bearer.gql(
+        operation("UpdateInstallation"),
+        {
+            "input": {
+                "id": gid("Installation", w["p1"].installation_id),
+                "details": {"name": "Renamed", "country": "RS"},
+            }
+        },
+    )
+    assert updated["data"]["updateInstallation"]["errors"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import time
 import uuid
@@ -125,23 +126,46 @@ async def test_upload_returns_201_with_the_sha256_and_stores_row_object_and_audi
     assert stored == data
 
 
-async def test_same_bytes_again_answer_200_not_created_and_store_nothing_new(services, http, exporter):
+async def test_same_bytes_and_metadata_again_answer_200_not_created_and_store_nothing_new(services, http, exporter):
     # given
     owner, headers = exporter
     data = _unique_pdf()
     first = (await _upload(http, headers, data)).json()
     audit_before = await _audit_count(services, owner)
-    # when
-    response = await _upload(http, headers, data, filename="copy.pdf", title="Same again")
+    # when: the same upload again (the file name is not part of what the document is)
+    response = await _upload(http, headers, data, filename="copy.pdf")
     # then
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["created"] is False
     assert body["id"] == first["id"] and body["sha256"] == first["sha256"]
-    assert body["title"] == "PPA 2026"  # the document as first described
     assert await _rows(services, owner) == 1
     assert len(await _objects(owner)) == 1  # no second object, no second version
     assert await _audit_count(services, owner) == audit_before
+
+
+async def test_same_bytes_for_another_purpose_are_a_new_document_on_the_same_object(services, http, exporter):
+    # given
+    owner, headers = exporter
+    data = _unique_pdf()
+    first = (await _upload(http, headers, data)).json()
+    audit_before = await _audit_count(services, owner)
+    # when: the same bytes with another title, then with another kind
+    retitled = await _upload(http, headers, data, title="Same bytes, other title")
+    rekinded = await _upload(http, headers, data, kind="invoice")
+    # then: two new records, each audited, all pointing to the one stored object
+    assert retitled.status_code == 201, retitled.text
+    assert rekinded.status_code == 201, rekinded.text
+    ids = {first["id"], retitled.json()["id"], rekinded.json()["id"]}
+    assert len(ids) == 3
+    assert retitled.json()["title"] == "Same bytes, other title" and rekinded.json()["kind"] == "invoice"
+    assert {retitled.json()["sha256"], rekinded.json()["sha256"]} == {first["sha256"]}
+    assert await _rows(services, owner) == 3
+    assert len(await _objects(owner)) == 1
+    assert await _audit_count(services, owner) == audit_before + 2
+    # and the same upload again stays idempotent
+    again = await _upload(http, headers, data, kind="invoice")
+    assert again.status_code == 200 and again.json()["id"] == rekinded.json()["id"]
 
 
 async def test_same_bytes_in_another_tenant_are_a_new_document_there(services, http, exporter):
@@ -424,7 +448,7 @@ async def test_installation_grant_does_not_open_the_shared_download(services, ht
     )
     # then
     assert response.status_code == 403
-    assert response.json()["code"] == "NO_LIVE_GRANT"
+    assert response.json()["code"] == "GRANT_KIND_EXCLUDES"
 
 
 async def test_grantee_cannot_use_the_shared_route_for_a_document_of_its_own_tenant_id_guess(services, http, exporter):
@@ -499,3 +523,83 @@ async def test_local_store_blob_route_serves_signed_links_only(services, http, t
     assert fetched.status_code == 200 and fetched.content == data
     assert expired.status_code == 404
     assert forged.status_code == 404
+
+
+# --- subjects: typed references that must exist --------------------------------------------------------
+
+
+async def _upload_about(http, headers, subjects: str, data: bytes | None = None, **extra: str) -> httpx.Response:
+    return await http.post(
+        "/evidence/",
+        files={"file": ("contract.pdf", data or _unique_pdf(), "application/pdf")},
+        data={"kind": "ppa", "title": "PPA 2026", "subjects": subjects, **extra},
+        headers=headers,
+    )
+
+
+async def test_subjects_are_typed_references_to_records_that_exist(services, http, exporter):
+    # given
+    from tests.factories.site import make_plant
+    from tests.integration.test_cross_tenant import gid
+
+    owner, headers = exporter
+    plant = await make_plant(services, owner)
+    meter = plant.meters["MAIN"]
+    # when: an installation by UUID and a meter by the global id GraphQL shows
+    subjects = [
+        {"kind": "installation", "id": str(plant.installation_id)},
+        {"kind": "meter", "id": gid("Meter", meter)},
+    ]
+    response = await _upload_about(http, headers, json.dumps(subjects))
+    # then: stored as typed references with the installation they concern
+    assert response.status_code == 201, response.text
+    assert response.json()["subjects"] == [
+        {"kind": "installation", "id": str(plant.installation_id)},
+        {"kind": "meter", "id": str(meter)},
+    ]
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        doc = await db.get(EvidenceDocument, uuid.UUID(response.json()["id"]))
+        assert doc is not None and doc.installation_ids == [plant.installation_id]
+
+
+@pytest.mark.parametrize(
+    ("subjects", "field"),
+    [
+        ('[{"kind": "meter", "id": "f0faabde-afcb-49e0-a7b1-42208e251a19"}]', "subjects.0.id"),
+        ('[{"kind": "installation", "id": "f0faabde-afcb-49e0-a7b1-42208e251a19"}]', "subjects.0.id"),
+        ('[{"kind": "contract", "id": "f0faabde-afcb-49e0-a7b1-42208e251a19"}]', "subjects.0.kind"),
+        ('[{"kind": "meter", "id": "not-an-id"}]', "subjects.0.id"),
+        ('{"meter_id": "f0faabde-afcb-49e0-a7b1-42208e251a19"}', "subjects.0.id"),
+        ('[{"kind": "meter"}]', "subjects.0"),
+        ('"meter"', "subjects"),
+        ("[not json", "subjects"),
+    ],
+)
+async def test_a_missing_or_untyped_subject_is_refused_naming_it_and_nothing_is_stored(
+    services, http, exporter, subjects, field
+):
+    # given
+    owner, headers = exporter
+    rows, objects = await _rows(services, owner), len(await _objects(owner))
+    # when
+    response = await _upload_about(http, headers, subjects)
+    # then
+    assert response.status_code == 422, response.text
+    assert field in [e["field"] for e in response.json()["errors"]], response.text
+    assert await _rows(services, owner) == rows
+    assert len(await _objects(owner)) == objects
+
+
+async def test_a_subject_of_another_tenant_does_not_exist_here(services, http, exporter):
+    # given: B's meter named in A's upload
+    from tests.factories.site import make_plant
+
+    _owner, headers = exporter
+    other = await make_org(services)
+    plant = await make_plant(services, other)
+    # when
+    response = await _upload_about(http, headers, f'[{{"kind": "meter", "id": "{plant.meters["MAIN"]}"}}]')
+    # then
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "subjects.0.id"
+    assert "no such meter" in response.json()["errors"][0]["message"]

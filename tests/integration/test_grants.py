@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
@@ -192,8 +194,8 @@ async def test_installation_grant_does_not_open_evidence(services, http):
     before = len(await _audit(services, w.a))
     # when
     result = await b.gql(SHARED_EVIDENCE, {"g": w.grantor})
-    # then
-    assert _refused_code(result) == "NO_LIVE_GRANT"
+    # then: there is a live grant, so the refusal names what it lacks
+    assert _refused_code(result) == "GRANT_KIND_EXCLUDES"
     assert len(await _audit(services, w.a)) == before
     # and an evidence grant does
     await _grant(await w.a_session(), w.b, resourceKinds=["EVIDENCE"])
@@ -410,3 +412,112 @@ async def test_grants_received_and_given_list_the_grant(services, http):
     # then
     assert given["data"]["grantsGiven"] == [{"id": grant["id"]}]
     assert received["data"]["grantsReceived"] == [{"id": grant["id"], "grantorId": w.grantor}]
+
+
+# --- grants name organisations; finding an organisation's id ------------------------------------------
+
+
+async def test_grants_name_both_organisations(services, http):
+    # given
+    w = await _world(services, http)
+    grant = await _grant(await w.a_session(), w.b)
+    # when
+    given = await (await w.a_session()).gql("{ grantsGiven { id grantor { id name } grantee { id name slug } } }")
+    received = await (await w.b_session()).gql("{ grantsReceived { id grantor { id name slug } } }")
+    # then
+    (g,) = given["data"]["grantsGiven"]
+    assert g["id"] == grant["id"]
+    assert g["grantor"] == {"id": w.grantor, "name": w.a.tenant.name}
+    assert g["grantee"] == {"id": gid("Organization", w.b.id), "name": w.b.tenant.name, "slug": w.b.tenant.slug}
+    (r,) = received["data"]["grantsReceived"]
+    assert r["grantor"] == {"id": w.grantor, "name": w.a.tenant.name, "slug": w.a.tenant.slug}
+
+
+async def test_cli_lists_grants_with_organisation_names(services, http):
+    # given
+    from tests.integration.test_cli import cbamx
+
+    w = await _world(services, http)
+    grant = await _grant(await w.a_session(), w.b)
+    # when
+    given = await anyio_run(cbamx, "grant", "list", "--tenant", w.a.tenant.slug)
+    received = await anyio_run(cbamx, "grant", "list", "--tenant", w.b.tenant.slug)
+    # then
+    assert given.returncode == 0, given.stderr
+    (line,) = [json.loads(x) for x in given.stdout.splitlines()]
+    assert line["id"] == node_id(grant["id"]) and line["direction"] == "given"
+    assert line["grantee"] == {"id": str(w.b.id), "slug": w.b.tenant.slug, "name": w.b.tenant.name}
+    (line,) = [json.loads(x) for x in received.stdout.splitlines()]
+    assert line["direction"] == "received" and line["grantor"]["name"] == w.a.tenant.name
+
+
+async def anyio_run(fn: Any, *args: str) -> Any:
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(lambda: fn(*args))
+
+
+async def test_partner_organisations_are_those_with_grants_either_way(services, http):
+    # given: A granted B; C has no grant with anyone
+    w = await _world(services, http)
+    await _grant(await w.a_session(), w.b)
+    c = await make_tenant(services, TenantKind.VERIFIER)
+    # when
+    of_a = await (await w.a_session()).gql("{ partnerOrganizations { id name } }")
+    of_b = await (await w.b_session()).gql("{ partnerOrganizations { id name } }")
+    of_c = await (await login(http, c.email)).gql("{ partnerOrganizations { id name } }")
+    # then
+    assert of_a["data"]["partnerOrganizations"] == [{"id": gid("Organization", w.b.id), "name": w.b.tenant.name}]
+    assert of_b["data"]["partnerOrganizations"] == [{"id": w.grantor, "name": w.a.tenant.name}]
+    assert of_c["data"]["partnerOrganizations"] == []
+
+
+LOOKUP = "query($q: String!) { organizationLookup(lookup: $q) { id name slug } }"
+
+
+async def test_an_organisation_is_found_by_exact_slug_or_name_only(services, http):
+    # given: C wants to give A a grant and knows A's slug or name
+    w = await _world(services, http)
+    c = await make_tenant(services, TenantKind.VERIFIER)
+    session = await login(http, c.email)
+    expected = {"id": w.grantor, "name": w.a.tenant.name, "slug": w.a.tenant.slug}
+    # when / then: the exact slug, and the exact name in any case, find it
+    for q in (w.a.tenant.slug, w.a.tenant.name, w.a.tenant.name.upper(), f"  {w.a.tenant.slug} "):
+        body = await session.gql(LOOKUP, {"q": q})
+        assert body["data"]["organizationLookup"] == expected, (q, body)
+    # and nothing else does: a prefix, a pattern, a blank or an over-long lookup
+    for q, code in (
+        (w.a.tenant.slug[:-2], "ORGANIZATION_NOT_FOUND"),
+        ("t-%", "ORGANIZATION_NOT_FOUND"),
+        ("Org", "ORGANIZATION_NOT_FOUND"),
+        ("", "VALIDATION_FAILED"),
+        ("x" * 201, "VALIDATION_FAILED"),
+    ):
+        body = await session.gql(LOOKUP, {"q": q})
+        assert body["data"] is None and body["errors"][0]["extensions"]["code"] == code, (q, body)
+
+
+# --- the grants-given rule lives in the service -------------------------------------------------------
+
+
+async def test_grants_given_refuses_a_caller_without_the_scope_in_every_interface(services, http):
+    # given: a client of A without grants:read, and A's live grant
+    from backend.errors import PermissionDenied
+    from backend.sharing.grants import grants_given
+
+    w = await _world(services, http)
+    await _grant(await w.a_session(), w.b)
+    client_id, secret = await make_client(services, w.a, ["site:read"])
+    bearer = Bearer(http, await client_token(http, client_id, secret))
+    # when: through GraphQL
+    body = await bearer.gql("{ grantsGiven { id } }")
+    # then
+    assert body["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    # and the service itself refuses, rather than answering an empty list
+    reader = w.a.principal.__class__(kind="user", id="x", label="x", tenant_id=w.a.id, scopes=frozenset({"site:read"}))
+    async with services.db.platform_session() as session:
+        with pytest.raises(PermissionDenied):
+            await grants_given(session, reader, grantor_id=w.a.id)
+        # and another organisation's grants are refused, not an empty list
+        with pytest.raises(PermissionDenied):
+            await grants_given(session, w.b.principal, grantor_id=w.a.id)

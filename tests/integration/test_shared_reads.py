@@ -53,3 +53,58 @@ async def test_nested_fields_of_a_shared_installation_come_from_the_grantor(serv
         await revoke_grant(platform, Principal.system("t", exporter.id), grantor=exporter.tenant, grant_id=grant.id)
     body = await session.gql(operation("SharedInstallationDetails"), {"grantorId": gid("Organization", exporter.id)})
     assert body["errors"][0]["extensions"]["code"] == "NO_LIVE_GRANT"
+
+
+async def test_the_demo_verifier_reads_everything_its_grant_names(services, http):
+    # given: the demo's organisations, plant, documents and grants
+    from demo.seed import DEMO_PASSWORD, ORGS, seed
+    from tests.factories.owner import owner_db
+
+    state = await seed(owner_db(), services.store)
+    verifier = next(o for o in ORGS if o.slug == "verifika")
+    session = await login(http, verifier.email, DEMO_PASSWORD)
+    exporter = state.tenants["alu-sabac"]
+    grantor = gid("Organization", exporter.id)
+    plant = gid("Installation", state.installation_id)
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    window = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
+    # when: the verifier finds its grant, then reads each kind it names
+    received = await session.gql(operation("GrantsReceived"))
+    (grant,) = [g for g in received["data"]["grantsReceived"] if g["grantor"]["id"] == grantor]
+    installations = await session.gql(operation("SharedInstallations"), {"grantorId": grantor})
+    meters = await session.gql(operation("SharedMeters"), {"grantorId": grantor, "installationId": plant})
+    evidence = await session.gql(operation("SharedEvidence"), {"grantorId": grantor})
+    main = next(m for m in meters["data"]["sharedMeters"] if m["code"] == "GRID-MAIN")
+    series = await session.gql(
+        operation("SharedIntervalSeries"), {"grantorId": grantor, "meterId": main["id"], **window}
+    )
+    balance = await session.gql(
+        operation("SharedBalanceReport"), {"grantorId": grantor, "installationId": plant, **window}
+    )
+    gaps = await session.gql(operation("SharedGapsReport"), {"grantorId": grantor, "installationId": plant, **window})
+    trail = await session.gql(operation("SharedAuditTrail"), {"grantorId": grantor, "first": 20})
+    verification = await session.gql(operation("SharedAuditVerification"), {"grantorId": grantor})
+    # then: every read is answered
+    for body in (installations, meters, evidence, series, balance, gaps, trail, verification):
+        assert not body.get("errors"), body
+    assert grant["grantor"]["name"] == exporter.name
+    assert grant["installationIds"] == [plant]
+    assert [i["name"] for i in installations["data"]["sharedInstallations"]] == ["Šabac extrusion plant"]
+    titles = {d["title"] for d in evidence["data"]["sharedEvidence"]}
+    assert {"Single-line diagram, Šabac extrusion plant", "Electricity supply contract 2026"} <= titles
+    assert series["data"]["sharedIntervalSeries"]["meter"]["code"] == "GRID-MAIN"
+    # the meters' own details come from the exporter too, through the same grant
+    assert main["dataPoints"] and main["devices"][0]["serialNumber"] == "SN-GRID-MAIN"
+    assert balance["data"]["sharedBalanceReport"]["lines"]
+    assert "GRID-MAIN" in gaps["data"]["sharedGapsReport"]["counts"]
+    assert trail["data"]["sharedAuditTrail"]["edges"]
+    assert verification["data"]["sharedAuditVerification"]["ok"] is True
+    # and a document downloads through the shared link it shows
+    doc = evidence["data"]["sharedEvidence"][0]
+    response = await http.get(doc["downloadUrl"].removeprefix("http://testserver"), cookies=session.cookies)
+    assert response.status_code == 302, response.text
+    # and seeding again changes nothing
+    again = await seed(services.db, services.store)
+    assert again.installation_id == state.installation_id
+    evidence = await session.gql(operation("SharedEvidence"), {"grantorId": grantor})
+    assert len(evidence["data"]["sharedEvidence"]) == len(titles)
