@@ -78,6 +78,9 @@ async def main() -> None:
             "CBAMX_PORT": str(port),
             "CBAMX_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "CBAMX_TOKEN_RATE_PER_MINUTE": "100000",
+            "CBAMX_TOKEN_ADDRESS_RATE_PER_MINUTE": "100000",
+            # the figures are the output: the API's own log lines stay out of it
+            "CBAMX_LOG_LEVEL": "WARNING",
         }
         server = subprocess.Popen(  # noqa: ASYNC220 (spawning returns at once; readiness is polled over HTTP)
             [
