@@ -269,9 +269,8 @@ def parse_rows(
         for col in mapping.columns:
             cell = (row.get(col.column) or "").strip()
             point = points[(col.meter, col.quantity)]
-            if ts < limits.not_before(point):
-                problem = limits.too_early(line_no, point, ts)
-                assert problem is not None
+            problem = limits.outside_service(line_no, point, ts)
+            if problem is not None:
                 fail(line_no, col.column, problem["code"], problem["message"].replace("reading", "row", 1))
                 continue
             if (point.data_point_id, ts) in seen:

@@ -40,6 +40,8 @@ class PointRef:
     quantity: str = ""
     # the earliest installation of a device on the meter; None for a meter without a device
     installed_at: datetime | None = None
+    # from then on the meter is out of service; None while in service
+    retired_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -103,14 +105,22 @@ async def point_map(db: AsyncSession, installation_id: uuid.UUID) -> dict[tuple[
     )
     rows = await db.execute(
         select(
-            Meter.code, DataPoint.quantity, DataPoint.id, DataPoint.meter_id, DataPoint.unit, installed.c.installed_at
+            Meter.code,
+            DataPoint.quantity,
+            DataPoint.id,
+            DataPoint.meter_id,
+            DataPoint.unit,
+            installed.c.installed_at,
+            Meter.retired_at,
         )
         .join(Meter, Meter.id == DataPoint.meter_id)
         .outerjoin(installed, installed.c.meter_id == Meter.id)
         .where(Meter.installation_id == installation_id, Meter.is_virtual.is_(False))
     )
     return {
-        (r.code, r.quantity.value): PointRef(r.id, r.meter_id, r.unit, r.code, r.quantity.value, r.installed_at)
+        (r.code, r.quantity.value): PointRef(
+            r.id, r.meter_id, r.unit, r.code, r.quantity.value, r.installed_at, r.retired_at
+        )
         for r in rows
     }
 

@@ -79,8 +79,9 @@ class ReadingLimits:
             return self.floor
         return max(self.floor, point.installed_at - timedelta(seconds=self.install_tolerance_s))
 
-    def too_early(self, index: int, point: PointRef, ts: datetime) -> dict[str, Any] | None:
-        """The error for a reading stamped before its data point can have been read, if it is."""
+    def outside_service(self, index: int, point: PointRef, ts: datetime) -> dict[str, Any] | None:
+        """The error for a reading stamped when its data point cannot have been read, if it is:
+        before the floor, before its meter's device was installed, or once the meter was retired."""
         what = f"reading {index} of '{point.meter}' {point.quantity} at {ts.isoformat()}"
         if ts < self.floor:
             return _error(
@@ -97,6 +98,13 @@ class ReadingLimits:
                 "TIMESTAMP_BEFORE_INSTALLATION",
                 f"{what} is before the meter device's installation on {point.installed_at.isoformat()} "
                 f"(less {self.install_tolerance_s} s tolerance)",
+            )
+        if point.retired_at is not None and ts >= point.retired_at:
+            return _error(
+                index,
+                "ts",
+                "METER_RETIRED",
+                f"{what} is not before the meter's retirement on {point.retired_at.isoformat()}",
             )
         return None
 
@@ -139,7 +147,8 @@ def decode_status(body: bytes) -> WireStatus:
 
 # Meters and data points of an installation, per tenant schema, for a few seconds: every batch
 # needs them. Data points are only ever added (never changed or removed), so a stale map can only
-# lack a new one, and a batch naming something the map lacks is checked against a fresh map.
+# lack a new one, and a batch naming something the map lacks is checked against a fresh map. A
+# meter's retirement reaches the map within the TTL; readings of those seconds stay evidence.
 POINT_MAP_TTL_S = 30.0
 _point_maps: dict[tuple[str, uuid.UUID], tuple[float, dict[tuple[str, str], PointRef]]] = {}
 
@@ -172,7 +181,11 @@ def pack_registers(words: list[int] | None) -> bytes | None:
 
 
 def _fast_columns(
-    batch: WireBatch, points: dict[tuple[str, str], PointRef], horizon: datetime, earliest: datetime
+    batch: WireBatch,
+    points: dict[tuple[str, str], PointRef],
+    horizon: datetime,
+    earliest: datetime,
+    retired: datetime | None = None,
 ) -> ReadingColumns | None:
     """Columns for a batch with nothing wrong, checked in bulk; None when any reading needs a closer look."""
     readings = batch.readings
@@ -185,7 +198,12 @@ def _fast_columns(
     if None in qualities:
         return None
     stamps = [r.ts for r in readings]
-    if any(t.tzinfo is None for t in stamps) or max(stamps) > horizon or min(stamps) < earliest:
+    if (
+        any(t.tzinfo is None for t in stamps)
+        or max(stamps) > horizon
+        or min(stamps) < earliest
+        or (retired is not None and max(stamps) >= retired)
+    ):
         return None
     values = [r.value for r in readings]
     reasons = [r.reason for r in readings]
@@ -227,7 +245,9 @@ def validate_readings(
     # one bound for the whole batch: when every reading is after every data point's earliest
     # accepted time, nothing is checked per reading
     earliest = max((limits.not_before(p) for p in points.values()), default=limits.floor)
-    fast = _fast_columns(batch, points, horizon, earliest)
+    # likewise one bound for retirement: the fast path only takes readings before every retirement
+    retirements = [p.retired_at for p in points.values() if p.retired_at is not None]
+    fast = _fast_columns(batch, points, horizon, earliest, min(retirements) if retirements else None)
     if fast is not None:
         return fast, []
     codes = {code for code, _ in points}
@@ -272,8 +292,8 @@ def validate_readings(
                     f"{ts.isoformat()} is more than {limits.max_future_skew_s} s ahead of the server clock",
                 )
             )
-        elif (too_early := limits.too_early(index, point or _UNKNOWN_POINT, ts)) is not None:
-            errors.append(too_early)
+        elif (refused := limits.outside_service(index, point or _UNKNOWN_POINT, ts)) is not None:
+            errors.append(refused)
         quality = QUALITY_CODES.get(reading.quality)
         if quality is None:
             errors.append(_error(index, "quality", "UNKNOWN_QUALITY", "quality is good, uncertain or missing"))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
+from backend.ingest.models import CounterReading
 from backend.metering.models import Meter, MeterChange
 from tests.factories.site import make_plant
 from tests.factories.tenants import client_token, login, make_client, make_tenant
@@ -154,3 +155,41 @@ async def test_a_retired_meter_keeps_its_history_and_leaves_service(services, ht
     # and it can no longer be anyone's parent
     moved = await update(session, id=gid("Meter", plant.meters["SUB1"]), parentId=gid("Meter", plant.meters["SUB2"]))
     assert moved["errors"][0]["field"] == "parentId"
+
+
+async def test_readings_of_a_retired_meter_after_its_retirement_are_refused(services, http):
+    # given: SUB2 retired an hour ago, and the plant's agent client
+    owner = await make_tenant(services)
+    plant = await make_plant(services, owner)
+    session = await login(http, owner.email)
+    client_id, secret = await make_client(services, owner, ["ingest"], installation_id=plant.installation_id)
+    token = await client_token(http, client_id, secret, "ingest")
+    retired = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    body = await session.gql(
+        operation("RetireMeter"),
+        {"input": {"id": gid("Meter", plant.meters["SUB2"]), "retiredAt": retired.isoformat()}},
+    )
+    assert body["data"]["retireMeter"]["errors"] == []
+
+    def reading(at: datetime, value: float) -> dict:
+        return {
+            "meter": "SUB2",
+            "quantity": "active_energy_import",
+            "unit": "kWh",
+            "ts": at.isoformat(),
+            "value": value,
+        }
+
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        before = int(await db.scalar(select(func.count()).select_from(CounterReading)))
+    # when: a delivery holds one reading from before the retirement and one from after
+    answer = await post(http, token, [reading(retired - timedelta(minutes=5), 10.0), reading(retired, 11.0)])
+    # then: the one at the retirement is refused naming it, and nothing of the delivery is stored
+    assert answer.status_code == 422, answer.text
+    (error,) = answer.json()["errors"]
+    assert (error["index"], error["code"]) == (1, "METER_RETIRED")
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        assert int(await db.scalar(select(func.count()).select_from(CounterReading))) == before
+    # and a reading from while it was in service is still accepted (a late upload)
+    late = await post(http, token, [reading(retired - timedelta(minutes=5), 10.0)])
+    assert late.status_code == 200, late.text
