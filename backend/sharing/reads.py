@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TypeVar
 
@@ -39,25 +40,20 @@ MAX_LISTED = 200
 
 
 async def _through_grant(
-    services: Services,
-    actor: Principal,
-    grantor_id: uuid.UUID,
-    kind: ResourceKind,
+    opening: AbstractAsyncContextManager[GrantedRead],
     *,
-    what: str,
-    entity_id: object,
     run: Callable[[GrantedRead], Awaitable[T]],
     check: Check | None = None,
     check_of: Callable[[GrantedRead], Awaitable[Check]] | None = None,
 ) -> tuple[T, SharedFrom]:
-    """``run`` in the grantor's tenant under the caller's grants of ``kind``, once they allow it.
+    """``run`` in the grantor's tenant ``opening`` opens (``granted_read``), once the grants allow it.
 
     A request about given installations or a period states them in ``check`` (or ``check_of``, where
     they follow from one of the grantor's records, such as a meter's installation), and is refused
     before anything is read. Without either it is a list read: ``run`` keeps its rows inside
     ``read.limits`` and the use is recorded after the rows are read, so the listing never shows it.
     """
-    async with granted_read(services, actor, grantor_id=grantor_id, kind=kind, what=what, entity_id=entity_id) as read:
+    async with opening as read:
         if check_of is not None:
             check = await check_of(read)
         if check is None:
@@ -66,7 +62,7 @@ async def _through_grant(
         else:
             await read.allow(check)
             result = await run(read)
-    return result, (read.grantor_id, kind.value)
+    return result, read.shared_from
 
 
 async def read_installations(
@@ -78,9 +74,8 @@ async def read_installations(
         rows = await list_installations(read.db, read.reader, limit=MAX_LISTED)
         return [r for r in rows if any(limit.allows_installation(r.id) for limit in read.limits)]
 
-    return await _through_grant(
-        services, actor, grantor_id, ResourceKind.INSTALLATION, what="installations", entity_id="*", run=run
-    )
+    opening = granted_read(services, actor, grantor_id, ResourceKind.INSTALLATION, what="installations")
+    return await _through_grant(opening, run=run)
 
 
 async def read_meters(
@@ -88,12 +83,7 @@ async def read_meters(
 ) -> tuple[list[Meter], SharedFrom]:
     """The meters of one of the grantor's installations."""
     return await _through_grant(
-        services,
-        actor,
-        grantor_id,
-        ResourceKind.INSTALLATION,
-        what="meters",
-        entity_id=installation_id,
+        granted_read(services, actor, grantor_id, ResourceKind.INSTALLATION, what="meters", entity_id=installation_id),
         check=within(installation_ids=[installation_id]),
         run=lambda read: list_meters(read.db, read.reader, installation_id),
     )
@@ -104,14 +94,9 @@ async def read_evidence(
 ) -> tuple[list[EvidenceDocument], SharedFrom]:
     """The grantor's newest evidence documents (``first``, between 1 and ``MAX_LISTED``) inside the grants."""
     limit = max(1, min(first, MAX_LISTED))
+    opening = granted_read(services, actor, grantor_id, ResourceKind.EVIDENCE, what="evidence_documents")
     return await _through_grant(
-        services,
-        actor,
-        grantor_id,
-        ResourceKind.EVIDENCE,
-        what="evidence_documents",
-        entity_id="*",
-        run=lambda read: list_documents(read.db, read.reader, limit=limit, limits=read.limits),
+        opening, run=lambda read: list_documents(read.db, read.reader, limit=limit, limits=read.limits)
     )
 
 
@@ -119,7 +104,6 @@ async def read_evidence_document(
     services: Services, actor: Principal, grantor_id: uuid.UUID, document_id: uuid.UUID
 ) -> tuple[EvidenceDocument, SharedFrom]:
     """One of the grantor's evidence documents, if its installations and period lie inside a grant."""
-
     found: EvidenceDocument | None = None
 
     async def check_of(read: GrantedRead) -> Check:
@@ -133,12 +117,9 @@ async def read_evidence_document(
         return found
 
     return await _through_grant(
-        services,
-        actor,
-        grantor_id,
-        ResourceKind.EVIDENCE,
-        what="evidence_document",
-        entity_id=document_id,
+        granted_read(
+            services, actor, grantor_id, ResourceKind.EVIDENCE, what="evidence_document", entity_id=document_id
+        ),
         check_of=check_of,
         run=run,
     )
@@ -155,14 +136,30 @@ async def read_interval_series(
         return within(installation_ids=[meter.installation_id], period=(start, end))
 
     return await _through_grant(
-        services,
-        actor,
-        grantor_id,
-        ResourceKind.INTERVAL_DATA,
-        what="interval_series",
-        entity_id=meter_id,
+        granted_read(
+            services, actor, grantor_id, ResourceKind.INTERVAL_DATA, what="interval_series", entity_id=meter_id
+        ),
         check_of=check_of,
         run=lambda read: reports.interval_series(read.db, read.reader, meter_id, start=start, end=end),
+    )
+
+
+async def _installation_report(
+    services: Services,
+    actor: Principal,
+    grantor_id: uuid.UUID,
+    installation_id: uuid.UUID,
+    period: tuple[datetime, datetime],
+    *,
+    what: str,
+    run: Callable[[GrantedRead], Awaitable[T]],
+) -> tuple[T, SharedFrom]:
+    """A report over one of the grantor's installations and a period: both inside one grant of interval data."""
+    reports.period_days(*period)  # a valid period before it is compared with the grant's
+    return await _through_grant(
+        granted_read(services, actor, grantor_id, ResourceKind.INTERVAL_DATA, what=what, entity_id=installation_id),
+        check=within(installation_ids=[installation_id], period=period),
+        run=run,
     )
 
 
@@ -175,19 +172,13 @@ async def read_balance_report(
     end: datetime,
     tolerance: float | None = None,
 ) -> tuple[reports.BalanceReport, SharedFrom]:
-    """The meter balance of a grantor's installation over [start, end), both inside a grant."""
-    reports.period_days(start, end)
-    return await _through_grant(
-        services,
-        actor,
-        grantor_id,
-        ResourceKind.INTERVAL_DATA,
-        what="balance_report",
-        entity_id=installation_id,
-        check=within(installation_ids=[installation_id], period=(start, end)),
-        run=lambda read: reports.balance_report(
-            read.db, read.reader, installation_id, start=start, end=end, tolerance=tolerance
-        ),
+    """The meter balance of a grantor's installation over [start, end)."""
+
+    def run(read: GrantedRead) -> Awaitable[reports.BalanceReport]:
+        return reports.balance_report(read.db, read.reader, installation_id, start=start, end=end, tolerance=tolerance)
+
+    return await _installation_report(
+        services, actor, grantor_id, installation_id, (start, end), what="balance_report", run=run
     )
 
 
@@ -199,17 +190,13 @@ async def read_gaps_report(
     start: datetime,
     end: datetime,
 ) -> tuple[reports.GapsReport, SharedFrom]:
-    """The metering gaps of a grantor's installation over [start, end), both inside a grant."""
-    reports.period_days(start, end)
-    return await _through_grant(
-        services,
-        actor,
-        grantor_id,
-        ResourceKind.INTERVAL_DATA,
-        what="gaps_report",
-        entity_id=installation_id,
-        check=within(installation_ids=[installation_id], period=(start, end)),
-        run=lambda read: reports.gaps_report(read.db, read.reader, installation_id, start=start, end=end),
+    """The metering gaps of a grantor's installation over [start, end)."""
+
+    def run(read: GrantedRead) -> Awaitable[reports.GapsReport]:
+        return reports.gaps_report(read.db, read.reader, installation_id, start=start, end=end)
+
+    return await _installation_report(
+        services, actor, grantor_id, installation_id, (start, end), what="gaps_report", run=run
     )
 
 
@@ -217,13 +204,9 @@ async def read_audit_trail(
     services: Services, actor: Principal, grantor_id: uuid.UUID, *, before_seq: int | None, limit: int
 ) -> tuple[list[AuditEntry], SharedFrom]:
     """The grantor's audit entries, newest first, about the grants' installations and inside their periods."""
+    opening = granted_read(services, actor, grantor_id, ResourceKind.AUDIT, what="audit_trail")
     return await _through_grant(
-        services,
-        actor,
-        grantor_id,
-        ResourceKind.AUDIT,
-        what="audit_trail",
-        entity_id="*",
+        opening,
         run=lambda read: list_entries(read.db, read.reader, before_seq=before_seq, limit=limit, limits=read.limits),
     )
 
@@ -241,6 +224,5 @@ async def read_audit_verification(
         grantor = await services.tenants.get(grantor_id)
         return await verify_anchored(services.db, services.store, read.reader, grantor.id, grantor.scope, anchor=anchor)
 
-    return await _through_grant(
-        services, actor, grantor_id, ResourceKind.AUDIT, what="audit_verification", entity_id="*", run=run
-    )
+    opening = granted_read(services, actor, grantor_id, ResourceKind.AUDIT, what="audit_verification")
+    return await _through_grant(opening, run=run)
