@@ -12,8 +12,9 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
-from backend.audit.gql import AuditEntry, AuditVerification
+from backend.api.relay import Connection, NodeRef, gid, node_uuid
+from backend.audit.gql import AuditEntry, AuditVerification, entries_page
+from backend.audit.models import AuditEntry as AuditEntryModel
 from backend.evidence.gql import EvidenceDocument
 from backend.identity.gql import Organization
 from backend.identity.principal import Principal
@@ -238,15 +239,12 @@ class SharingQuery:
         after: str | None = None,
     ) -> Connection[AuditEntry]:
         reader = _reader(info)
-        limit = page_size(first)
-        cursor = decode_cursor(after)
-        rows, _ = await reads.read_audit_trail(
-            *reader,
-            _grantor(grantor_id),
-            before_seq=int(cursor[0]) if cursor else None,
-            limit=limit + 1,
-        )
-        return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
+
+        async def fetch(before_seq: int | None, limit: int) -> list[AuditEntryModel]:
+            rows, _ = await reads.read_audit_trail(*reader, _grantor(grantor_id), before_seq=before_seq, limit=limit)
+            return rows
+
+        return await entries_page(first, after, fetch)
 
     @strawberry.field(
         description="Verify another organisation's whole audit chain through a live grant. A chain verifies "
