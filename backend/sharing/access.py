@@ -131,3 +131,16 @@ async def granted_read(
     grantor = await services.tenants.get(grantor_id)
     async with services.db.tenant(grantor.scope) as db:
         yield GrantedRead(db, reader, grants, grantor_id, kind, actor, what, entity_id)
+
+
+@asynccontextmanager
+async def granted_listing(
+    services: Services, actor: Principal, grantor_id: uuid.UUID, kind: ResourceKind, *, what: str
+) -> AsyncIterator[AsyncSession]:
+    """The grantor's tenant for records keyed by ones a grant's read already allowed (nested fields).
+
+    The keys were checked by that read, so this one is a listing: its use is recorded, nothing more.
+    """
+    async with granted_read(services, actor, grantor_id, kind, what=what) as read:
+        await read.allow_listing()
+        yield read.db
