@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -70,6 +71,19 @@ class AuditVerification:
         )
 
 
+async def entries_page(
+    first: int | None, after: str | None, fetch: Callable[[int | None, int], Awaitable[list[AuditEntryModel]]]
+) -> Connection[AuditEntry]:
+    """A page of a trail, newest first, after the cursor's entry: ``fetch(before_seq, limit)`` reads it.
+
+    One entry more than the page is read, to tell whether another page follows.
+    """
+    limit = page_size(first)
+    cursor = decode_cursor(after)
+    rows = await fetch(int(cursor[0]) if cursor else None, limit + 1)
+    return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
+
+
 @strawberry.type
 class AuditQuery:
     @strawberry.field(description="The audit trail, newest first.")
@@ -77,13 +91,12 @@ class AuditQuery:
         self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[AuditEntry]:
         principal = info.context.require_principal()
-        limit = page_size(first)
-        cursor = decode_cursor(after)
-        async with info.context.tenant_uow() as db:
-            rows = await service.list_entries(
-                db, principal, before_seq=int(cursor[0]) if cursor else None, limit=limit + 1
-            )
-        return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
+
+        async def fetch(before_seq: int | None, limit: int) -> list[AuditEntryModel]:
+            async with info.context.tenant_uow() as db:
+                return await service.list_entries(db, principal, before_seq=before_seq, limit=limit)
+
+        return await entries_page(first, after, fetch)
 
     @strawberry.field(
         description="Recompute the whole chain, check it against every anchor, and name the first broken entry, if any."

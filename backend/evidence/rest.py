@@ -19,8 +19,7 @@ from backend.evidence.errors import DocumentNotFound
 from backend.evidence.models import EvidenceKind
 from backend.evidence.store import LocalStore
 from backend.ids import parse_uuid
-from backend.sharing.access import granted_read
-from backend.sharing.models import ResourceKind
+from backend.sharing.reads import read_evidence_document
 
 SUBJECTS_HINT = 'a JSON list such as [{"kind": "meter", "id": "..."}]'
 
@@ -134,16 +133,9 @@ class EvidenceController(Controller):
         principal = await provide_principal(request)
         services = services_of(request)
         doc_id = parse_uuid(document_id, "EvidenceDocument", field="id")
-        async with granted_read(
-            services,
-            principal,
-            grantor_id=parse_uuid(grantor_id, "Organization", field="grantorId"),
-            kind=ResourceKind.EVIDENCE,
-            what="evidence_document",
-            entity_id=doc_id,
-        ) as read:
-            doc = await service.get_document(read.db, read.reader, doc_id)
-            await read.allow(service.document_check(doc))
+        doc, _ = await read_evidence_document(
+            services, principal, parse_uuid(grantor_id, "Organization", field="grantorId"), doc_id
+        )
         return await _deliver(services, doc)
 
     @get("/blob/{key:path}", operation_id="EvidenceBlob")

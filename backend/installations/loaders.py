@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api.loaders import grouped_loader
 from backend.installations import service
@@ -16,25 +12,17 @@ from backend.installations import service
 def _opener(context: Any, grantor_id: uuid.UUID | None) -> Any:
     if grantor_id is None:
         return None
+    from backend.sharing.access import granted_listing
+    from backend.sharing.models import ResourceKind
 
-    @asynccontextmanager
-    async def open_grantor() -> AsyncIterator[AsyncSession]:
-        from backend.sharing.access import granted_read
-        from backend.sharing.models import ResourceKind
-
-        async with granted_read(
-            context.services,
-            context.require_principal(),
-            grantor_id=grantor_id,
-            kind=ResourceKind.INSTALLATION,
-            what="installation_details",
-            entity_id="*",
-        ) as read:
-            # keyed by installations the grant's listing already kept
-            await read.allow_listing()
-            yield read.db
-
-    return open_grantor
+    # keyed by installations the grant's listing already kept
+    return lambda: granted_listing(
+        context.services,
+        context.require_principal(),
+        grantor_id,
+        ResourceKind.INSTALLATION,
+        what="installation_details",
+    )
 
 
 def processes_by_installation_id(context: Any, grantor_id: uuid.UUID | None = None) -> Any:

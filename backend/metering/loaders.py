@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api.loaders import grouped_loader
 from backend.metering import service
@@ -20,26 +16,14 @@ def _opener(context: Any, shared_from: SharedFrom) -> Any:
     """The grantor's tenant, opened under the same live grant the meters were read through."""
     if shared_from is None:
         return None
+    from backend.sharing.access import granted_listing
+    from backend.sharing.models import ResourceKind
 
-    @asynccontextmanager
-    async def open_grantor() -> AsyncIterator[AsyncSession]:
-        from backend.sharing.access import granted_read
-        from backend.sharing.models import ResourceKind
-
-        grantor_id, kind = shared_from
-        async with granted_read(
-            context.services,
-            context.require_principal(),
-            grantor_id=grantor_id,
-            kind=ResourceKind(kind),
-            what="meter_details",
-            entity_id="*",
-        ) as read:
-            # keyed by meters the grant already allowed
-            await read.allow_listing()
-            yield read.db
-
-    return open_grantor
+    grantor_id, kind = shared_from
+    # keyed by meters the grant already allowed
+    return lambda: granted_listing(
+        context.services, context.require_principal(), grantor_id, ResourceKind(kind), what="meter_details"
+    )
 
 
 def meters_by_installation_id(context: Any) -> Any:

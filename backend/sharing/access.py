@@ -51,10 +51,16 @@ class GrantedRead:
     reader: Principal
     grants: list[Grant]
     grantor_id: uuid.UUID
+    kind: ResourceKind
     _actor: Principal
     _what: str
     _entity_id: object
     _used: bool = field(default=False)
+
+    @property
+    def shared_from(self) -> tuple[uuid.UUID, str]:
+        """Where what is read comes from (grantor id, kind): nested reads open the same grants with it."""
+        return self.grantor_id, self.kind.value
 
     @property
     def limits(self) -> list[ReadLimit]:
@@ -107,11 +113,11 @@ def reader_for(actor: Principal, kind: ResourceKind) -> Principal:
 async def granted_read(
     services: Services,
     actor: Principal,
-    *,
     grantor_id: uuid.UUID,
     kind: ResourceKind,
+    *,
     what: str,
-    entity_id: object,
+    entity_id: object = "*",
 ) -> AsyncIterator[GrantedRead]:
     """A read-only unit of work in the grantor's tenant, opened only under a live grant of the kind.
 
@@ -124,4 +130,17 @@ async def granted_read(
     reader = reader_for(actor, kind)
     grantor = await services.tenants.get(grantor_id)
     async with services.db.tenant(grantor.scope) as db:
-        yield GrantedRead(db, reader, grants, grantor_id, actor, what, entity_id)
+        yield GrantedRead(db, reader, grants, grantor_id, kind, actor, what, entity_id)
+
+
+@asynccontextmanager
+async def granted_listing(
+    services: Services, actor: Principal, grantor_id: uuid.UUID, kind: ResourceKind, *, what: str
+) -> AsyncIterator[AsyncSession]:
+    """The grantor's tenant for records keyed by ones a grant's read already allowed (nested fields).
+
+    The keys were checked by that read, so this one is a listing: its use is recorded, nothing more.
+    """
+    async with granted_read(services, actor, grantor_id, kind, what=what) as read:
+        await read.allow_listing()
+        yield read.db

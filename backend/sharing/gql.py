@@ -12,26 +12,21 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
-from backend.audit.anchors import verify_anchored
-from backend.audit.gql import AuditEntry, AuditVerification
-from backend.audit.service import list_entries
+from backend.api.relay import Connection, NodeRef, gid, node_uuid
+from backend.audit.gql import AuditEntry, AuditVerification, entries_page
+from backend.audit.models import AuditEntry as AuditEntryModel
 from backend.evidence.gql import EvidenceDocument
-from backend.evidence.service import list_documents
 from backend.identity.gql import Organization
+from backend.identity.principal import Principal
 from backend.installations.gql import Installation
-from backend.installations.service import list_installations
-from backend.metering import reports
 from backend.metering.gql import Meter
 from backend.metering.reports_gql import BalanceReport, GapsReport, IntervalSeries
-from backend.metering.service import get_meter, list_meters
+from backend.services import Services
 from backend.sharing import grants as service
-from backend.sharing import organizations
-from backend.sharing.access import granted_read, within
+from backend.sharing import organizations, reads
 from backend.sharing.models import Grant as GrantModel
 from backend.sharing.models import ResourceKind as ResourceKindModel
 from backend.tenants.models import Tenant as TenantModel
-from backend.tenants.registry import TenantRegistry
 
 ResourceKind = strawberry.enum(ResourceKindModel, description="Kinds of data a grant can open.")
 
@@ -115,6 +110,18 @@ def _grantor(grantor_id: NodeRef) -> uuid.UUID:
     return node_uuid(grantor_id, "Organization", field="grantorId")
 
 
+def _installation(installation_id: NodeRef) -> uuid.UUID:
+    return node_uuid(installation_id, "Installation", field="installationId")
+
+
+def _reader(info: strawberry.Info[Context, None]) -> tuple[Services, Principal]:
+    """Who reads through a grant, and with what: the arguments every shared read starts with.
+
+    Taken first, so that an unauthenticated request is refused before its arguments are looked at.
+    """
+    return info.context.services, info.context.require_principal()
+
+
 GrantorArg = Annotated[
     NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
 ]
@@ -154,56 +161,25 @@ class SharingQuery:
     async def shared_installations(
         self, info: strawberry.Info[Context, None], grantor_id: GrantorArg
     ) -> list[Installation]:
-        principal = info.context.require_principal()
-        grantor = _grantor(grantor_id)
-        async with granted_read(
-            info.context.services,
-            principal,
-            grantor_id=grantor,
-            kind=ResourceKindModel.INSTALLATION,
-            what="installations",
-            entity_id="*",
-        ) as read:
-            rows = await list_installations(read.db, read.reader, limit=200)
-            await read.allow_listing()
-        return [
-            Installation.of(r, grantor) for r in rows if any(limit.allows_installation(r.id) for limit in read.limits)
-        ]
+        reader = _reader(info)
+        rows, (grantor, _) = await reads.read_installations(*reader, _grantor(grantor_id))
+        return [Installation.of(r, grantor) for r in rows]
 
     @strawberry.field(description="Meters of another organisation's installation, read through a live grant.")
     async def shared_meters(
         self, info: strawberry.Info[Context, None], grantor_id: GrantorArg, installation_id: NodeRef
     ) -> list[Meter]:
-        principal = info.context.require_principal()
-        installation = node_uuid(installation_id, "Installation", field="installationId")
-        async with granted_read(
-            info.context.services,
-            principal,
-            grantor_id=_grantor(grantor_id),
-            kind=ResourceKindModel.INSTALLATION,
-            what="meters",
-            entity_id=installation,
-        ) as read:
-            await read.allow(within(installation_ids=[installation]))
-            rows = await list_meters(read.db, read.reader, installation)
-        return [Meter.of(r, (read.grantor_id, ResourceKindModel.INSTALLATION.value)) for r in rows]
+        reader = _reader(info)
+        installation = _installation(installation_id)
+        rows, shared_from = await reads.read_meters(*reader, _grantor(grantor_id), installation)
+        return [Meter.of(r, shared_from) for r in rows]
 
     @strawberry.field(description="Evidence documents of another organisation, read through a live grant.")
     async def shared_evidence(
         self, info: strawberry.Info[Context, None], grantor_id: GrantorArg, first: int = 50
     ) -> list[EvidenceDocument]:
-        principal = info.context.require_principal()
-        grantor = _grantor(grantor_id)
-        async with granted_read(
-            info.context.services,
-            principal,
-            grantor_id=grantor,
-            kind=ResourceKindModel.EVIDENCE,
-            what="evidence_documents",
-            entity_id="*",
-        ) as read:
-            rows = await list_documents(read.db, read.reader, limit=max(1, min(first, 200)), limits=read.limits)
-            await read.allow_listing()
+        reader = _reader(info)
+        rows, (grantor, _) = await reads.read_evidence(*reader, _grantor(grantor_id), first)
         return [EvidenceDocument.of(r, grantor=grantor) for r in rows]
 
     @strawberry.field(description="A meter's intervals of another organisation in [start, end), through a live grant.")
@@ -215,21 +191,10 @@ class SharingQuery:
         start: datetime,
         end: datetime,
     ) -> IntervalSeries:
-        principal = info.context.require_principal()
-        meter_uuid = node_uuid(meter_id, "Meter", field="meterId")
-        reports.period_days(start, end)  # a valid period before it is compared with the grant's
-        async with granted_read(
-            info.context.services,
-            principal,
-            grantor_id=_grantor(grantor_id),
-            kind=ResourceKindModel.INTERVAL_DATA,
-            what="interval_series",
-            entity_id=meter_uuid,
-        ) as read:
-            meter = await get_meter(read.db, read.reader, meter_uuid)
-            await read.allow(within(installation_ids=[meter.installation_id], period=(start, end)))
-            series = await reports.interval_series(read.db, read.reader, meter_uuid, start=start, end=end)
-        return IntervalSeries.of(series, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
+        reader = _reader(info)
+        meter = node_uuid(meter_id, "Meter", field="meterId")
+        series, shared_from = await reads.read_interval_series(*reader, _grantor(grantor_id), meter, start, end)
+        return IntervalSeries.of(series, shared_from)
 
     @strawberry.field(description="The meter balance of another organisation's installation, through a live grant.")
     async def shared_balance_report(
@@ -241,22 +206,12 @@ class SharingQuery:
         end: datetime,
         tolerance: float | None = None,
     ) -> BalanceReport:
-        principal = info.context.require_principal()
-        installation = node_uuid(installation_id, "Installation", field="installationId")
-        reports.period_days(start, end)
-        async with granted_read(
-            info.context.services,
-            principal,
-            grantor_id=_grantor(grantor_id),
-            kind=ResourceKindModel.INTERVAL_DATA,
-            what="balance_report",
-            entity_id=installation,
-        ) as read:
-            await read.allow(within(installation_ids=[installation], period=(start, end)))
-            report = await reports.balance_report(
-                read.db, read.reader, installation, start=start, end=end, tolerance=tolerance
-            )
-        return BalanceReport.of(report, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
+        reader = _reader(info)
+        installation = _installation(installation_id)
+        report, shared_from = await reads.read_balance_report(
+            *reader, _grantor(grantor_id), installation, start, end, tolerance
+        )
+        return BalanceReport.of(report, shared_from)
 
     @strawberry.field(description="Metering gaps of another organisation's installation, through a live grant.")
     async def shared_gaps_report(
@@ -267,20 +222,10 @@ class SharingQuery:
         start: datetime,
         end: datetime,
     ) -> GapsReport:
-        principal = info.context.require_principal()
-        installation = node_uuid(installation_id, "Installation", field="installationId")
-        reports.period_days(start, end)
-        async with granted_read(
-            info.context.services,
-            principal,
-            grantor_id=_grantor(grantor_id),
-            kind=ResourceKindModel.INTERVAL_DATA,
-            what="gaps_report",
-            entity_id=installation,
-        ) as read:
-            await read.allow(within(installation_ids=[installation], period=(start, end)))
-            report = await reports.gaps_report(read.db, read.reader, installation, start=start, end=end)
-        return GapsReport.of(report, (read.grantor_id, ResourceKindModel.INTERVAL_DATA.value))
+        reader = _reader(info)
+        installation = _installation(installation_id)
+        report, shared_from = await reads.read_gaps_report(*reader, _grantor(grantor_id), installation, start, end)
+        return GapsReport.of(report, shared_from)
 
     @strawberry.field(
         description="Another organisation's audit trail, newest first, through a live grant: "
@@ -293,26 +238,13 @@ class SharingQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEntry]:
-        principal = info.context.require_principal()
-        limit = page_size(first)
-        cursor = decode_cursor(after)
-        async with granted_read(
-            info.context.services,
-            principal,
-            grantor_id=_grantor(grantor_id),
-            kind=ResourceKindModel.AUDIT,
-            what="audit_trail",
-            entity_id="*",
-        ) as read:
-            rows = await list_entries(
-                read.db,
-                read.reader,
-                before_seq=int(cursor[0]) if cursor else None,
-                limit=limit + 1,
-                limits=read.limits,
-            )
-            await read.allow_listing()
-        return to_connection(Page(rows, limit, cursor is not None), AuditEntry.of, lambda r: [r.seq])
+        reader = _reader(info)
+
+        async def fetch(before_seq: int | None, limit: int) -> list[AuditEntryModel]:
+            rows, _ = await reads.read_audit_trail(*reader, _grantor(grantor_id), before_seq=before_seq, limit=limit)
+            return rows
+
+        return await entries_page(first, after, fetch)
 
     @strawberry.field(
         description="Verify another organisation's whole audit chain through a live grant. A chain verifies "
@@ -321,22 +253,8 @@ class SharingQuery:
     async def shared_audit_verification(
         self, info: strawberry.Info[Context, None], grantor_id: GrantorArg, anchor: str | None = None
     ) -> AuditVerification:
-        principal = info.context.require_principal()
-        async with granted_read(
-            info.context.services,
-            principal,
-            grantor_id=_grantor(grantor_id),
-            kind=ResourceKindModel.AUDIT,
-            what="audit_verification",
-            entity_id="*",
-        ) as read:
-            await read.allow_listing()
-            # the grantor's chain, checked against its anchors as the grantor's own verification is
-            services = info.context.services
-            grantor = await TenantRegistry(services.db).get(_grantor(grantor_id))
-            result = await verify_anchored(
-                services.db, services.store, read.reader, grantor.id, grantor.scope, anchor=anchor
-            )
+        reader = _reader(info)
+        result, _ = await reads.read_audit_verification(*reader, _grantor(grantor_id), anchor)
         return AuditVerification.of(result)
 
 
