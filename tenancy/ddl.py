@@ -20,7 +20,7 @@ from sqlalchemy import create_mock_engine
 from backend.db import PLATFORM_SCHEMA, TenantBase, quote_ident
 
 # tables whose rows may be added but never changed or removed by the application
-APPEND_ONLY_TABLES = ("audit_entries", "counter_readings")
+APPEND_ONLY_TABLES = ("audit_entries", "counter_readings", "meter_changes")
 
 
 @lru_cache(maxsize=1)

@@ -469,3 +469,16 @@ async def test_a_process_keeps_few_tenant_pools_open(services):
         await db.dispose()
     # then: only the two most recent tenants still hold a connection
     assert sorted(r["usename"] for r in rows) == sorted(t.tenant.role for t in tenants[2:])
+
+
+async def test_a_meters_change_history_cannot_be_rewritten_by_the_tenant(services):
+    # given: a tenant (its role writes meter changes as the application does)
+    owner = await make_org(services)
+    # when / then: rewriting or deleting a kept change is refused to the tenant's own role
+    for statement in (
+        f"UPDATE \"{owner.tenant.schema}\".meter_changes SET reason = 'x'",
+        f'DELETE FROM "{owner.tenant.schema}".meter_changes',
+    ):
+        with pytest.raises(DBAPIError, match="permission denied"):
+            async with services.db.tenant(owner.tenant.scope()) as db:
+                await db.execute(text(statement))
