@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 # Readings carry the agent's clock; beyond this offset interval boundaries start to blur.
 CLOCK_WARNING_S = 5.0
-# Refused readings named one by one in the log per batch; the rest are counted (all are in the buffer).
+# Refused or conflicting readings named one by one in the log per batch; the rest are counted
+# (refused ones are all in the buffer, conflicting ones in cbamx).
 LOGGED_REFUSALS = 20
 
 
@@ -258,7 +259,16 @@ class Agent:
         self._poison.passed(batch)
         self.buffer.acknowledge([p.seq for p in batch])
         self.last_upload_at = iso_ms(utc_now())
-        if result.accepted + result.duplicates != len(batch):
+        for c in result.conflicts[:LOGGED_REFUSALS]:
+            log.warning(
+                "conflicting value: %s %s %s = %s, cbamx holds %s; the exporter decides in cbamx",
+                c.get("meter"),
+                c.get("quantity"),
+                c.get("ts"),
+                c.get("value"),
+                c.get("stored_value"),
+            )
+        if not result.conflicts and result.accepted + result.duplicates != len(batch):
             log.warning("server counted %s of a batch of %d", result, len(batch))
         return len(batch)
 

@@ -97,6 +97,9 @@ MAX_ANSWER_CHARS = 64 * 1024
 class UploadResult:
     accepted: int
     duplicates: int
+    # readings whose value differs from the one cbamx already holds: kept apart there for the
+    # exporter to decide, not an error of the agent (index, meter, quantity, ts, stored_value, value)
+    conflicts: tuple[dict[str, object], ...] = ()
 
 
 class Backoff:
@@ -262,7 +265,8 @@ class Uplink:
         if status == 200:
             try:
                 body = response.json()
-                return UploadResult(int(body.get("accepted", 0)), int(body.get("duplicates", 0)))
+                conflicts = tuple(c for c in body.get("conflicts") or () if isinstance(c, dict))
+                return UploadResult(int(body.get("accepted", 0)), int(body.get("duplicates", 0)), conflicts)
             except (ValueError, TypeError, AttributeError):
                 # The server said 200: the batch is stored even if the summary is unreadable.
                 log.warning("upload: unreadable 200 response body %r", response.text[:200])

@@ -360,3 +360,29 @@ def test_backoff_is_exponential_with_full_jitter_and_a_cap():
     assert len(set(delays)) == len(delays)  # jittered, not a fixed schedule
     backoff.reset()
     assert backoff.next_delay() <= 1.0
+
+
+async def test_the_log_names_each_conflicting_reading_the_server_kept_apart(ingest, tmp_path, caplog):
+    agent = make_agent(ingest.url, tmp_path)
+    agent.buffer.append(readings("PRESS1", "PRESS2"))
+    # given a server that stored one reading and holds another value already for the second
+    conflict = {
+        "index": 1,
+        "meter": "PRESS2",
+        "quantity": "active_energy_import",
+        "ts": "2026-11-22T09:59:00+00:00",
+        "stored_value": 12000.0,
+        "value": 12345.678,
+    }
+    ingest.then("/ingest/v1/readings", (200, {"accepted": 1, "duplicates": 0, "conflicts": [conflict]}))
+    caplog.set_level(logging.WARNING, logger="connectors.agent")
+    # when
+    await agent.upload_once()
+    # then the batch is done, and the log names the conflict instead of a count that does not add up
+    assert agent.buffer.stats().depth == 0
+    assert (
+        "conflicting value: PRESS2 active_energy_import 2026-11-22T09:59:00+00:00 = 12345.678, "
+        "cbamx holds 12000.0; the exporter decides in cbamx" in caplog.text
+    )
+    assert "server counted" not in caplog.text
+    await agent.close()
