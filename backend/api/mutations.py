@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.api.context import Context
 from backend.api.errors import data_error, user_errors
 from backend.errors import DomainError
+from backend.identity.principal import Principal
 
 P = TypeVar("P")
 
@@ -27,3 +32,28 @@ async def run(body: Callable[[], Awaitable[P]], on_error: Callable[[list], P]) -
             head, *rest = rejected.field.split("_")
             rejected.field = head + "".join(part.capitalize() for part in rest)
         return on_error(user_errors(rejected))
+
+
+Action = Callable[[AsyncSession, Principal], Awaitable[P]]
+
+
+async def in_tenant(info: strawberry.Info[Context, None], action: Action[P], on_error: Callable[[list], P]) -> P:  # type: ignore[type-arg]
+    """Run ``action`` as the caller in one unit of work of the caller's organisation (see :func:`run`)."""
+    principal = info.context.require_principal()
+
+    async def body() -> P:
+        async with info.context.tenant_uow() as db:
+            return await action(db, principal)
+
+    return await run(body, on_error)
+
+
+async def in_platform(info: strawberry.Info[Context, None], action: Action[P], on_error: Callable[[list], P]) -> P:  # type: ignore[type-arg]
+    """Run ``action`` as the caller in one unit of work of the platform database (see :func:`run`)."""
+    principal = info.context.require_principal()
+
+    async def body() -> P:
+        async with info.context.platform_uow() as session:
+            return await action(session, principal)
+
+    return await run(body, on_error)

@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import Connection, NodeRef, Page, decode_cursor, node_uuid, page_size, to_connection
+from backend.identity.principal import Principal
 from backend.installations import models, service
 from backend.installations.loaders import (
     grid_points_by_installation_id,
@@ -256,37 +258,29 @@ class InstallationMutation:
     async def create_installation(
         self, info: strawberry.Info[Context, None], input: InstallationInput
     ) -> InstallationPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> InstallationPayload:
-            async with info.context.tenant_uow() as db:
-                row = await service.create_installation(db, principal, input.to_data())
+        async def action(db: AsyncSession, principal: Principal) -> InstallationPayload:
+            row = await service.create_installation(db, principal, input.to_data())
             return InstallationPayload(installation=Installation.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: InstallationPayload(installation=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: InstallationPayload(installation=None, errors=e))
 
     @strawberry.mutation(description="Change an installation's details.")
     async def update_installation(
         self, info: strawberry.Info[Context, None], input: UpdateInstallationInput
     ) -> InstallationPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> InstallationPayload:
-            async with info.context.tenant_uow() as db:
-                row = await service.update_installation(
-                    db, principal, node_uuid(input.id, "Installation"), input.details.to_data()
-                )
+        async def action(db: AsyncSession, principal: Principal) -> InstallationPayload:
+            row = await service.update_installation(
+                db, principal, node_uuid(input.id, "Installation"), input.details.to_data()
+            )
             return InstallationPayload(installation=Installation.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: InstallationPayload(installation=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: InstallationPayload(installation=None, errors=e))
 
     @strawberry.mutation(description="Add a production process to an installation.")
     async def create_production_process(
         self, info: strawberry.Info[Context, None], input: CreateProductionProcessInput
     ) -> ProductionProcessPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> ProductionProcessPayload:
+        async def action(db: AsyncSession, principal: Principal) -> ProductionProcessPayload:
             data = ProcessData(
                 installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
                 code=input.code,
@@ -294,38 +288,32 @@ class InstallationMutation:
                 goods_category=input.goods_category,
                 boundary=input.boundary,
             )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_process(db, principal, data)
+            row = await service.create_process(db, principal, data)
             return ProductionProcessPayload(process=ProductionProcess.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: ProductionProcessPayload(process=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: ProductionProcessPayload(process=None, errors=e))
 
     @strawberry.mutation(description="Add a production line to a process.")
     async def create_production_line(
         self, info: strawberry.Info[Context, None], input: CreateProductionLineInput
     ) -> ProductionLinePayload:
-        principal = info.context.require_principal()
-
-        async def body() -> ProductionLinePayload:
+        async def action(db: AsyncSession, principal: Principal) -> ProductionLinePayload:
             data = LineData(
                 process_id=node_uuid(input.process_id, "ProductionProcess", field="processId"),
                 code=input.code,
                 name=input.name,
                 boundary=input.boundary,
             )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_line(db, principal, data)
+            row = await service.create_line(db, principal, data)
             return ProductionLinePayload(line=ProductionLine.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: ProductionLinePayload(line=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: ProductionLinePayload(line=None, errors=e))
 
     @strawberry.mutation(description="Add a grid connection point to an installation.")
     async def create_grid_connection_point(
         self, info: strawberry.Info[Context, None], input: CreateGridConnectionPointInput
     ) -> GridConnectionPointPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> GridConnectionPointPayload:
+        async def action(db: AsyncSession, principal: Principal) -> GridConnectionPointPayload:
             data = GridPointData(
                 installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
                 code=input.code,
@@ -333,8 +321,9 @@ class InstallationMutation:
                 voltage_kv=input.voltage_kv,
                 grid_operator=input.grid_operator,
             )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_grid_point(db, principal, data)
+            row = await service.create_grid_point(db, principal, data)
             return GridConnectionPointPayload(grid_connection_point=GridConnectionPoint.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: GridConnectionPointPayload(grid_connection_point=None, errors=e))
+        return await mutations.in_tenant(
+            info, action, lambda e: GridConnectionPointPayload(grid_connection_point=None, errors=e)
+        )

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -15,6 +16,7 @@ from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
 from backend.errors import FieldError, ValidationFailed
+from backend.identity.principal import Principal
 from backend.ingest import models as ingest_models
 from backend.metering import models, quarantine, service
 from backend.metering.loaders import SharedFrom, changes_by_meter_id, data_points_by_meter_id, devices_by_meter_id
@@ -431,9 +433,7 @@ class IngestBatch(relay.Node):
 class MeteringMutation:
     @strawberry.mutation(description="Add a physical meter with its device and data points.")
     async def create_meter(self, info: strawberry.Info[Context, None], input: CreateMeterInput) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
             data = MeterData(
                 installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
                 code=input.code,
@@ -454,19 +454,16 @@ class MeteringMutation:
                 counter_wrap_value=input.counter_wrap_value,
                 description=input.description,
             )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_meter(db, principal, data)
+            row = await service.create_meter(db, principal, data)
             return MeterPayload(meter=Meter.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
 
     @strawberry.mutation(description="Add a virtual meter computed from other meters.")
     async def create_virtual_meter(
         self, info: strawberry.Info[Context, None], input: CreateVirtualMeterInput
     ) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
             data = VirtualMeterData(
                 installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
                 code=input.code,
@@ -477,57 +474,47 @@ class MeteringMutation:
                     for i, t in enumerate(input.terms)
                 ],
             )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_virtual_meter(db, principal, data)
+            row = await service.create_virtual_meter(db, principal, data)
             return MeterPayload(meter=Meter.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
 
     @strawberry.mutation(description="Correct a meter or add data points; the change is kept in its history, audited.")
     async def update_meter(self, info: strawberry.Info[Context, None], input: UpdateMeterInput) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
             data = input.to_data()
-            async with info.context.tenant_uow() as db:
-                row = await service.update_meter(db, principal, data)
+            row = await service.update_meter(db, principal, data)
             return MeterPayload(meter=Meter.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
 
     @strawberry.mutation(description="Retire a meter from a time on: it leaves the balance, its history stays.")
     async def retire_meter(self, info: strawberry.Info[Context, None], input: RetireMeterInput) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
             data = RetirementData(
                 meter_id=node_uuid(input.id, "Meter", field="id"),
                 retired_at=input.retired_at,
                 final_reading=input.final_reading,
                 reason=input.reason,
             )
-            async with info.context.tenant_uow() as db:
-                row = await service.retire_meter(db, principal, data)
+            row = await service.retire_meter(db, principal, data)
             return MeterPayload(meter=Meter.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
 
     @strawberry.mutation(description="Record a meter exchange; the meter keeps its history.")
     async def replace_meter_device(
         self, info: strawberry.Info[Context, None], input: ReplaceMeterDeviceInput
     ) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
             data = ReplacementData(
                 meter_id=node_uuid(input.meter_id, "Meter", field="meterId"),
                 removed_at=input.removed_at,
                 final_reading=input.final_reading,
                 new_device=input.new_device.to_data(),
             )
-            async with info.context.tenant_uow() as db:
-                await service.replace_device(db, principal, data)
-                row = await service.get_meter(db, principal, data.meter_id)
+            await service.replace_device(db, principal, data)
+            row = await service.get_meter(db, principal, data.meter_id)
             return MeterPayload(meter=Meter.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
