@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 import strawberry
@@ -39,21 +40,25 @@ Action = Callable[[AsyncSession, Principal], Awaitable[P]]
 
 async def in_tenant(info: strawberry.Info[Context, None], action: Action[P], on_error: Callable[[list], P]) -> P:  # type: ignore[type-arg]
     """Run ``action`` as the caller in one unit of work of the caller's organisation (see :func:`run`)."""
-    principal = info.context.require_principal()
-
-    async def body() -> P:
-        async with info.context.tenant_uow() as db:
-            return await action(db, principal)
-
-    return await run(body, on_error)
+    return await _in_unit_of_work(info, info.context.tenant_uow, action, on_error)
 
 
 async def in_platform(info: strawberry.Info[Context, None], action: Action[P], on_error: Callable[[list], P]) -> P:  # type: ignore[type-arg]
     """Run ``action`` as the caller in one unit of work of the platform database (see :func:`run`)."""
+    return await _in_unit_of_work(info, info.context.platform_uow, action, on_error)
+
+
+async def _in_unit_of_work(
+    info: strawberry.Info[Context, None],
+    unit_of_work: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    action: Action[P],
+    on_error: Callable[[list], P],  # type: ignore[type-arg]
+) -> P:
+    # asked first, outside the error table: an anonymous caller is refused, not given a payload
     principal = info.context.require_principal()
 
     async def body() -> P:
-        async with info.context.platform_uow() as session:
+        async with unit_of_work() as session:
             return await action(session, principal)
 
     return await run(body, on_error)

@@ -247,9 +247,9 @@ class InstallationQuery:
 
     @strawberry.field(description="One installation.")
     async def installation(self, info: strawberry.Info[Context, None], id: NodeRef) -> Installation:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            return Installation.of(await service.get_installation(db, principal, node_uuid(id, "Installation")))
+        return Installation.of(
+            await info.context.in_tenant(lambda db, p: service.get_installation(db, p, node_uuid(id, "Installation")))
+        )
 
 
 @strawberry.type

@@ -329,32 +329,27 @@ class RetireMeterInput:
     reason: str = strawberry.field(default="", description="Why: kept in the meter's history and the audit trail.")
 
 
+async def _meters_of(info: strawberry.Info[Context, None], installation_id: NodeRef) -> list[models.Meter]:
+    return await info.context.in_tenant(
+        lambda db, p: service.list_meters(db, p, node_uuid(installation_id, "Installation", field="installationId"))
+    )
+
+
 @strawberry.type
 class MeteringQuery:
     @strawberry.field(description="Meters of an installation, ordered by code.")
     async def meters(self, info: strawberry.Info[Context, None], installation_id: NodeRef) -> list[Meter]:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            rows = await service.list_meters(
-                db, principal, node_uuid(installation_id, "Installation", field="installationId")
-            )
-        return [Meter.of(r) for r in rows]
+        return [Meter.of(r) for r in await _meters_of(info, installation_id)]
 
     @strawberry.field(description="One meter.")
     async def meter(self, info: strawberry.Info[Context, None], id: NodeRef) -> Meter:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            return Meter.of(await service.get_meter(db, principal, node_uuid(id, "Meter")))
+        return Meter.of(await info.context.in_tenant(lambda db, p: service.get_meter(db, p, node_uuid(id, "Meter"))))
 
     @strawberry.field(description="The metering hierarchy of an installation, depth-first, as an auditor reads it.")
     async def metering_hierarchy(
         self, info: strawberry.Info[Context, None], installation_id: NodeRef
     ) -> list[HierarchyEntry]:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            rows = await service.list_meters(
-                db, principal, node_uuid(installation_id, "Installation", field="installationId")
-            )
+        rows = await _meters_of(info, installation_id)
         entries: list[HierarchyEntry] = []
 
         def walk(node: service.HierarchyNode) -> None:
@@ -429,11 +424,20 @@ class IngestBatch(relay.Node):
         )
 
 
+async def _saved_meter(info: strawberry.Info[Context, None], action: mutations.Action[models.Meter]) -> MeterPayload:
+    """Run a meter mutation: the payload holds the meter it saved, or why nothing was saved."""
+
+    async def saved(db: AsyncSession, principal: Principal) -> MeterPayload:
+        return MeterPayload(meter=Meter.of(await action(db, principal)), errors=[])
+
+    return await mutations.in_tenant(info, saved, lambda e: MeterPayload(meter=None, errors=e))
+
+
 @strawberry.type
 class MeteringMutation:
     @strawberry.mutation(description="Add a physical meter with its device and data points.")
     async def create_meter(self, info: strawberry.Info[Context, None], input: CreateMeterInput) -> MeterPayload:
-        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> models.Meter:
             data = MeterData(
                 installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
                 code=input.code,
@@ -454,16 +458,15 @@ class MeteringMutation:
                 counter_wrap_value=input.counter_wrap_value,
                 description=input.description,
             )
-            row = await service.create_meter(db, principal, data)
-            return MeterPayload(meter=Meter.of(row), errors=[])
+            return await service.create_meter(db, principal, data)
 
-        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, action)
 
     @strawberry.mutation(description="Add a virtual meter computed from other meters.")
     async def create_virtual_meter(
         self, info: strawberry.Info[Context, None], input: CreateVirtualMeterInput
     ) -> MeterPayload:
-        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> models.Meter:
             data = VirtualMeterData(
                 installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
                 code=input.code,
@@ -474,39 +477,36 @@ class MeteringMutation:
                     for i, t in enumerate(input.terms)
                 ],
             )
-            row = await service.create_virtual_meter(db, principal, data)
-            return MeterPayload(meter=Meter.of(row), errors=[])
+            return await service.create_virtual_meter(db, principal, data)
 
-        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, action)
 
     @strawberry.mutation(description="Correct a meter or add data points; the change is kept in its history, audited.")
     async def update_meter(self, info: strawberry.Info[Context, None], input: UpdateMeterInput) -> MeterPayload:
-        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> models.Meter:
             data = input.to_data()
-            row = await service.update_meter(db, principal, data)
-            return MeterPayload(meter=Meter.of(row), errors=[])
+            return await service.update_meter(db, principal, data)
 
-        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, action)
 
     @strawberry.mutation(description="Retire a meter from a time on: it leaves the balance, its history stays.")
     async def retire_meter(self, info: strawberry.Info[Context, None], input: RetireMeterInput) -> MeterPayload:
-        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> models.Meter:
             data = RetirementData(
                 meter_id=node_uuid(input.id, "Meter", field="id"),
                 retired_at=input.retired_at,
                 final_reading=input.final_reading,
                 reason=input.reason,
             )
-            row = await service.retire_meter(db, principal, data)
-            return MeterPayload(meter=Meter.of(row), errors=[])
+            return await service.retire_meter(db, principal, data)
 
-        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, action)
 
     @strawberry.mutation(description="Record a meter exchange; the meter keeps its history.")
     async def replace_meter_device(
         self, info: strawberry.Info[Context, None], input: ReplaceMeterDeviceInput
     ) -> MeterPayload:
-        async def action(db: AsyncSession, principal: Principal) -> MeterPayload:
+        async def action(db: AsyncSession, principal: Principal) -> models.Meter:
             data = ReplacementData(
                 meter_id=node_uuid(input.meter_id, "Meter", field="meterId"),
                 removed_at=input.removed_at,
@@ -514,7 +514,6 @@ class MeteringMutation:
                 new_device=input.new_device.to_data(),
             )
             await service.replace_device(db, principal, data)
-            row = await service.get_meter(db, principal, data.meter_id)
-            return MeterPayload(meter=Meter.of(row), errors=[])
+            return await service.get_meter(db, principal, data.meter_id)
 
-        return await mutations.in_tenant(info, action, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, action)
