@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from workers.engine.codes import IntervalFlag, IntervalStatus, read_only
+from workers.engine.codes import IntervalFlag, IntervalSeries, IntervalStatus, read_only
 from workers.engine.grid import boundaries_s, check_grid
 
 __all__ = [
@@ -127,7 +127,7 @@ class BoundaryCounter:
 
 
 @dataclass(frozen=True, slots=True)
-class IntervalEnergy:
+class IntervalEnergy(IntervalSeries):
     """Interval energy derived from counter snapshots.
 
     Attributes
@@ -152,9 +152,6 @@ class IntervalEnergy:
         Intervals that are MISSING because a boundary falls in a gap.
     """
 
-    energy_kwh: FloatArray
-    status: NDArray[np.uint8]
-    flags: NDArray[np.uint16]
     boundary_energy_kwh: FloatArray
     n_readings_used: int
     events: CounterEvents

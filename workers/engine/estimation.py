@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from workers.engine.codes import (
     IntervalFlag,
+    IntervalSeries,
     IntervalStatus,
     check_flags,
     check_status,
@@ -44,7 +45,7 @@ UNTRUSTED_TOTAL_FLAGS: Final[int] = int(IntervalFlag.COUNTER_RESET | IntervalFla
 
 
 @dataclass(frozen=True, slots=True)
-class GapFill:
+class GapFill(IntervalSeries):
     """Interval data after an estimation pass (new arrays; the inputs are untouched).
 
     Attributes
@@ -63,9 +64,6 @@ class GapFill:
         Filled gaps whose values were scaled to a known register total.
     """
 
-    energy_kwh: FloatArray
-    status: NDArray[np.uint8]
-    flags: NDArray[np.uint16]
     n_gaps_filled: int
     n_intervals_filled: int
     n_gaps_scaled: int
