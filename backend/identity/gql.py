@@ -162,20 +162,34 @@ class IdentityQuery:
         return [OAuthClient.of(r) for r in rows]
 
 
+async def _issued_secret(
+    info: strawberry.Info[Context, None], action: mutations.Action[client_service.IssuedSecret]
+) -> CreateClientPayload:
+    """Run a mutation that issues a client secret: the payload holds the client and the secret, shown once."""
+
+    async def issued(session: AsyncSession, principal: Principal) -> CreateClientPayload:
+        secret = await action(session, principal)
+        return CreateClientPayload(client=OAuthClient.of(secret.client), client_secret=secret.client_secret, errors=[])
+
+    return await mutations.in_platform(
+        info, issued, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e)
+    )
+
+
 @strawberry.type
 class IdentityMutation:
     @strawberry.mutation(description="Register a machine client; the secret is returned once.")
     async def create_client(
         self, info: strawberry.Info[Context, None], input: CreateClientInput
     ) -> CreateClientPayload:
-        async def action(session: AsyncSession, principal: Principal) -> CreateClientPayload:
+        async def action(session: AsyncSession, principal: Principal) -> client_service.IssuedSecret:
             installation = (
                 node_uuid(input.installation_id, "Installation", field="installationId")
                 if input.installation_id
                 else None
             )
             tenant = await _tenant_row(info)
-            issued = await client_service.create_client(
+            return await client_service.create_client(
                 session,
                 principal,
                 tenant=tenant,
@@ -183,34 +197,24 @@ class IdentityMutation:
                 scopes=input.scopes,
                 installation_id=installation,
             )
-            return CreateClientPayload(
-                client=OAuthClient.of(issued.client), client_secret=issued.client_secret, errors=[]
-            )
 
-        return await mutations.in_platform(
-            info, action, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e)
-        )
+        return await _issued_secret(info, action)
 
     @strawberry.mutation(description="Issue a new secret for a client; the old one works for the grace period.")
     async def rotate_client_secret(
         self, info: strawberry.Info[Context, None], input: RotateClientSecretInput
     ) -> CreateClientPayload:
-        async def action(session: AsyncSession, principal: Principal) -> CreateClientPayload:
+        async def action(session: AsyncSession, principal: Principal) -> client_service.IssuedSecret:
             tenant = await _tenant_row(info)
-            issued = await client_service.rotate_secret(
+            return await client_service.rotate_secret(
                 session,
                 principal,
                 tenant=tenant,
                 client_id=parse_key(input.client_id, "OAuthClient", field="clientId"),
                 grace_s=input.grace_seconds,
             )
-            return CreateClientPayload(
-                client=OAuthClient.of(issued.client), client_secret=issued.client_secret, errors=[]
-            )
 
-        return await mutations.in_platform(
-            info, action, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e)
-        )
+        return await _issued_secret(info, action)
 
     @strawberry.mutation(description="Revoke a client: its tokens are refused from the next request on.")
     async def revoke_client(
