@@ -192,6 +192,15 @@ class CreateProductionProcessInput:
     goods_category: str = strawberry.field(default="", description="Aggregated goods category.")
     boundary: str = strawberry.field(default="", description="What the boundary includes.")
 
+    def to_data(self) -> ProcessData:
+        return ProcessData(
+            installation_id=node_uuid(self.installation_id, "Installation", field="installationId"),
+            code=self.code,
+            name=self.name,
+            goods_category=self.goods_category,
+            boundary=self.boundary,
+        )
+
 
 @strawberry.type(description="The process, or why it was not saved.")
 class ProductionProcessPayload:
@@ -205,6 +214,14 @@ class CreateProductionLineInput:
     code: str = strawberry.field(description="Short code.")
     name: str = strawberry.field(description="Name.")
     boundary: str = strawberry.field(default="", description="What the boundary includes.")
+
+    def to_data(self) -> LineData:
+        return LineData(
+            process_id=node_uuid(self.process_id, "ProductionProcess", field="processId"),
+            code=self.code,
+            name=self.name,
+            boundary=self.boundary,
+        )
 
 
 @strawberry.type(description="The line, or why it was not saved.")
@@ -220,6 +237,15 @@ class CreateGridConnectionPointInput:
     name: str = strawberry.field(description="Name.")
     voltage_kv: float | None = strawberry.field(default=None, description="Voltage [kV].")
     grid_operator: str = strawberry.field(default="", description="Grid operator.")
+
+    def to_data(self) -> GridPointData:
+        return GridPointData(
+            installation_id=node_uuid(self.installation_id, "Installation", field="installationId"),
+            code=self.code,
+            name=self.name,
+            voltage_kv=self.voltage_kv,
+            grid_operator=self.grid_operator,
+        )
 
 
 @strawberry.type(description="The connection point, or why it was not saved.")
@@ -281,14 +307,7 @@ class InstallationMutation:
         self, info: strawberry.Info[Context, None], input: CreateProductionProcessInput
     ) -> ProductionProcessPayload:
         async def action(db: AsyncSession, principal: Principal) -> ProductionProcessPayload:
-            data = ProcessData(
-                installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
-                code=input.code,
-                name=input.name,
-                goods_category=input.goods_category,
-                boundary=input.boundary,
-            )
-            row = await service.create_process(db, principal, data)
+            row = await service.create_process(db, principal, input.to_data())
             return ProductionProcessPayload(process=ProductionProcess.of(row), errors=[])
 
         return await mutations.in_tenant(info, action, lambda e: ProductionProcessPayload(process=None, errors=e))
@@ -298,13 +317,7 @@ class InstallationMutation:
         self, info: strawberry.Info[Context, None], input: CreateProductionLineInput
     ) -> ProductionLinePayload:
         async def action(db: AsyncSession, principal: Principal) -> ProductionLinePayload:
-            data = LineData(
-                process_id=node_uuid(input.process_id, "ProductionProcess", field="processId"),
-                code=input.code,
-                name=input.name,
-                boundary=input.boundary,
-            )
-            row = await service.create_line(db, principal, data)
+            row = await service.create_line(db, principal, input.to_data())
             return ProductionLinePayload(line=ProductionLine.of(row), errors=[])
 
         return await mutations.in_tenant(info, action, lambda e: ProductionLinePayload(line=None, errors=e))
@@ -314,14 +327,7 @@ class InstallationMutation:
         self, info: strawberry.Info[Context, None], input: CreateGridConnectionPointInput
     ) -> GridConnectionPointPayload:
         async def action(db: AsyncSession, principal: Principal) -> GridConnectionPointPayload:
-            data = GridPointData(
-                installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
-                code=input.code,
-                name=input.name,
-                voltage_kv=input.voltage_kv,
-                grid_operator=input.grid_operator,
-            )
-            row = await service.create_grid_point(db, principal, data)
+            row = await service.create_grid_point(db, principal, input.to_data())
             return GridConnectionPointPayload(grid_connection_point=GridConnectionPoint.of(row), errors=[])
 
         return await mutations.in_tenant(
