@@ -170,14 +170,27 @@ async def _is_below(db: AsyncSession, meter: Meter, ancestor_id: uuid.UUID) -> b
     return current is not None  # a loop already in the data: treat as a cycle
 
 
-async def create_meter(db: AsyncSession, principal: Principal, data: MeterData) -> Meter:
-    """Add a physical meter with its first device and data points; members and up."""
+async def _new_meter_errors(
+    db: AsyncSession, principal: Principal, data: MeterData | VirtualMeterData, *checks: FieldError | None
+) -> list[FieldError]:
+    """What every new meter must pass: a writer, an installation they see, a code, a name and a description
+    its columns can hold; plus the kind's own ``checks``."""
     principal.require("site:write")
     await get_installation(db, principal, data.installation_id)
-    errors = text_errors(
+    return text_errors(
         check_code(data.code),
         check_text(data.name, field="name", max_length=MAX_TEXT["name"], required=True),
         check_text(data.description, field="description", max_length=MAX_TEXT["description"]),
+        *checks,
+    )
+
+
+async def create_meter(db: AsyncSession, principal: Principal, data: MeterData) -> Meter:
+    """Add a physical meter with its first device and data points; members and up."""
+    errors = await _new_meter_errors(
+        db,
+        principal,
+        data,
         _finite_positive(data.max_power_kw, field="maxPowerKw", limit=MAX_POWER_KW),
         _finite_positive(data.counter_wrap_value, field="counterWrapValue", limit=MAX_COUNTER),
     )
@@ -243,13 +256,7 @@ async def _unique_meter_code(db: AsyncSession, installation_id: uuid.UUID, code:
 
 async def create_virtual_meter(db: AsyncSession, principal: Principal, data: VirtualMeterData) -> Meter:
     """A meter computed from others, e.g. main minus the sum of its sub-meters = unmetered + losses."""
-    principal.require("site:write")
-    await get_installation(db, principal, data.installation_id)
-    errors = text_errors(
-        check_code(data.code),
-        check_text(data.name, field="name", max_length=MAX_TEXT["name"], required=True),
-        check_text(data.description, field="description", max_length=MAX_TEXT["description"]),
-    )
+    errors = await _new_meter_errors(db, principal, data)
     if not data.terms:
         errors.append(FieldError("name at least one meter", field="terms"))
     if len(data.terms) > 200:
