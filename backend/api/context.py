@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,8 @@ from backend.errors import Unauthenticated
 from backend.identity.principal import Principal
 from backend.services import Services
 from backend.tenants.registry import TenantRef
+
+R = TypeVar("R")
 
 
 class Context(BaseContext, kw_only=True):
@@ -42,6 +44,13 @@ class Context(BaseContext, kw_only=True):
         tenant = await self.tenant()
         async with self.services.db.tenant(tenant.scope) as session:
             yield session
+
+    async def in_tenant(self, action: Callable[[AsyncSession, Principal], Awaitable[R]]) -> R:
+        """Run ``action`` as the principal in one unit of work of the principal's tenant; its arguments
+        are read inside, so an anonymous caller is refused before any of them is parsed."""
+        principal = self.require_principal()
+        async with self.tenant_uow() as db:
+            return await action(db, principal)
 
     @asynccontextmanager
     async def platform_uow(self) -> AsyncIterator[AsyncSession]:

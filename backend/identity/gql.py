@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from backend.api import mutations
@@ -16,6 +17,7 @@ from backend.identity import clients as client_service
 from backend.identity import invitations as invitation_service
 from backend.identity.models import MembershipRole as MembershipRoleModel
 from backend.identity.models import OAuthClient as OAuthClientModel
+from backend.identity.principal import Principal
 from backend.identity.users import memberships_of
 from backend.ids import parse_key
 from backend.tenants.models import Tenant as TenantModel
@@ -160,94 +162,92 @@ class IdentityQuery:
         return [OAuthClient.of(r) for r in rows]
 
 
+async def _issued_secret(
+    info: strawberry.Info[Context, None], action: mutations.Action[client_service.IssuedSecret]
+) -> CreateClientPayload:
+    """Run a mutation that issues a client secret: the payload holds the client and the secret, shown once."""
+
+    async def issued(session: AsyncSession, principal: Principal) -> CreateClientPayload:
+        secret = await action(session, principal)
+        return CreateClientPayload(client=OAuthClient.of(secret.client), client_secret=secret.client_secret, errors=[])
+
+    return await mutations.in_platform(
+        info, issued, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e)
+    )
+
+
 @strawberry.type
 class IdentityMutation:
     @strawberry.mutation(description="Register a machine client; the secret is returned once.")
     async def create_client(
         self, info: strawberry.Info[Context, None], input: CreateClientInput
     ) -> CreateClientPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> CreateClientPayload:
+        async def action(session: AsyncSession, principal: Principal) -> client_service.IssuedSecret:
             installation = (
                 node_uuid(input.installation_id, "Installation", field="installationId")
                 if input.installation_id
                 else None
             )
             tenant = await _tenant_row(info)
-            async with info.context.platform_uow() as session:
-                issued = await client_service.create_client(
-                    session,
-                    principal,
-                    tenant=tenant,
-                    name=input.name,
-                    scopes=input.scopes,
-                    installation_id=installation,
-                )
-            return CreateClientPayload(
-                client=OAuthClient.of(issued.client), client_secret=issued.client_secret, errors=[]
+            return await client_service.create_client(
+                session,
+                principal,
+                tenant=tenant,
+                name=input.name,
+                scopes=input.scopes,
+                installation_id=installation,
             )
 
-        return await mutations.run(body, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e))
+        return await _issued_secret(info, action)
 
     @strawberry.mutation(description="Issue a new secret for a client; the old one works for the grace period.")
     async def rotate_client_secret(
         self, info: strawberry.Info[Context, None], input: RotateClientSecretInput
     ) -> CreateClientPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> CreateClientPayload:
+        async def action(session: AsyncSession, principal: Principal) -> client_service.IssuedSecret:
             tenant = await _tenant_row(info)
-            async with info.context.platform_uow() as session:
-                issued = await client_service.rotate_secret(
-                    session,
-                    principal,
-                    tenant=tenant,
-                    client_id=parse_key(input.client_id, "OAuthClient", field="clientId"),
-                    grace_s=input.grace_seconds,
-                )
-            return CreateClientPayload(
-                client=OAuthClient.of(issued.client), client_secret=issued.client_secret, errors=[]
+            return await client_service.rotate_secret(
+                session,
+                principal,
+                tenant=tenant,
+                client_id=parse_key(input.client_id, "OAuthClient", field="clientId"),
+                grace_s=input.grace_seconds,
             )
 
-        return await mutations.run(body, lambda e: CreateClientPayload(client=None, client_secret=None, errors=e))
+        return await _issued_secret(info, action)
 
     @strawberry.mutation(description="Revoke a client: its tokens are refused from the next request on.")
     async def revoke_client(
         self, info: strawberry.Info[Context, None], input: RevokeClientInput
     ) -> RevokeClientPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> RevokeClientPayload:
+        async def action(session: AsyncSession, principal: Principal) -> RevokeClientPayload:
             tenant = await _tenant_row(info)
-            async with info.context.platform_uow() as session:
-                client = await client_service.revoke_client(
-                    session,
-                    principal,
-                    tenant=tenant,
-                    client_id=parse_key(input.client_id, "OAuthClient", field="clientId"),
-                )
+            client = await client_service.revoke_client(
+                session,
+                principal,
+                tenant=tenant,
+                client_id=parse_key(input.client_id, "OAuthClient", field="clientId"),
+            )
             return RevokeClientPayload(client=OAuthClient.of(client), errors=[])
 
-        return await mutations.run(body, lambda e: RevokeClientPayload(client=None, errors=e))
+        return await mutations.in_platform(info, action, lambda e: RevokeClientPayload(client=None, errors=e))
 
     @strawberry.mutation(description="Invite a person to the viewer's organisation (admins).")
     async def invite_member(
         self, info: strawberry.Info[Context, None], input: InviteMemberInput
     ) -> InviteMemberPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> InviteMemberPayload:
+        async def action(session: AsyncSession, principal: Principal) -> InviteMemberPayload:
             tenant = await _tenant_row(info)
-            async with info.context.platform_uow() as session:
-                issued = await invitation_service.invite(
-                    session,
-                    principal,
-                    tenant=tenant,
-                    email=input.email,
-                    role=MembershipRoleModel(input.role.value),
-                    ttl_s=info.context.services.settings.invitation_ttl_s,
-                )
+            issued = await invitation_service.invite(
+                session,
+                principal,
+                tenant=tenant,
+                email=input.email,
+                role=MembershipRoleModel(input.role.value),
+                ttl_s=info.context.services.settings.invitation_ttl_s,
+            )
             return InviteMemberPayload(token=issued.token, expires_at=issued.invitation.expires_at, errors=[])
 
-        return await mutations.run(body, lambda e: InviteMemberPayload(token=None, expires_at=None, errors=e))
+        return await mutations.in_platform(
+            info, action, lambda e: InviteMemberPayload(token=None, expires_at=None, errors=e)
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.tools import merge_types
@@ -13,6 +14,7 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
+from backend.identity.principal import Principal
 from backend.ingest.files import list_imports
 from backend.ingest.models import ConflictStatus
 from backend.ingest.service import ConflictView, Resolution, list_conflicts, resolve_conflict
@@ -137,19 +139,16 @@ class IngestMutation:
     async def resolve_reading_conflict(
         self, info: strawberry.Info[Context, None], input: ResolveReadingConflictInput
     ) -> ResolveReadingConflictPayload:
-        principal = info.context.require_principal()
+        async def action(db: AsyncSession, principal: Principal) -> ResolveReadingConflictPayload:
+            view = await resolve_conflict(
+                db,
+                principal,
+                node_uuid(input.conflict_id, "ReadingConflict", field="conflictId"),
+                Resolution(input.resolution),
+            )
+            return ResolveReadingConflictPayload(conflict=ReadingConflict.of(view), errors=[])
 
-        async def body() -> ResolveReadingConflictPayload:
-            async with info.context.tenant_uow() as db:
-                view = await resolve_conflict(
-                    db,
-                    principal,
-                    node_uuid(input.conflict_id, "ReadingConflict", field="conflictId"),
-                    Resolution(input.resolution),
-                )
-                return ResolveReadingConflictPayload(conflict=ReadingConflict.of(view), errors=[])
-
-        return await mutations.run(body, lambda e: ResolveReadingConflictPayload(conflict=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: ResolveReadingConflictPayload(conflict=None, errors=e))
 
 
 IngestQuery = merge_types("IngestQuery", (IngestFileQuery, IngestConflictQuery))

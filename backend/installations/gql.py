@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import Connection, NodeRef, Page, decode_cursor, node_uuid, page_size, to_connection
+from backend.identity.principal import Principal
 from backend.installations import models, service
 from backend.installations.loaders import (
     grid_points_by_installation_id,
@@ -190,6 +192,15 @@ class CreateProductionProcessInput:
     goods_category: str = strawberry.field(default="", description="Aggregated goods category.")
     boundary: str = strawberry.field(default="", description="What the boundary includes.")
 
+    def to_data(self) -> ProcessData:
+        return ProcessData(
+            installation_id=node_uuid(self.installation_id, "Installation", field="installationId"),
+            code=self.code,
+            name=self.name,
+            goods_category=self.goods_category,
+            boundary=self.boundary,
+        )
+
 
 @strawberry.type(description="The process, or why it was not saved.")
 class ProductionProcessPayload:
@@ -203,6 +214,14 @@ class CreateProductionLineInput:
     code: str = strawberry.field(description="Short code.")
     name: str = strawberry.field(description="Name.")
     boundary: str = strawberry.field(default="", description="What the boundary includes.")
+
+    def to_data(self) -> LineData:
+        return LineData(
+            process_id=node_uuid(self.process_id, "ProductionProcess", field="processId"),
+            code=self.code,
+            name=self.name,
+            boundary=self.boundary,
+        )
 
 
 @strawberry.type(description="The line, or why it was not saved.")
@@ -218,6 +237,15 @@ class CreateGridConnectionPointInput:
     name: str = strawberry.field(description="Name.")
     voltage_kv: float | None = strawberry.field(default=None, description="Voltage [kV].")
     grid_operator: str = strawberry.field(default="", description="Grid operator.")
+
+    def to_data(self) -> GridPointData:
+        return GridPointData(
+            installation_id=node_uuid(self.installation_id, "Installation", field="installationId"),
+            code=self.code,
+            name=self.name,
+            voltage_kv=self.voltage_kv,
+            grid_operator=self.grid_operator,
+        )
 
 
 @strawberry.type(description="The connection point, or why it was not saved.")
@@ -245,9 +273,9 @@ class InstallationQuery:
 
     @strawberry.field(description="One installation.")
     async def installation(self, info: strawberry.Info[Context, None], id: NodeRef) -> Installation:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            return Installation.of(await service.get_installation(db, principal, node_uuid(id, "Installation")))
+        return Installation.of(
+            await info.context.in_tenant(lambda db, p: service.get_installation(db, p, node_uuid(id, "Installation")))
+        )
 
 
 @strawberry.type
@@ -256,85 +284,52 @@ class InstallationMutation:
     async def create_installation(
         self, info: strawberry.Info[Context, None], input: InstallationInput
     ) -> InstallationPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> InstallationPayload:
-            async with info.context.tenant_uow() as db:
-                row = await service.create_installation(db, principal, input.to_data())
+        async def action(db: AsyncSession, principal: Principal) -> InstallationPayload:
+            row = await service.create_installation(db, principal, input.to_data())
             return InstallationPayload(installation=Installation.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: InstallationPayload(installation=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: InstallationPayload(installation=None, errors=e))
 
     @strawberry.mutation(description="Change an installation's details.")
     async def update_installation(
         self, info: strawberry.Info[Context, None], input: UpdateInstallationInput
     ) -> InstallationPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> InstallationPayload:
-            async with info.context.tenant_uow() as db:
-                row = await service.update_installation(
-                    db, principal, node_uuid(input.id, "Installation"), input.details.to_data()
-                )
+        async def action(db: AsyncSession, principal: Principal) -> InstallationPayload:
+            row = await service.update_installation(
+                db, principal, node_uuid(input.id, "Installation"), input.details.to_data()
+            )
             return InstallationPayload(installation=Installation.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: InstallationPayload(installation=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: InstallationPayload(installation=None, errors=e))
 
     @strawberry.mutation(description="Add a production process to an installation.")
     async def create_production_process(
         self, info: strawberry.Info[Context, None], input: CreateProductionProcessInput
     ) -> ProductionProcessPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> ProductionProcessPayload:
-            data = ProcessData(
-                installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
-                code=input.code,
-                name=input.name,
-                goods_category=input.goods_category,
-                boundary=input.boundary,
-            )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_process(db, principal, data)
+        async def action(db: AsyncSession, principal: Principal) -> ProductionProcessPayload:
+            row = await service.create_process(db, principal, input.to_data())
             return ProductionProcessPayload(process=ProductionProcess.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: ProductionProcessPayload(process=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: ProductionProcessPayload(process=None, errors=e))
 
     @strawberry.mutation(description="Add a production line to a process.")
     async def create_production_line(
         self, info: strawberry.Info[Context, None], input: CreateProductionLineInput
     ) -> ProductionLinePayload:
-        principal = info.context.require_principal()
-
-        async def body() -> ProductionLinePayload:
-            data = LineData(
-                process_id=node_uuid(input.process_id, "ProductionProcess", field="processId"),
-                code=input.code,
-                name=input.name,
-                boundary=input.boundary,
-            )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_line(db, principal, data)
+        async def action(db: AsyncSession, principal: Principal) -> ProductionLinePayload:
+            row = await service.create_line(db, principal, input.to_data())
             return ProductionLinePayload(line=ProductionLine.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: ProductionLinePayload(line=None, errors=e))
+        return await mutations.in_tenant(info, action, lambda e: ProductionLinePayload(line=None, errors=e))
 
     @strawberry.mutation(description="Add a grid connection point to an installation.")
     async def create_grid_connection_point(
         self, info: strawberry.Info[Context, None], input: CreateGridConnectionPointInput
     ) -> GridConnectionPointPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> GridConnectionPointPayload:
-            data = GridPointData(
-                installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
-                code=input.code,
-                name=input.name,
-                voltage_kv=input.voltage_kv,
-                grid_operator=input.grid_operator,
-            )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_grid_point(db, principal, data)
+        async def action(db: AsyncSession, principal: Principal) -> GridConnectionPointPayload:
+            row = await service.create_grid_point(db, principal, input.to_data())
             return GridConnectionPointPayload(grid_connection_point=GridConnectionPoint.of(row), errors=[])
 
-        return await mutations.run(body, lambda e: GridConnectionPointPayload(grid_connection_point=None, errors=e))
+        return await mutations.in_tenant(
+            info, action, lambda e: GridConnectionPointPayload(grid_connection_point=None, errors=e)
+        )

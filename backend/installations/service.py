@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,23 +102,45 @@ async def _unique_code(db: AsyncSession, model: type, installation_id: uuid.UUID
         raise CodeTaken(f"the code '{code}' is already used in this installation", field="code")
 
 
+Part = TypeVar("Part", ProductionProcess, ProductionLine, GridConnectionPoint)
+
+
+def _code_and_name_errors(code: str, name: str, *checks: FieldError | None) -> list[FieldError]:
+    """The checks every part of an installation (process, line, grid point) passes, and its own ``checks``."""
+    return text_errors(check_code(code), check_text(name, field="name", max_length=200, required=True), *checks)
+
+
+async def _add_part(
+    db: AsyncSession,
+    principal: Principal,
+    model: type[Part],
+    values: dict[str, Any],
+    errors: list[FieldError],
+    event: str,
+    kind: str,
+) -> Part:
+    """Store a new part of an installation once its checks passed and its code is free there; audited."""
+    if errors:
+        raise ValidationFailed(errors)
+    await _unique_code(db, model, values["installation_id"], values["code"])
+    part = model(**values)
+    db.add(part)
+    await db.flush()
+    await record(db, principal, event, kind, part.id, after=snapshot(part))
+    return part
+
+
 async def create_process(db: AsyncSession, principal: Principal, data: ProcessData) -> ProductionProcess:
     principal.require("site:write")
     await get_installation(db, principal, data.installation_id)
-    errors = text_errors(
-        check_code(data.code),
-        check_text(data.name, field="name", max_length=200, required=True),
+    errors = _code_and_name_errors(
+        data.code,
+        data.name,
         check_text(data.goods_category, field="goodsCategory", max_length=120),
         check_text(data.boundary, field="boundary", max_length=10_000),
     )
-    if errors:
-        raise ValidationFailed(errors)
-    await _unique_code(db, ProductionProcess, data.installation_id, data.code)
-    process = ProductionProcess(**dataclasses.asdict(data))
-    db.add(process)
-    await db.flush()
-    await record(db, principal, "process.created", "production_process", process.id, after=snapshot(process))
-    return process
+    values = dataclasses.asdict(data)
+    return await _add_part(db, principal, ProductionProcess, values, errors, "process.created", "production_process")
 
 
 async def get_process(db: AsyncSession, principal: Principal, process_id: uuid.UUID) -> ProductionProcess:
@@ -131,39 +154,23 @@ async def get_process(db: AsyncSession, principal: Principal, process_id: uuid.U
 async def create_line(db: AsyncSession, principal: Principal, data: LineData) -> ProductionLine:
     principal.require("site:write")
     process = await get_process(db, principal, data.process_id)
-    errors = text_errors(
-        check_code(data.code),
-        check_text(data.name, field="name", max_length=200, required=True),
-        check_text(data.boundary, field="boundary", max_length=10_000),
-    )
-    if errors:
-        raise ValidationFailed(errors)
-    await _unique_code(db, ProductionLine, process.installation_id, data.code)
-    line = ProductionLine(installation_id=process.installation_id, **dataclasses.asdict(data))
-    db.add(line)
-    await db.flush()
-    await record(db, principal, "line.created", "production_line", line.id, after=snapshot(line))
-    return line
+    errors = _code_and_name_errors(data.code, data.name, check_text(data.boundary, field="boundary", max_length=10_000))
+    values = {"installation_id": process.installation_id, **dataclasses.asdict(data)}
+    return await _add_part(db, principal, ProductionLine, values, errors, "line.created", "production_line")
 
 
 async def create_grid_point(db: AsyncSession, principal: Principal, data: GridPointData) -> GridConnectionPoint:
     principal.require("site:write")
     await get_installation(db, principal, data.installation_id)
-    errors = text_errors(
-        check_code(data.code),
-        check_text(data.name, field="name", max_length=200, required=True),
-        check_text(data.grid_operator, field="gridOperator", max_length=200),
+    errors = _code_and_name_errors(
+        data.code, data.name, check_text(data.grid_operator, field="gridOperator", max_length=200)
     )
     if data.voltage_kv is not None and not (0 < data.voltage_kv <= 1_000):
         errors.append(FieldError("a positive voltage up to 1000 kV", field="voltageKv"))
-    if errors:
-        raise ValidationFailed(errors)
-    await _unique_code(db, GridConnectionPoint, data.installation_id, data.code)
-    point = GridConnectionPoint(**dataclasses.asdict(data))
-    db.add(point)
-    await db.flush()
-    await record(db, principal, "grid_point.created", "grid_connection_point", point.id, after=snapshot(point))
-    return point
+    values = dataclasses.asdict(data)
+    return await _add_part(
+        db, principal, GridConnectionPoint, values, errors, "grid_point.created", "grid_connection_point"
+    )
 
 
 async def processes_of(db: AsyncSession, installation_ids: list[uuid.UUID]) -> list[ProductionProcess]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -15,6 +16,7 @@ from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
 from backend.errors import FieldError, ValidationFailed
+from backend.identity.principal import Principal
 from backend.ingest import models as ingest_models
 from backend.metering import models, quarantine, service
 from backend.metering.loaders import SharedFrom, changes_by_meter_id, data_points_by_meter_id, devices_by_meter_id
@@ -225,6 +227,28 @@ class CreateMeterInput:
     counter_wrap_value: float | None = strawberry.field(default=None, description="Where the counter rolls over.")
     description: str = strawberry.field(default="", description="Notes.")
 
+    def to_data(self) -> MeterData:
+        return MeterData(
+            installation_id=node_uuid(self.installation_id, "Installation", field="installationId"),
+            code=self.code,
+            name=self.name,
+            medium=models.Medium(self.medium.value),
+            role=models.MeterRole(self.role.value),
+            device=self.device.to_data() if self.device else None,
+            parent_id=_opt(self.parent_id, "Meter", "parentId"),
+            grid_connection_point_id=_opt(
+                self.grid_connection_point_id, "GridConnectionPoint", "gridConnectionPointId"
+            ),
+            process_id=_opt(self.process_id, "ProductionProcess", "processId"),
+            line_id=_opt(self.line_id, "ProductionLine", "lineId"),
+            data_points=[DataPointData(models.Quantity(p.quantity.value), p.unit) for p in self.data_points]
+            if self.data_points
+            else None,
+            max_power_kw=self.max_power_kw,
+            counter_wrap_value=self.counter_wrap_value,
+            description=self.description,
+        )
+
 
 @strawberry.type(description="The meter, or why it was not saved.")
 class MeterPayload:
@@ -246,6 +270,18 @@ class CreateVirtualMeterInput:
     terms: list[FormulaTermInput] = strawberry.field(description="Sum of coefficient x meter.")
     description: str = strawberry.field(default="", description="Notes.")
 
+    def to_data(self) -> VirtualMeterData:
+        return VirtualMeterData(
+            installation_id=node_uuid(self.installation_id, "Installation", field="installationId"),
+            code=self.code,
+            name=self.name,
+            description=self.description,
+            terms=[
+                FormulaTerm(node_uuid(t.meter_id, "Meter", field=f"terms.{i}.meterId"), t.coefficient)
+                for i, t in enumerate(self.terms)
+            ],
+        )
+
 
 @strawberry.input(description="A meter exchange.")
 class ReplaceMeterDeviceInput:
@@ -253,6 +289,14 @@ class ReplaceMeterDeviceInput:
     removed_at: datetime = strawberry.field(description="When the old device was removed.")
     final_reading: float = strawberry.field(description="The old device's last counter reading.")
     new_device: MeterDeviceInput = strawberry.field(description="The new device, with its first reading.")
+
+    def to_data(self) -> ReplacementData:
+        return ReplacementData(
+            meter_id=node_uuid(self.meter_id, "Meter", field="meterId"),
+            removed_at=self.removed_at,
+            final_reading=self.final_reading,
+            new_device=self.new_device.to_data(),
+        )
 
 
 def _opt(value: NodeRef | None, type_name: str, field: str) -> uuid.UUID | None:
@@ -326,33 +370,36 @@ class RetireMeterInput:
     final_reading: float | None = strawberry.field(default=None, description="Its device's last counter reading.")
     reason: str = strawberry.field(default="", description="Why: kept in the meter's history and the audit trail.")
 
+    def to_data(self) -> RetirementData:
+        return RetirementData(
+            meter_id=node_uuid(self.id, "Meter", field="id"),
+            retired_at=self.retired_at,
+            final_reading=self.final_reading,
+            reason=self.reason,
+        )
+
+
+async def _meters_of(info: strawberry.Info[Context, None], installation_id: NodeRef) -> list[models.Meter]:
+    return await info.context.in_tenant(
+        lambda db, p: service.list_meters(db, p, node_uuid(installation_id, "Installation", field="installationId"))
+    )
+
 
 @strawberry.type
 class MeteringQuery:
     @strawberry.field(description="Meters of an installation, ordered by code.")
     async def meters(self, info: strawberry.Info[Context, None], installation_id: NodeRef) -> list[Meter]:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            rows = await service.list_meters(
-                db, principal, node_uuid(installation_id, "Installation", field="installationId")
-            )
-        return [Meter.of(r) for r in rows]
+        return [Meter.of(r) for r in await _meters_of(info, installation_id)]
 
     @strawberry.field(description="One meter.")
     async def meter(self, info: strawberry.Info[Context, None], id: NodeRef) -> Meter:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            return Meter.of(await service.get_meter(db, principal, node_uuid(id, "Meter")))
+        return Meter.of(await info.context.in_tenant(lambda db, p: service.get_meter(db, p, node_uuid(id, "Meter"))))
 
     @strawberry.field(description="The metering hierarchy of an installation, depth-first, as an auditor reads it.")
     async def metering_hierarchy(
         self, info: strawberry.Info[Context, None], installation_id: NodeRef
     ) -> list[HierarchyEntry]:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            rows = await service.list_meters(
-                db, principal, node_uuid(installation_id, "Installation", field="installationId")
-            )
+        rows = await _meters_of(info, installation_id)
         entries: list[HierarchyEntry] = []
 
         def walk(node: service.HierarchyNode) -> None:
@@ -427,107 +474,44 @@ class IngestBatch(relay.Node):
         )
 
 
+async def _saved_meter(info: strawberry.Info[Context, None], action: mutations.Action[models.Meter]) -> MeterPayload:
+    """Run a meter mutation: the payload holds the meter it saved, or why nothing was saved."""
+
+    async def saved(db: AsyncSession, principal: Principal) -> MeterPayload:
+        return MeterPayload(meter=Meter.of(await action(db, principal)), errors=[])
+
+    return await mutations.in_tenant(info, saved, lambda e: MeterPayload(meter=None, errors=e))
+
+
 @strawberry.type
 class MeteringMutation:
     @strawberry.mutation(description="Add a physical meter with its device and data points.")
     async def create_meter(self, info: strawberry.Info[Context, None], input: CreateMeterInput) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
-            data = MeterData(
-                installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
-                code=input.code,
-                name=input.name,
-                medium=models.Medium(input.medium.value),
-                role=models.MeterRole(input.role.value),
-                device=input.device.to_data() if input.device else None,
-                parent_id=_opt(input.parent_id, "Meter", "parentId"),
-                grid_connection_point_id=_opt(
-                    input.grid_connection_point_id, "GridConnectionPoint", "gridConnectionPointId"
-                ),
-                process_id=_opt(input.process_id, "ProductionProcess", "processId"),
-                line_id=_opt(input.line_id, "ProductionLine", "lineId"),
-                data_points=[DataPointData(models.Quantity(p.quantity.value), p.unit) for p in input.data_points]
-                if input.data_points
-                else None,
-                max_power_kw=input.max_power_kw,
-                counter_wrap_value=input.counter_wrap_value,
-                description=input.description,
-            )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_meter(db, principal, data)
-            return MeterPayload(meter=Meter.of(row), errors=[])
-
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, lambda db, principal: service.create_meter(db, principal, input.to_data()))
 
     @strawberry.mutation(description="Add a virtual meter computed from other meters.")
     async def create_virtual_meter(
         self, info: strawberry.Info[Context, None], input: CreateVirtualMeterInput
     ) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
-            data = VirtualMeterData(
-                installation_id=node_uuid(input.installation_id, "Installation", field="installationId"),
-                code=input.code,
-                name=input.name,
-                description=input.description,
-                terms=[
-                    FormulaTerm(node_uuid(t.meter_id, "Meter", field=f"terms.{i}.meterId"), t.coefficient)
-                    for i, t in enumerate(input.terms)
-                ],
-            )
-            async with info.context.tenant_uow() as db:
-                row = await service.create_virtual_meter(db, principal, data)
-            return MeterPayload(meter=Meter.of(row), errors=[])
-
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(
+            info, lambda db, principal: service.create_virtual_meter(db, principal, input.to_data())
+        )
 
     @strawberry.mutation(description="Correct a meter or add data points; the change is kept in its history, audited.")
     async def update_meter(self, info: strawberry.Info[Context, None], input: UpdateMeterInput) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
-            data = input.to_data()
-            async with info.context.tenant_uow() as db:
-                row = await service.update_meter(db, principal, data)
-            return MeterPayload(meter=Meter.of(row), errors=[])
-
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, lambda db, principal: service.update_meter(db, principal, input.to_data()))
 
     @strawberry.mutation(description="Retire a meter from a time on: it leaves the balance, its history stays.")
     async def retire_meter(self, info: strawberry.Info[Context, None], input: RetireMeterInput) -> MeterPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> MeterPayload:
-            data = RetirementData(
-                meter_id=node_uuid(input.id, "Meter", field="id"),
-                retired_at=input.retired_at,
-                final_reading=input.final_reading,
-                reason=input.reason,
-            )
-            async with info.context.tenant_uow() as db:
-                row = await service.retire_meter(db, principal, data)
-            return MeterPayload(meter=Meter.of(row), errors=[])
-
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, lambda db, principal: service.retire_meter(db, principal, input.to_data()))
 
     @strawberry.mutation(description="Record a meter exchange; the meter keeps its history.")
     async def replace_meter_device(
         self, info: strawberry.Info[Context, None], input: ReplaceMeterDeviceInput
     ) -> MeterPayload:
-        principal = info.context.require_principal()
+        async def action(db: AsyncSession, principal: Principal) -> models.Meter:
+            data = input.to_data()
+            await service.replace_device(db, principal, data)
+            return await service.get_meter(db, principal, data.meter_id)
 
-        async def body() -> MeterPayload:
-            data = ReplacementData(
-                meter_id=node_uuid(input.meter_id, "Meter", field="meterId"),
-                removed_at=input.removed_at,
-                final_reading=input.final_reading,
-                new_device=input.new_device.to_data(),
-            )
-            async with info.context.tenant_uow() as db:
-                await service.replace_device(db, principal, data)
-                row = await service.get_meter(db, principal, data.meter_id)
-            return MeterPayload(meter=Meter.of(row), errors=[])
-
-        return await mutations.run(body, lambda e: MeterPayload(meter=None, errors=e))
+        return await _saved_meter(info, action)

@@ -46,9 +46,8 @@ class LiveQuery:
         limit: int = 360,
         power_threshold_kw: float | None = None,
     ) -> LiveValues:  # type: ignore[valid-type]
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            values = await live.live_values(
+        values = await info.context.in_tenant(
+            lambda db, principal: live.live_values(
                 db,
                 principal,
                 node_uuid(meter_id, "Meter", field="meterId"),
@@ -56,4 +55,5 @@ class LiveQuery:
                 limit=limit,
                 power_threshold_kw=power_threshold_kw,
             )
-            return LiveValues.of(values)
+        )
+        return LiveValues.of(values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -13,6 +14,7 @@ from backend.api.context import Context
 from backend.api.derive import derived_type
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, node_uuid
+from backend.identity.principal import Principal
 from backend.metering import models, reports
 from backend.metering.gql import Meter
 from backend.metering.loaders import SharedFrom
@@ -116,11 +118,11 @@ class IntervalQuery:
     async def interval_series(
         self, info: strawberry.Info[Context, None], meter_id: NodeRef, start: datetime, end: datetime
     ) -> IntervalSeries:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            s = await reports.interval_series(
+        s = await info.context.in_tenant(
+            lambda db, principal: reports.interval_series(
                 db, principal, node_uuid(meter_id, "Meter", field="meterId"), start=start, end=end
             )
+        )
         return IntervalSeries.of(s)
 
     @strawberry.field(description="Main meters against their sub-meters in [start, end).")
@@ -132,9 +134,8 @@ class IntervalQuery:
         end: datetime,
         tolerance: float | None = None,
     ) -> BalanceReport:  # type: ignore[valid-type]
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            r = await reports.balance_report(
+        r = await info.context.in_tenant(
+            lambda db, principal: reports.balance_report(
                 db,
                 principal,
                 node_uuid(installation_id, "Installation", field="installationId"),
@@ -142,6 +143,7 @@ class IntervalQuery:
                 end=end,
                 tolerance=tolerance,
             )
+        )
         return BalanceReport.of(r)
 
     @strawberry.field(description="Missing intervals per meter in [start, end).")
@@ -152,15 +154,11 @@ class IntervalQuery:
         start: datetime,
         end: datetime,
     ) -> GapsReport:
-        principal = info.context.require_principal()
-        async with info.context.tenant_uow() as db:
-            r = await reports.gaps_report(
-                db,
-                principal,
-                node_uuid(installation_id, "Installation", field="installationId"),
-                start=start,
-                end=end,
+        r = await info.context.in_tenant(
+            lambda db, principal: reports.gaps_report(
+                db, principal, node_uuid(installation_id, "Installation", field="installationId"), start=start, end=end
             )
+        )
         return GapsReport.of(r)
 
 
@@ -170,18 +168,15 @@ class IntervalMutation:
     async def edit_interval(
         self, info: strawberry.Info[Context, None], input: EditIntervalInput
     ) -> EditIntervalPayload:
-        principal = info.context.require_principal()
-
-        async def body() -> EditIntervalPayload:
-            async with info.context.tenant_uow() as db:
-                edit = await reports.edit_interval(
-                    db,
-                    principal,
-                    node_uuid(input.meter_id, "Meter", field="meterId"),
-                    interval_start=input.interval_start,
-                    value_kwh=input.value_kwh,
-                    reason=input.reason,
-                )
+        async def action(db: AsyncSession, principal: Principal) -> EditIntervalPayload:
+            edit = await reports.edit_interval(
+                db,
+                principal,
+                node_uuid(input.meter_id, "Meter", field="meterId"),
+                interval_start=input.interval_start,
+                value_kwh=input.value_kwh,
+                reason=input.reason,
+            )
             return EditIntervalPayload(
                 meter_id=input.meter_id,
                 interval_start=edit.interval_start,
@@ -190,8 +185,9 @@ class IntervalMutation:
                 errors=[],
             )
 
-        return await mutations.run(
-            body,
+        return await mutations.in_tenant(
+            info,
+            action,
             lambda e: EditIntervalPayload(
                 meter_id=None, interval_start=None, previous_value_kwh=None, value_kwh=None, errors=e
             ),

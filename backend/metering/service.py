@@ -8,6 +8,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -170,14 +171,46 @@ async def _is_below(db: AsyncSession, meter: Meter, ancestor_id: uuid.UUID) -> b
     return current is not None  # a loop already in the data: treat as a cycle
 
 
-async def create_meter(db: AsyncSession, principal: Principal, data: MeterData) -> Meter:
-    """Add a physical meter with its first device and data points; members and up."""
+async def _new_meter_errors(
+    db: AsyncSession, principal: Principal, data: MeterData | VirtualMeterData, *checks: FieldError | None
+) -> list[FieldError]:
+    """What every new meter must pass: a writer, an installation they see, a code, a name and a description
+    its columns can hold; plus the kind's own ``checks``."""
     principal.require("site:write")
     await get_installation(db, principal, data.installation_id)
-    errors = text_errors(
+    return text_errors(
         check_code(data.code),
         check_text(data.name, field="name", max_length=MAX_TEXT["name"], required=True),
         check_text(data.description, field="description", max_length=MAX_TEXT["description"]),
+        *checks,
+    )
+
+
+async def _add_meter(
+    db: AsyncSession, data: MeterData | VirtualMeterData, errors: list[FieldError], **columns: Any
+) -> Meter:
+    """Store a new meter once its checks passed and its code is free in the installation."""
+    if errors:
+        raise ValidationFailed(errors)
+    await _unique_meter_code(db, data.installation_id, data.code)
+    meter = Meter(
+        installation_id=data.installation_id,
+        code=data.code,
+        medium=data.medium,
+        description=data.description,
+        **columns,
+    )
+    db.add(meter)
+    await db.flush()
+    return meter
+
+
+async def create_meter(db: AsyncSession, principal: Principal, data: MeterData) -> Meter:
+    """Add a physical meter with its first device and data points; members and up."""
+    errors = await _new_meter_errors(
+        db,
+        principal,
+        data,
         _finite_positive(data.max_power_kw, field="maxPowerKw", limit=MAX_POWER_KW),
         _finite_positive(data.counter_wrap_value, field="counterWrapValue", limit=MAX_COUNTER),
     )
@@ -196,14 +229,11 @@ async def create_meter(db: AsyncSession, principal: Principal, data: MeterData) 
         process_id=data.process_id,
         line_id=data.line_id,
     )
-    if errors:
-        raise ValidationFailed(errors)
-    await _unique_meter_code(db, data.installation_id, data.code)
-    meter = Meter(
-        installation_id=data.installation_id,
-        code=data.code,
+    meter = await _add_meter(
+        db,
+        data,
+        errors,
         name=data.name.strip(),
-        medium=data.medium,
         role=data.role,
         parent_id=data.parent_id,
         grid_connection_point_id=data.grid_connection_point_id,
@@ -211,10 +241,7 @@ async def create_meter(db: AsyncSession, principal: Principal, data: MeterData) 
         line_id=data.line_id,
         max_power_kw=data.max_power_kw,
         counter_wrap_value=data.counter_wrap_value,
-        description=data.description,
     )
-    db.add(meter)
-    await db.flush()
     for quantity, unit in point_specs:
         db.add(DataPoint(meter_id=meter.id, quantity=quantity, unit=unit))
     if data.device is not None:
@@ -243,13 +270,7 @@ async def _unique_meter_code(db: AsyncSession, installation_id: uuid.UUID, code:
 
 async def create_virtual_meter(db: AsyncSession, principal: Principal, data: VirtualMeterData) -> Meter:
     """A meter computed from others, e.g. main minus the sum of its sub-meters = unmetered + losses."""
-    principal.require("site:write")
-    await get_installation(db, principal, data.installation_id)
-    errors = text_errors(
-        check_code(data.code),
-        check_text(data.name, field="name", max_length=MAX_TEXT["name"], required=True),
-        check_text(data.description, field="description", max_length=MAX_TEXT["description"]),
-    )
+    errors = await _new_meter_errors(db, principal, data)
     if not data.terms:
         errors.append(FieldError("name at least one meter", field="terms"))
     if len(data.terms) > 200:
@@ -262,21 +283,15 @@ async def create_virtual_meter(db: AsyncSession, principal: Principal, data: Vir
             errors.append(FieldError("all terms must measure the same medium", field=f"terms.{index}.meterId"))
         if not math.isfinite(term.coefficient) or term.coefficient == 0 or abs(term.coefficient) > 1e6:
             errors.append(FieldError("a non-zero number up to 1000000", field=f"terms.{index}.coefficient"))
-    if errors:
-        raise ValidationFailed(errors)
-    await _unique_meter_code(db, data.installation_id, data.code)
-    meter = Meter(
-        installation_id=data.installation_id,
-        code=data.code,
+    meter = await _add_meter(
+        db,
+        data,
+        errors,
         name=data.name,
-        medium=data.medium,
         role=MeterRole.SUB,
         is_virtual=True,
         formula=[{"meter_id": str(t.meter_id), "coefficient": t.coefficient} for t in data.terms],
-        description=data.description,
     )
-    db.add(meter)
-    await db.flush()
     await record(db, principal, "meter.virtual_created", "meter", meter.id, after=snapshot(meter))
     return meter
 

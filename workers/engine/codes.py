@@ -4,6 +4,7 @@ Storage keeps one row per meter and UTC day with ``energy_kwh: float64[n]``, ``s
 ``flags: uint16[n]``. The status says how far a value can be trusted; the flags say why.
 """
 
+from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 from typing import TypeVar
 
@@ -12,6 +13,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "IntervalFlag",
+    "IntervalSeries",
     "IntervalStatus",
     "check_flags",
     "check_status",
@@ -74,6 +76,27 @@ _STATUS_OF_RANK = np.array(
     [IntervalStatus.MEASURED, IntervalStatus.EDITED, IntervalStatus.ESTIMATED, IntervalStatus.MISSING],
     dtype=np.uint8,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalSeries:
+    """Interval data as stored: energy, status and flags, one entry per interval.
+
+    The results of the derivation steps extend it with what each step found.
+
+    Attributes
+    ----------
+    energy_kwh : ndarray float64
+        Energy per interval [kWh]; NaN where unknown.
+    status : ndarray uint8
+        :class:`IntervalStatus` codes.
+    flags : ndarray uint16
+        :class:`IntervalFlag` bits.
+    """
+
+    energy_kwh: NDArray[np.float64]
+    status: NDArray[np.uint8]
+    flags: NDArray[np.uint16]
 
 
 def check_status(status: NDArray[np.uint8], *, name: str = "status") -> NDArray[np.uint8]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from workers.engine.codes import IntervalFlag, IntervalStatus, read_only
+from workers.engine.codes import IntervalFlag, IntervalSeries, IntervalStatus, read_only
 from workers.engine.grid import boundaries_s, check_grid
 
 __all__ = [
@@ -127,7 +127,7 @@ class BoundaryCounter:
 
 
 @dataclass(frozen=True, slots=True)
-class IntervalEnergy:
+class IntervalEnergy(IntervalSeries):
     """Interval energy derived from counter snapshots.
 
     Attributes
@@ -152,9 +152,6 @@ class IntervalEnergy:
         Intervals that are MISSING because a boundary falls in a gap.
     """
 
-    energy_kwh: FloatArray
-    status: NDArray[np.uint8]
-    flags: NDArray[np.uint16]
     boundary_energy_kwh: FloatArray
     n_readings_used: int
     events: CounterEvents
@@ -346,17 +343,27 @@ def _replacement_step_energy(
     return across
 
 
-def _counter_steps(
-    ts: IntArray,
-    counter: FloatArray,
-    *,
-    wrap_value_kwh: float | None,
-    rollover_window_fraction: float,
-    reset_fraction: float,
-    multiplier: float,
-    replacements: Sequence[MeterReplacement],
-    max_power_kw: float | None,
-) -> _Steps:
+@dataclass(frozen=True, slots=True)
+class _StepRules:
+    """The step rules :func:`counter_deltas` and :func:`interval_energy_from_counters` share (internal).
+
+    Same names, meaning and order as those functions' keywords.
+    """
+
+    wrap_value_kwh: float | None
+    rollover_window_fraction: float
+    reset_fraction: float
+    multiplier: float
+    replacements: Sequence[MeterReplacement]
+    max_power_kw: float | None
+
+
+def _counter_steps(ts_s: IntArray, counter_kwh: FloatArray, rules: _StepRules) -> tuple[IntArray, _Steps]:
+    """Check the readings and classify their steps (internal); returns the checked times and the steps."""
+    wrap_value_kwh, multiplier, max_power_kw = rules.wrap_value_kwh, rules.multiplier, rules.max_power_kw
+    rollover_window_fraction, reset_fraction = rules.rollover_window_fraction, rules.reset_fraction
+    replacements = rules.replacements
+    ts, counter = _check_readings(ts_s, counter_kwh)
     at, old_final, new_initial, mult = _check_replacements(replacements, multiplier)
     if wrap_value_kwh is not None and not (np.isfinite(wrap_value_kwh) and wrap_value_kwh > 0):
         raise ValueError("wrap_value_kwh must be finite and > 0")
@@ -439,7 +446,7 @@ def _counter_steps(
         continuous += np.cumsum(correction)
     if k:
         continuous[0] = 0.0
-    return _Steps(
+    return ts, _Steps(
         kept=kept,
         glitch=glitch,
         t_s=t,
@@ -538,17 +545,8 @@ def counter_deltas(
     >>> np.round(d.continuous_kwh, 3).tolist(), d.events.rollovers
     ([0.0, 0.2, 0.396, 0.596], 1)
     """
-    ts, counter = _check_readings(ts_s, counter_kwh)
-    steps = _counter_steps(
-        ts,
-        counter,
-        wrap_value_kwh=wrap_value_kwh,
-        rollover_window_fraction=rollover_window_fraction,
-        reset_fraction=reset_fraction,
-        multiplier=multiplier,
-        replacements=replacements,
-        max_power_kw=max_power_kw,
-    )
+    rules = _StepRules(wrap_value_kwh, rollover_window_fraction, reset_fraction, multiplier, replacements, max_power_kw)
+    ts, steps = _counter_steps(ts_s, counter_kwh, rules)
     m = ts.shape[0]
     if steps.kept is None:
         used = np.ones(m, dtype=np.bool_)
@@ -748,17 +746,8 @@ def interval_energy_from_counters(
     limit = res if max_interpolation_gap_s is None else int(max_interpolation_gap_s)
     if limit <= 0:
         raise ValueError("max_interpolation_gap_s must be > 0")
-    ts, counter = _check_readings(ts_s, counter_kwh)
-    steps = _counter_steps(
-        ts,
-        counter,
-        wrap_value_kwh=wrap_value_kwh,
-        rollover_window_fraction=rollover_window_fraction,
-        reset_fraction=reset_fraction,
-        multiplier=multiplier,
-        replacements=replacements,
-        max_power_kw=max_power_kw,
-    )
+    rules = _StepRules(wrap_value_kwh, rollover_window_fraction, reset_fraction, multiplier, replacements, max_power_kw)
+    ts, steps = _counter_steps(ts_s, counter_kwh, rules)
     t, sflags = steps.t_s, steps.flags
     bounds = boundaries_s(start, n, res)
 

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from workers.engine.codes import (
     IntervalFlag,
+    IntervalSeries,
     IntervalStatus,
     check_flags,
     check_status,
@@ -44,7 +45,7 @@ UNTRUSTED_TOTAL_FLAGS: Final[int] = int(IntervalFlag.COUNTER_RESET | IntervalFla
 
 
 @dataclass(frozen=True, slots=True)
-class GapFill:
+class GapFill(IntervalSeries):
     """Interval data after an estimation pass (new arrays; the inputs are untouched).
 
     Attributes
@@ -63,9 +64,6 @@ class GapFill:
         Filled gaps whose values were scaled to a known register total.
     """
 
-    energy_kwh: FloatArray
-    status: NDArray[np.uint8]
-    flags: NDArray[np.uint16]
     n_gaps_filled: int
     n_intervals_filled: int
     n_gaps_scaled: int
@@ -221,18 +219,31 @@ def scale_to_gap_totals(
     return out.astype(np.float64), known
 
 
+@dataclass(frozen=True, slots=True)
+class _Gaps:
+    """Gaps being filled (internal): per gap its first and past-the-end interval, per member its
+    interval and gap (as :func:`expand_gaps` gives them)."""
+
+    start: IntArray
+    end: IntArray
+    index: IntArray
+    gap_id: IntArray
+
+
 def _apply_fill(
     energy: FloatArray,
     status: NDArray[np.uint8],
     flags: NDArray[np.uint16],
+    boundary: FloatArray | None,
+    gaps: _Gaps,
     *,
-    index: IntArray,
     values_kwh: FloatArray,
     flag: IntervalFlag,
-    n_gaps: int,
-    n_scaled: int,
     shape: tuple[int, ...],
 ) -> GapFill:
+    """Write the estimates, scaled to the register totals where known, into copies of the series."""
+    values_kwh, n_scaled = _scaled_to_register(values_kwh, boundary, flags, gaps)
+    index = gaps.index
     energy_out = energy.reshape(-1).copy()
     status_out = status.reshape(-1).copy()
     flags_out = flags.reshape(-1).copy()
@@ -243,7 +254,7 @@ def _apply_fill(
         energy_kwh=read_only(energy_out.reshape(shape)),
         status=read_only(status_out.reshape(shape)),
         flags=read_only(flags_out.reshape(shape)),
-        n_gaps_filled=n_gaps,
+        n_gaps_filled=int(gaps.start.shape[0]),
         n_intervals_filled=int(index.shape[0]),
         n_gaps_scaled=n_scaled,
     )
@@ -281,20 +292,14 @@ def linear_gap_values(left_kwh: FloatArray, right_kwh: FloatArray, *, length: In
 
 
 def _scaled_to_register(
-    values: FloatArray,
-    boundary: FloatArray | None,
-    flags: NDArray[np.uint16],
-    *,
-    start: IntArray,
-    end: IntArray,
-    gap_id: IntArray,
-    length: IntArray,
+    values: FloatArray, boundary: FloatArray | None, flags: NDArray[np.uint16], gaps: _Gaps
 ) -> tuple[FloatArray, int]:
     """Estimates scaled so each gap sums to its register total where that total is trustworthy."""
     if boundary is None:
         return values, 0
-    totals = gap_totals_kwh(boundary, flags, start_index=start, end_index=end)
-    scaled_values, scaled = scale_to_gap_totals(values, gap_id=gap_id, length=length, totals_kwh=totals)
+    totals = gap_totals_kwh(boundary, flags, start_index=gaps.start, end_index=gaps.end)
+    length = gaps.end - gaps.start
+    scaled_values, scaled = scale_to_gap_totals(values, gap_id=gaps.gap_id, length=length, totals_kwh=totals)
     return scaled_values, int(np.count_nonzero(scaled))
 
 
@@ -375,17 +380,9 @@ def fill_short_gaps_linear(
 
     index, gap_id, _ = expand_gaps(start, length)
     values = linear_gap_values(energy[start - 1], energy[end], length=length)
-    values, n_scaled = _scaled_to_register(values, boundary, fl, start=start, end=end, gap_id=gap_id, length=length)
+    gaps = _Gaps(start, end, index, gap_id)
     return _apply_fill(
-        energy,
-        st,
-        fl,
-        index=index,
-        values_kwh=values,
-        flag=IntervalFlag.ESTIMATED_LINEAR,
-        n_gaps=int(start.shape[0]),
-        n_scaled=n_scaled,
-        shape=energy.shape,
+        energy, st, fl, boundary, gaps, values_kwh=values, flag=IntervalFlag.ESTIMATED_LINEAR, shape=energy.shape
     )
 
 
@@ -620,15 +617,14 @@ def fill_long_gaps_like_day(
     index, values = index[member], values[member]
     gap_id = (np.cumsum(filled) - 1)[gap_id[member]]
 
-    values, n_scaled = _scaled_to_register(values, boundary, flat_f, start=start, end=end, gap_id=gap_id, length=length)
+    gaps = _Gaps(start, end, index, gap_id)
     return _apply_fill(
         flat_e,
         flat_s,
         flat_f,
-        index=index,
+        boundary,
+        gaps,
         values_kwh=values,
         flag=IntervalFlag.ESTIMATED_LIKE_DAY,
-        n_gaps=int(start.shape[0]),
-        n_scaled=n_scaled,
         shape=energy.shape,
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from workers.engine.codes import IntervalFlag, IntervalStatus
+from workers.engine.codes import IntervalFlag, IntervalSeries, IntervalStatus
 from workers.engine.counters import MeterReplacement, interval_energy_from_counters
 from workers.engine.daytypes import local_calendar
 from workers.engine.estimation import fill_long_gaps_like_day, fill_short_gaps_linear
@@ -31,7 +31,7 @@ IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
-class DerivedIntervals:
+class DerivedIntervals(IntervalSeries):
     """Interval data of the new days.
 
     Attributes
@@ -51,9 +51,6 @@ class DerivedIntervals:
         SHA-256 over energy, status and flags.
     """
 
-    energy_kwh: FloatArray
-    status: NDArray[np.uint8]
-    flags: NDArray[np.uint16]
     counts: dict[str, int]
     inputs_digest: str
     outputs_digest: str
