@@ -45,7 +45,7 @@ async def principal_from_bearer(services: Services, token: str) -> Principal:
     async with services.db.platform_session() as session:
         client = await active_client(session, str(claims["client_id"]))
     if client is None:
-        raise InvalidToken("this client has been revoked")
+        raise InvalidToken("this client has been revoked, or its organisation is not active")
     if str(client.tenant_id) != str(claims["tenant"]):
         raise InvalidToken("token and client disagree about the organisation")
     try:

@@ -102,11 +102,9 @@ class AuthController(Controller):
             return token_error(str(exc))
         client = None
         if client_id:
+            # a revoked client, or one of a suspended organisation, is answered like an unknown one
             async with services.db.platform_session() as session:
                 client = await active_client(session, client_id)
-            # a suspended organisation's clients get no new tokens: answered like an unknown client
-            if client is not None and not await services.tenants.is_active(client.tenant_id, fresh=True):
-                client = None
         response = issue_token(
             client=client,
             method="POST",

@@ -47,13 +47,10 @@ class TenantRegistry:
         self._ttl_s = ttl_s
         self._by_id: dict[uuid.UUID, tuple[float, TenantRef]] = {}
 
-    async def get(self, tenant_id: uuid.UUID, *, fresh: bool = False) -> TenantRef:
-        """The active tenant with this id; raises ``UnknownTenant`` otherwise.
-
-        ``fresh`` skips the cache, for decisions that must see a suspension at once (issuing tokens).
-        """
+    async def get(self, tenant_id: uuid.UUID) -> TenantRef:
+        """The active tenant with this id; raises ``UnknownTenant`` otherwise."""
         cached = self._by_id.get(tenant_id)
-        if cached and not fresh and time.monotonic() - cached[0] < self._ttl_s:
+        if cached and time.monotonic() - cached[0] < self._ttl_s:
             return cached[1]
         async with self._db.platform_session() as session:
             tenant = await session.get(Tenant, tenant_id)
@@ -69,7 +66,9 @@ class TenantRegistry:
             tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
         if tenant is None or tenant.status != TenantStatus.ACTIVE:
             raise UnknownTenant(f"no organisation '{slug}'", field="tenant", slug=slug)
-        return await self.get(tenant.id)
+        ref = TenantRef.of(tenant)
+        self._by_id[tenant.id] = (time.monotonic(), ref)
+        return ref
 
     async def active(self) -> list[TenantRef]:
         """Every active tenant, oldest first (for sweeps over all tenants)."""
@@ -77,13 +76,6 @@ class TenantRegistry:
             query = select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.created_at)
             tenants = (await session.execute(query)).scalars().all()
         return [TenantRef.of(t) for t in tenants]
-
-    async def is_active(self, tenant_id: uuid.UUID, *, fresh: bool = False) -> bool:
-        try:
-            await self.get(tenant_id, fresh=fresh)
-        except UnknownTenant:
-            return False
-        return True
 
     def invalidate(self, tenant_id: uuid.UUID) -> None:
         self._by_id.pop(tenant_id, None)

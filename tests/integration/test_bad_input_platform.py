@@ -317,39 +317,21 @@ def _installation(**changes: Any) -> dict[str, Any]:
     return {"input": {**INSTALLATION, **changes}}
 
 
+def _site_part(plant: Plant, defaults: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A mutation input for a part of the plant's installation, with ``changes`` over its defaults."""
+    return {"input": {"installationId": str(gid("Installation", plant.installation_id)), **defaults, **changes}}
+
+
 def _process(plant: Plant, **changes: Any) -> dict[str, Any]:
-    return {
-        "input": {
-            "installationId": str(gid("Installation", plant.installation_id)),
-            "code": "P9",
-            "name": "P",
-            **changes,
-        }
-    }
+    return _site_part(plant, {"code": "P9", "name": "P"}, changes)
 
 
 def _grid_point(plant: Plant, **changes: Any) -> dict[str, Any]:
-    return {
-        "input": {
-            "installationId": str(gid("Installation", plant.installation_id)),
-            "code": "G9",
-            "name": "G",
-            **changes,
-        }
-    }
+    return _site_part(plant, {"code": "G9", "name": "G"}, changes)
 
 
 def _meter(plant: Plant, **changes: Any) -> dict[str, Any]:
-    return {
-        "input": {
-            "installationId": str(gid("Installation", plant.installation_id)),
-            "code": "M9",
-            "name": "M",
-            "medium": "ELECTRICITY",
-            "role": "MAIN",
-            **changes,
-        }
-    }
+    return _site_part(plant, {"code": "M9", "name": "M", "medium": "ELECTRICITY", "role": "MAIN"}, changes)
 
 
 def _device(**changes: Any) -> dict[str, Any]:

@@ -24,23 +24,19 @@ async def _clients(services, tenant_id: uuid.UUID) -> int:
         )
 
 
+def create_ingest_client(tenant: str, installation: str):
+    """`cbamx client create` of an ingest client bound to ``installation``, for ``tenant``."""
+    return cbamx(
+        "client", "create", "--tenant", tenant, "--name", "agent", "--scope", "ingest", "--installation", installation
+    )
+
+
 async def test_the_cli_refuses_an_ingest_client_for_an_installation_that_does_not_exist(services):
     # given
     org = await make_org(services)
     before = await _clients(services, org.id)
     # when
-    result = cbamx(
-        "client",
-        "create",
-        "--tenant",
-        org.tenant.slug,
-        "--name",
-        "agent",
-        "--scope",
-        "ingest",
-        "--installation",
-        str(uuid.uuid4()),
-    )
+    result = create_ingest_client(org.tenant.slug, str(uuid.uuid4()))
     # then: refused, naming the installation, and no client stored
     assert result.returncode == 3, result.stdout + result.stderr
     assert "INSTALLATION_NOT_FOUND" in result.stderr and "installation" in result.stderr
@@ -52,18 +48,7 @@ async def test_the_cli_binds_an_ingest_client_to_an_installation_of_the_organisa
     org = await make_org(services)
     plant = await make_plant(services, org)
     # when
-    result = cbamx(
-        "client",
-        "create",
-        "--tenant",
-        org.tenant.slug,
-        "--name",
-        "agent",
-        "--scope",
-        "ingest",
-        "--installation",
-        str(plant.installation_id),
-    )
+    result = create_ingest_client(org.tenant.slug, str(plant.installation_id))
     # then
     assert result.returncode == 0, result.stderr
     async with services.db.platform_session() as session:
@@ -76,18 +61,7 @@ async def test_the_cli_refuses_another_organisations_installation(services):
     org, other = await make_org(services), await make_org(services)
     plant = await make_plant(services, other)
     # when
-    result = cbamx(
-        "client",
-        "create",
-        "--tenant",
-        org.tenant.slug,
-        "--name",
-        "agent",
-        "--scope",
-        "ingest",
-        "--installation",
-        str(plant.installation_id),
-    )
+    result = create_ingest_client(org.tenant.slug, str(plant.installation_id))
     # then
     assert result.returncode == 3 and "INSTALLATION_NOT_FOUND" in result.stderr
     assert await _clients(services, org.id) == 0
