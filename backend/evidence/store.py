@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-import anyio.to_thread
-
 from backend.db import utcnow
+from backend.offload import off_loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +72,7 @@ class S3Store:
         self._lock_enabled: bool | None = None
 
     async def _call(self, name: str, **kwargs: Any) -> Any:
-        return await anyio.to_thread.run_sync(lambda: getattr(self._client, name)(**kwargs))
+        return await off_loop(lambda: getattr(self._client, name)(**kwargs))
 
     async def ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError
@@ -127,7 +126,7 @@ class S3Store:
 
     async def get(self, key: str) -> bytes:
         result = await self._call("get_object", Bucket=self._bucket, Key=key)
-        return await anyio.to_thread.run_sync(result["Body"].read)  # type: ignore[no-any-return]
+        return await off_loop(result["Body"].read)  # type: ignore[no-any-return]
 
     async def keys(self, prefix: str) -> list[str]:
         """Every key under ``prefix``, in key order."""
@@ -152,9 +151,7 @@ class S3Store:
             "ResponseContentDisposition": f'attachment; filename="{filename}"',
             "ResponseContentType": content_type,
         }
-        return await anyio.to_thread.run_sync(
-            lambda: self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_s)
-        )
+        return await off_loop(lambda: self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_s))
 
     async def check(self) -> None:
         await self._call("head_bucket", Bucket=self._bucket)
@@ -184,11 +181,11 @@ class LocalStore:
             tmp.write_bytes(data)
             tmp.replace(path)  # atomic: a reader never sees half a document
 
-        await anyio.to_thread.run_sync(write)
+        await off_loop(write)
         return StoredObject(key, None, None, created=True)
 
     async def get(self, key: str) -> bytes:
-        return await anyio.to_thread.run_sync(self._path(key).read_bytes)
+        return await off_loop(self._path(key).read_bytes)
 
     async def keys(self, prefix: str) -> list[str]:
         """Every key under ``prefix``, in key order."""
@@ -200,7 +197,7 @@ class LocalStore:
             paths = (p for p in base.rglob("*") if p.is_file() and p.suffix != ".tmp")
             return sorted(k for k in (p.relative_to(self._root).as_posix() for p in paths) if k.startswith(prefix))
 
-        return await anyio.to_thread.run_sync(walk)
+        return await off_loop(walk)
 
     async def delete_unlocked(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from backend.offload import off_loop
 
 _hasher = PasswordHasher()  # argon2id, m=64 MiB, t=3, p=4
 MIN_PASSWORD_LENGTH = 12
 
 
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await off_loop(_hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; a missing hash still costs one verification (no timing oracle)."""
     target = password_hash or _DUMMY_HASH
     try:
-        ok = await anyio.to_thread.run_sync(_hasher.verify, target, password)
+        ok = await off_loop(_hasher.verify, target, password)
     except (VerificationError, InvalidHashError):
         return False
     return bool(ok) and password_hash is not None
