@@ -515,7 +515,11 @@ async def test_readings_cbamx_refuses_are_set_aside_named_in_the_log_and_the_res
     assert "UNKNOWN_DATA_POINT (quantity): " in refusal and "voltage_l1n" in refusal.split("(quantity): ")[1]
     state = buffer_state(buffer)
     counts = await server_counts(services, site.owner)
-    assert counts.rows + state.rejected + state.pending == state.seq
+    # nothing is lost: every buffered reading is stored, set aside or still pending. Stopping the
+    # agent during an upload may leave a batch the server has already stored counted as pending
+    # too (delivery is at least once; the next upload's duplicates are ignored), so pending can
+    # overlap the stored rows but never fall short of them.
+    assert counts.rows + state.rejected <= state.seq <= counts.rows + state.rejected + state.pending, (state, counts)
     # and the set-aside readings are listed with the answer by the agent's command
     listing = await asyncio.create_subprocess_exec(
         agent.command[0], "set-aside", "list", str(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
