@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.evidence.models import EvidenceDocument
 from backend.factors.models import EmissionFactor, FactorKind, PublishedEmissionFactor
 from backend.factors.schemas import Factor, FactorFilter, Provenance, plain
 
@@ -227,3 +228,8 @@ def _factor(r: Any) -> Factor:
         supersedes_id=r["supersedes_id"],
         created_at=r["created_at"],
     )
+
+
+async def documents_of(db: AsyncSession, document_ids: list[uuid.UUID]) -> list[EvidenceDocument]:
+    """The evidence documents of several factors in one query (the factor list's loader)."""
+    return list((await db.execute(select(EvidenceDocument).where(EvidenceDocument.id.in_(document_ids)))).scalars())

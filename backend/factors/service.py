@@ -591,3 +591,8 @@ async def compute_own_generation_factor(db: AsyncSession, actor: Principal, data
         created_by=actor.label,
     )
     return await _store(db, actor, row, old)
+
+
+async def disclosure_documents(db: AsyncSession, document_ids: list[uuid.UUID]) -> list[EvidenceDocument]:
+    """The evidence documents factors point to (for the list's loader; the caller read the factors)."""
+    return await repo.documents_of(db, document_ids)
