@@ -15,7 +15,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    Computed,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -132,3 +145,25 @@ class EmissionFactor(FactorShape, TenantBase):
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("emission_factors.id", ondelete="RESTRICT"))
     created_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+# A stored version never changes: only its end may be set or moved earlier (when a new version
+# supersedes it), and it is never deleted. PostgreSQL enforces it for every role, the owner included.
+IMMUTABLE_VERSIONS_DDL = """
+CREATE OR REPLACE FUNCTION emission_factors_immutable() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION 'emission factor versions are kept: DELETE refused' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF (to_jsonb(NEW) - 'valid_to' - 'validity') IS DISTINCT FROM (to_jsonb(OLD) - 'valid_to' - 'validity')
+     OR (OLD.valid_to IS NOT NULL AND (NEW.valid_to IS NULL OR NEW.valid_to > OLD.valid_to)) THEN
+    RAISE EXCEPTION 'an emission factor version is immutable: supersede it with a new version'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $f$;
+CREATE TRIGGER emission_factors_immutable BEFORE UPDATE OR DELETE ON emission_factors
+  FOR EACH ROW EXECUTE FUNCTION emission_factors_immutable();
+""".strip()
+
+event.listen(EmissionFactor.__table__, "after_create", DDL(IMMUTABLE_VERSIONS_DDL))

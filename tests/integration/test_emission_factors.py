@@ -422,3 +422,24 @@ async def test_own_generation_with_a_fuel_the_library_lacks_names_it(services):
             )
     assert "no net calorific value for fuel wood_pellets valid on 2026-01-01" in missing.value.message
     assert "give the measured value instead" in missing.value.message
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE {s}.emission_factors SET value = 0.1",
+        "UPDATE {s}.emission_factors SET source_document = 'rewritten'",
+        "UPDATE {s}.emission_factors SET valid_to = '2030-01-01'",
+        "DELETE FROM {s}.emission_factors",
+    ],
+)
+async def test_a_stored_version_cannot_be_changed_or_deleted(services, statement):
+    owner = await make_tenant(services)
+    await supplier_factor(services, owner, valid_to=date(2027, 1, 1))
+    schema = f'"{owner.tenant.scope().schema}"'
+    with pytest.raises(DBAPIError, match="immutable|are kept"):
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            await db.execute(text(statement.format(s=schema)))
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        row = (await db.execute(select(EmissionFactor))).scalar_one()
+    assert row.value == Decimal("0.312") and row.valid_to == date(2027, 1, 1)

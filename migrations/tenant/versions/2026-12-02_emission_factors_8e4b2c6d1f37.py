@@ -17,6 +17,24 @@ down_revision: str | Sequence[str] | None = "f5637afb2b74"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# a stored version never changes but for its end moving earlier, and is never deleted
+IMMUTABLE_VERSIONS_DDL = """
+CREATE OR REPLACE FUNCTION emission_factors_immutable() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION 'emission factor versions are kept: DELETE refused' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF (to_jsonb(NEW) - 'valid_to' - 'validity') IS DISTINCT FROM (to_jsonb(OLD) - 'valid_to' - 'validity')
+     OR (OLD.valid_to IS NOT NULL AND (NEW.valid_to IS NULL OR NEW.valid_to > OLD.valid_to)) THEN
+    RAISE EXCEPTION 'an emission factor version is immutable: supersede it with a new version'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $f$;
+CREATE TRIGGER emission_factors_immutable BEFORE UPDATE OR DELETE ON emission_factors
+  FOR EACH ROW EXECUTE FUNCTION emission_factors_immutable();
+""".strip()
+
 
 def upgrade() -> None:
     # the platform migration installs btree_gist (equality inside a GiST exclusion constraint)
@@ -89,5 +107,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS emission_factors_immutable ON emission_factors")
+    op.execute("DROP FUNCTION IF EXISTS emission_factors_immutable()")
     op.drop_index("ix_emission_factors_kind_subject", table_name="emission_factors")
     op.drop_table("emission_factors")
