@@ -3,6 +3,7 @@
 from backend import outbox as outbox_models
 from backend.audit import models as audit_models
 from backend.evidence import models as evidence_models
+from backend.factors import models as factor_models
 from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
@@ -13,6 +14,7 @@ from backend.tenants import models as tenant_models
 __all__ = [
     "audit_models",
     "evidence_models",
+    "factor_models",
     "identity_models",
     "ingest_models",
     "installation_models",

@@ -15,6 +15,7 @@ from backend.api.errors import DomainErrorCodes, ErrorsAtTheEdge, log_errors
 from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
 from backend.evidence.gql import EvidenceQuery
+from backend.factors.gql import FactorMutation, FactorQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestMutation, IngestQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
@@ -38,11 +39,20 @@ Query = merge_types(
         EvidenceQuery,
         AuditQuery,
         SharingQuery,
+        FactorQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, IngestMutation, SharingMutation),
+    (
+        IdentityMutation,
+        InstallationMutation,
+        MeteringMutation,
+        IntervalMutation,
+        IngestMutation,
+        SharingMutation,
+        FactorMutation,
+    ),
 )
 
 

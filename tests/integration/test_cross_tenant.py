@@ -73,6 +73,7 @@ async def world(services, http) -> dict[str, Any]:
         ["site:read", "interval:read", "evidence:read", "audit:read", "grants:read", "ingest"],
         installation_id=plant_a.installation_id,
     )
+    factors_b = await _factor_world(services, b, doc)
     async with services.db.tenant(b.tenant.scope()) as db:
         conflict_b = await _reading_conflict(db, plant_b.installation_id)
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
@@ -88,7 +89,39 @@ async def world(services, http) -> dict[str, Any]:
         "a_client": (a_client_id, a_secret),
         "b_audit_count": b_audit,
         "conflict_b": conflict_b,
+        **factors_b,
     }
+
+
+# --- world data of the emission factor library -------------------------------------------------------------
+
+
+async def _factor_world(services: Any, b: Any, disclosure: Any) -> dict[str, Any]:
+    """B's own supplier-specific factor, disclosed by B's secret document, and B's own-generation factor."""
+    from datetime import date
+    from decimal import Decimal
+
+    from backend.factors import service as factors
+    from backend.factors.schemas import FuelUse, OwnGenerationData, SupplierFactorData
+
+    contract, generator = uuid.uuid4(), uuid.uuid4()
+    async with services.db.tenant(b.tenant.scope()) as db:
+        supplier = await factors.add_supplier_factor(
+            db, b.principal, SupplierFactorData(contract, Decimal("0.123"), date(2026, 1, 1), disclosure.id)
+        )
+        own = await factors.compute_own_generation_factor(
+            db,
+            b.principal,
+            OwnGenerationData(
+                generator,
+                [FuelUse("natural_gas", Decimal("5"))],
+                Decimal("20"),
+                date(2026, 1, 1),
+                date(2026, 2, 1),
+                date(2026, 1, 1),
+            ),
+        )
+    return {"factor_b": supplier, "own_factor_b": own, "contract_b": contract, "generator_b": generator}
 
 
 async def _reading_conflict(db: Any, installation_id: Any) -> Any:
@@ -258,6 +291,39 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "PartnerOrganizations": {"vars": {}, "refused": False},
         # an exact lookup answers only the organisation named; here one that does not exist
         "OrganizationLookup": {"vars": {"lookup": "no-such-organisation"}, "refused": True},
+        # emission factors: B's own factors are private; published ones are everyone's
+        "EmissionFactors": {"vars": {"filter": {"subject": str(w["contract_b"])}}, "refused": False},
+        "EmissionFactor": {"vars": {"id": gid("EmissionFactor", w["factor_b"].id)}, "refused": True},
+        "SelectEmissionFactor": {
+            "vars": {"kind": "SUPPLIER_SPECIFIC", "subject": str(w["contract_b"]), "on": "2026-03-01"},
+            "refused": True,
+        },
+        "AddSupplierEmissionFactor": {
+            "vars": {
+                "input": {
+                    "contractId": str(w["contract_b"]),
+                    "value": "0.2",
+                    "validFrom": "2026-02-01",
+                    "disclosureDocumentId": gid("EvidenceDocument", w["doc_b"].id),
+                    "supersedes": gid("EmissionFactor", w["factor_b"].id),
+                }
+            },
+            "refused": True,
+        },
+        "ComputeOwnGenerationFactor": {
+            "vars": {
+                "input": {
+                    "generatorId": str(w["generator_b"]),
+                    "fuels": [{"fuel": "natural_gas", "quantityT": "1"}],
+                    "netGenerationMwh": "10",
+                    "periodStart": "2026-01-01",
+                    "periodEnd": "2026-02-01",
+                    "validFrom": "2026-02-01",
+                    "supersedes": gid("EmissionFactor", w["own_factor_b"].id),
+                }
+            },
+            "refused": True,
+        },
     }
 
 
