@@ -116,8 +116,6 @@ class SupplyContract(TenantBase):
     shared_link: Mapped[bool] = mapped_column(default=False)
     # the counterparty is the same legal entity (needs an intra-company off-take agreement)
     same_legal_entity: Mapped[bool] = mapped_column(default=False)
-    # PPA with a developer on the platform: the platform connection (PpaConnection.id)
-    connection_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -230,7 +230,6 @@ def upgrade() -> None:
         sa.Column("fuel", sa.String(length=120), nullable=False),
         sa.Column("shared_link", sa.Boolean(), nullable=False),
         sa.Column("same_legal_entity", sa.Boolean(), nullable=False),
-        sa.Column("connection_id", sa.Uuid(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -255,7 +254,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_supply_contracts")),
         sa.UniqueConstraint("installation_id", "reference", name=op.f("uq_supply_contracts_installation_id_reference")),
     )
-    op.create_index(op.f("ix_supply_contracts_connection_id"), "supply_contracts", ["connection_id"], unique=False)
     op.create_index(op.f("ix_supply_contracts_installation_id"), "supply_contracts", ["installation_id"], unique=False)
     op.create_table(
         "supply_contract_delivery_points",
@@ -357,7 +355,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_supply_contract_delivery_points_contract_id"), table_name="supply_contract_delivery_points")
     op.drop_table("supply_contract_delivery_points")
     op.drop_index(op.f("ix_supply_contracts_installation_id"), table_name="supply_contracts")
-    op.drop_index(op.f("ix_supply_contracts_connection_id"), table_name="supply_contracts")
     op.drop_table("supply_contracts")
     op.drop_index(op.f("ix_settlement_intervals_upload_id"), table_name="settlement_intervals")
     op.drop_table("settlement_intervals")
