@@ -15,6 +15,7 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
+from backend.db import Database
 from backend.developers import connections, flows, reads, service, settlement
 from backend.developers import models as dev_models
 from backend.developers.errors import ConnectionNotFound
@@ -23,7 +24,6 @@ from backend.evidence.gql import EvidenceDocument
 from backend.evidence.models import EvidenceDocument as EvidenceDocumentModel
 from backend.identity.gql import Organization
 from backend.identity.principal import Principal
-from backend.services import Services
 from backend.sharing import organizations
 from backend.supply import models as supply_models
 from backend.supply.gql import DeliveryShape, PlantDetails, PlantInput, PlantTechnology, PpaSettlement
@@ -451,13 +451,13 @@ def _connection_payload(errors: list[UserError]) -> PpaConnectionPayload:
 
 async def _platform_change(
     info: strawberry.Info[Context, None],
-    change: Callable[[Services, Principal], Awaitable[tuple[dev_models.PpaConnection, TenantModel]]],
+    change: Callable[[Database, Principal], Awaitable[tuple[dev_models.PpaConnection, TenantModel]]],
 ) -> PpaConnectionPayload:
     """Run a connection change (``backend.developers.flows``); the payload names both organisations."""
     principal = info.context.require_principal()
 
     async def body() -> PpaConnectionPayload:
-        row, tenant = await change(info.context.services, principal)
+        row, tenant = await change(info.context.services.db, principal)
         async with info.context.services.db.platform_session() as session:
             (out,) = await _connections_out(session, [row], tenant.id)
         return PpaConnectionPayload(connection=out, errors=[])
@@ -481,9 +481,9 @@ class DevelopersMutation:
     async def invite_developer(
         self, info: strawberry.Info[Context, None], input: InviteDeveloperInput
     ) -> PpaConnectionPayload:
-        async def change(services: Services, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
             return await flows.invite_developer(
-                services,
+                db,
                 principal,
                 developer_id=node_uuid(input.developer_id, "Organization", field="developerId"),
                 contract_id=node_uuid(input.contract_id, "SupplyContract", field="contractId"),
@@ -495,9 +495,9 @@ class DevelopersMutation:
     async def invite_offtaker(
         self, info: strawberry.Info[Context, None], input: InviteOfftakerInput
     ) -> PpaConnectionPayload:
-        async def change(services: Services, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
             return await flows.invite_offtaker(
-                services,
+                db,
                 principal,
                 offtaker_id=node_uuid(input.offtaker_id, "Organization", field="offtakerId"),
                 plant_id=node_uuid(input.plant_id, "GenerationPlant", field="plantId"),
@@ -512,9 +512,9 @@ class DevelopersMutation:
     async def accept_ppa_connection(
         self, info: strawberry.Info[Context, None], input: AcceptPpaConnectionInput
     ) -> PpaConnectionPayload:
-        async def change(services: Services, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
             return await flows.accept(
-                services,
+                db,
                 principal,
                 connection_id=_connection_id(input.id, "id"),
                 plant_id=node_uuid(input.plant_id, "GenerationPlant", field="plantId") if input.plant_id else None,
@@ -529,8 +529,8 @@ class DevelopersMutation:
     async def decline_ppa_connection(
         self, info: strawberry.Info[Context, None], input: PpaConnectionIdInput
     ) -> PpaConnectionPayload:
-        async def change(services: Services, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
-            return await flows.decline(services, principal, connection_id=_connection_id(input.id, "id"))
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+            return await flows.decline(db, principal, connection_id=_connection_id(input.id, "id"))
 
         return await _platform_change(info, change)
 
@@ -538,7 +538,7 @@ class DevelopersMutation:
     async def revoke_ppa_connection(
         self, info: strawberry.Info[Context, None], input: PpaConnectionIdInput
     ) -> PpaConnectionPayload:
-        async def change(services: Services, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
-            return await flows.revoke(services, principal, connection_id=_connection_id(input.id, "id"))
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+            return await flows.revoke(db, principal, connection_id=_connection_id(input.id, "id"))
 
         return await _platform_change(info, change)

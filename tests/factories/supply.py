@@ -113,7 +113,7 @@ async def make_ppa_world(
         )
     plant_id = await make_developer_plant(services, developer, capacity_kw=capacity_kw)
     connection, _ = await flows.invite_offtaker(
-        services,
+        services.db,
         developer.principal,
         offtaker_id=exporter.id,
         plant_id=plant_id,
@@ -128,7 +128,7 @@ async def make_ppa_world(
     )
     connection_id = connection.id
     if accept:
-        await flows.accept(services, exporter.principal, connection_id=connection_id, contract_id=contract.id)
+        await flows.accept(services.db, exporter.principal, connection_id=connection_id, contract_id=contract.id)
     return PpaWorld(exporter, developer, site, contract.id, plant_id, connection_id, (start, end))
 
 
