@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from backend.api.errors import DomainErrorCodes, ErrorsAtTheEdge, log_errors
 from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
+from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.factors.gql import FactorMutation, FactorQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
@@ -24,6 +25,7 @@ from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
+from backend.supply.gql import SupplyMutation, SupplyQuery
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
@@ -40,6 +42,8 @@ Query = merge_types(
         AuditQuery,
         SharingQuery,
         FactorQuery,
+        SupplyQuery,
+        DevelopersQuery,
     ),
 )
 Mutation = merge_types(
@@ -52,6 +56,8 @@ Mutation = merge_types(
         IngestMutation,
         SharingMutation,
         FactorMutation,
+        SupplyMutation,
+        DevelopersMutation,
     ),
 )
 

@@ -31,6 +31,7 @@ from backend.sharing.models import DirectoryEntry, Grant, ResourceKind
 from backend.tenants.models import Tenant, TenantKind
 from connectors.config import AgentConfig, load_config
 from connectors.inventory import ConfiguredPoint, configured_points
+from demo.supply import seed_supply
 from tenancy.provisioning import NewTenant, create_tenant
 
 DEMO_PASSWORD = "cbamx-demo-2026"
@@ -322,6 +323,9 @@ async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
     if store is not None:
         await _evidence(db, store, state.tenants["alu-sabac"], state.installation_id)
     await _grants(db, state)
+    if store is not None:
+        assert state.installation_id is not None
+        await seed_supply(db, store, state.tenants["alu-sabac"], state.tenants["dunav-solar"], state.installation_id)
     return state
 
 
