@@ -2,6 +2,7 @@
 
 from backend import outbox as outbox_models
 from backend.audit import models as audit_models
+from backend.certificates import models as certificate_models
 from backend.evidence import models as evidence_models
 from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
@@ -12,6 +13,7 @@ from backend.tenants import models as tenant_models
 
 __all__ = [
     "audit_models",
+    "certificate_models",
     "evidence_models",
     "identity_models",
     "ingest_models",
