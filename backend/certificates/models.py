@@ -65,6 +65,8 @@ class Certificate(TenantBase):
         Index("ix_certificates_supply_contract_id", "supply_contract_id"),
         Index("ix_certificates_state_expires_on", "state", "expires_on"),
     )
+    # the generated quantity and range come back with every INSERT and UPDATE (RETURNING)
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     scheme: Mapped[CertificateScheme] = mapped_column(str_enum(CertificateScheme, length=16))
@@ -134,6 +136,7 @@ class CertificateClaim(TenantBase):
         CheckConstraint("range_start >= 0 AND range_end >= range_start", name="range_order"),
         CheckConstraint("period_end_on > period_start_on", name="claim_period"),
     )
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     certificate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("certificates.id", ondelete="RESTRICT"), index=True)
