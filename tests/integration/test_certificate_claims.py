@@ -64,7 +64,8 @@ async def test_two_concurrent_overlapping_claims_one_waits_for_the_other_and_los
         # then: PostgreSQL holds the second insert until the first transaction ends
         assert not racing.done()
         waiting = await superuser_fetch(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%claim_registry%'"
+            "SELECT count(*) AS n FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND query ILIKE '%claim_registry%'"
         )
         assert waiting[0]["n"] >= 1
     # the first commits when the block ends; the second is refused
