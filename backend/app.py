@@ -19,6 +19,7 @@ from backend.api.problems import (
     validation_handler,
 )
 from backend.api.request_id import RequestIdMiddleware
+from backend.developers.rest import DevelopersController
 from backend.errors import DomainError
 from backend.evidence.rest import EvidenceController
 from backend.health import HealthController
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             AuthController,
             IngestController,
             EvidenceController,
+            DevelopersController,
             graphql,
         ],
         lifespan=[lifespan],

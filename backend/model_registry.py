@@ -3,17 +3,20 @@
 from backend import outbox as outbox_models
 from backend.audit import models as audit_models
 from backend.certificates import models as certificate_models
+from backend.developers import models as developer_models
 from backend.evidence import models as evidence_models
 from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
 from backend.metering import models as metering_models
 from backend.sharing import models as sharing_models
+from backend.supply import models as supply_models
 from backend.tenants import models as tenant_models
 
 __all__ = [
     "audit_models",
     "certificate_models",
+    "developer_models",
     "evidence_models",
     "identity_models",
     "ingest_models",
@@ -21,5 +24,6 @@ __all__ = [
     "metering_models",
     "outbox_models",
     "sharing_models",
+    "supply_models",
     "tenant_models",
 ]

@@ -14,6 +14,8 @@ from strawberry.types import ExecutionContext
 from backend.api.errors import DomainErrorCodes, ErrorsAtTheEdge, log_errors
 from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
+from backend.certificates.gql import CertificatesMutation, CertificatesQuery
+from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestMutation, IngestQuery
@@ -23,6 +25,7 @@ from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
+from backend.supply.gql import SupplyMutation, SupplyQuery
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
@@ -38,11 +41,24 @@ Query = merge_types(
         EvidenceQuery,
         AuditQuery,
         SharingQuery,
+        SupplyQuery,
+        DevelopersQuery,
+        CertificatesQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, IngestMutation, SharingMutation),
+    (
+        IdentityMutation,
+        InstallationMutation,
+        MeteringMutation,
+        IntervalMutation,
+        IngestMutation,
+        SharingMutation,
+        SupplyMutation,
+        DevelopersMutation,
+        CertificatesMutation,
+    ),
 )
 
 

@@ -63,6 +63,7 @@ class Certificate(TenantBase):
             using="gist",
         ),
         Index("ix_certificates_supply_contract_id", "supply_contract_id"),
+        Index("ix_certificates_ppa_connection_id", "ppa_connection_id"),
         Index("ix_certificates_state_expires_on", "state", "expires_on"),
     )
     # the generated quantity and range come back with every INSERT and UPDATE (RETURNING)
@@ -93,8 +94,11 @@ class Certificate(TenantBase):
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     transferred_to: Mapped[str] = mapped_column(String(200), default="")
     transferred_on: Mapped[date | None] = mapped_column(Date)
-    # SupplyContract of the supply domain (no foreign key until that table is merged in)
-    supply_contract_id: Mapped[uuid.UUID | None]
+    # the holder's own supply contract (an offtaker's PPA or grid contract) this range came with
+    supply_contract_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("supply_contracts.id", ondelete="RESTRICT"))
+    # a developer's record for one PPA: the platform connection both sides share (no foreign key
+    # across schemas); the offtaker reads these through the connection's contract grant
+    ppa_connection_id: Mapped[uuid.UUID | None]
     split_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("certificates.id", ondelete="RESTRICT"))
     evidence_sha256: Mapped[list[str]] = mapped_column(
         ARRAY(String(64)), default=list, server_default=text("'{}'::varchar[]")

@@ -63,6 +63,8 @@ async def list_certificates(
         query = query.where(Certificate.scheme == filters.scheme)
     if filters.supply_contract_id is not None:
         query = query.where(Certificate.supply_contract_id == filters.supply_contract_id)
+    if filters.ppa_connection_id is not None:
+        query = query.where(Certificate.ppa_connection_id == filters.ppa_connection_id)
     if filters.production_from is not None:
         query = query.where(Certificate.production_end_on > filters.production_from)
     if filters.production_to is not None:

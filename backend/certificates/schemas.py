@@ -183,6 +183,7 @@ class CertificateFilter:
     states: tuple[str, ...] = ()
     scheme: CertificateScheme | None = None
     supply_contract_id: uuid.UUID | None = None
+    ppa_connection_id: uuid.UUID | None = None
     production_from: date | None = None  # production period ends after this day
     production_to: date | None = None  # production period starts before this day
     device_id: str | None = None

@@ -40,9 +40,12 @@ from backend.certificates.schemas import (
     normalise_body,
 )
 from backend.db import tenant_scope_of, utcnow
+from backend.developers.models import PpaConnection
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.schemas import check_text, text_errors
+from backend.supply import service as supply
+from backend.supply.errors import ContractNotFound
 
 
 def snapshot(row: Any) -> dict[str, Any]:
@@ -109,13 +112,26 @@ async def _check_references(
 
 
 async def register_certificate(
-    db: AsyncSession, principal: Principal, data: CertificateData, *, today: date | None = None
+    db: AsyncSession,
+    principal: Principal,
+    data: CertificateData,
+    *,
+    connection: PpaConnection | None = None,
+    today: date | None = None,
 ) -> Certificate:
-    """Record a range as issued or received (the developer's issuance record, an exporter's holding)."""
+    """Record a range as issued or received: an exporter's holding (optionally of one of its supply
+    contracts), or a developer's issuance record for a PPA ``connection`` it is the developer of."""
     principal.require("site:write")
     today = today or today_utc()
     data.validate(today)
     errors = await _check_references(db, evidence=data.evidence_sha256)
+    if data.supply_contract_id is not None:
+        try:
+            await supply.get_contract(db, principal, data.supply_contract_id)
+        except ContractNotFound:
+            errors.append(FieldError("no such supply contract", field="supplyContractId"))
+    if connection is not None and connection.developer_tenant_id != tenant_scope_of(db).tenant_id:
+        errors.append(FieldError("your organisation is not the developer of this PPA", field="connectionId"))
     if errors:
         raise ValidationFailed(errors)
     expiry, rule = expires_on(data.issuing_country, data.production_end_on)
@@ -139,6 +155,7 @@ async def register_certificate(
         # a range recorded after its expiry day is recorded as what it is
         state=CertificateState.EXPIRED if is_expired(expiry, today) else CertificateState.ACTIVE,
         supply_contract_id=data.supply_contract_id,
+        ppa_connection_id=connection.id if connection is not None else None,
         evidence_sha256=list(data.evidence_sha256),
         created_by=principal.label,
     )
@@ -191,6 +208,7 @@ async def _split(
                 "expiry_rule",
                 "state",
                 "supply_contract_id",
+                "ppa_connection_id",
             )
         },
         range_start=certificate.range_end + 1,

@@ -19,7 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.identity.principal import Principal
 from backend.references import ReadLimit
 from backend.services import Services
-from backend.sharing.errors import GrantInstallationExcludes, GrantPeriodExcludes, GrantScopeMissing
+from backend.sharing.errors import (
+    GrantContractExcludes,
+    GrantInstallationExcludes,
+    GrantPeriodExcludes,
+    GrantScopeMissing,
+)
 from backend.sharing.grants import KIND_SCOPES, limit_of, live_grants_for, record_grant_use
 from backend.sharing.models import Grant, ResourceKind
 
@@ -79,6 +84,14 @@ class GrantedRead:
         await self._use(allowed[0])
         return allowed[0]
 
+    async def allow_contract(self, contract_id: uuid.UUID) -> Grant:
+        """The grant scoped to this contract, recorded as used; or ``GRANT_CONTRACT_EXCLUDES``."""
+        naming = [g for g in self.grants if contract_id in (g.contract_ids or [])]
+        if not naming:
+            raise GrantContractExcludes("your grant does not include this contract", field="contractId")
+        await self._use(naming[0])
+        return naming[0]
+
     async def allow_listing(self) -> None:
         """A list read: rows are kept inside ``limits`` by the reader; the use is recorded."""
         await self._use(self.grants[0])
@@ -98,6 +111,9 @@ def reader_for(actor: Principal, kind: ResourceKind) -> Principal:
         )
     # interval data is read by meter, so its reader sees the meters (the data's own names) too
     scopes = {scope, "site:read"} if kind == ResourceKind.INTERVAL_DATA else {scope}
+    if kind == ResourceKind.PPA_CONTRACT:
+        # one contract's plant, interval generation, statements and their documents (checked by the reads)
+        scopes = {scope, "site:read", "evidence:read"}
     return Principal(
         kind=actor.kind,
         id=actor.id,

@@ -33,3 +33,9 @@ class GrantScopeMissing(PermissionDenied):
 
 class OrganizationNotFound(NotFound):
     code = "ORGANIZATION_NOT_FOUND"
+
+
+class GrantContractExcludes(PermissionDenied):
+    """A live contract-scoped grant exists, but not for this contract."""
+
+    code = "GRANT_CONTRACT_EXCLUDES"

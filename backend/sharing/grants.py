@@ -32,12 +32,17 @@ KIND_SCOPES: dict[ResourceKind, str] = {
     ResourceKind.INTERVAL_DATA: "interval:read",
     ResourceKind.EVIDENCE: "evidence:read",
     ResourceKind.AUDIT: "audit:read",
+    ResourceKind.PPA_CONTRACT: "interval:read",
 }
+# kinds a grant opens for named contracts only; such grants are made by accepting a PPA connection
+CONTRACT_KINDS = frozenset({ResourceKind.PPA_CONTRACT})
 # kinds whose records are dated, so a grant's period can limit them; the site model is not dated
 DATED_KINDS = frozenset({ResourceKind.INTERVAL_DATA, ResourceKind.EVIDENCE, ResourceKind.AUDIT})
 MAX_PURPOSE = 500
 MAX_INSTALLATIONS = 100
 MAX_LIFETIME = timedelta(days=10 * 365)
+# a contract-scoped grant ends with its contract, which may run longer (PPAs of 10 to 25 years)
+MAX_CONTRACT_LIFETIME = timedelta(days=30 * 365)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,7 @@ class NewGrant:
     period_start: datetime | None = None
     period_end: datetime | None = None
     purpose: str = ""
+    contract_ids: list[uuid.UUID] | None = None
 
 
 async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, data: NewGrant) -> Grant:
@@ -78,6 +84,14 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
                 field="periodStart" if data.period_start else "periodEnd",
             )
         )
+    contract_kinds = [k for k in data.resource_kinds if k in CONTRACT_KINDS]
+    if contract_kinds and actor.kind != "system":
+        errors.append(FieldError("a contract's data is shared by accepting its PPA connection", field="resourceKinds"))
+    if contract_kinds and (not data.contract_ids or len(contract_kinds) != len(data.resource_kinds)):
+        errors.append(FieldError("a contract-scoped grant names its contracts and nothing else", field="contractIds"))
+    if data.contract_ids and not contract_kinds:
+        errors.append(FieldError("only contract-scoped kinds are limited to contracts", field="contractIds"))
+    lifetime = MAX_CONTRACT_LIFETIME if contract_kinds else MAX_LIFETIME
     naive = False
     for name, when in (
         ("expiresAt", data.expires_at),
@@ -96,9 +110,9 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
         data = dataclasses.replace(data, grantee_client_id=None)
     if not naive and data.expires_at <= utcnow():
         errors.append(FieldError("must be in the future", field="expiresAt"))
-    elif not naive and data.expires_at > utcnow() + MAX_LIFETIME:
+    elif not naive and data.expires_at > utcnow() + lifetime:
         errors.append(
-            FieldError(f"at most {MAX_LIFETIME.days // 365} years ahead: give a new grant then", field="expiresAt")
+            FieldError(f"at most {lifetime.days // 365} years ahead: give a new grant then", field="expiresAt")
         )
     if not naive and data.period_start and data.period_end and data.period_end <= data.period_start:
         errors.append(FieldError("must be after the period start", field="periodEnd"))
@@ -129,6 +143,7 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
         grantee_client_id=client_pk,
         resource_kinds=sorted({k.value for k in data.resource_kinds}),
         installation_ids=list(data.installation_ids or []),
+        contract_ids=list(data.contract_ids or []),
         period_start=data.period_start,
         period_end=data.period_end,
         purpose=data.purpose,
@@ -149,6 +164,7 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
             "client": data.grantee_client_id,
             "kinds": grant.resource_kinds,
             "installations": grant.installation_ids,
+            "contracts": grant.contract_ids,
             "period": [grant.period_start, grant.period_end],
             "expires_at": grant.expires_at,
         },

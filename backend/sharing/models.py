@@ -10,7 +10,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ARRAY, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +23,7 @@ class ResourceKind(enum.StrEnum):
     EVIDENCE = "evidence"  # documents
     AUDIT = "audit"  # the audit trail
     FOOTPRINT = "footprint"  # product footprints
+    PPA_CONTRACT = "ppa_contract"  # one PPA's plant, interval generation, statements (contract-scoped)
 
 
 class Grant(PlatformBase):
@@ -35,6 +36,10 @@ class Grant(PlatformBase):
     grantee_client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
     resource_kinds: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     installation_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), default=list)
+    # contract-scoped kinds (ppa_contract): only these contracts (PpaConnection ids)
+    contract_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), default=list, server_default=text("'{}'::uuid[]")
+    )
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     access: Mapped[str] = mapped_column(String(8), default="read")

@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import cron, func
 
+from workers.jobs.generation import import_generation
 from workers.jobs.imports import import_file, sweep_stale_imports
 from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import anchor_audit_chains, platform_housekeeping
@@ -17,6 +18,7 @@ FUNCTIONS: list[Any] = [
     func(import_file, name="ingest.import_file", timeout=1800),
     func(anchor_audit_chains, name="audit.anchor", timeout=1800),
     func(relay_outbox, name="outbox.relay", timeout=300),
+    func(import_generation, name="developers.import_generation", timeout=1800),
 ]
 CRON_JOBS: list[Any] = [
     cron(relay_outbox, name="outbox.relay.cron", second={0}, run_at_startup=True, unique=True),

@@ -1,7 +1,7 @@
 """claim registry: btree_gist, the ``claims`` schema, and the exchange-wide registry of certificate claims
 
 Revision ID: 54c3570827d5
-Revises: ea158a62fb5d
+Revises: c3d8e2f41a77
 Create Date: 2026-12-02 13:50:00
 
 The exclusion constraint needs btree_gist for equality on scheme and issuing body beside ``&&`` on
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "54c3570827d5"
-down_revision: str | Sequence[str] | None = "ea158a62fb5d"
+down_revision: str | Sequence[str] | None = "c3d8e2f41a77"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """certificates: ranges held, cancellation statements, claims
 
 Revision ID: 049a8fbb55ee
-Revises: f5637afb2b74
+Revises: 5a7c1e9d2b40
 Create Date: 2026-12-02 13:50:00
 
 Needs btree_gist (created by the platform migration 54c3570827d5) for the holder's own
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "049a8fbb55ee"
-down_revision: str | Sequence[str] | None = "f5637afb2b74"
+down_revision: str | Sequence[str] | None = "5a7c1e9d2b40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("transferred_to", sa.String(length=200), nullable=False),
         sa.Column("transferred_on", sa.Date(), nullable=True),
         sa.Column("supply_contract_id", sa.Uuid(), nullable=True),
+        sa.Column("ppa_connection_id", sa.Uuid(), nullable=True),
         sa.Column("split_from_id", sa.Uuid(), nullable=True),
         sa.Column(
             "evidence_sha256",
@@ -80,6 +81,12 @@ def upgrade() -> None:
             name="ex_certificates_identifiers",
         ),
         sa.ForeignKeyConstraint(
+            ["supply_contract_id"],
+            ["supply_contracts.id"],
+            name=op.f("fk_certificates_supply_contract_id_supply_contracts"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
             ["split_from_id"],
             ["certificates.id"],
             name=op.f("fk_certificates_split_from_id_certificates"),
@@ -88,6 +95,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_certificates")),
     )
     op.create_index("ix_certificates_supply_contract_id", "certificates", ["supply_contract_id"], unique=False)
+    op.create_index("ix_certificates_ppa_connection_id", "certificates", ["ppa_connection_id"], unique=False)
     op.create_index("ix_certificates_state_expires_on", "certificates", ["state", "expires_on"], unique=False)
     op.create_table(
         "cancellation_statements",
@@ -162,5 +170,6 @@ def downgrade() -> None:
     op.drop_table("certificate_claims")
     op.drop_table("cancellation_statements")
     op.drop_index("ix_certificates_state_expires_on", table_name="certificates")
+    op.drop_index("ix_certificates_ppa_connection_id", table_name="certificates")
     op.drop_index("ix_certificates_supply_contract_id", table_name="certificates")
     op.drop_table("certificates")
