@@ -462,4 +462,3 @@ class CertificatesMutation:
             return CertificateClaimPayload(claim=CertificateClaim.of(row), errors=[])
 
         return await mutations.in_tenant(info, action, lambda e: CertificateClaimPayload(claim=None, errors=e))
-

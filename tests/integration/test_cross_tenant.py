@@ -335,6 +335,8 @@ REST_CASES = {
     "/evidence/{document_id:str}/download": "tested",
     "/evidence/shared/{grantor_id:str}/{document_id:str}": "tested",
     "/evidence/blob/{key:path}": "tested",
+    # test_certificate_records_route_refuses_a_connection_not_of_the_caller (below)
+    "/certificates/v1/connections/{connection_id:str}/records": "tested",
 }
 
 
@@ -874,3 +876,17 @@ def _certificate_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "refused": True,
         },
     }
+
+
+async def test_certificate_records_route_refuses_a_connection_not_of_the_caller(services, http, world):
+    # the offtaker of a real connection is refused too: tests/integration/test_certificate_records.py
+    session = await login(http, world["a"].email)
+    response = await http.post(
+        f"/certificates/v1/connections/{uuid.uuid4()}/records",
+        files={"file": ("records.csv", b"action\n", "text/csv")},
+        headers={"X-CSRF-Token": session.csrf},
+        cookies=session.cookies,
+    )
+    assert response.status_code == 404 and response.json()["code"] == "CONNECTION_NOT_FOUND"
+    async with services.db.tenant(world["b"].tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]

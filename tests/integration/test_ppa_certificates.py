@@ -48,9 +48,11 @@ class Ppa:
     contract_id: uuid.UUID
 
 
-async def make_ppa(services: Any, offtaker: TenantWithOwner | None = None) -> Ppa:
+async def make_ppa(
+    services: Any, offtaker: TenantWithOwner | None = None, developer: TenantWithOwner | None = None
+) -> Ppa:
     """A developer and an exporter connected through an accepted PPA (the exporter invites)."""
-    developer = await make_org(services, TenantKind.RENEWABLE_DEVELOPER)
+    developer = developer or await make_org(services, TenantKind.RENEWABLE_DEVELOPER)
     offtaker = offtaker or await make_tenant(services)
     plant = await make_plant(services, offtaker)
     start = datetime(2025, 1, 1, tzinfo=UTC)
