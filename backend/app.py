@@ -19,6 +19,7 @@ from backend.api.problems import (
     validation_handler,
 )
 from backend.api.request_id import RequestIdMiddleware
+from backend.certificates.rest import CertificatesController
 from backend.developers.rest import DevelopersController
 from backend.errors import DomainError
 from backend.evidence.rest import EvidenceController
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             IngestController,
             EvidenceController,
             DevelopersController,
+            CertificatesController,
             graphql,
         ],
         lifespan=[lifespan],

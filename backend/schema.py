@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from backend.api.errors import DomainErrorCodes, ErrorsAtTheEdge, log_errors
 from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
+from backend.certificates.gql import CertificatesMutation, CertificatesQuery
 from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.factors.gql import FactorMutation, FactorQuery
@@ -44,6 +45,7 @@ Query = merge_types(
         FactorQuery,
         SupplyQuery,
         DevelopersQuery,
+        CertificatesQuery,
     ),
 )
 Mutation = merge_types(
@@ -58,6 +60,7 @@ Mutation = merge_types(
         FactorMutation,
         SupplyMutation,
         DevelopersMutation,
+        CertificatesMutation,
     ),
 )
 

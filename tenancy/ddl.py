@@ -20,7 +20,13 @@ from sqlalchemy import create_mock_engine
 from backend.db import PLATFORM_SCHEMA, PUBLISHED_SCHEMA, TenantBase, quote_ident
 
 # tables whose rows may be added but never changed or removed by the application
-APPEND_ONLY_TABLES = ("audit_entries", "counter_readings", "meter_changes")
+APPEND_ONLY_TABLES = (
+    "audit_entries",
+    "counter_readings",
+    "meter_changes",
+    "cancellation_statements",
+    "certificate_claims",
+)
 
 
 @lru_cache(maxsize=1)
@@ -162,4 +168,14 @@ def privileges_ddl(schema: str, role: str, runtime: str) -> str:
     lines += [f"GRANT {what} ON {s}.{t} TO {rt};" for t, what in RUNTIME_TENANT_GRANTS.items()]
     lines.append(append_only_guard_ddl(schema, "audit_entries"))
     lines += published_privileges_ddl(role)
+    lines += claim_registry_privileges_ddl(role)
     return "\n".join(lines)
+
+
+def claim_registry_privileges_ddl(role: str) -> list[str]:
+    """A tenant role adds its claims to the exchange-wide registry and reads none of it: its
+    exclusion constraint then refuses an overlap without naming whose claim it overlaps."""
+    from backend.certificates.models import CLAIMS_SCHEMA
+
+    c, r = quote_ident(CLAIMS_SCHEMA), quote_ident(role)
+    return [f"GRANT USAGE ON SCHEMA {c} TO {r};", f"GRANT INSERT ON {c}.claim_registry TO {r};"]

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import backend.model_registry  # noqa: F401
+from backend.certificates.models import CLAIMS_SCHEMA
 from backend.db import PLATFORM_SCHEMA, PlatformBase, asyncpg_url
 
 config = context.config
@@ -22,7 +23,7 @@ def run(connection: Connection) -> None:
         version_table_schema=PLATFORM_SCHEMA,
         include_schemas=True,
         include_name=lambda name, type_, parent: (
-            (type_ != "schema" or name == PLATFORM_SCHEMA)
+            (type_ != "schema" or name in (PLATFORM_SCHEMA, CLAIMS_SCHEMA))
             and not (type_ == "table" and name == "alembic_version")
         ),
         compare_type=True,

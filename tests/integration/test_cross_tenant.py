@@ -77,8 +77,11 @@ async def world(services, http) -> dict[str, Any]:
     factors_b = await _factor_world(services, b, doc)
     async with services.db.tenant(b.tenant.scope()) as db:
         conflict_b = await _reading_conflict(db, plant_b.installation_id)
+    certificates_b = await _certificates_of_b(services, b)
+    async with services.db.tenant(b.tenant.scope()) as db:
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
     return {
+        **certificates_b,
         "a": a,
         "b": b,
         "c": c,
@@ -327,6 +330,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "refused": True,
         },
         **_supply_cases(w),
+        **_certificate_cases(w),
     }
 
 
@@ -348,6 +352,7 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         gid("Installation", w["plant_b"].installation_id),
         w["doc_b"].sha256,
         *w.get("supply_secrets", []),
+        "B-SECRET-GO",
     ]
     return [s for s in secrets if s in text]
 
@@ -402,6 +407,8 @@ REST_CASES = {
     "/evidence/blob/{key:path}": "tested",
     "/developers/v1/connections/{connection_id:str}/generation": "tested",
     "/developers/v1/connections/{connection_id:str}/statements": "tested",
+    # test_certificate_records_route_refuses_a_connection_not_of_the_caller (below)
+    "/certificates/v1/connections/{connection_id:str}/records": "tested",
 }
 
 
@@ -1060,3 +1067,79 @@ async def test_developer_upload_routes_refuse_another_organisations_connection(s
     async with services.db.tenant(world["d"].tenant.scope()) as db:
         assert await db.scalar(select(func.count()).select_from(SettlementUpload)) == uploads
         assert await db.scalar(select(func.count()).select_from(SettlementStatement)) == 0
+# --- certificates: B's world and the cases pointing at it ---------------------------------------------
+
+
+async def _certificates_of_b(services: Any, b: Any) -> dict[str, Any]:
+    """B holds an active GO range and a cancelled one (with its statement)."""
+    from tests.factories.certificates import go_data, register, register_cancelled
+
+    active = await register(services, b, go_data(5_000_001, 5_000_100, registry_reference="B-SECRET-GO"))
+    cancelled, _ = await register_cancelled(services, b, go_data(5_000_101, 5_000_200))
+    return {"certificate_b": active.id, "cancelled_certificate_b": cancelled.id}
+
+
+def _certificate_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    from tests.factories.certificates import last_month
+
+    cert_b, cancelled_b = gid("Certificate", w["certificate_b"]), gid("Certificate", w["cancelled_certificate_b"])
+    start, end = (d.isoformat() for d in last_month())
+    statement = {
+        "beneficiary": "A",
+        "consumptionStartOn": start,
+        "consumptionEndOn": end,
+        "consumptionCountry": "RS",
+        "purpose": "x",
+        "cancelledOn": end,
+    }
+    go = {
+        "scheme": "GO_EECS",
+        "issuingBody": "EMS",
+        "issuingCountry": "RS",
+        "rangeStart": 1,
+        "rangeEnd": 10,
+        "deviceId": "D",
+        "deviceName": "D",
+        "deviceCountry": "RS",
+        "energySource": "F01010100",
+        "productionStartOn": start,
+        "productionEndOn": end,
+        "issuedOn": end,
+    }
+    return {
+        "Certificates": {"vars": {}, "refused": False},
+        "Certificate": {"vars": {"id": cert_b}, "refused": True},
+        # a connection that is not A's: nothing of any developer's records comes back
+        "SharedPpaCertificates": {"vars": {"connectionId": gid("PpaConnection", uuid.uuid4())}, "refused": True},
+        # A records a range linked to B's installation-free ids: B's supply contract id would be refused too
+        "RegisterCertificate": {
+            "vars": {"input": {**go, "supplyContractId": gid("SupplyContract", uuid.uuid4())}},
+            "refused": True,
+        },
+        "SplitCertificate": {"vars": {"input": {"id": cert_b, "quantity": 10}}, "refused": True},
+        "TransferCertificate": {
+            "vars": {"input": {"id": cert_b, "to": "A", "transferredOn": start}},
+            "refused": True,
+        },
+        "CancelCertificate": {"vars": {"input": {"id": cert_b, "statement": statement}}, "refused": True},
+        "ClaimCertificate": {
+            "vars": {
+                "input": {"certificateId": cancelled_b, "periodStartOn": start, "periodEndOn": end, "purpose": "x"}
+            },
+            "refused": True,
+        },
+    }
+
+
+async def test_certificate_records_route_refuses_a_connection_not_of_the_caller(services, http, world):
+    # the offtaker of a real connection is refused too: tests/integration/test_certificate_records.py
+    session = await login(http, world["a"].email)
+    response = await http.post(
+        f"/certificates/v1/connections/{uuid.uuid4()}/records",
+        files={"file": ("records.csv", b"action\n", "text/csv")},
+        headers={"X-CSRF-Token": session.csrf},
+        cookies=session.cookies,
+    )
+    assert response.status_code == 404 and response.json()["code"] == "CONNECTION_NOT_FOUND"
+    async with services.db.tenant(world["b"].tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import cron, func
 
+from workers.jobs.certificates import expire_due_certificates
 from workers.jobs.generation import import_generation
 from workers.jobs.imports import import_file, sweep_stale_imports
 from workers.jobs.intervals import derive_intervals, derive_pending
@@ -19,6 +20,7 @@ FUNCTIONS: list[Any] = [
     func(anchor_audit_chains, name="audit.anchor", timeout=1800),
     func(relay_outbox, name="outbox.relay", timeout=300),
     func(import_generation, name="developers.import_generation", timeout=1800),
+    func(expire_due_certificates, name="certificates.expire", timeout=1800),
 ]
 CRON_JOBS: list[Any] = [
     cron(relay_outbox, name="outbox.relay.cron", second={0}, run_at_startup=True, unique=True),
@@ -27,4 +29,6 @@ CRON_JOBS: list[Any] = [
     # anchors bound how far back an owner-level rewrite can hide: at most this window
     cron(anchor_audit_chains, name="audit.anchor.cron", minute={10, 40}, timeout=1800),
     cron(sweep_stale_imports, name="ingest.sweep_stale_imports", minute=set(range(2, 60, 10))),
+    # expiry is by day (UTC): shortly after midnight, and again at noon in case a run failed
+    cron(expire_due_certificates, name="certificates.expire.cron", hour={0, 12}, minute={5}, timeout=1800),
 ]
