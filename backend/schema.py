@@ -21,6 +21,7 @@ from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
+from backend.production.gql import ProductionMutation, ProductionQueries
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
 
@@ -38,11 +39,20 @@ Query = merge_types(
         EvidenceQuery,
         AuditQuery,
         SharingQuery,
+        ProductionQueries,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, IngestMutation, SharingMutation),
+    (
+        IdentityMutation,
+        InstallationMutation,
+        MeteringMutation,
+        IntervalMutation,
+        IngestMutation,
+        SharingMutation,
+        ProductionMutation,
+    ),
 )
 
 
