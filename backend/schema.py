@@ -24,6 +24,7 @@ from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
+from backend.production.gql import ProductionMutation, ProductionQueries
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
 from backend.supply.gql import SupplyMutation, SupplyQuery
@@ -46,6 +47,7 @@ Query = merge_types(
         SupplyQuery,
         DevelopersQuery,
         CertificatesQuery,
+        ProductionQueries,
     ),
 )
 Mutation = merge_types(
@@ -61,6 +63,7 @@ Mutation = merge_types(
         SupplyMutation,
         DevelopersMutation,
         CertificatesMutation,
+        ProductionMutation,
     ),
 )
 

@@ -12,6 +12,7 @@ from workers.jobs.imports import import_file, sweep_stale_imports
 from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import anchor_audit_chains, platform_housekeeping
 from workers.jobs.outbox import relay_outbox
+from workers.jobs.production import import_batches, sweep_stale_batch_imports
 
 FUNCTIONS: list[Any] = [
     func(platform_housekeeping, name="platform.housekeeping"),
@@ -21,6 +22,7 @@ FUNCTIONS: list[Any] = [
     func(relay_outbox, name="outbox.relay", timeout=300),
     func(import_generation, name="developers.import_generation", timeout=1800),
     func(expire_due_certificates, name="certificates.expire", timeout=1800),
+    func(import_batches, name="production.import_batches", timeout=1800),
 ]
 CRON_JOBS: list[Any] = [
     cron(relay_outbox, name="outbox.relay.cron", second={0}, run_at_startup=True, unique=True),
@@ -31,4 +33,5 @@ CRON_JOBS: list[Any] = [
     cron(sweep_stale_imports, name="ingest.sweep_stale_imports", minute=set(range(2, 60, 10))),
     # expiry is by day (UTC): shortly after midnight, and again at noon in case a run failed
     cron(expire_due_certificates, name="certificates.expire.cron", hour={0, 12}, minute={5}, timeout=1800),
+    cron(sweep_stale_batch_imports, name="production.sweep_stale_imports", minute=set(range(4, 60, 10))),
 ]
