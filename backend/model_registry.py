@@ -8,6 +8,7 @@ from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
 from backend.metering import models as metering_models
 from backend.sharing import models as sharing_models
+from backend.shipments import models as shipment_models
 from backend.tenants import models as tenant_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "metering_models",
     "outbox_models",
     "sharing_models",
+    "shipment_models",
     "tenant_models",
 ]

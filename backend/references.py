@@ -24,6 +24,7 @@ from backend.evidence.models import EvidenceDocument
 from backend.ingest.models import FileImport, IngestBatch
 from backend.installations.models import GridConnectionPoint, Installation, ProductionLine, ProductionProcess
 from backend.metering.models import Meter
+from backend.shipments.models import Shipment
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,16 @@ for _kind in (
     ),
 ):
     register(_kind)
+
+# shipments: an invoice or a customs declaration filed as evidence names the shipment it documents
+register(
+    ReferenceKind(
+        "shipment",
+        "Shipment",
+        _by_column(Shipment, Shipment.installation_id),
+        _installation_of(Shipment, "installation_id"),
+    )
+)
 
 
 def subject_kinds() -> list[str]:

@@ -23,6 +23,7 @@ from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
+from backend.shipments.gql import ShipmentMutation, ShipmentQuery
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
@@ -38,11 +39,20 @@ Query = merge_types(
         EvidenceQuery,
         AuditQuery,
         SharingQuery,
+        ShipmentQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (IdentityMutation, InstallationMutation, MeteringMutation, IntervalMutation, IngestMutation, SharingMutation),
+    (
+        IdentityMutation,
+        InstallationMutation,
+        MeteringMutation,
+        IntervalMutation,
+        IngestMutation,
+        SharingMutation,
+        ShipmentMutation,
+    ),
 )
 
 
