@@ -7,6 +7,7 @@ from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
 from backend.metering import models as metering_models
+from backend.production import models as production_models
 from backend.sharing import models as sharing_models
 from backend.shipments import models as shipment_models
 from backend.tenants import models as tenant_models
@@ -19,6 +20,7 @@ __all__ = [
     "installation_models",
     "metering_models",
     "outbox_models",
+    "production_models",
     "sharing_models",
     "shipment_models",
     "tenant_models",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ColumnElement, Select, String, cast, select
+from sqlalchemy import ARRAY, ColumnElement, Select, String, cast, false, select
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ from backend.evidence.models import EvidenceDocument
 from backend.ingest.models import FileImport, IngestBatch
 from backend.installations.models import GridConnectionPoint, Installation, ProductionLine, ProductionProcess
 from backend.metering.models import Meter
+from backend.production.models import BatchImport, ProductionBatch
 from backend.shipments.models import Shipment
 
 
@@ -116,6 +117,31 @@ for _kind in (
         _installation_of(IngestBatch, "installation_id"),
         False,
     ),
+):
+    register(_kind)
+
+
+def _nothing_in(installations: Collection[uuid.UUID]) -> Select[tuple[str]]:
+    return select(cast(Installation.id, String)).where(false())
+
+
+# production: products are the tenant's catalogue (no installation); batches and their imports are per installation
+for _kind in (
+    ReferenceKind("product", "Product", _nothing_in, _no_installation),
+    ReferenceKind(
+        "production_batch",
+        "ProductionBatch",
+        _by_column(ProductionBatch, ProductionBatch.installation_id),
+        _installation_of(ProductionBatch, "installation_id"),
+    ),
+    ReferenceKind(
+        "batch_import",
+        "BatchImport",
+        _by_column(BatchImport, BatchImport.installation_id),
+        _installation_of(BatchImport, "installation_id"),
+        False,
+    ),
+    ReferenceKind("batch_import_mapping", "BatchImportMapping", _nothing_in, _no_installation, False),
 ):
     register(_kind)
 

@@ -1,7 +1,7 @@
 """shipments to EU customers and the batches they came from
 
 Revision ID: 5e1d2c7a9b40
-Revises: f5637afb2b74
+Revises: 9b2e6c41d8a3
 Create Date: 2026-12-02 14:30:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "5e1d2c7a9b40"
-down_revision: Union[str, Sequence[str], None] = "f5637afb2b74"
+down_revision: Union[str, Sequence[str], None] = "9b2e6c41d8a3"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
