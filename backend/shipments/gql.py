@@ -348,7 +348,9 @@ class ShipmentQuery:
 @strawberry.type
 class ShipmentMutation:
     @strawberry.mutation(description="Record a shipment to an EU customer from production batches.")
-    async def create_shipment(self, info: strawberry.Info[Context, None], input: CreateShipmentInput) -> ShipmentPayload:
+    async def create_shipment(
+        self, info: strawberry.Info[Context, None], input: CreateShipmentInput
+    ) -> ShipmentPayload:
         async def action(db: AsyncSession, principal: Principal) -> ShipmentPayload:
             row = await service.create_shipment(db, principal, input.to_data())
             return ShipmentPayload(shipment=Shipment.of(row), errors=[])
@@ -356,7 +358,9 @@ class ShipmentMutation:
         return await mutations.in_tenant(info, action, lambda e: ShipmentPayload(shipment=None, errors=e))
 
     @strawberry.mutation(description="Correct a shipment's customer, invoice, MRN or delivery date.")
-    async def update_shipment(self, info: strawberry.Info[Context, None], input: UpdateShipmentInput) -> ShipmentPayload:
+    async def update_shipment(
+        self, info: strawberry.Info[Context, None], input: UpdateShipmentInput
+    ) -> ShipmentPayload:
         async def action(db: AsyncSession, principal: Principal) -> ShipmentPayload:
             row = await service.update_documents(db, principal, node_uuid(input.id, "Shipment"), input.to_data())
             return ShipmentPayload(shipment=Shipment.of(row), errors=[])

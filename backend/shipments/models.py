@@ -90,13 +90,15 @@ DECLARE
   batch_no text;
 BEGIN
   -- one shipment at a time per batch: the second waits here, then counts the first one's rows
-  SELECT net_mass_t, batch_number INTO available, batch_no FROM production_batches WHERE id = NEW.batch_id FOR UPDATE;
+  SELECT net_mass_t, batch_number INTO available, batch_no
+    FROM production_batches WHERE id = NEW.batch_id FOR UPDATE;
   SELECT COALESCE(SUM(mass_t), 0) INTO taken FROM shipment_batches WHERE batch_id = NEW.batch_id;
   IF taken > available::numeric + 0.0005 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'check_violation',
       CONSTRAINT = 'shipment_batches_within_batch_mass',
-      MESSAGE = 'batch ' || batch_no || ' would be shipped beyond its net mass: ' || taken || ' t of ' || available || ' t';
+      MESSAGE = 'batch ' || batch_no || ' would be shipped beyond its net mass: '
+        || taken || ' t of ' || available || ' t';
   END IF;
   RETURN NULL;
 END $f$

@@ -107,9 +107,7 @@ async def references_in_use(
 
 
 async def shipment_for_update(db: AsyncSession, shipment_id: uuid.UUID) -> Shipment | None:
-    return (
-        await db.execute(select(Shipment).where(Shipment.id == shipment_id).with_for_update())
-    ).scalar_one_or_none()
+    return (await db.execute(select(Shipment).where(Shipment.id == shipment_id).with_for_update())).scalar_one_or_none()
 
 
 async def shipments_page(
@@ -208,7 +206,9 @@ async def shipped_by_dispatch(
         select(ProductionBatch.product_id, func.sum(ShipmentBatch.mass_t))
         .join(Shipment, Shipment.id == ShipmentBatch.shipment_id)
         .join(ProductionBatch, ProductionBatch.id == ShipmentBatch.batch_id)
-        .where(Shipment.installation_id == installation_id, Shipment.dispatch_date >= start, Shipment.dispatch_date < end)
+        .where(
+            Shipment.installation_id == installation_id, Shipment.dispatch_date >= start, Shipment.dispatch_date < end
+        )
         .group_by(ProductionBatch.product_id)
     )
     return {product: Decimal(total) for product, total in rows.all()}

@@ -14,7 +14,10 @@ from backend.installations.schemas import check_text, text_errors
 
 # member states of the European Union (ISO 3166-1 alpha-2; Greece is GR here, EL only in VAT numbers)
 EU_MEMBER_STATES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+    {
+        *("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU"),
+        *("IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"),
+    }
 )
 # an EORI number: the issuing state's code and up to 15 letters or digits; XI is Northern Ireland
 EORI = re.compile(r"[A-Z]{2}[A-Z0-9]{1,15}")

@@ -31,6 +31,7 @@ from backend.db import utcnow
 from backend.described import doc
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
+from backend.installations.errors import InstallationNotFound
 from backend.installations.models import Installation
 from backend.installations.service import get_installation
 from backend.production.goods import goods_entry
@@ -38,7 +39,7 @@ from backend.shipments import repository
 from backend.shipments.errors import BatchOverShipped, ShipmentNotFound, ShipmentReferenceTaken
 from backend.shipments.models import WITHIN_BATCH_MASS, Shipment, ShipmentBatch
 from backend.shipments.repository import BatchBalance, Mismatch, ProductRef, ShareRow
-from backend.shipments.schemas import Granularity, Period, ShipmentData, ShipmentDocuments, ShipmentData as _Data
+from backend.shipments.schemas import Granularity, Period, ShipmentData, ShipmentDocuments
 
 READ = "site:read"
 WRITE = "site:write"
@@ -113,7 +114,9 @@ async def check_shipment(
     return installation, errors, batches
 
 
-async def create_shipment(db: AsyncSession, principal: Principal, data: ShipmentData, *, source: str = "api") -> Shipment:
+async def create_shipment(
+    db: AsyncSession, principal: Principal, data: ShipmentData, *, source: str = "api"
+) -> Shipment:
     """Record a shipment and the mass it took from each batch; all or nothing, audited."""
     principal.require(WRITE)
     _, errors, _ = await check_shipment(db, principal, data)
@@ -161,13 +164,24 @@ async def store_shipment(db: AsyncSession, principal: Principal, data: ShipmentD
     return shipment
 
 
+def _constraint_of(exc: BaseException) -> tuple[str | None, str]:
+    """The constraint PostgreSQL named in its refusal, and its message (from the driver's error)."""
+    current: BaseException | None = exc
+    while current is not None:
+        name = getattr(current, "constraint_name", None)
+        if name:
+            return str(name), str(getattr(current, "message", current))
+        current = getattr(current, "orig", None) or current.__cause__
+    return None, str(exc)
+
+
 def _refusal(exc: IntegrityError) -> ValidationFailed:
     """The database's refusal of a shipment that passed the checks (a concurrent shipment came first)."""
-    text = str(exc.orig)
-    if WITHIN_BATCH_MASS in text:
-        return ValidationFailed([BatchOverShipped(text.split(":", 1)[-1].strip(), field="batches")])
-    for constraint, name in (("reference", "reference"), ("invoice_number", "invoiceNumber"), ("mrn", "mrn")):
-        if f"uq_shipments_{constraint}" in text:
+    constraint, message = _constraint_of(exc)
+    if constraint == WITHIN_BATCH_MASS:
+        return ValidationFailed([BatchOverShipped(message, field="batches")])
+    for column, name in (("reference", "reference"), ("invoice_number", "invoiceNumber"), ("mrn", "mrn")):
+        if constraint == f"uq_shipments_{column}":
             return ValidationFailed(
                 [ShipmentReferenceTaken("already recorded on another shipment of this organisation", field=name)]
             )
@@ -181,7 +195,7 @@ async def get_shipment(db: AsyncSession, principal: Principal, shipment_id: uuid
         raise ShipmentNotFound("no such shipment", field="id")
     try:
         await get_installation(db, principal, shipment.installation_id)
-    except Exception:
+    except InstallationNotFound:
         raise ShipmentNotFound("no such shipment", field="id") from None
     return shipment
 
@@ -201,7 +215,7 @@ async def update_documents(
     """Correct a shipment's customer, invoice, MRN or delivery date (its goods and batches stay); audited."""
     shipment = await _shipment_to_change(db, principal, shipment_id)
     installation = await get_installation(db, principal, shipment.installation_id)
-    probe = _Data(
+    probe = ShipmentData(
         installation_id=shipment.installation_id,
         reference=shipment.reference,
         customer_name=data.customer_name,

@@ -94,8 +94,10 @@ async def test_november_in_the_plants_calendar(services, http):
         ("AL-HOLLOW", HOLLOW, 18.0, 6.0, 6.0, 12.0),
         ("AL-PROF", PROFILES, 55.0, 37.0, 45.0, 10.0),
     ]
-    assert [(m["reference"], m["batchNumber"], m["shipmentCnCode"], m["productCnCode"], m["massT"])
-            for m in r["cnCodeMismatches"]] == [("S2", "B1", PROFILES, HOLLOW, 6.0)]
+    assert [
+        (m["reference"], m["batchNumber"], m["shipmentCnCode"], m["productCnCode"], m["massT"])
+        for m in r["cnCodeMismatches"]
+    ] == [("S2", "B1", PROFILES, HOLLOW, 6.0)]
     assert [(b["batchNumber"], b["netMassT"], b["shippedT"]) for b in r["unshippedBatches"]] == [("B2", 8.0, 0.0)]
     assert r["overShippedBatches"] == []
 
@@ -138,7 +140,11 @@ async def test_a_period_is_named_by_its_number(services, http):
     session = await login(http, g.owner.email)
     body = await session.gql(
         operation("ShipmentReconciliation"),
-        {"installationId": gid("Installation", g.plant.installation_id), "granularity": "QUARTER", "year": 2025,
-         "number": 5},
+        {
+            "installationId": gid("Installation", g.plant.installation_id),
+            "granularity": "QUARTER",
+            "year": 2025,
+            "number": 5,
+        },
     )
     assert body["errors"][0]["extensions"]["fields"] == ["number"]
