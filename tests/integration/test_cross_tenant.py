@@ -88,6 +88,7 @@ async def world(services, http) -> dict[str, Any]:
         "a_client": (a_client_id, a_secret),
         "b_audit_count": b_audit,
         "conflict_b": conflict_b,
+        **await _shipments_of_b(services, b, plant_b),
     }
 
 
@@ -258,6 +259,68 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "PartnerOrganizations": {"vars": {}, "refused": False},
         # an exact lookup answers only the organisation named; here one that does not exist
         "OrganizationLookup": {"vars": {"lookup": "no-such-organisation"}, "refused": True},
+        **_shipment_cases(w),
+    }
+
+
+# --- shipments: B's shipment from B's batch -----------------------------------------------------------
+
+
+async def _shipments_of_b(services: Any, b: Any, plant_b: Any) -> dict[str, Any]:
+    """A product, a batch and a shipment of tenant B, for the shipment operations' cases."""
+    from decimal import Decimal
+
+    from backend.shipments.schemas import BatchShare, ShipmentData
+    from backend.shipments.service import create_shipment
+    from tests.factories.shipments import make_goods
+
+    ended = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
+    goods = await make_goods(services, b, [("B-SECRET-1", "AL-PROF", ended, 22.0)], plant=plant_b)
+    async with services.db.tenant(b.tenant.scope()) as db:
+        shipment = await create_shipment(
+            db,
+            b.principal,
+            ShipmentData(
+                installation_id=plant_b.installation_id,
+                reference="B-SECRET-SHIPMENT",
+                customer_name="B's secret customer",
+                customer_country="DE",
+                cn_code="76042990",
+                net_mass_t=Decimal("20"),
+                dispatch_date=ended.date(),
+                invoice_number="B-SECRET-INVOICE",
+                batches=(BatchShare(goods.batches["B-SECRET-1"], Decimal("20")),),
+            ),
+        )
+        b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
+    return {"batch_b": goods.batches["B-SECRET-1"], "shipment_b": shipment.id, "b_audit_count": b_audit}
+
+
+def _shipment_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    inst_b = gid("Installation", w["plant_b"].installation_id)
+    shipment_b = gid("Shipment", w["shipment_b"])
+    new = {
+        "installationId": inst_b,
+        "reference": "A-1",
+        "customerName": "x",
+        "customerCountry": "DE",
+        "cnCode": "76042990",
+        "netMassT": 1.0,
+        "dispatchDate": "2026-11-20",
+        "invoiceNumber": "A-INV-1",
+        "batches": [{"batchId": gid("ProductionBatch", w["batch_b"]), "massT": 1.0}],
+    }
+    papers = {"id": shipment_b, "customerName": "hijack", "customerCountry": "DE", "invoiceNumber": "A-INV-2"}
+    return {
+        "Shipments": {"vars": {"installationId": inst_b}, "refused": True},
+        "Shipment": {"vars": {"id": shipment_b}, "refused": True},
+        "ShipmentReconciliation": {
+            "vars": {"installationId": inst_b, "granularity": "MONTH", "year": 2026, "number": 11},
+            "refused": True,
+        },
+        "CreateShipment": {"vars": {"input": new}, "refused": True},
+        "UpdateShipment": {"vars": {"input": papers}, "refused": True},
+        "DeleteShipment": {"vars": {"input": {"id": shipment_b}}, "refused": True},
     }
 
 
@@ -278,6 +341,8 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         w["b"].tenant.slug,
         gid("Installation", w["plant_b"].installation_id),
         w["doc_b"].sha256,
+        "B-SECRET",
+        "B's secret customer",
     ]
     return [s for s in secrets if s in text]
 

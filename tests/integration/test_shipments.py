@@ -250,7 +250,7 @@ async def test_postgresql_refuses_a_second_writer_that_skips_the_service(service
         # then: it waits for the first one's lock
         assert not task.done()
     # and once the first committed, PostgreSQL refuses it
-    with pytest.raises(IntegrityError, match="B-100 would be shipped beyond its net mass: 30.000 t of 24 t"):
+    with pytest.raises(IntegrityError, match=r"B-100 would be shipped beyond its net mass: 30\.000 t of 24 t"):
         await task
     async with services.db.tenant(scope) as db:
         assert await db.scalar(select(func.count()).select_from(ShipmentBatch)) == 1
@@ -363,3 +363,43 @@ async def test_a_viewer_reads_but_does_not_record_shipments(services, http):
     assert [e["code"] for e in payload["errors"]] == ["PERMISSION_DENIED"]
     listed = await session.gql(operation("Shipments"), {})
     assert not listed.get("errors"), listed
+
+
+async def test_another_organisations_batch_is_unknown_here(services, http):
+    # given: A's plant, and B's batch
+    a, b = await goods(services), await goods(services)
+    session = await login(http, a.owner.email)
+    before = await counts(services, b)
+    # when: A ships from B's batch out of A's own installation
+    payload = await create(session, shipment_input(inst(a), [(batch(b, "B-100"), 5.0)]))
+    # then
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID", "batches.0.batchId")]
+    assert "B-100" not in str(payload)
+    assert await counts(services, b) == before
+
+
+async def test_a_batch_of_another_installation_of_the_same_organisation_is_refused(services, http):
+    g = await goods(services)
+    other = await make_goods(services, g.owner, [("C-1", "AL-C", YESTERDAY, 5.0)], products={"AL-C": PROFILES})
+    session = await login(http, g.owner.email)
+    payload = await create(session, shipment_input(inst(g), [(batch(other, "C-1"), 5.0)]))
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID", "batches.0.batchId")]
+
+
+async def test_a_client_bound_to_one_installation_sees_only_its_shipments(services, http):
+    from tests.factories.tenants import Bearer, client_token, make_client
+
+    # given: shipments from two installations of one organisation
+    g = await goods(services)
+    other = await make_goods(services, g.owner, [("C-1", "AL-C", YESTERDAY, 5.0)], products={"AL-C": PROFILES})
+    owner = await login(http, g.owner.email)
+    mine = await create(owner, shipment_input(inst(g), [(batch(g, "B-100"), 5.0)]))
+    theirs = await create(owner, shipment_input(inst(other), [(batch(other, "C-1"), 5.0)]))
+    client_id, secret = await make_client(services, g.owner, ["site:read"], installation_id=g.plant.installation_id)
+    bearer = Bearer(http, await client_token(http, client_id, secret))
+    # when
+    listed = await bearer.gql(operation("Shipments"), {})
+    one = await bearer.gql(operation("Shipment"), {"id": theirs["shipment"]["id"]})
+    # then
+    assert [e["node"]["id"] for e in listed["data"]["shipments"]["edges"]] == [mine["shipment"]["id"]]
+    assert one["errors"][0]["extensions"]["code"] == "SHIPMENT_NOT_FOUND"
