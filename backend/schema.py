@@ -21,6 +21,7 @@ from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
+from backend.production.gql import ProductionMutation, ProductionQueries
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
 from backend.shipments.gql import ShipmentMutation, ShipmentQuery
@@ -39,6 +40,7 @@ Query = merge_types(
         EvidenceQuery,
         AuditQuery,
         SharingQuery,
+        ProductionQueries,
         ShipmentQuery,
     ),
 )
@@ -51,6 +53,7 @@ Mutation = merge_types(
         IntervalMutation,
         IngestMutation,
         SharingMutation,
+        ProductionMutation,
         ShipmentMutation,
     ),
 )

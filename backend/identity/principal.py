@@ -9,8 +9,10 @@ from typing import Literal
 from backend.errors import PermissionDenied
 from backend.identity.models import MembershipRole
 
-READ_SCOPES = frozenset({"site:read", "interval:read", "evidence:read", "audit:read", "footprints:read", "grants:read"})
-WRITE_SCOPES = frozenset({"site:write", "interval:write", "evidence:write"})
+READ_SCOPES = frozenset(
+    {"site:read", "interval:read", "evidence:read", "audit:read", "footprints:read", "grants:read", "production:read"}
+)
+WRITE_SCOPES = frozenset({"site:write", "interval:write", "evidence:write", "production:write"})
 ADMIN_SCOPES = frozenset({"tenant:admin"})
 MACHINE_ONLY_SCOPES = frozenset({"ingest"})
 ALL_SCOPES = READ_SCOPES | WRITE_SCOPES | ADMIN_SCOPES | MACHINE_ONLY_SCOPES

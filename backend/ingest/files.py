@@ -6,11 +6,8 @@ report naming each row, column and reason, and no reading of it is stored.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -23,7 +20,6 @@ from backend.audit.service import record
 from backend.db import defer_job, tenant_scope_of, utcnow
 from backend.errors import FieldError, NotFound, ValidationFailed
 from backend.evidence.models import EvidenceDocument, EvidenceKind
-from backend.evidence.service import NewDocument, SubjectRef, upload_document
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.ingest import repository
@@ -32,9 +28,7 @@ from backend.ingest.repository import PointRef, ReadingColumns, point_map
 from backend.ingest.service import ReadingLimits, convert, store_delivery, unit_conversion
 from backend.installations.service import get_installation
 from backend.metering.units import why_not_convertible
-
-MAX_REPORTED_ERRORS = 1000
-
+from backend.tabular import MAX_REPORTED_ERRORS, Report, keep_as_evidence, parse_time, read_table, shown
 
 # the mapping is stored (JSONB): every string is bounded and free of NUL
 _Header = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
@@ -122,29 +116,16 @@ async def submit_file(
     await get_installation(db, principal, installation_id)
     mapping = parse_mapping(mapping_json)
     check_mapping(mapping, await point_map(db, installation_id))
-    uploader = (
-        principal
-        if principal.has("evidence:write")
-        else Principal(
-            kind=principal.kind,
-            id=principal.id,
-            label=principal.label,
-            tenant_id=principal.tenant_id,
-            scopes=principal.scopes | {"evidence:write"},
-        )
-    )
-    document, _ = await upload_document(
+    document = await keep_as_evidence(
         db,
         store,
-        uploader,
-        NewDocument(
-            data=data,
-            filename=filename,
-            content_type="text/csv",
-            kind=EvidenceKind.SCADA_EXPORT,
-            title=f"Meter data export {filename}",
-            subjects=[SubjectRef("installation", str(installation_id))],
-        ),
+        principal,
+        data=data,
+        filename=filename,
+        content_type="text/csv",
+        kind=EvidenceKind.SCADA_EXPORT,
+        title=f"Meter data export {filename}",
+        installation_id=installation_id,
         max_bytes=max_bytes,
     )
     job = FileImport(
@@ -177,64 +158,19 @@ class ParsedFile:
     origins: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _timestamp(text: str, mapping: FileMapping, zone: ZoneInfo) -> datetime:
-    value = (
-        datetime.fromisoformat(text)
-        if mapping.timestamp_format == "iso"
-        else datetime.strptime(text, mapping.timestamp_format)
-    )
-    return value if value.tzinfo else value.replace(tzinfo=zone)
-
-
-def _shown(cell: object, limit: int = 40) -> str:
-    """A cell quoted for a report: control characters escaped (JSON columns cannot hold NUL), long ones cut."""
-    text = str(cell)
-    cut = text[:limit]
-    shown = repr(cut)
-    return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
-
-
-def _rows(
-    reader: csv.DictReader[str], fail: Callable[[int, str, str, str], None]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Data rows with their line numbers; a row the csv module cannot read ends the file with a report line."""
-    line_no = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            fail(line_no + 1, "", "BAD_CSV", f"this row cannot be read as CSV: {exc}")
-            return
-        line_no += 1
-        yield line_no, row
-
-
 def parse_rows(
     data: bytes, mapping: FileMapping, points: dict[tuple[str, str], PointRef], *, now: datetime, limits: ReadingLimits
 ) -> ParsedFile:
     """Readings of every mapped cell, or the list of what is wrong with which row and column."""
-    errors: list[dict[str, Any]] = []
-
-    def fail(row: int, column: str, code: str, message: str) -> None:
-        if len(errors) < MAX_REPORTED_ERRORS:
-            errors.append({"row": row, "column": column, "code": code, "message": message})
-
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        fail(0, "", "NOT_UTF8", "the file is not UTF-8 text")
+    report = Report()
+    errors, fail = report.errors, report.fail
+    table = read_table(data, "csv", report, delimiter=mapping.delimiter)
+    if table is None:
         return ParsedFile(ReadingColumns(), 0, errors)
-    reader = csv.DictReader(io.StringIO(text), delimiter=mapping.delimiter)
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as exc:
-        fail(1, "", "BAD_CSV", f"the header cannot be read as CSV: {exc}")
-        return ParsedFile(ReadingColumns(), 0, errors)
+    header = table.header
     for needed in [mapping.timestamp_column, *(c.column for c in mapping.columns)]:
         if needed not in header:
-            fail(1, needed, "MISSING_COLUMN", f"the header has no column {_shown(needed)}")
+            fail(1, needed, "MISSING_COLUMN", f"the header has no column {shown(needed)}")
     if errors:
         return ParsedFile(ReadingColumns(), 0, errors)
     zone = ZoneInfo(mapping.timezone)
@@ -243,16 +179,16 @@ def parse_rows(
     origins: list[tuple[int, str]] = []
     seen: set[tuple[uuid.UUID, datetime]] = set()
     rows = 0
-    for line_no, row in _rows(reader, fail):
+    for line_no, row in table.rows:
         rows += 1
         try:
-            ts = _timestamp((row.get(mapping.timestamp_column) or "").strip(), mapping, zone)
+            ts = parse_time((row.get(mapping.timestamp_column) or "").strip(), mapping.timestamp_format, zone)
         except ValueError:
             fail(
                 line_no,
                 mapping.timestamp_column,
                 "BAD_TIMESTAMP",
-                f"{_shown(row.get(mapping.timestamp_column))} is not a time in format {mapping.timestamp_format}",
+                f"{shown(row.get(mapping.timestamp_column))} is not a time in format {mapping.timestamp_format}",
             )
             continue
         if ts > horizon:
@@ -283,7 +219,7 @@ def parse_rows(
                 try:
                     value = float(cell.replace(mapping.decimal, ".") if mapping.decimal == "," else cell)
                 except ValueError:
-                    fail(line_no, col.column, "NOT_A_NUMBER", f"{_shown(cell)} is not a number")
+                    fail(line_no, col.column, "NOT_A_NUMBER", f"{shown(cell)} is not a number")
                     continue
                 if col.unit != point.unit:
                     value = convert(value, col.unit, point.unit)
@@ -291,7 +227,7 @@ def parse_rows(
                         fail(line_no, col.column, "UNIT_MISMATCH", why_not_convertible(col.unit, point.unit))
                         continue
                 if value is None or not math.isfinite(value):
-                    fail(line_no, col.column, "NOT_FINITE", f"{_shown(cell)} is not a finite number")
+                    fail(line_no, col.column, "NOT_FINITE", f"{shown(cell)} is not a finite number")
                     continue
                 quality, reason = ReadingQuality.GOOD, None
             columns.append(point.data_point_id, ts, value, int(quality), reason)

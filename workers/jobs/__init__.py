@@ -10,6 +10,7 @@ from workers.jobs.imports import import_file, sweep_stale_imports
 from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import anchor_audit_chains, platform_housekeeping
 from workers.jobs.outbox import relay_outbox
+from workers.jobs.production import import_batches, sweep_stale_batch_imports
 
 FUNCTIONS: list[Any] = [
     func(platform_housekeeping, name="platform.housekeeping"),
@@ -17,6 +18,7 @@ FUNCTIONS: list[Any] = [
     func(import_file, name="ingest.import_file", timeout=1800),
     func(anchor_audit_chains, name="audit.anchor", timeout=1800),
     func(relay_outbox, name="outbox.relay", timeout=300),
+    func(import_batches, name="production.import_batches", timeout=1800),
 ]
 CRON_JOBS: list[Any] = [
     cron(relay_outbox, name="outbox.relay.cron", second={0}, run_at_startup=True, unique=True),
@@ -25,4 +27,5 @@ CRON_JOBS: list[Any] = [
     # anchors bound how far back an owner-level rewrite can hide: at most this window
     cron(anchor_audit_chains, name="audit.anchor.cron", minute={10, 40}, timeout=1800),
     cron(sweep_stale_imports, name="ingest.sweep_stale_imports", minute=set(range(2, 60, 10))),
+    cron(sweep_stale_batch_imports, name="production.sweep_stale_imports", minute=set(range(4, 60, 10))),
 ]
