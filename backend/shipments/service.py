@@ -34,15 +34,15 @@ from backend.identity.principal import Principal
 from backend.installations.errors import InstallationNotFound
 from backend.installations.models import Installation
 from backend.installations.service import get_installation
-from backend.production.goods import goods_entry
+from backend.production.goods import check_cn_code
 from backend.shipments import repository
 from backend.shipments.errors import BatchOverShipped, ShipmentNotFound, ShipmentReferenceTaken
 from backend.shipments.models import WITHIN_BATCH_MASS, Shipment, ShipmentBatch
 from backend.shipments.repository import BatchBalance, Mismatch, ProductRef, ShareRow
 from backend.shipments.schemas import Granularity, Period, ShipmentData, ShipmentDocuments
 
-READ = "site:read"
-WRITE = "site:write"
+READ = "production:read"
+WRITE = "production:write"
 
 
 def local_today(installation: Installation, now: datetime | None = None) -> date:
@@ -67,8 +67,9 @@ def _reference_errors(taken: set[str], data: ShipmentData | ShipmentDocuments) -
 
 
 def _cn_code_error(cn_code: str) -> FieldError | None:
-    if goods_entry(cn_code) is None:
-        return FieldError(f"{cn_code} is not in the CBAM goods list (Annex I)", field="cnCode")
+    check = check_cn_code(cn_code)
+    if not check.covered:
+        return FieldError(f"not in the CBAM goods list (Annex I): {check.reason}", field="cnCode")
     return None
 
 
