@@ -31,6 +31,7 @@ from backend.sharing.models import DirectoryEntry, Grant, ResourceKind
 from backend.tenants.models import Tenant, TenantKind
 from connectors.config import AgentConfig, load_config
 from connectors.inventory import ConfiguredPoint, configured_points
+from demo.shipments import seed_shipments
 from tenancy.provisioning import NewTenant, create_tenant
 
 DEMO_PASSWORD = "cbamx-demo-2026"
@@ -322,6 +323,7 @@ async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
     if store is not None:
         await _evidence(db, store, state.tenants["alu-sabac"], state.installation_id)
     await _grants(db, state)
+    await seed_shipments(db, state.tenants["alu-sabac"], state.installation_id)  # after the production demo
     return state
 
 

@@ -295,3 +295,21 @@ async def cn_mismatches(db: AsyncSession, installation_id: uuid.UUID, start: dat
         Mismatch(r.shipment_id, r.reference, r.dispatch_date, r.shipment_cn_code, _batch_state(r), Decimal(r.mass_t))
         for r in rows
     ]
+
+
+async def batches_with_mass_left(db: AsyncSession, installation_id: uuid.UUID) -> list[BatchBalance]:
+    """The installation's batches that shipments have not yet taken in full, oldest end first."""
+    taken = (
+        select(ShipmentBatch.batch_id, func.sum(ShipmentBatch.mass_t).label("shipped"))
+        .group_by(ShipmentBatch.batch_id)
+        .subquery()
+    )
+    shipped = func.coalesce(taken.c.shipped, 0)
+    rows = await db.execute(
+        _batch_columns()
+        .add_columns(shipped.label("shipped"))
+        .outerjoin(taken, taken.c.batch_id == ProductionBatch.id)
+        .where(ProductionBatch.installation_id == installation_id, shipped < ProductionBatch.net_mass_t - 0.0005)
+        .order_by(ProductionBatch.ended_at, ProductionBatch.batch_number)
+    )
+    return [BatchBalance(_batch_state(r), Decimal(r.shipped)) for r in rows]

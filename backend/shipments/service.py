@@ -33,7 +33,6 @@ from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.errors import InstallationNotFound
 from backend.installations.models import Installation
-from backend.installations.service import get_installation
 from backend.production.goods import check_cn_code
 from backend.shipments import repository
 from backend.shipments.errors import BatchOverShipped, ShipmentNotFound, ShipmentReferenceTaken
@@ -43,6 +42,18 @@ from backend.shipments.schemas import Granularity, Period, ShipmentData, Shipmen
 
 READ = "production:read"
 WRITE = "production:write"
+
+
+async def get_installation(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> Installation:
+    """The installation shipments leave from: one of the tenant's, and the client's own for a bound client.
+
+    The caller's shipment permission was checked; reading the site model is not asked for as well.
+    """
+    installation = await db.get(Installation, installation_id)
+    bound = _bound(principal)
+    if installation is None or (bound is not None and bound != installation_id):
+        raise InstallationNotFound("no such installation", field="installationId")
+    return installation
 
 
 def local_today(installation: Installation, now: datetime | None = None) -> date:
@@ -296,6 +307,13 @@ async def list_shipments(
 async def shares_of(db: AsyncSession, shipment_ids: list[uuid.UUID]) -> list[ShareRow]:
     """The batches of the shipments (for a loader: the shipments were read through the checks)."""
     return await repository.shares_of(db, shipment_ids)
+
+
+async def batches_to_ship(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> list[BatchBalance]:
+    """The installation's batches with mass left to ship, oldest first."""
+    principal.require(READ)
+    await get_installation(db, principal, installation_id)
+    return await repository.batches_with_mass_left(db, installation_id)
 
 
 # --- reconciliation ------------------------------------------------------------------------------------
