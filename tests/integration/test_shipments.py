@@ -395,7 +395,9 @@ async def test_a_client_bound_to_one_installation_sees_only_its_shipments(servic
     owner = await login(http, g.owner.email)
     mine = await create(owner, shipment_input(inst(g), [(batch(g, "B-100"), 5.0)]))
     theirs = await create(owner, shipment_input(inst(other), [(batch(other, "C-1"), 5.0)]))
-    client_id, secret = await make_client(services, g.owner, ["production:read"], installation_id=g.plant.installation_id)
+    client_id, secret = await make_client(
+        services, g.owner, ["production:read"], installation_id=g.plant.installation_id
+    )
     bearer = Bearer(http, await client_token(http, client_id, secret))
     # when
     listed = await bearer.gql(operation("Shipments"), {})
