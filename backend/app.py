@@ -27,6 +27,7 @@ from backend.ingest.rest import IngestController
 from backend.logging import configure_logging
 from backend.portal.assets import openapi_config, static_router
 from backend.portal.pages import PortalController, with_local_graphiql
+from backend.production.rest import ProductionController
 from backend.schema import build_schema
 from backend.services import Services, start_services
 from backend.settings import Settings, get_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             AuthController,
             IngestController,
             EvidenceController,
+            ProductionController,
             graphql,
         ],
         lifespan=[lifespan],

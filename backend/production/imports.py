@@ -26,12 +26,11 @@ from backend.evidence.models import EvidenceDocument, EvidenceKind
 from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.installations.errors import InstallationNotFound
-from backend.installations.service import get_installation
 from backend.production import repository
 from backend.production.errors import BatchesRejected, BatchImportNotFound, MappingNotFound
 from backend.production.models import BatchImport, BatchImportMapping, BatchImportStatus, BatchSource
 from backend.production.schemas import BATCH_FIELDS, MASS_UNITS, BatchRow, MappingData, PrecursorData
-from backend.production.service import check_batches, require_read, require_write, store_checked
+from backend.production.service import check_batches, installation_for, require_read, require_write, store_checked
 from backend.tabular import CONTENT_TYPES, MAX_REPORTED_ERRORS, Report, excel_time, file_format, read_table, shown
 
 FINISHED = frozenset({BatchImportStatus.COMPLETED, BatchImportStatus.REJECTED, BatchImportStatus.FAILED})
@@ -137,7 +136,7 @@ async def submit_batch_file(
 ) -> BatchImport:
     """Keep the file as evidence and queue its import with the named mapping; writers of production data."""
     require_write(principal)
-    await get_installation(db, principal, installation_id)
+    await installation_for(db, principal, installation_id)
     mapping = await repository.mapping_by_name(db, mapping_name)
     if mapping is None:
         raise MappingNotFound(f"no saved column mapping named {shown(mapping_name)}", field="mapping")
@@ -209,7 +208,7 @@ async def _keep(
 async def list_imports(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> list[BatchImport]:
     """An installation's batch imports with progress and report, newest first; readers."""
     require_read(principal)
-    await get_installation(db, principal, installation_id)
+    await installation_for(db, principal, installation_id)
     return await repository.imports_of(db, installation_id)
 
 
@@ -219,7 +218,7 @@ async def get_import(db: AsyncSession, principal: Principal, import_id: uuid.UUI
     if job is None:
         raise BatchImportNotFound("no such batch import", field="id")
     try:
-        await get_installation(db, principal, job.installation_id)
+        await installation_for(db, principal, job.installation_id)
     except InstallationNotFound:
         raise BatchImportNotFound("no such batch import", field="id") from None
     return job
@@ -417,7 +416,7 @@ async def finish_import(db: AsyncSession, actor: Principal, import_id: uuid.UUID
     job.finished_at = now
     errors = list(parsed.report.errors)
     count = parsed.report.count
-    installation = await get_installation(db, actor, job.installation_id)
+    installation = await installation_for(db, actor, job.installation_id)
     if not count:
         try:
             checked = await check_batches(

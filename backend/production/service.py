@@ -23,8 +23,8 @@ from backend.audit.service import record, snapshot
 from backend.db import new_id, utcnow
 from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.principal import Principal
+from backend.installations.errors import InstallationNotFound
 from backend.installations.models import Installation, ProductionLine, ProductionProcess
-from backend.installations.service import get_installation
 from backend.production import repository
 from backend.production.errors import (
     BatchesRejected,
@@ -52,6 +52,18 @@ def require_read(principal: Principal) -> None:
 
 def require_write(principal: Principal) -> None:
     principal.require("production:write")
+
+
+async def installation_for(db: AsyncSession, principal: Principal, installation_id: uuid.UUID) -> Installation:
+    """The installation production data is recorded for; a client bound to another one does not see it.
+
+    The caller has checked the production scope; site:read is not needed (an MES client has only production:*).
+    """
+    installation = await db.get(Installation, installation_id)
+    bound = principal.installation_id if principal.kind == "client" else None
+    if installation is None or (bound is not None and bound != installation_id):
+        raise InstallationNotFound("no such installation", field="installationId")
+    return installation
 
 
 # --- products -------------------------------------------------------------------------------------------
@@ -441,7 +453,7 @@ async def record_batch(
     Writers of production data; a machine client bound to one installation records only there.
     """
     require_write(principal)
-    installation = await get_installation(db, principal, installation_id)
+    installation = await installation_for(db, principal, installation_id)
     existing = await repository.batch_by_number(db, installation.id, row.batch_number)
     if existing is not None:
         if _comparable(await _row_of(db, existing)) == _comparable(row):
@@ -470,7 +482,7 @@ async def get_batch(db: AsyncSession, principal: Principal, batch_id: uuid.UUID)
     batch = await db.get(ProductionBatch, batch_id)
     if batch is None:
         raise BatchNotFound("no such batch", field="id")
-    await get_installation(db, principal, batch.installation_id)  # a bound client sees its installation only
+    await installation_for(db, principal, batch.installation_id)  # a bound client sees its installation only
     return batch
 
 
@@ -484,7 +496,7 @@ async def list_batches(
 ) -> tuple[Installation, list[ProductionBatch]]:
     """An installation's batches by start time (those overlapping [start, end) when given); readers."""
     require_read(principal)
-    installation = await get_installation(db, principal, filters.installation_id)
+    installation = await installation_for(db, principal, filters.installation_id)
     rows = await repository.list_batches(
         db,
         installation.id,
