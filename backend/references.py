@@ -25,7 +25,7 @@ from backend.ingest.models import FileImport, IngestBatch
 from backend.installations.models import GridConnectionPoint, Installation, ProductionLine, ProductionProcess
 from backend.metering.models import Meter
 from backend.production.models import BatchImport, ProductionBatch
-from backend.shipments.models import Shipment
+from backend.shipments.models import Shipment, ShipmentImport
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +152,15 @@ register(
         "Shipment",
         _by_column(Shipment, Shipment.installation_id),
         _installation_of(Shipment, "installation_id"),
+    )
+)
+register(
+    ReferenceKind(
+        "shipment_import",
+        "ShipmentImport",
+        _by_column(ShipmentImport, ShipmentImport.installation_id),
+        _installation_of(ShipmentImport, "installation_id"),
+        False,
     )
 )
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from backend.api import mutations
 from backend.api.context import Context
@@ -18,7 +19,7 @@ from backend.api.errors import UserError
 from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
-from backend.shipments import models, service
+from backend.shipments import imports, models, service
 from backend.shipments.loaders import batches_by_shipment_id
 from backend.shipments.repository import BatchBalance, Mismatch, ShareRow
 from backend.shipments.schemas import BatchShare, Granularity, ShipmentData, ShipmentDocuments, to_mass
@@ -285,6 +286,31 @@ class ShipmentReconciliation:
         )
 
 
+@strawberry.type(description="A file of shipments: stored whole, or refused with a report and nothing stored.")
+class ShipmentImport(relay.Node):
+    id: relay.NodeID[str]
+    document_id: relay.GlobalID = strawberry.field(description="The file, kept as evidence.")
+    status: str = strawberry.field(description="completed or rejected.")
+    rows_total: int = strawberry.field(description="Data rows in the file.")
+    shipments_stored: int = strawberry.field(description="Shipments stored (0 when rejected).")
+    errors: JSON = strawberry.field(description="Per problem: row, column, code, message, field.")
+    created_by: str = strawberry.field(description="Who sent it.")
+    created_at: datetime = strawberry.field(description="When.")
+
+    @classmethod
+    def of(cls, row: models.ShipmentImport) -> ShipmentImport:
+        return cls(
+            id=str(row.id),
+            document_id=gid("EvidenceDocument", row.document_id),
+            status=row.status,
+            rows_total=row.rows_total,
+            shipments_stored=row.shipments_stored,
+            errors=row.errors,
+            created_by=row.created_by,
+            created_at=row.created_at,
+        )
+
+
 @strawberry.type
 class ShipmentQuery:
     @strawberry.field(description="Shipments of the organisation, or of one installation; latest dispatch first.")
@@ -314,6 +340,14 @@ class ShipmentQuery:
         return to_connection(
             Page(rows, limit, cursor is not None), Shipment.of, lambda r: [r.dispatch_date.isoformat(), r.id]
         )
+
+    @strawberry.field(description="Files of shipments sent for an installation, newest first, with their reports.")
+    async def shipment_imports(
+        self, info: strawberry.Info[Context, None], installation_id: NodeRef
+    ) -> list[ShipmentImport]:
+        installation = node_uuid(installation_id, "Installation", field="installationId")
+        rows = await info.context.in_tenant(lambda db, p: imports.list_imports(db, p, installation))
+        return [ShipmentImport.of(r) for r in rows]
 
     @strawberry.field(description="One shipment.")
     async def shipment(self, info: strawberry.Info[Context, None], id: NodeRef) -> Shipment:

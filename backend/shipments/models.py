@@ -13,7 +13,8 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import DDL, CheckConstraint, Date, ForeignKey, Index, Numeric, String, UniqueConstraint, event
+from sqlalchemy import DDL, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import TenantBase, new_id, utcnow
@@ -73,6 +74,24 @@ class ShipmentBatch(TenantBase):
         ForeignKey("production_batches.id", ondelete="RESTRICT"), primary_key=True
     )
     mass_t: Mapped[Decimal] = mapped_column(MASS)
+
+
+class ShipmentImport(TenantBase):
+    """A CSV or Excel file of shipments: the file (evidence), and either the shipments it stored or
+    the report of why none were stored (all or nothing)."""
+
+    __tablename__ = "shipment_imports"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_documents.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16))  # completed | rejected
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    shipments_stored: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"row": 7, "column": "batch_mass_t", "code": "BATCH_OVER_SHIPPED", "message": "..."}]
+    errors: Mapped[list[dict[str, object]]] = mapped_column(JSONB, default=list)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # the SQLSTATE-named constraint the trigger raises, found by the service in the database's answer

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.production.models import Product, ProductionBatch
-from backend.shipments.models import Shipment, ShipmentBatch
+from backend.shipments.models import Shipment, ShipmentBatch, ShipmentImport
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,3 +313,24 @@ async def batches_with_mass_left(db: AsyncSession, installation_id: uuid.UUID) -
         .order_by(ProductionBatch.ended_at, ProductionBatch.batch_number)
     )
     return [BatchBalance(_batch_state(r), Decimal(r.shipped)) for r in rows]
+
+
+async def batch_ids_by_number(
+    db: AsyncSession, installation_id: uuid.UUID, numbers: Collection[str]
+) -> dict[str, uuid.UUID]:
+    rows = await db.execute(
+        select(ProductionBatch.batch_number, ProductionBatch.id).where(
+            ProductionBatch.installation_id == installation_id, ProductionBatch.batch_number.in_(list(numbers))
+        )
+    )
+    return {number: batch_id for number, batch_id in rows.all()}
+
+
+async def imports_of(db: AsyncSession, installation_id: uuid.UUID) -> list[ShipmentImport]:
+    rows = await db.execute(
+        select(ShipmentImport)
+        .where(ShipmentImport.installation_id == installation_id)
+        .order_by(ShipmentImport.created_at.desc(), ShipmentImport.id)
+        .limit(200)
+    )
+    return list(rows.scalars())

@@ -321,6 +321,7 @@ def _shipment_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "CreateShipment": {"vars": {"input": new}, "refused": True},
         "UpdateShipment": {"vars": {"input": papers}, "refused": True},
         "DeleteShipment": {"vars": {"input": {"id": shipment_b}}, "refused": True},
+        "ShipmentImports": {"vars": {"installationId": inst_b}, "refused": True},
     }
 
 
@@ -395,6 +396,8 @@ REST_CASES = {
     "/evidence/{document_id:str}/download": "tested",
     "/evidence/shared/{grantor_id:str}/{document_id:str}": "tested",
     "/evidence/blob/{key:path}": "tested",
+    # tested in test_shipment_import.py: a file for another organisation's installation is refused
+    "/shipments/v1/files": "tested",
 }
 
 
