@@ -12,7 +12,7 @@ import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,7 +59,7 @@ def shown(cell: object, limit: int = 40) -> str:
 def parse_time(text: str, fmt: str, zone: ZoneInfo) -> datetime:
     """A time in ISO 8601 or a strptime format; one without an offset is read in ``zone``. ValueError if not one."""
     value = datetime.fromisoformat(text) if fmt == "iso" else datetime.strptime(text, fmt)
-    return value if value.tzinfo else value.replace(tzinfo=zone)
+    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def csv_rows(reader: csv.DictReader[str], report: Report) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -157,9 +157,9 @@ def _read_xlsx(data: bytes, report: Report, sheet: str) -> Table | None:
 def excel_time(value: Any, fmt: str, zone: ZoneInfo) -> datetime:
     """A time cell: an Excel date (naive, read in ``zone``) or text in the mapping's format."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=zone)
+        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
     if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(0), tzinfo=zone)
+        return datetime.combine(value, time(0), tzinfo=zone).astimezone(UTC)
     if value is None:
         raise ValueError("empty")
     return parse_time(str(value).strip(), fmt, zone)

@@ -64,7 +64,10 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
             async with db.tenant_session(exporter.scope()) as session:
                 has_readings = await session.scalar(select(func.count()).select_from(CounterReading))
             if not has_readings:
-                print("generating two weeks of plant history (first start only)...", flush=True)
+                print(
+                    f"generating plant history since {history_start:%Y-%m-%d} (first start only)...", flush=True
+                )
+                began = time.monotonic()
                 stored = await backfill(
                     db,
                     exporter,
@@ -77,7 +80,8 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
                 print(
                     f"  {stored:,} counter readings, {len(report.days)} days x {report.meters} meters derived "
                     f"({report.counts.get('estimated_linear', 0)} intervals estimated linearly, "
-                    f"{report.counts.get('estimated_like_day', 0)} from like days)",
+                    f"{report.counts.get('estimated_like_day', 0)} from like days) "
+                    f"in {time.monotonic() - began:.0f} s",
                     flush=True,
                 )
             client_id, secret = await agent_credentials(db, exporter, state.installation_id, folder)

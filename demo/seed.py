@@ -31,6 +31,8 @@ from backend.sharing.models import DirectoryEntry, Grant, ResourceKind
 from backend.tenants.models import Tenant, TenantKind
 from connectors.config import AgentConfig, load_config
 from connectors.inventory import ConfiguredPoint, configured_points
+from demo.history import SEED
+from demo.production import seed_production
 from demo.shipments import seed_shipments
 from tenancy.provisioning import NewTenant, create_tenant
 
@@ -320,6 +322,7 @@ async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
     for org in ORGS:
         state.tenants[org.slug] = await _org(db, org)
     state.installation_id = await _plant(db, state.tenants["alu-sabac"], state.points)
+    await seed_production(db, state.tenants["alu-sabac"], state.installation_id, seed=SEED)
     if store is not None:
         await _evidence(db, store, state.tenants["alu-sabac"], state.installation_id)
     await _grants(db, state)

@@ -13,7 +13,7 @@ import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -257,7 +257,11 @@ async def check_batches(
     horizon = now + FUTURE_SKEW
     good: list[tuple[int, BatchRow]] = []
     seen: dict[str, int] = {}
-    for row_no, row in rows:
+    for row_no, given in rows:
+        # in UTC: Python compares two times of the same zone object by wall clock, which is wrong across DST
+        row = dataclasses.replace(
+            given, started_at=given.started_at.astimezone(UTC), ended_at=given.ended_at.astimezone(UTC)
+        )
         ok = _row_errors(row_no, row, products=products, lines=lines, processes=processes, horizon=horizon, fail=fail)
         first = seen.get(row.batch_number)
         if first is not None:
@@ -435,6 +439,8 @@ async def _row_of(db: AsyncSession, batch: ProductionBatch) -> BatchRow:
 def _comparable(row: BatchRow) -> BatchRow:
     return dataclasses.replace(
         row,
+        started_at=row.started_at.astimezone(UTC),
+        ended_at=row.ended_at.astimezone(UTC),
         process="",
         precursors=tuple(dataclasses.replace(p, cn_code=normalise_cn(p.cn_code)) for p in row.precursors),
     )
@@ -581,3 +587,46 @@ async def batch_row_from_ids(
         shipment_ref=shipment_ref,
         precursors=precursors,
     )
+
+
+async def record_batches(
+    db: AsyncSession,
+    principal: Principal,
+    installation_id: uuid.UUID,
+    rows: Sequence[BatchRow],
+    *,
+    source: BatchSource,
+    source_ref: str,
+) -> int:
+    """Store several batches at once (all or nothing, every row checked), with one audit entry; writers."""
+    require_write(principal)
+    installation = await installation_for(db, principal, installation_id)
+    checked = await check_batches(
+        db, installation, list(enumerate(rows, start=1)), now=utcnow(), source=source, source_ref=source_ref
+    )
+    await store_checked(db, checked)
+    if checked.batches:
+        await record(
+            db,
+            principal,
+            "production_batches.recorded",
+            "installation",
+            installation.id,
+            details={
+                "source": source.value,
+                "source_ref": source_ref,
+                "batches": len(checked.batches),
+                "first_batch": checked.batches[0]["batch_number"],
+                "last_batch": checked.batches[-1]["batch_number"],
+            },
+        )
+    return len(checked.batches)
+
+
+async def stored_batch_numbers(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID, numbers: Sequence[str]
+) -> set[str]:
+    """Which of these batch numbers the installation holds already; readers."""
+    require_read(principal)
+    installation = await installation_for(db, principal, installation_id)
+    return await repository.stored_batch_numbers(db, installation.id, numbers)

@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from connectors.simulator.schedule import PRESS_LINE, ProductionSchedule
+
 LATITUDE_DEG = 47.3  # a central-European site
 LONGITUDE_DEG = 13.0
 
@@ -26,6 +28,7 @@ class Clock:
     hour: float  # local time of day, 0..24
     day_of_year: int
     utc_hour: float
+    at: datetime | None = None  # the step's start (UTC)
 
     @property
     def shift(self) -> bool:
@@ -66,20 +69,31 @@ class Machine(ABC):
 
 
 class ExtrusionPress(Machine):
-    """Push (main pump at high pressure), dead cycle (billet loading), occasional die changes."""
+    """Push (main pump at high pressure) and dead cycle (billet loading) while a batch of the
+    line's schedule runs; idle with the pumps on between batches in a shift, standby outside."""
 
     power_factor = 0.86
 
-    def __init__(self, rng: random.Random, rated_kw: float, push_s: float, dead_s: float) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        rated_kw: float,
+        push_s: float,
+        dead_s: float,
+        *,
+        line: str | None = None,
+        schedule: ProductionSchedule | None = None,
+    ) -> None:
         super().__init__(rng)
         self.rated_kw, self.push_s, self.dead_s = rated_kw, push_s, dead_s
+        self.line, self.schedule = line, schedule
 
     def _next_phase(self) -> None:
         rng = self.rng
         if self.phase == "push":
             self.phase, self.remaining_s = "dead", max(5.0, rng.gauss(self.dead_s, 3.0))
             self.level_kw = 0.2 * self.rated_kw
-        elif self.phase == "dead" and rng.random() < 1 / 40:
+        elif self.phase == "dead" and self.schedule is None and rng.random() < 1 / 40:
             self.phase, self.remaining_s = "die_change", max(300.0, rng.gauss(900.0, 120.0))
             self.level_kw = 0.06 * self.rated_kw
         else:
@@ -91,6 +105,11 @@ class ExtrusionPress(Machine):
             self.phase, self.remaining_s = "idle", 0.0
             standby = 0.04 if clock.weekday < 6 else 0.012
             return self._noisy(standby * self.rated_kw, 0.01)
+        scheduled = self.schedule is not None and self.line is not None and clock.at is not None
+        if scheduled and self.schedule.running(self.line, clock.at) is None:  # type: ignore[union-attr,arg-type]
+            # between batches: die change, set-up; pumps idling
+            self.phase, self.remaining_s = "idle", 0.0
+            return self._noisy(0.08 * self.rated_kw, 0.02)
         self.remaining_s -= dt
         if self.remaining_s <= 0:
             self._next_phase()
@@ -257,9 +276,25 @@ class PlantModel:
         def rng(name: str) -> random.Random:
             return random.Random(f"{self.seed}/{name}")
 
+        # the presses run the batches of their lines' schedule (the demo records the same batches)
+        self.schedule = ProductionSchedule(self.seed, self.utc_offset_h)
         self.machines: dict[str, Machine] = {
-            "press1": ExtrusionPress(rng("press1"), rated_kw=650.0, push_s=50.0, dead_s=25.0),
-            "press2": ExtrusionPress(rng("press2"), rated_kw=950.0, push_s=70.0, dead_s=30.0),
+            "press1": ExtrusionPress(
+                rng("press1"),
+                rated_kw=650.0,
+                push_s=50.0,
+                dead_s=25.0,
+                line=PRESS_LINE["press1"],
+                schedule=self.schedule,
+            ),
+            "press2": ExtrusionPress(
+                rng("press2"),
+                rated_kw=950.0,
+                push_s=70.0,
+                dead_s=30.0,
+                line=PRESS_LINE["press2"],
+                schedule=self.schedule,
+            ),
             "furnace": InductionFurnace(rng("furnace"), rated_kw=1600.0),
             "billet_heater": BilletHeater(rng("billet_heater")),
             "ageing_oven": AgeingOven(rng("ageing_oven")),
@@ -285,6 +320,7 @@ class PlantModel:
             hour=local.hour + local.minute / 60 + local.second / 3600,
             day_of_year=local.timetuple().tm_yday,
             utc_hour=self.t.hour + self.t.minute / 60 + self.t.second / 3600,
+            at=self.t,
         )
 
     def _step(self) -> None:

@@ -327,3 +327,21 @@ async def test_progress_is_committed_while_the_file_is_read(services, http, monk
     result = await run(services, owner, response.json()["import_id"])
     assert result["status"] == "completed"
     assert seen == [(2, 6), (4, 6), (6, 6)]
+
+
+async def test_batches_overlapping_in_utc_across_the_spring_clock_change_are_refused(services, http):
+    # given: local times on 29.03.2026 (Europe/Belgrade moves 02:00 -> 03:00): the first batch "ends" at 02:30,
+    # a time that does not exist (read as 01:30 UTC), the second starts at 03:00 (01:00 UTC)
+    owner, plant, _, session = await setup(services, http)
+    rows = [
+        ["D-1", "L1", "PRF-6060", "6060", "29.03.2026 00:30", "29.03.2026 02:30", "1000", "0", ""],
+        ["D-2", "L1", "PRF-6060", "6060", "29.03.2026 03:00", "29.03.2026 05:00", "1000", "0", ""],
+    ]
+    # when
+    response = await submit(http, session, plant.installation_id, csv_file(rows))
+    result = await run(services, owner, response.json()["import_id"])
+    # then: compared in UTC, not by wall clock
+    assert result["status"] == "rejected"
+    job = await session.gql(operation("BatchImport"), {"id": gid("BatchImport", response.json()["import_id"])})
+    assert job["data"]["batchImport"]["errors"][0]["code"] == "OVERLAPPING_BATCH"
+    assert await count_batches(services, owner) == 0

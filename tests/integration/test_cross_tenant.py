@@ -88,6 +88,7 @@ async def world(services, http) -> dict[str, Any]:
         "a_client": (a_client_id, a_secret),
         "b_audit_count": b_audit,
         "conflict_b": conflict_b,
+        **await _production_world(services, b, plant_b),
         **await _shipments_of_b(services, b, plant_b),
     }
 
@@ -259,6 +260,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "PartnerOrganizations": {"vars": {}, "refused": False},
         # an exact lookup answers only the organisation named; here one that does not exist
         "OrganizationLookup": {"vars": {"lookup": "no-such-organisation"}, "refused": True},
+        **_production_cases(w),
         **_shipment_cases(w),
     }
 
@@ -396,6 +398,8 @@ REST_CASES = {
     "/evidence/{document_id:str}/download": "tested",
     "/evidence/shared/{grantor_id:str}/{document_id:str}": "tested",
     "/evidence/blob/{key:path}": "tested",
+    "/production/v1/batch-files": "tested",
+    "/production/v1/batches": "tested",
     # tested in test_shipment_import.py: a file for another organisation's installation is refused
     "/shipments/v1/files": "tested",
 }
@@ -873,3 +877,200 @@ async def test_bound_client_lists_no_grants_and_adds_no_installations(services, 
         },
     )
     assert updated["data"]["updateInstallation"]["errors"] == []
+
+
+# --- production: B's catalogue, batches, mappings and imports ---------------------------------------------
+
+
+async def _production_world(services: Any, b: Any, plant_b: Any) -> dict[str, Any]:
+    """Tenant B's product, batch (with a precursor), saved mapping and a queued batch import."""
+    from backend.production import imports as production_imports
+    from backend.production import service as production
+    from backend.production.models import BatchSource, ProductionRoute
+    from backend.production.schemas import BatchRow, MappingData, PrecursorData, ProductData
+
+    start = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
+    async with services.db.tenant(b.tenant.scope()) as db:
+        product = await production.create_product(
+            db,
+            b.principal,
+            ProductData(
+                code="B-SECRET-PRF",
+                name="B secret profile",
+                cn_code="76042100",
+                production_route=ProductionRoute.ALL_ROUTES,
+            ),
+        )
+        batch, _ = await production.record_batch(
+            db,
+            b.principal,
+            plant_b.installation_id,
+            BatchRow(
+                batch_number="B-SECRET-BATCH",
+                product="B-SECRET-PRF",
+                started_at=start,
+                ended_at=start + timedelta(hours=2),
+                net_mass_t=5.0,
+                line="L1",
+                precursors=(PrecursorData(mass_t=5.5, supplier_installation="B secret smelter"),),
+            ),
+            source=BatchSource.API,
+        )
+        mapping = await production_imports.save_mapping(
+            db,
+            b.principal,
+            MappingData(
+                name="B secret mapping",
+                columns={
+                    "batch_number": "n",
+                    "line": "l",
+                    "product": "p",
+                    "started_at": "s",
+                    "ended_at": "e",
+                    "net_mass": "m",
+                },
+            ),
+        )
+        job = await production_imports.submit_batch_file(
+            db,
+            services.store,
+            b.principal,
+            installation_id=plant_b.installation_id,
+            mapping_name=mapping.name,
+            data=b"n,l,p,s,e,m\n",
+            filename="b-mes.csv",
+            max_bytes=10_000_000,
+        )
+    async with services.db.tenant(b.tenant.scope()) as db:
+        audit_count = await db.scalar(select(func.count()).select_from(AuditEntry))
+    return {
+        "product_b": product.id,
+        "batch_b": batch.id,
+        "batch_import_b": job.id,
+        "line_b": plant_b.line_id,
+        "b_audit_count": audit_count,  # B's trail now holds these records' entries too
+    }
+
+
+def _production_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    inst_b = gid("Installation", w["plant_b"].installation_id)
+    product_b = gid("Product", w["product_b"])
+    product = {"code": "A-PRF", "name": "A profile", "cnCode": "76042100", "productionRoute": "ALL_ROUTES"}
+    return {
+        "CbamGoods": {"vars": {"sector": "aluminium"}, "refused": False},
+        "CheckCnCode": {"vars": {"cnCode": "7604 21 00"}, "refused": False},
+        "Products": {"vars": {}, "refused": False},
+        "Product": {"vars": {"id": product_b}, "refused": True},
+        "CreateProduct": {"vars": {"input": product}, "refused": False},
+        "UpdateProduct": {"vars": {"input": {"id": product_b, "details": product}}, "refused": True},
+        "ProductionBatches": {"vars": {"installationId": inst_b}, "refused": True},
+        "ProductionBatch": {"vars": {"id": gid("ProductionBatch", w["batch_b"])}, "refused": True},
+        "RecordProductionBatch": {
+            "vars": {
+                "input": {
+                    "installationId": inst_b,
+                    "batchNumber": "A-INTO-B",
+                    "productId": product_b,
+                    "lineId": gid("ProductionLine", w["line_b"]),
+                    "startedAt": datetime(2026, 10, 2, tzinfo=UTC).isoformat(),
+                    "endedAt": datetime(2026, 10, 2, 3, tzinfo=UTC).isoformat(),
+                    "netMass": 1.0,
+                }
+            },
+            "refused": True,
+        },
+        "BatchImportMappings": {"vars": {}, "refused": False},
+        "SaveBatchImportMapping": {
+            "vars": {
+                "input": {
+                    "name": "B secret mapping",
+                    "columns": {
+                        "batch_number": "x",
+                        "line": "l",
+                        "product": "p",
+                        "started_at": "s",
+                        "ended_at": "e",
+                        "net_mass": "m",
+                    },
+                }
+            },
+            "refused": False,
+        },
+        "BatchImports": {"vars": {"installationId": inst_b}, "refused": True},
+        "BatchImport": {"vars": {"id": gid("BatchImport", w["batch_import_b"])}, "refused": True},
+    }
+
+
+@pytest.mark.parametrize("principal_kind", ["user", "client"])
+async def test_tenant_a_sees_nothing_of_tenant_bs_production(services, http, world, principal_kind):
+    # given: A's owner, or A's MES client with the production scopes
+    if principal_kind == "user":
+        caller: Any = await login(http, world["a"].email)
+    else:
+        client_id, secret = await make_client(services, world["a"], ["production:read", "production:write"])
+        caller = Bearer(http, await client_token(http, client_id, secret))
+    secrets = [
+        "B-SECRET-PRF",
+        "B secret profile",
+        "B-SECRET-BATCH",
+        "B secret smelter",
+        "b-mes.csv",
+        str(world["batch_b"]),
+    ]
+    failures = []
+    # when
+    for name, case in _production_cases(world).items():
+        body = await caller.gql(operation(name), case["vars"])
+        # then
+        text = json.dumps(body)
+        failures += [f"{name} leaked {s}" for s in secrets if s in text]
+        if case["refused"] and not refused(name, body):
+            failures.append(f"{name} was not refused: {body}")
+    assert failures == []
+    # A's mapping of the same name is A's own; B's is unchanged
+    async with services.db.tenant(world["b"].tenant.scope()) as db:
+        from backend.production.models import BatchImportMapping, ProductionBatch
+
+        mapping = await db.scalar(select(BatchImportMapping))
+        assert mapping is not None and mapping.columns["batch_number"] == "n"
+        assert await db.scalar(select(func.count()).select_from(ProductionBatch)) == 1
+        assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]
+
+
+async def test_production_rest_routes_refuse_tenant_a_on_tenant_b(services, http, world):
+    from backend.production.models import BatchImport, ProductionBatch
+
+    a, b, plant_b = world["a"], world["b"], world["plant_b"]
+    # an unbound MES client of A naming B's installation: not found
+    client_id, secret = await make_client(services, a, ["production:read", "production:write"])
+    bearer = {"Authorization": f"Bearer {await client_token(http, client_id, secret)}"}
+    batch = {
+        "installation_id": str(plant_b.installation_id),
+        "batch_number": "A-INTO-B",
+        "line": "L1",
+        "product": "B-SECRET-PRF",
+        "started_at": "2026-10-03T06:00:00Z",
+        "ended_at": "2026-10-03T08:00:00Z",
+        "net_mass_t": 1.0,
+    }
+    response = await http.post("/production/v1/batches", json=batch, headers=bearer)
+    assert response.status_code == 404 and "B-SECRET" not in response.text
+    # a client of A bound to A's plant posts into A's plant whatever it names: B's product is unknown there
+    bound_id, bound_secret = await make_client(
+        services, a, ["production:write"], installation_id=world["plant_a"].installation_id
+    )
+    bound = {"Authorization": f"Bearer {await client_token(http, bound_id, bound_secret)}"}
+    response = await http.post("/production/v1/batches", json=batch, headers=bound)
+    assert response.status_code == 422 and response.json()["errors"][0]["code"] == "UNKNOWN_PRODUCT"
+    # a file into B's installation
+    response = await http.post(
+        "/production/v1/batch-files",
+        headers=bearer,
+        files={"file": ("x.csv", b"n,l\n", "text/csv")},
+        data={"mapping": "B secret mapping", "installation_id": str(plant_b.installation_id)},
+    )
+    assert response.status_code == 404
+    async with services.db.tenant(b.tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(ProductionBatch)) == 1
+        assert await db.scalar(select(func.count()).select_from(BatchImport)) == 1
+        assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]

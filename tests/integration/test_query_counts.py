@@ -118,3 +118,47 @@ async def test_shipments_with_their_batches_do_not_grow_with_rows(services, http
     few = await statements_for(http, count_queries, small, "Shipments", {"first": 50})
     many = await statements_for(http, count_queries, large, "Shipments", {"first": 50})
     assert few == many
+
+
+async def test_production_batches_with_product_line_and_precursors_do_not_grow_with_rows(services, http, count_queries):
+    from datetime import timedelta
+
+    from backend.production import service as production
+    from backend.production.models import BatchSource
+    from backend.production.schemas import BatchRow, PrecursorData
+    from tests.factories.production import make_catalogue
+    from tests.factories.site import make_plant
+
+    async def plant_with_batches(n: int):
+        owner = await make_tenant(services)
+        plant = await make_plant(services, owner)
+        await make_catalogue(services, owner, plant)
+        start = datetime(2026, 10, 1, tzinfo=UTC)
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            for i in range(n):
+                await production.record_batch(
+                    db,
+                    owner.principal,
+                    plant.installation_id,
+                    BatchRow(
+                        batch_number=f"B-{i}",
+                        product="PRF-6060" if i % 2 else "TUB-6063",
+                        started_at=start + timedelta(hours=3 * i),
+                        ended_at=start + timedelta(hours=3 * i + 2),
+                        net_mass_t=5.0,
+                        line="L1" if i % 2 else "L2",
+                        precursors=(PrecursorData(mass_t=5.5), PrecursorData(mass_t=0.2)),
+                    ),
+                    source=BatchSource.API,
+                )
+        return owner, plant.installation_id
+
+    small, small_plant = await plant_with_batches(2)
+    large, large_plant = await plant_with_batches(20)
+    few = await statements_for(
+        http, count_queries, small, "ProductionBatches", {"installationId": gid("Installation", small_plant)}
+    )
+    many = await statements_for(
+        http, count_queries, large, "ProductionBatches", {"installationId": gid("Installation", large_plant)}
+    )
+    assert few == many
