@@ -269,7 +269,7 @@ async def _read(data: bytes, fmt: str, report: Report) -> list[tuple[int, dict[s
         report.fail(1, column, "MISSING_COLUMN", f"the header has no column {shown(column)}")
     if missing:
         return []
-    rows = []
+    rows: list[tuple[int, dict[str, Any]]] = []
     for row_no, row in table.rows:
         if len(rows) >= MAX_ROWS:
             report.fail(row_no, "", "TOO_MANY_ROWS", f"at most {MAX_ROWS} rows in one file: split it")

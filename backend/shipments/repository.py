@@ -10,6 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +46,7 @@ def _batch_state(row: object) -> BatchState:
     )
 
 
-def _batch_columns() -> Select[tuple[object, ...]]:
+def _batch_columns() -> Select[Any]:
     return select(
         ProductionBatch.id,
         ProductionBatch.installation_id,

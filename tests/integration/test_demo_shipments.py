@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from backend.identity.principal import Principal
 from backend.shipments.models import Shipment, ShipmentBatch
 from backend.shipments.schemas import MRN
 from demo.shipments import mrn, seed_shipments
@@ -51,3 +52,32 @@ async def test_the_demo_ships_truck_loads_and_leaves_the_newest_batches_as_stock
     assert all(mass <= Decimal("4.2") for mass in per_batch.values())
     # the batches of the last two days stay unshipped
     assert goods.batches["D-000"] not in per_batch and goods.batches["D-002"] not in per_batch
+
+
+async def test_the_demo_exporter_ships_its_demo_batches_to_the_demo_importer(services):
+    from backend.shipments import service
+    from backend.shipments.schemas import Granularity
+    from demo.seed import seed
+    from tests.factories.owner import owner_db
+
+    # given: the whole demo, production's batches included
+    state = await seed(owner_db(), services.store)
+    exporter = state.tenants["alu-sabac"]
+    assert state.installation_id is not None
+    async with services.db.tenant(exporter.scope()) as db:
+        shipments = (await db.execute(select(Shipment))).scalars().all()
+        last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).date()
+        report = await service.reconcile(
+            db,
+            Principal.system("t", exporter.id),
+            state.installation_id,
+            Granularity.MONTH,
+            last_month.year,
+            last_month.month,
+        )
+    # then: truck loads to Fassadenbau Nord, nothing over-shipped, last month reconciled per product
+    assert len(shipments) >= 10
+    assert all(Decimal(18) <= s.net_mass_t <= Decimal(24) for s in shipments)
+    assert {s.customer_name for s in shipments} == {"Fassadenbau Nord GmbH"}
+    assert report.lines and report.over_shipped == [] and report.cn_mismatches == []
+    assert all(line.shipped_from_period_batches_t <= line.produced_t for line in report.lines)
