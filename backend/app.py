@@ -33,6 +33,7 @@ from backend.production.rest import ProductionController
 from backend.schema import build_schema
 from backend.services import Services, start_services
 from backend.settings import Settings, get_settings
+from backend.shipments.rest import ShipmentController
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Litestar:
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             DevelopersController,
             CertificatesController,
             ProductionController,
+            ShipmentController,
             graphql,
         ],
         lifespan=[lifespan],

@@ -12,6 +12,7 @@ from backend.installations import models as installation_models
 from backend.metering import models as metering_models
 from backend.production import models as production_models
 from backend.sharing import models as sharing_models
+from backend.shipments import models as shipment_models
 from backend.supply import models as supply_models
 from backend.tenants import models as tenant_models
 
@@ -28,6 +29,7 @@ __all__ = [
     "outbox_models",
     "production_models",
     "sharing_models",
+    "shipment_models",
     "supply_models",
     "tenant_models",
 ]

@@ -25,6 +25,7 @@ from backend.ingest.models import FileImport, IngestBatch
 from backend.installations.models import GridConnectionPoint, Installation, ProductionLine, ProductionProcess
 from backend.metering.models import Meter
 from backend.production.models import BatchImport, ProductionBatch
+from backend.shipments.models import Shipment, ShipmentImport
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,25 @@ for _kind in (
     ReferenceKind("batch_import_mapping", "BatchImportMapping", _nothing_in, _no_installation, False),
 ):
     register(_kind)
+
+# shipments: an invoice or a customs declaration filed as evidence names the shipment it documents
+register(
+    ReferenceKind(
+        "shipment",
+        "Shipment",
+        _by_column(Shipment, Shipment.installation_id),
+        _installation_of(Shipment, "installation_id"),
+    )
+)
+register(
+    ReferenceKind(
+        "shipment_import",
+        "ShipmentImport",
+        _by_column(ShipmentImport, ShipmentImport.installation_id),
+        _installation_of(ShipmentImport, "installation_id"),
+        False,
+    )
+)
 
 
 def subject_kinds() -> list[str]:

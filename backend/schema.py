@@ -27,6 +27,7 @@ from backend.metering.reports_gql import IntervalMutation, IntervalQuery
 from backend.production.gql import ProductionMutation, ProductionQueries
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
+from backend.shipments.gql import ShipmentMutation, ShipmentQuery
 from backend.supply.gql import SupplyMutation, SupplyQuery
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
@@ -48,6 +49,7 @@ Query = merge_types(
         DevelopersQuery,
         CertificatesQuery,
         ProductionQueries,
+        ShipmentQuery,
     ),
 )
 Mutation = merge_types(
@@ -64,6 +66,7 @@ Mutation = merge_types(
         DevelopersMutation,
         CertificatesMutation,
         ProductionMutation,
+        ShipmentMutation,
     ),
 )
 

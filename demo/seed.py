@@ -31,10 +31,11 @@ from backend.sharing.models import DirectoryEntry, Grant, ResourceKind
 from backend.tenants.models import Tenant, TenantKind
 from connectors.config import AgentConfig, load_config
 from connectors.inventory import ConfiguredPoint, configured_points
-from demo.supply import seed_supply
 from demo.certificates import seed_certificates
 from demo.history import SEED
 from demo.production import seed_production
+from demo.shipments import seed_shipments
+from demo.supply import seed_supply
 from tenancy.provisioning import NewTenant, create_tenant
 
 DEMO_PASSWORD = "cbamx-demo-2026"
@@ -331,6 +332,7 @@ async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
         assert state.installation_id is not None
         await seed_supply(db, store, state.tenants["alu-sabac"], state.tenants["dunav-solar"], state.installation_id)
     await seed_certificates(db, store, state.tenants, state.installation_id)
+    await seed_shipments(db, state.tenants["alu-sabac"], state.installation_id)  # after the production demo
     return state
 
 

@@ -96,6 +96,7 @@ async def world(services, http) -> dict[str, Any]:
         **factors_b,
         **supply,
         **await _production_world(services, b, plant_b),
+        **await _shipments_of_b(services, b, plant_b),
     }
 
 
@@ -333,6 +334,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         **_supply_cases(w),
         **_certificate_cases(w),
         **_production_cases(w),
+        **_shipment_cases(w),
     }
 
 
@@ -353,6 +355,8 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         w["b"].tenant.slug,
         gid("Installation", w["plant_b"].installation_id),
         w["doc_b"].sha256,
+        "B-SECRET",
+        "B's secret customer",
         *w.get("supply_secrets", []),
         "B-SECRET-GO",
     ]
@@ -407,12 +411,14 @@ REST_CASES = {
     "/evidence/{document_id:str}/download": "tested",
     "/evidence/shared/{grantor_id:str}/{document_id:str}": "tested",
     "/evidence/blob/{key:path}": "tested",
+    "/production/v1/batch-files": "tested",
+    "/production/v1/batches": "tested",
+    # tested in test_shipment_import.py: a file for another organisation's installation is refused
+    "/shipments/v1/files": "tested",
     "/developers/v1/connections/{connection_id:str}/generation": "tested",
     "/developers/v1/connections/{connection_id:str}/statements": "tested",
     # test_certificate_records_route_refuses_a_connection_not_of_the_caller (below)
     "/certificates/v1/connections/{connection_id:str}/records": "tested",
-    "/production/v1/batch-files": "tested",
-    "/production/v1/batches": "tested",
 }
 
 
@@ -976,6 +982,243 @@ def _supply_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     "contractId": contract_b,
                     "documentId": gid("EvidenceDocument", w["doc_b"].id),
                     "role": "CONTRACT",
+                }
+            },
+            "refused": True,
+        },
+        "PpaConnections": {"vars": {}, "refused": False},
+        "GenerationPlants": {"vars": {}, "refused": False},
+        "CreateGenerationPlant": {
+            "vars": {
+                "input": {
+                    "plant": {
+                        "name": "A plant",
+                        "technology": "SOLAR_PV",
+                        "capacityKw": 1000,
+                        "commissioningDate": "2025-01-01",
+                        "latitude": 44.0,
+                        "longitude": 20.0,
+                        "country": "RS",
+                        "biddingZone": "RS",
+                    },
+                    "gridConnectionDocumentId": gid("EvidenceDocument", w["doc_b"].id),
+                }
+            },
+            "refused": True,
+        },
+        "InviteDeveloper": {
+            "vars": {"input": {"contractId": contract_b, "developerId": gid("Organization", w["d"].id)}},
+            "refused": True,
+        },
+        "InviteOfftaker": {
+            "vars": {
+                "input": {
+                    "offtakerId": gid("Organization", w["b"].id),
+                    "plantId": gid("GenerationPlant", w["plant_d"]),
+                    "reference": "A-X",
+                    "title": "x",
+                    "periodStart": "2026-01-01T00:00:00+00:00",
+                    "periodEnd": "2027-01-01T00:00:00+00:00",
+                    "settlement": "PHYSICAL",
+                    "deliveryShape": "PAY_AS_PRODUCED",
+                }
+            },
+            "refused": True,
+        },
+        "AcceptPpaConnection": {"vars": {"input": {"id": connection, "contractId": contract_b}}, "refused": True},
+        "DeclinePpaConnection": {"vars": {"input": {"id": connection}}, "refused": True},
+        "RevokePpaConnection": {"vars": {"input": {"id": connection}}, "refused": True},
+        "SettlementUpload": {"vars": {"id": gid("SettlementUpload", w["upload_d"])}, "refused": True},
+        "ContractSettlement": {"vars": {"connectionId": connection}, "refused": True},
+        "SettlementIntervals": {"vars": {"connectionId": connection, **window}, "refused": True},
+        "SharedPpaContract": {"vars": {"connectionId": connection}, "refused": True},
+        "SharedSettlementIntervals": {"vars": {"connectionId": connection, **window}, "refused": True},
+    }
+
+
+async def test_developer_upload_routes_refuse_another_organisations_connection(services, http, world):
+    """A's people post generation and statements to B's connection with D: refused, nothing stored in D."""
+    from backend.developers.models import SettlementStatement, SettlementUpload
+
+    session = await login(http, world["a"].email)
+    headers = {"X-CSRF-Token": session.csrf}
+    connection = world["connection_bd"]
+    async with services.db.tenant(world["d"].tenant.scope()) as db:
+        uploads = await db.scalar(select(func.count()).select_from(SettlementUpload))
+    generation = await http.post(
+        f"/developers/v1/connections/{connection}/generation",
+        cookies=session.cookies,
+        headers=headers,
+        files={"file": ("g.csv", b"interval_start,interval_end,energy_kwh\n", "text/csv")},
+    )
+    statement = await http.post(
+        f"/developers/v1/connections/{connection}/statements",
+        cookies=session.cookies,
+        headers=headers,
+        files={"file": ("s.pdf", b"%PDF-1.4 x", "application/pdf")},
+        data={
+            "reference": "S1",
+            "period_start": "2026-11-01T00:00:00+00:00",
+            "period_end": "2026-12-01T00:00:00+00:00",
+            "volume_mwh": "1",
+        },
+    )
+    assert generation.status_code == 404 and generation.json()["code"] == "CONNECTION_NOT_FOUND"
+    assert statement.status_code == 404 and statement.json()["code"] == "CONNECTION_NOT_FOUND"
+    # B, the offtaker, cannot post to it as if it were the developer either
+    b_session = await login(http, world["b"].email)
+    response = await http.post(
+        f"/developers/v1/connections/{connection}/generation",
+        cookies=b_session.cookies,
+        headers={"X-CSRF-Token": b_session.csrf},
+        files={"file": ("g.csv", b"interval_start,interval_end,energy_kwh\n", "text/csv")},
+    )
+    assert response.status_code == 404
+    async with services.db.tenant(world["d"].tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(SettlementUpload)) == uploads
+        assert await db.scalar(select(func.count()).select_from(SettlementStatement)) == 0
+
+
+# --- certificates: B's world and the cases pointing at it ---------------------------------------------
+
+
+async def _certificates_of_b(services: Any, b: Any) -> dict[str, Any]:
+    """B holds an active GO range and a cancelled one (with its statement)."""
+    from tests.factories.certificates import go_data, register, register_cancelled
+
+    active = await register(services, b, go_data(5_000_001, 5_000_100, registry_reference="B-SECRET-GO"))
+    cancelled, _ = await register_cancelled(services, b, go_data(5_000_101, 5_000_200))
+    return {"certificate_b": active.id, "cancelled_certificate_b": cancelled.id}
+
+
+def _certificate_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    from tests.factories.certificates import last_month
+
+    cert_b, cancelled_b = gid("Certificate", w["certificate_b"]), gid("Certificate", w["cancelled_certificate_b"])
+    start, end = (d.isoformat() for d in last_month())
+    statement = {
+        "beneficiary": "A",
+        "consumptionStartOn": start,
+        "consumptionEndOn": end,
+        "consumptionCountry": "RS",
+        "purpose": "x",
+        "cancelledOn": end,
+    }
+    go = {
+        "scheme": "GO_EECS",
+        "issuingBody": "EMS",
+        "issuingCountry": "RS",
+        "rangeStart": 1,
+        "rangeEnd": 10,
+        "deviceId": "D",
+        "deviceName": "D",
+        "deviceCountry": "RS",
+        "energySource": "F01010100",
+        "productionStartOn": start,
+        "productionEndOn": end,
+        "issuedOn": end,
+    }
+    return {
+        "Certificates": {"vars": {}, "refused": False},
+        "Certificate": {"vars": {"id": cert_b}, "refused": True},
+        # a connection that is not A's: nothing of any developer's records comes back
+        "SharedPpaCertificates": {"vars": {"connectionId": gid("PpaConnection", uuid.uuid4())}, "refused": True},
+        # A records a range linked to B's installation-free ids: B's supply contract id would be refused too
+        "RegisterCertificate": {
+            "vars": {"input": {**go, "supplyContractId": gid("SupplyContract", uuid.uuid4())}},
+            "refused": True,
+        },
+        "SplitCertificate": {"vars": {"input": {"id": cert_b, "quantity": 10}}, "refused": True},
+        "TransferCertificate": {
+            "vars": {"input": {"id": cert_b, "to": "A", "transferredOn": start}},
+            "refused": True,
+        },
+        "CancelCertificate": {"vars": {"input": {"id": cert_b, "statement": statement}}, "refused": True},
+        "ClaimCertificate": {
+            "vars": {
+                "input": {"certificateId": cancelled_b, "periodStartOn": start, "periodEndOn": end, "purpose": "x"}
+            },
+            "refused": True,
+        },
+    }
+
+
+async def test_certificate_records_route_refuses_a_connection_not_of_the_caller(services, http, world):
+    # the offtaker of a real connection is refused too: tests/integration/test_certificate_records.py
+    session = await login(http, world["a"].email)
+    response = await http.post(
+        f"/certificates/v1/connections/{uuid.uuid4()}/records",
+        files={"file": ("records.csv", b"action\n", "text/csv")},
+        headers={"X-CSRF-Token": session.csrf},
+        cookies=session.cookies,
+    )
+    assert response.status_code == 404 and response.json()["code"] == "CONNECTION_NOT_FOUND"
+    async with services.db.tenant(world["b"].tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]
+
+
+# --- shipments: B's shipment from B's batch -----------------------------------------------------------
+
+
+async def _shipments_of_b(services: Any, b: Any, plant_b: Any) -> dict[str, Any]:
+    """A product, a batch and a shipment of tenant B, for the shipment operations' cases."""
+    from decimal import Decimal
+
+    from backend.shipments.schemas import BatchShare, ShipmentData
+    from backend.shipments.service import create_shipment
+    from tests.factories.shipments import make_goods
+
+    ended = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
+    goods = await make_goods(services, b, [("B-SECRET-1", "AL-PROF", ended, 22.0)], plant=plant_b)
+    async with services.db.tenant(b.tenant.scope()) as db:
+        shipment = await create_shipment(
+            db,
+            b.principal,
+            ShipmentData(
+                installation_id=plant_b.installation_id,
+                reference="B-SECRET-SHIPMENT",
+                customer_name="B's secret customer",
+                customer_country="DE",
+                cn_code="76042990",
+                net_mass_t=Decimal("20"),
+                dispatch_date=ended.date(),
+                invoice_number="B-SECRET-INVOICE",
+                batches=(BatchShare(goods.batches["B-SECRET-1"], Decimal("20")),),
+            ),
+        )
+        b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
+    return {"batch_b": goods.batches["B-SECRET-1"], "shipment_b": shipment.id, "b_audit_count": b_audit}
+
+
+def _shipment_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    inst_b = gid("Installation", w["plant_b"].installation_id)
+    shipment_b = gid("Shipment", w["shipment_b"])
+    new = {
+        "installationId": inst_b,
+        "reference": "A-1",
+        "customerName": "x",
+        "customerCountry": "DE",
+        "cnCode": "76042990",
+        "netMassT": 1.0,
+        "dispatchDate": "2026-11-20",
+        "invoiceNumber": "A-INV-1",
+        "batches": [{"batchId": gid("ProductionBatch", w["batch_b"]), "massT": 1.0}],
+    }
+    papers = {"id": shipment_b, "customerName": "hijack", "customerCountry": "DE", "invoiceNumber": "A-INV-2"}
+    return {
+        "Shipments": {"vars": {"installationId": inst_b}, "refused": True},
+        "Shipment": {"vars": {"id": shipment_b}, "refused": True},
+        "ShipmentReconciliation": {
+            "vars": {"installationId": inst_b, "granularity": "MONTH", "year": 2026, "number": 11},
+            "refused": True,
+        },
+        "CreateShipment": {"vars": {"input": new}, "refused": True},
+        "UpdateShipment": {"vars": {"input": papers}, "refused": True},
+        "DeleteShipment": {"vars": {"input": {"id": shipment_b}}, "refused": True},
+        "ShipmentImports": {"vars": {"installationId": inst_b}, "refused": True},
+    }
+
+
 # --- production: B's catalogue, batches, mappings and imports ---------------------------------------------
 
 
@@ -1076,172 +1319,6 @@ def _production_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             },
             "refused": True,
         },
-        "PpaConnections": {"vars": {}, "refused": False},
-        "GenerationPlants": {"vars": {}, "refused": False},
-        "CreateGenerationPlant": {
-            "vars": {
-                "input": {
-                    "plant": {
-                        "name": "A plant",
-                        "technology": "SOLAR_PV",
-                        "capacityKw": 1000,
-                        "commissioningDate": "2025-01-01",
-                        "latitude": 44.0,
-                        "longitude": 20.0,
-                        "country": "RS",
-                        "biddingZone": "RS",
-                    },
-                    "gridConnectionDocumentId": gid("EvidenceDocument", w["doc_b"].id),
-                }
-            },
-            "refused": True,
-        },
-        "InviteDeveloper": {
-            "vars": {"input": {"contractId": contract_b, "developerId": gid("Organization", w["d"].id)}},
-            "refused": True,
-        },
-        "InviteOfftaker": {
-            "vars": {
-                "input": {
-                    "offtakerId": gid("Organization", w["b"].id),
-                    "plantId": gid("GenerationPlant", w["plant_d"]),
-                    "reference": "A-X",
-                    "title": "x",
-                    "periodStart": "2026-01-01T00:00:00+00:00",
-                    "periodEnd": "2027-01-01T00:00:00+00:00",
-                    "settlement": "PHYSICAL",
-                    "deliveryShape": "PAY_AS_PRODUCED",
-                }
-            },
-            "refused": True,
-        },
-        "AcceptPpaConnection": {"vars": {"input": {"id": connection, "contractId": contract_b}}, "refused": True},
-        "DeclinePpaConnection": {"vars": {"input": {"id": connection}}, "refused": True},
-        "RevokePpaConnection": {"vars": {"input": {"id": connection}}, "refused": True},
-        "SettlementUpload": {"vars": {"id": gid("SettlementUpload", w["upload_d"])}, "refused": True},
-        "ContractSettlement": {"vars": {"connectionId": connection}, "refused": True},
-        "SettlementIntervals": {"vars": {"connectionId": connection, **window}, "refused": True},
-        "SharedPpaContract": {"vars": {"connectionId": connection}, "refused": True},
-        "SharedSettlementIntervals": {"vars": {"connectionId": connection, **window}, "refused": True},
-    }
-
-
-async def test_developer_upload_routes_refuse_another_organisations_connection(services, http, world):
-    """A's people post generation and statements to B's connection with D: refused, nothing stored in D."""
-    from backend.developers.models import SettlementStatement, SettlementUpload
-
-    session = await login(http, world["a"].email)
-    headers = {"X-CSRF-Token": session.csrf}
-    connection = world["connection_bd"]
-    async with services.db.tenant(world["d"].tenant.scope()) as db:
-        uploads = await db.scalar(select(func.count()).select_from(SettlementUpload))
-    generation = await http.post(
-        f"/developers/v1/connections/{connection}/generation",
-        cookies=session.cookies,
-        headers=headers,
-        files={"file": ("g.csv", b"interval_start,interval_end,energy_kwh\n", "text/csv")},
-    )
-    statement = await http.post(
-        f"/developers/v1/connections/{connection}/statements",
-        cookies=session.cookies,
-        headers=headers,
-        files={"file": ("s.pdf", b"%PDF-1.4 x", "application/pdf")},
-        data={
-            "reference": "S1",
-            "period_start": "2026-11-01T00:00:00+00:00",
-            "period_end": "2026-12-01T00:00:00+00:00",
-            "volume_mwh": "1",
-        },
-    )
-    assert generation.status_code == 404 and generation.json()["code"] == "CONNECTION_NOT_FOUND"
-    assert statement.status_code == 404 and statement.json()["code"] == "CONNECTION_NOT_FOUND"
-    # B, the offtaker, cannot post to it as if it were the developer either
-    b_session = await login(http, world["b"].email)
-    response = await http.post(
-        f"/developers/v1/connections/{connection}/generation",
-        cookies=b_session.cookies,
-        headers={"X-CSRF-Token": b_session.csrf},
-        files={"file": ("g.csv", b"interval_start,interval_end,energy_kwh\n", "text/csv")},
-    )
-    assert response.status_code == 404
-    async with services.db.tenant(world["d"].tenant.scope()) as db:
-        assert await db.scalar(select(func.count()).select_from(SettlementUpload)) == uploads
-        assert await db.scalar(select(func.count()).select_from(SettlementStatement)) == 0
-# --- certificates: B's world and the cases pointing at it ---------------------------------------------
-
-
-async def _certificates_of_b(services: Any, b: Any) -> dict[str, Any]:
-    """B holds an active GO range and a cancelled one (with its statement)."""
-    from tests.factories.certificates import go_data, register, register_cancelled
-
-    active = await register(services, b, go_data(5_000_001, 5_000_100, registry_reference="B-SECRET-GO"))
-    cancelled, _ = await register_cancelled(services, b, go_data(5_000_101, 5_000_200))
-    return {"certificate_b": active.id, "cancelled_certificate_b": cancelled.id}
-
-
-def _certificate_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    from tests.factories.certificates import last_month
-
-    cert_b, cancelled_b = gid("Certificate", w["certificate_b"]), gid("Certificate", w["cancelled_certificate_b"])
-    start, end = (d.isoformat() for d in last_month())
-    statement = {
-        "beneficiary": "A",
-        "consumptionStartOn": start,
-        "consumptionEndOn": end,
-        "consumptionCountry": "RS",
-        "purpose": "x",
-        "cancelledOn": end,
-    }
-    go = {
-        "scheme": "GO_EECS",
-        "issuingBody": "EMS",
-        "issuingCountry": "RS",
-        "rangeStart": 1,
-        "rangeEnd": 10,
-        "deviceId": "D",
-        "deviceName": "D",
-        "deviceCountry": "RS",
-        "energySource": "F01010100",
-        "productionStartOn": start,
-        "productionEndOn": end,
-        "issuedOn": end,
-    }
-    return {
-        "Certificates": {"vars": {}, "refused": False},
-        "Certificate": {"vars": {"id": cert_b}, "refused": True},
-        # a connection that is not A's: nothing of any developer's records comes back
-        "SharedPpaCertificates": {"vars": {"connectionId": gid("PpaConnection", uuid.uuid4())}, "refused": True},
-        # A records a range linked to B's installation-free ids: B's supply contract id would be refused too
-        "RegisterCertificate": {
-            "vars": {"input": {**go, "supplyContractId": gid("SupplyContract", uuid.uuid4())}},
-            "refused": True,
-        },
-        "SplitCertificate": {"vars": {"input": {"id": cert_b, "quantity": 10}}, "refused": True},
-        "TransferCertificate": {
-            "vars": {"input": {"id": cert_b, "to": "A", "transferredOn": start}},
-            "refused": True,
-        },
-        "CancelCertificate": {"vars": {"input": {"id": cert_b, "statement": statement}}, "refused": True},
-        "ClaimCertificate": {
-            "vars": {
-                "input": {"certificateId": cancelled_b, "periodStartOn": start, "periodEndOn": end, "purpose": "x"}
-            },
-            "refused": True,
-        },
-    }
-
-
-async def test_certificate_records_route_refuses_a_connection_not_of_the_caller(services, http, world):
-    # the offtaker of a real connection is refused too: tests/integration/test_certificate_records.py
-    session = await login(http, world["a"].email)
-    response = await http.post(
-        f"/certificates/v1/connections/{uuid.uuid4()}/records",
-        files={"file": ("records.csv", b"action\n", "text/csv")},
-        headers={"X-CSRF-Token": session.csrf},
-        cookies=session.cookies,
-    )
-    assert response.status_code == 404 and response.json()["code"] == "CONNECTION_NOT_FOUND"
-    async with services.db.tenant(world["b"].tenant.scope()) as db:
         "BatchImportMappings": {"vars": {}, "refused": False},
         "SaveBatchImportMapping": {
             "vars": {

@@ -437,7 +437,7 @@ async def test_a_stored_version_cannot_be_changed_or_deleted(services, statement
     owner = await make_tenant(services)
     await supplier_factor(services, owner, valid_to=date(2027, 1, 1))
     schema = f'"{owner.tenant.scope().schema}"'
-    with pytest.raises(DBAPIError, match="immutable|are kept"):
+    with pytest.raises(DBAPIError, match=r"immutable|are kept"):
         async with services.db.tenant(owner.tenant.scope()) as db:
             await db.execute(text(statement.format(s=schema)))
     async with services.db.tenant(owner.tenant.scope()) as db:

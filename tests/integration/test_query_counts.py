@@ -92,6 +92,51 @@ async def test_emission_factors_with_their_documents_do_not_grow_with_rows(servi
     few = await statements_for(http, count_queries, small, "EmissionFactors", variables)
     many = await statements_for(http, count_queries, large, "EmissionFactors", variables)
     # then: one list query and one document batch, whatever the number of factors
+    assert few == many
+
+
+async def test_shipments_with_their_batches_do_not_grow_with_rows(services, http, count_queries):
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from backend.shipments import service as shipments
+    from backend.shipments.schemas import BatchShare, ShipmentData
+    from tests.factories.shipments import PROFILES, make_goods
+
+    async def shipped(n: int):
+        owner = await make_tenant(services)
+        ended = datetime(2026, 10, 1, 8, tzinfo=UTC)
+        batches = [(f"B{i}", "AL-PROF", ended + timedelta(hours=3 * i), 40.0) for i in range(n)]
+        g = await make_goods(services, owner, batches)
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            for i in range(n):
+                shares = (
+                    BatchShare(g.batches[f"B{i}"], Decimal(20)),
+                    BatchShare(g.batches[f"B{(i + 1) % n}"], Decimal(1)),
+                )
+                await shipments.create_shipment(
+                    db,
+                    owner.principal,
+                    ShipmentData(
+                        installation_id=g.plant.installation_id,
+                        reference=f"S{i}",
+                        customer_name="Fassadenbau Nord GmbH",
+                        customer_country="DE",
+                        cn_code=PROFILES,
+                        net_mass_t=Decimal(21),
+                        dispatch_date=date(2026, 11, 1),
+                        invoice_number=f"I{i}",
+                        batches=shares,
+                    ),
+                )
+        return owner
+
+    small, large = await shipped(2), await shipped(9)
+    few = await statements_for(http, count_queries, small, "Shipments", {"first": 50})
+    many = await statements_for(http, count_queries, large, "Shipments", {"first": 50})
+    assert few == many
+
+
 async def test_production_batches_with_product_line_and_precursors_do_not_grow_with_rows(services, http, count_queries):
     from datetime import timedelta
 
