@@ -1357,6 +1357,10 @@ async def test_tenant_a_sees_nothing_of_tenant_bs_production(services, http, wor
         "b-mes.csv",
         str(world["batch_b"]),
     ]
+    async with services.db.tenant(world["b"].tenant.scope()) as db:
+        from backend.production.models import ProductionBatch
+
+        b_batches = await db.scalar(select(func.count()).select_from(ProductionBatch))
     failures = []
     # when
     for name, case in _production_cases(world).items():
@@ -1373,7 +1377,7 @@ async def test_tenant_a_sees_nothing_of_tenant_bs_production(services, http, wor
 
         mapping = await db.scalar(select(BatchImportMapping))
         assert mapping is not None and mapping.columns["batch_number"] == "n"
-        assert await db.scalar(select(func.count()).select_from(ProductionBatch)) == 1
+        assert await db.scalar(select(func.count()).select_from(ProductionBatch)) == b_batches
         assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]
 
 
