@@ -321,7 +321,7 @@ async def get_factor(db: AsyncSession, actor: Principal, factor_id: uuid.UUID) -
 
 
 def _snapshot(row: EmissionFactor) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs if c.key != "validity"}
+    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs if c.key not in ("validity", "key_range")}
 
 
 def _check_range(valid_from: date, valid_to: date | None, errors: list[FieldError]) -> None:

@@ -437,9 +437,24 @@ async def test_a_stored_version_cannot_be_changed_or_deleted(services, statement
     owner = await make_tenant(services)
     await supplier_factor(services, owner, valid_to=date(2027, 1, 1))
     schema = f'"{owner.tenant.scope().schema}"'
-    with pytest.raises(DBAPIError, match="immutable|are kept"):
+    with pytest.raises(DBAPIError, match=r"immutable|are kept"):
         async with services.db.tenant(owner.tenant.scope()) as db:
             await db.execute(text(statement.format(s=schema)))
     async with services.db.tenant(owner.tenant.scope()) as db:
         row = (await db.execute(select(EmissionFactor))).scalar_one()
     assert row.value == Decimal("0.312") and row.valid_to == date(2027, 1, 1)
+
+
+async def test_the_demo_exporter_holds_its_grid_suppliers_disclosed_factor(services):
+    from demo.factors import DEMO_GRID_CONTRACT_ID, DISCLOSURE_TITLE
+    from demo.seed import seed
+    from tests.factories.owner import owner_db
+
+    state = await seed(owner_db(), services.store)
+    await seed(services.db, services.store)  # a second run adds nothing
+    exporter = state.tenants["alu-sabac"]
+    async with services.db.tenant(exporter.scope()) as db:
+        chosen = await factors.supplier_factor(db, DEMO_GRID_CONTRACT_ID, date(2026, 11, 15))
+        count = await db.scalar(select(func.count()).select_from(EmissionFactor))
+    assert chosen.factor.value == Decimal("0.694") and count == 1
+    assert chosen.factor.provenance.document == DISCLOSURE_TITLE and chosen.factor.evidence_sha256
