@@ -497,6 +497,8 @@ async def compute_own_generation_factor(db: AsyncSession, actor: Principal, data
     _check_decimal(data.flue_gas_cleaning_t, "flueGasCleaningT", errors)
     if len(data.fuels) > 50:
         errors.append(FieldError("at most 50 fuels", field="fuels"))
+    if len(data.notes) > 4000:
+        errors.append(FieldError("at most 4000 characters", field="notes"))
     seen: set[str] = set()
     for i, fuel in enumerate(data.fuels):
         _check_decimal(fuel.quantity_t, f"fuels.{i}.quantityT", errors)
@@ -557,6 +559,16 @@ async def compute_own_generation_factor(db: AsyncSession, actor: Principal, data
         )
     except FuelCombustionInvalid as invalid:
         raise ValidationFailed([FieldError(invalid.reason, field=invalid.field)]) from None
+    if result.factor_t_per_mwh > MAX_ELECTRICITY_FACTOR:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    f"the inputs give {result.factor_t_per_mwh:.4f} tCO2/MWh, above {MAX_ELECTRICITY_FACTOR}: "
+                    "give fuels in tonnes and net generation in MWh",
+                    field="netGenerationMwh",
+                )
+            ]
+        )
     subject = str(data.generator_id)
     await repo.lock_key(db, FactorKind.OWN_GENERATION, subject)
     old = await _supersede(db, FactorKind.OWN_GENERATION, subject, data.supersedes_id, data.valid_from)

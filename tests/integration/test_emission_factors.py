@@ -401,6 +401,7 @@ async def test_own_generation_with_measured_values_records_them_as_given(service
         ({"fuels": [FuelUse("natural_gas", Decimal("-1"))]}, "fuels.0.quantityT"),
         ({"fuels": [FuelUse("natural_gas", Decimal("1")), FuelUse("natural_gas", Decimal("2"))]}, "fuels.1.fuel"),
         ({"period_end": date(2025, 1, 1)}, "periodEnd"),
+        ({"net_generation_mwh": Decimal("50")}, "netGenerationMwh"),  # 10,000 t of gas for 50 MWh: kWh given
     ],
 )
 async def test_bad_own_generation_input_is_refused_naming_the_field(services, change, field):
