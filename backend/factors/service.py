@@ -5,7 +5,8 @@ The API other domains use:
 - :func:`select_factor` ``(db, kind, subject, on)`` -> :class:`Selection`: the one factor a rule chooses,
   with its provenance and the fallback the rule used, or :class:`FactorMissing` naming kind, subject
   and date. Shorthands: :func:`grid_default`, :func:`supplier_factor`, :func:`own_generation_factor_for`,
-  :func:`fuel_factors`, :func:`goods_default`.
+  :func:`fuel_factors`, :func:`goods_default`; :func:`supplier_factor_by_id` checks a factor id a
+  contract names.
 - :func:`add_supplier_factor`, :func:`compute_own_generation_factor`: the organisation's own factors,
   audited; either may supersede an earlier version (``supersedes_id``).
 - :func:`list_factors`, :func:`get_factor`: browsing, published and own together.
@@ -275,6 +276,19 @@ async def fuel_factors(db: AsyncSession, fuel: str, on: date) -> tuple[Selection
         await select_factor(db, FactorKind.FUEL_NCV, fuel, on),
         await select_factor(db, FactorKind.FUEL_OXIDATION_FACTOR, fuel, on),
     )
+
+
+async def supplier_factor_by_id(
+    db: AsyncSession, factor_id: uuid.UUID, *, contract_id: uuid.UUID | None = None, field: str = "supplierFactorId"
+) -> Factor:
+    """A supplier-specific factor version named by id (e.g. by a grid supply contract), checked to be one of
+    the organisation's supplier-specific factors and, when ``contract_id`` is given, that contract's."""
+    row = await repo.tenant_factor(db, factor_id)
+    if row is None or row.kind != FactorKind.SUPPLIER_SPECIFIC:
+        raise FactorNotFound("no supplier-specific emission factor with this id in the organisation", field=field)
+    if contract_id is not None and row.subject != str(contract_id):
+        raise FieldError(f"this factor is the supplier-specific factor of supply contract {row.subject}", field=field)
+    return Factor.of(row)
 
 
 # --- browsing ---------------------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from backend.audit.models import AuditEntry
-from backend.errors import ValidationFailed
+from backend.errors import FieldError, ValidationFailed
 from backend.factors import service as factors
 from backend.factors.errors import (
     DisclosureMissing,
     FactorMissing,
+    FactorNotFound,
     FactorNotSupersedable,
     FactorOutOfScope,
     FactorOverlaps,
@@ -459,3 +460,17 @@ async def test_the_demo_exporter_holds_its_grid_suppliers_disclosed_factor(servi
         count = await db.scalar(select(func.count()).select_from(EmissionFactor))
     assert chosen.factor.value == Decimal("0.694") and count == 1
     assert chosen.factor.provenance.document == DISCLOSURE_TITLE and chosen.factor.evidence_sha256
+
+
+async def test_a_factor_id_named_by_a_contract_is_checked_to_be_that_contracts_supplier_factor(services):
+    owner = await make_tenant(services)
+    contract, other = uuid.uuid4(), uuid.uuid4()
+    row = await supplier_factor(services, owner, contract_id=contract)
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        found = await factors.supplier_factor_by_id(db, row.id, contract_id=contract)
+        serbia = await factors.grid_default(db, "RS", ON)
+        with pytest.raises(FactorNotFound):
+            await factors.supplier_factor_by_id(db, serbia.factor.id)
+        with pytest.raises(FieldError) as mismatch:
+            await factors.supplier_factor_by_id(db, row.id, contract_id=other)
+    assert found.id == row.id and mismatch.value.field == "supplierFactorId"
