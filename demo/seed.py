@@ -32,6 +32,7 @@ from backend.tenants.models import Tenant, TenantKind
 from connectors.config import AgentConfig, load_config
 from connectors.inventory import ConfiguredPoint, configured_points
 from demo.certificates import seed_certificates
+from demo.factors import seed_factors
 from demo.history import SEED
 from demo.production import seed_production
 from demo.shipments import seed_shipments
@@ -327,6 +328,7 @@ async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
     await seed_production(db, state.tenants["alu-sabac"], state.installation_id, seed=SEED)
     if store is not None:
         await _evidence(db, store, state.tenants["alu-sabac"], state.installation_id)
+        await seed_factors(db, store, state.tenants["alu-sabac"])
     await _grants(db, state)
     if store is not None:
         assert state.installation_id is not None

@@ -121,6 +121,8 @@ def published_privileges_ddl(role: str) -> list[str]:
         f"GRANT USAGE ON SCHEMA {s} TO {r};",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r};",
         f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {s} FROM {r};",
+        # a published table added later by a platform migration is readable without a tenant migration
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {r};",
     ]
 
 

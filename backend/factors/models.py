@@ -2,7 +2,7 @@
 
 Both tables have the same shape. A row is one *version* of a factor for one key (kind + subject)
 over a validity range ``[valid_from, valid_to)``; PostgreSQL refuses two versions of one key whose
-ranges overlap (an exclusion constraint over the generated ``validity`` range), so at most one
+ranges overlap (an exclusion constraint over the generated ``key_range`` and ``validity``), so at most one
 factor is valid for a key on any date. A version is never edited: a new version supersedes it,
 which only closes the old one's range (``valid_to``) and links the two.
 """
@@ -29,7 +29,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, NUMRANGE, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import PUBLISHED_SCHEMA, PlatformBase, TenantBase, new_id, str_enum, utcnow
@@ -61,6 +61,12 @@ PUBLISHED_KINDS = frozenset(
 TENANT_KINDS = frozenset({FactorKind.SUPPLIER_SPECIFIC, FactorKind.OWN_GENERATION})
 
 
+KEY_RANGE_SQL = (
+    "numrange(hashtextextended(kind::text || '|' || subject::text, 0)::numeric, "
+    "hashtextextended(kind::text || '|' || subject::text, 0)::numeric, '[]')"
+)
+
+
 def _kinds_sql(kinds: frozenset[FactorKind]) -> str:
     return ", ".join(f"'{k.value}'" for k in sorted(kinds))
 
@@ -78,6 +84,11 @@ class FactorShape:
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)  # exclusive; None: open until superseded
     validity: Mapped[Any] = mapped_column(DATERANGE, Computed("daterange(valid_from, valid_to, '[)')", persisted=True))
+    # the key as a one-point range, so that one GiST exclusion constraint over two ranges says "same key,
+    # overlapping validity" with PostgreSQL's built-in range operators (no btree_gist extension needed;
+    # embedded PostgreSQL builds ship without it). A hash collision could only refuse a version, never let
+    # two versions of one key overlap.
+    key_range: Mapped[Any] = mapped_column(NUMRANGE, Computed(KEY_RANGE_SQL, persisted=True))
     # provenance
     source_document: Mapped[str] = mapped_column(Text)
     source_table: Mapped[str] = mapped_column(Text, default="")
@@ -99,8 +110,7 @@ class PublishedEmissionFactor(FactorShape, PlatformBase):
 
     __table_args__ = (
         ExcludeConstraint(
-            ("kind", "="),
-            ("subject", "="),
+            ("key_range", "&&"),
             ("validity", "&&"),
             name="ex_emission_factors_one_per_date",
             using="gist",
@@ -122,8 +132,7 @@ class EmissionFactor(FactorShape, TenantBase):
 
     __table_args__ = (
         ExcludeConstraint(
-            ("kind", "="),
-            ("subject", "="),
+            ("key_range", "&&"),
             ("validity", "&&"),
             name="ex_emission_factors_one_per_date",
             using="gist",
@@ -155,7 +164,8 @@ BEGIN
   IF TG_OP = 'DELETE' THEN
     RAISE EXCEPTION 'emission factor versions are kept: DELETE refused' USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF (to_jsonb(NEW) - 'valid_to' - 'validity') IS DISTINCT FROM (to_jsonb(OLD) - 'valid_to' - 'validity')
+  IF (to_jsonb(NEW) - 'valid_to' - 'validity' - 'key_range')
+     IS DISTINCT FROM (to_jsonb(OLD) - 'valid_to' - 'validity' - 'key_range')
      OR (OLD.valid_to IS NOT NULL AND (NEW.valid_to IS NULL OR NEW.valid_to > OLD.valid_to)) THEN
     RAISE EXCEPTION 'an emission factor version is immutable: supersede it with a new version'
       USING ERRCODE = 'insufficient_privilege';

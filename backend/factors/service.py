@@ -5,7 +5,8 @@ The API other domains use:
 - :func:`select_factor` ``(db, kind, subject, on)`` -> :class:`Selection`: the one factor a rule chooses,
   with its provenance and the fallback the rule used, or :class:`FactorMissing` naming kind, subject
   and date. Shorthands: :func:`grid_default`, :func:`supplier_factor`, :func:`own_generation_factor_for`,
-  :func:`fuel_factors`, :func:`goods_default`.
+  :func:`fuel_factors`, :func:`goods_default`; :func:`supplier_factor_by_id` checks a factor id a
+  contract names.
 - :func:`add_supplier_factor`, :func:`compute_own_generation_factor`: the organisation's own factors,
   audited; either may supersede an earlier version (``supersedes_id``).
 - :func:`list_factors`, :func:`get_factor`: browsing, published and own together.
@@ -277,6 +278,19 @@ async def fuel_factors(db: AsyncSession, fuel: str, on: date) -> tuple[Selection
     )
 
 
+async def supplier_factor_by_id(
+    db: AsyncSession, factor_id: uuid.UUID, *, contract_id: uuid.UUID | None = None, field: str = "supplierFactorId"
+) -> Factor:
+    """A supplier-specific factor version named by id (e.g. by a grid supply contract), checked to be one of
+    the organisation's supplier-specific factors and, when ``contract_id`` is given, that contract's."""
+    row = await repo.tenant_factor(db, factor_id)
+    if row is None or row.kind != FactorKind.SUPPLIER_SPECIFIC:
+        raise FactorNotFound("no supplier-specific emission factor with this id in the organisation", field=field)
+    if contract_id is not None and row.subject != str(contract_id):
+        raise FieldError(f"this factor is the supplier-specific factor of supply contract {row.subject}", field=field)
+    return Factor.of(row)
+
+
 # --- browsing ---------------------------------------------------------------------------------------------
 
 
@@ -321,7 +335,7 @@ async def get_factor(db: AsyncSession, actor: Principal, factor_id: uuid.UUID) -
 
 
 def _snapshot(row: EmissionFactor) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs if c.key != "validity"}
+    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs if c.key not in ("validity", "key_range")}
 
 
 def _check_range(valid_from: date, valid_to: date | None, errors: list[FieldError]) -> None:
@@ -497,6 +511,8 @@ async def compute_own_generation_factor(db: AsyncSession, actor: Principal, data
     _check_decimal(data.flue_gas_cleaning_t, "flueGasCleaningT", errors)
     if len(data.fuels) > 50:
         errors.append(FieldError("at most 50 fuels", field="fuels"))
+    if len(data.notes) > 4000:
+        errors.append(FieldError("at most 4000 characters", field="notes"))
     seen: set[str] = set()
     for i, fuel in enumerate(data.fuels):
         _check_decimal(fuel.quantity_t, f"fuels.{i}.quantityT", errors)
@@ -557,6 +573,16 @@ async def compute_own_generation_factor(db: AsyncSession, actor: Principal, data
         )
     except FuelCombustionInvalid as invalid:
         raise ValidationFailed([FieldError(invalid.reason, field=invalid.field)]) from None
+    if result.factor_t_per_mwh > MAX_ELECTRICITY_FACTOR:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    f"the inputs give {result.factor_t_per_mwh:.4f} tCO2/MWh, above {MAX_ELECTRICITY_FACTOR}: "
+                    "give fuels in tonnes and net generation in MWh",
+                    field="netGenerationMwh",
+                )
+            ]
+        )
     subject = str(data.generator_id)
     await repo.lock_key(db, FactorKind.OWN_GENERATION, subject)
     old = await _supersede(db, FactorKind.OWN_GENERATION, subject, data.supersedes_id, data.valid_from)

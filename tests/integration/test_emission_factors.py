@@ -12,11 +12,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from backend.audit.models import AuditEntry
-from backend.errors import ValidationFailed
+from backend.errors import FieldError, ValidationFailed
 from backend.factors import service as factors
 from backend.factors.errors import (
     DisclosureMissing,
     FactorMissing,
+    FactorNotFound,
     FactorNotSupersedable,
     FactorOutOfScope,
     FactorOverlaps,
@@ -401,6 +402,7 @@ async def test_own_generation_with_measured_values_records_them_as_given(service
         ({"fuels": [FuelUse("natural_gas", Decimal("-1"))]}, "fuels.0.quantityT"),
         ({"fuels": [FuelUse("natural_gas", Decimal("1")), FuelUse("natural_gas", Decimal("2"))]}, "fuels.1.fuel"),
         ({"period_end": date(2025, 1, 1)}, "periodEnd"),
+        ({"net_generation_mwh": Decimal("50")}, "netGenerationMwh"),  # 10,000 t of gas for 50 MWh: kWh given
     ],
 )
 async def test_bad_own_generation_input_is_refused_naming_the_field(services, change, field):
@@ -443,3 +445,32 @@ async def test_a_stored_version_cannot_be_changed_or_deleted(services, statement
     async with services.db.tenant(owner.tenant.scope()) as db:
         row = (await db.execute(select(EmissionFactor))).scalar_one()
     assert row.value == Decimal("0.312") and row.valid_to == date(2027, 1, 1)
+
+
+async def test_the_demo_exporter_holds_its_grid_suppliers_disclosed_factor(services):
+    from demo.factors import DEMO_GRID_CONTRACT_ID, DISCLOSURE_TITLE
+    from demo.seed import seed
+    from tests.factories.owner import owner_db
+
+    state = await seed(owner_db(), services.store)
+    await seed(services.db, services.store)  # a second run adds nothing
+    exporter = state.tenants["alu-sabac"]
+    async with services.db.tenant(exporter.scope()) as db:
+        chosen = await factors.supplier_factor(db, DEMO_GRID_CONTRACT_ID, date(2026, 11, 15))
+        count = await db.scalar(select(func.count()).select_from(EmissionFactor))
+    assert chosen.factor.value == Decimal("0.694") and count == 1
+    assert chosen.factor.provenance.document == DISCLOSURE_TITLE and chosen.factor.evidence_sha256
+
+
+async def test_a_factor_id_named_by_a_contract_is_checked_to_be_that_contracts_supplier_factor(services):
+    owner = await make_tenant(services)
+    contract, other = uuid.uuid4(), uuid.uuid4()
+    row = await supplier_factor(services, owner, contract_id=contract)
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        found = await factors.supplier_factor_by_id(db, row.id, contract_id=contract)
+        serbia = await factors.grid_default(db, "RS", ON)
+        with pytest.raises(FactorNotFound):
+            await factors.supplier_factor_by_id(db, serbia.factor.id)
+        with pytest.raises(FieldError) as mismatch:
+            await factors.supplier_factor_by_id(db, row.id, contract_id=other)
+    assert found.id == row.id and mismatch.value.field == "supplierFactorId"

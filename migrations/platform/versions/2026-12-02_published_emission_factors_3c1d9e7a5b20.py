@@ -26,9 +26,7 @@ EDITION = "cbam-2026-v1"
 
 
 def upgrade() -> None:
-    # equality on text columns inside a GiST exclusion constraint (one factor per key and date)
     op.execute("CREATE SCHEMA IF NOT EXISTS published")
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA published")
     table = op.create_table(
         "emission_factors",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -43,6 +41,16 @@ def upgrade() -> None:
             "validity",
             postgresql.DATERANGE(),
             sa.Computed("daterange(valid_from, valid_to, '[)')", persisted=True),
+            nullable=False,
+        ),
+        sa.Column(
+            "key_range",
+            postgresql.NUMRANGE(),
+            sa.Computed(
+                "numrange(hashtextextended(kind::text || '|' || subject::text, 0)::numeric, "
+                "hashtextextended(kind::text || '|' || subject::text, 0)::numeric, '[]')",
+                persisted=True,
+            ),
             nullable=False,
         ),
         sa.Column("source_document", sa.Text(), nullable=False),
@@ -65,8 +73,7 @@ def upgrade() -> None:
         sa.CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name=op.f("ck_emission_factors_valid_range")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_emission_factors")),
         postgresql.ExcludeConstraint(
-            (sa.column("kind"), "="),
-            (sa.column("subject"), "="),
+            (sa.column("key_range"), "&&"),
             (sa.column("validity"), "&&"),
             using="gist",
             name="ex_emission_factors_one_per_date",
@@ -86,5 +93,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_emission_factors_kind_subject", table_name="emission_factors", schema="published")
     op.drop_table("emission_factors", schema="published")
-    op.execute("DROP EXTENSION IF EXISTS btree_gist")
     op.execute("DROP SCHEMA IF EXISTS published")

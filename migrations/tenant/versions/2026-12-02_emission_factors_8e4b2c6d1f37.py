@@ -24,7 +24,8 @@ BEGIN
   IF TG_OP = 'DELETE' THEN
     RAISE EXCEPTION 'emission factor versions are kept: DELETE refused' USING ERRCODE = 'insufficient_privilege';
   END IF;
-  IF (to_jsonb(NEW) - 'valid_to' - 'validity') IS DISTINCT FROM (to_jsonb(OLD) - 'valid_to' - 'validity')
+  IF (to_jsonb(NEW) - 'valid_to' - 'validity' - 'key_range')
+     IS DISTINCT FROM (to_jsonb(OLD) - 'valid_to' - 'validity' - 'key_range')
      OR (OLD.valid_to IS NOT NULL AND (NEW.valid_to IS NULL OR NEW.valid_to > OLD.valid_to)) THEN
     RAISE EXCEPTION 'an emission factor version is immutable: supersede it with a new version'
       USING ERRCODE = 'insufficient_privilege';
@@ -37,7 +38,6 @@ CREATE TRIGGER emission_factors_immutable BEFORE UPDATE OR DELETE ON emission_fa
 
 
 def upgrade() -> None:
-    # the platform migration installs btree_gist (equality inside a GiST exclusion constraint)
     op.create_table(
         "emission_factors",
         sa.Column("evidence_document_id", sa.Uuid(), nullable=True),
@@ -56,6 +56,16 @@ def upgrade() -> None:
             "validity",
             postgresql.DATERANGE(),
             sa.Computed("daterange(valid_from, valid_to, '[)')", persisted=True),
+            nullable=False,
+        ),
+        sa.Column(
+            "key_range",
+            postgresql.NUMRANGE(),
+            sa.Computed(
+                "numrange(hashtextextended(kind::text || '|' || subject::text, 0)::numeric, "
+                "hashtextextended(kind::text || '|' || subject::text, 0)::numeric, '[]')",
+                persisted=True,
+            ),
             nullable=False,
         ),
         sa.Column("source_document", sa.Text(), nullable=False),
@@ -94,8 +104,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_emission_factors")),
         postgresql.ExcludeConstraint(
-            (sa.column("kind"), "="),
-            (sa.column("subject"), "="),
+            (sa.column("key_range"), "&&"),
             (sa.column("validity"), "&&"),
             using="gist",
             name="ex_emission_factors_one_per_date",
