@@ -78,6 +78,19 @@ class Timestamped:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def key_range_sql(*columns: str) -> str:
+    """SQL for a one-point ``numrange`` over a 64-bit hash of ``columns``, for a generated column.
+
+    A GiST exclusion constraint can then say "same key, overlapping range" with PostgreSQL's built-in
+    range operators alone: equality on plain columns inside GiST needs the btree_gist extension, which
+    the embedded PostgreSQL of the demo does not ship. Two different keys that hash alike would refuse
+    each other's rows; two rows of one key can never both pass.
+    """
+    key = " || '|' || ".join(f"{column}::text" for column in columns)
+    point = f"hashtextextended({key}, 0)::numeric"
+    return f"numrange({point}, {point}, '[]')"
+
+
 def quote_ident(name: str) -> str:
     """Quote a schema or role name that DDL cannot take as a parameter."""
     if not IDENTIFIER.match(name):

@@ -17,10 +17,10 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Computed, Date, ForeignKey, Index, String, Text, text
-from sqlalchemy.dialects.postgresql import ARRAY, INT8RANGE, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, INT8RANGE, NUMRANGE, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import PlatformBase, TenantBase, new_id, str_enum, utcnow
+from backend.db import PlatformBase, TenantBase, key_range_sql, new_id, str_enum, utcnow
 
 
 class CertificateScheme(enum.StrEnum):
@@ -39,6 +39,8 @@ class CertificateState(enum.StrEnum):
 FINAL_STATES = frozenset({CertificateState.TRANSFERRED, CertificateState.CANCELLED, CertificateState.EXPIRED})
 
 RANGE_SQL = "int8range(range_start, range_end, '[]')"
+# scheme and issuing body as a one-point range, so the exclusion constraints need no btree_gist
+ISSUER_KEY_SQL = key_range_sql("scheme", "issuing_body")
 # a schema of its own: tenant roles get USAGE on it (and INSERT on the registry), never on ``platform``
 CLAIMS_SCHEMA = "claims"
 
@@ -56,8 +58,7 @@ class Certificate(TenantBase):
         CheckConstraint("production_end_on > production_start_on", name="production_period"),
         # a holder records an identifier once per scheme and issuing body
         ExcludeConstraint(
-            (text("scheme"), "="),
-            (text("issuing_body"), "="),
+            (text("issuer_key"), "&&"),
             (text("id_range"), "&&"),
             name="ex_certificates_identifiers",
             using="gist",
@@ -77,6 +78,7 @@ class Certificate(TenantBase):
     range_end: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(BigInteger, Computed("range_end - range_start + 1", persisted=True))
     id_range: Mapped[object] = mapped_column(INT8RANGE, Computed(RANGE_SQL, persisted=True))
+    issuer_key: Mapped[object] = mapped_column(NUMRANGE, Computed(ISSUER_KEY_SQL, persisted=True))
     registry_reference: Mapped[str] = mapped_column(String(120), default="")
     device_id: Mapped[str] = mapped_column(String(120))
     device_name: Mapped[str] = mapped_column(String(200))
@@ -165,8 +167,7 @@ class ClaimRegistration(PlatformBase):
     __table_args__ = (
         CheckConstraint("range_start >= 0 AND range_end >= range_start", name="range_order"),
         ExcludeConstraint(
-            (text("scheme"), "="),
-            (text("issuing_body"), "="),
+            (text("issuer_key"), "&&"),
             (text("id_range"), "&&"),
             name="ex_claim_registry_identifiers",
             using="gist",
@@ -180,6 +181,7 @@ class ClaimRegistration(PlatformBase):
     range_start: Mapped[int] = mapped_column(BigInteger)
     range_end: Mapped[int] = mapped_column(BigInteger)
     id_range: Mapped[object] = mapped_column(INT8RANGE, Computed(RANGE_SQL, persisted=True))
+    issuer_key: Mapped[object] = mapped_column(NUMRANGE, Computed(ISSUER_KEY_SQL, persisted=True))
     tenant_id: Mapped[uuid.UUID]
     certificate_id: Mapped[uuid.UUID]
     claim_id: Mapped[uuid.UUID] = mapped_column(unique=True)

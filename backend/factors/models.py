@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, NUMRANGE, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import PUBLISHED_SCHEMA, PlatformBase, TenantBase, new_id, str_enum, utcnow
+from backend.db import PUBLISHED_SCHEMA, PlatformBase, TenantBase, key_range_sql, new_id, str_enum, utcnow
 
 
 class FactorKind(enum.StrEnum):
@@ -61,10 +61,7 @@ PUBLISHED_KINDS = frozenset(
 TENANT_KINDS = frozenset({FactorKind.SUPPLIER_SPECIFIC, FactorKind.OWN_GENERATION})
 
 
-KEY_RANGE_SQL = (
-    "numrange(hashtextextended(kind::text || '|' || subject::text, 0)::numeric, "
-    "hashtextextended(kind::text || '|' || subject::text, 0)::numeric, '[]')"
-)
+KEY_RANGE_SQL = key_range_sql("kind", "subject")
 
 
 def _kinds_sql(kinds: frozenset[FactorKind]) -> str:

@@ -11,10 +11,10 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Computed, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import JSONB, NUMRANGE, TSTZRANGE, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import TenantBase, new_id, str_enum, utcnow
+from backend.db import TenantBase, key_range_sql, new_id, str_enum, utcnow
 
 
 class ProductionRoute(enum.StrEnum):
@@ -66,6 +66,9 @@ class BatchSource(enum.StrEnum):
     STREAM = "stream"  # posted by the MES when the batch closed
 
 
+LINE_KEY_SQL = key_range_sql("line_id")
+
+
 class ProductionBatch(TenantBase):
     """What one line (or process) produced in one run: output, scrap, times in UTC.
 
@@ -81,7 +84,7 @@ class ProductionBatch(TenantBase):
         CheckConstraint("scrap_t >= 0", name="scrap_not_negative"),
         CheckConstraint("line_id IS NOT NULL OR process_id IS NOT NULL", name="line_or_process"),
         ExcludeConstraint(
-            ("line_id", "="),
+            ("line_key", "&&"),
             ("period", "&&"),
             name="production_batches_line_period_excl",
             using="gist",
@@ -102,6 +105,8 @@ class ProductionBatch(TenantBase):
     ended_at: Mapped[datetime]
     # [started_at, ended_at): half-open, so a batch may start when the previous one ends
     period: Mapped[object] = mapped_column(TSTZRANGE, Computed("tstzrange(started_at, ended_at, '[)')", persisted=True))
+    # the line as a one-point range: "same line, overlapping period" with built-in GiST operators only
+    line_key: Mapped[object | None] = mapped_column(NUMRANGE, Computed(LINE_KEY_SQL, persisted=True))
     net_mass_t: Mapped[float] = mapped_column(Float)
     scrap_t: Mapped[float] = mapped_column(Float, default=0.0)
     order_ref: Mapped[str] = mapped_column(String(120), default="")

@@ -1,12 +1,12 @@
-"""claim registry: btree_gist, the ``claims`` schema, and the exchange-wide registry of certificate claims
+"""claim registry: the ``claims`` schema, and the exchange-wide registry of certificate claims
 
 Revision ID: 54c3570827d5
 Revises: c3d8e2f41a77
 Create Date: 2026-12-02 13:50:00
 
-The exclusion constraint needs btree_gist for equality on scheme and issuing body beside ``&&`` on
-the identifier range. btree_gist is a trusted extension: the owner (the migrations' login) creates
-it. Tenant roles get USAGE on ``claims`` and INSERT on the registry from tenancy/ddl.py when each
+The exclusion constraint tests "same scheme and issuing body" as the overlap of a one-point range
+over their hash, beside ``&&`` on the identifier range: built-in GiST operators only, so no
+extension is needed (the embedded PostgreSQL ships none). Tenant roles get USAGE on ``claims`` and INSERT on the registry from tenancy/ddl.py when each
 tenant is migrated or provisioned; nobody else gets anything.
 """
 
@@ -22,8 +22,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# scheme and issuing body as a one-point range: the exclusion constraint needs no btree_gist
+ISSUER_KEY = (
+    "numrange(hashtextextended(scheme::text || '|' || issuing_body::text, 0)::numeric, "
+    "hashtextextended(scheme::text || '|' || issuing_body::text, 0)::numeric, '[]')"
+)
+
+
 def upgrade() -> None:
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
     op.execute("CREATE SCHEMA IF NOT EXISTS claims")
     op.execute("REVOKE ALL ON SCHEMA claims FROM PUBLIC")
     op.create_table(
@@ -39,6 +45,7 @@ def upgrade() -> None:
             sa.Computed("int8range(range_start, range_end, '[]')", persisted=True),
             nullable=False,
         ),
+        sa.Column("issuer_key", postgresql.NUMRANGE(), sa.Computed(ISSUER_KEY, persisted=True), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("certificate_id", sa.Uuid(), nullable=False),
         sa.Column("claim_id", sa.Uuid(), nullable=False),
@@ -46,8 +53,7 @@ def upgrade() -> None:
         sa.Column("registered_by_role", sa.Text(), server_default=sa.text("current_user"), nullable=False),
         sa.CheckConstraint("range_start >= 0 AND range_end >= range_start", name=op.f("ck_claim_registry_range_order")),
         postgresql.ExcludeConstraint(
-            (sa.column("scheme"), "="),
-            (sa.column("issuing_body"), "="),
+            (sa.column("issuer_key"), "&&"),
             (sa.column("id_range"), "&&"),
             using="gist",
             name="ex_claim_registry_identifiers",

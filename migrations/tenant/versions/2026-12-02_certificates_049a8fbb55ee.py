@@ -4,8 +4,8 @@ Revision ID: 049a8fbb55ee
 Revises: 5a7c1e9d2b40
 Create Date: 2026-12-02 13:50:00
 
-Needs btree_gist (created by the platform migration 54c3570827d5) for the holder's own
-no-overlap constraint on (scheme, issuing body, identifier range).
+The holder's own no-overlap constraint on (scheme, issuing body, identifier range) uses built-in
+GiST range operators only (scheme and issuing body as a one-point range over their hash).
 """
 
 from collections.abc import Sequence
@@ -20,6 +20,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 RANGE = "int8range(range_start, range_end, '[]')"
+# scheme and issuing body as a one-point range: the exclusion constraint needs no btree_gist
+ISSUER_KEY = (
+    "numrange(hashtextextended(scheme::text || '|' || issuing_body::text, 0)::numeric, "
+    "hashtextextended(scheme::text || '|' || issuing_body::text, 0)::numeric, '[]')"
+)
 
 
 def upgrade() -> None:
@@ -39,6 +44,7 @@ def upgrade() -> None:
             "quantity", sa.BigInteger(), sa.Computed("range_end - range_start + 1", persisted=True), nullable=False
         ),
         sa.Column("id_range", postgresql.INT8RANGE(), sa.Computed(RANGE, persisted=True), nullable=False),
+        sa.Column("issuer_key", postgresql.NUMRANGE(), sa.Computed(ISSUER_KEY, persisted=True), nullable=False),
         sa.Column("registry_reference", sa.String(length=120), nullable=False),
         sa.Column("device_id", sa.String(length=120), nullable=False),
         sa.Column("device_name", sa.String(length=200), nullable=False),
@@ -74,8 +80,7 @@ def upgrade() -> None:
         sa.CheckConstraint("range_start >= 0 AND range_end >= range_start", name=op.f("ck_certificates_range_order")),
         sa.CheckConstraint("production_end_on > production_start_on", name=op.f("ck_certificates_production_period")),
         postgresql.ExcludeConstraint(
-            (sa.column("scheme"), "="),
-            (sa.column("issuing_body"), "="),
+            (sa.column("issuer_key"), "&&"),
             (sa.column("id_range"), "&&"),
             using="gist",
             name="ex_certificates_identifiers",

@@ -18,9 +18,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+LINE_KEY = "numrange(hashtextextended(line_id::text, 0)::numeric, hashtextextended(line_id::text, 0)::numeric, '[]')"
+
+
 def upgrade() -> None:
-    # the platform migration installs it; a database migrated tenant-first still gets it
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
     op.create_table(
         "products",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -65,6 +66,8 @@ def upgrade() -> None:
             sa.Computed("tstzrange(started_at, ended_at, '[)')", persisted=True),
             nullable=False,
         ),
+        # the line as a one-point range: the exclusion constraint needs only built-in GiST operators
+        sa.Column("line_key", postgresql.NUMRANGE(), sa.Computed(LINE_KEY, persisted=True), nullable=True),
         sa.Column("net_mass_t", sa.Float(), nullable=False),
         sa.Column("scrap_t", sa.Float(), nullable=False),
         sa.Column("order_ref", sa.String(length=120), nullable=False),
@@ -104,7 +107,7 @@ def upgrade() -> None:
             "installation_id", "batch_number", name=op.f("uq_production_batches_installation_id_batch_number")
         ),
         postgresql.ExcludeConstraint(
-            ("line_id", "="),
+            ("line_key", "&&"),
             ("period", "&&"),
             name="production_batches_line_period_excl",
             using="gist",
