@@ -57,8 +57,12 @@ def digest(value: Any) -> str:
 
 
 def snapshot(obj: DeclarativeBase) -> dict[str, Any]:
-    """Column values of a mapped object, as the audit trail digests them."""
-    return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
+    """Column values of a mapped object, as the audit trail digests them.
+
+    Columns PostgreSQL generates from the others (ranges, hashes, quantities) are left out: they add
+    nothing the stored values do not already say.
+    """
+    return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs if c.columns[0].computed is None}
 
 
 def entry_hash(entry: AuditEntry) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,13 +45,6 @@ from backend.identity.principal import Principal
 from backend.installations.schemas import check_text, text_errors
 from backend.supply import service as supply
 from backend.supply.errors import ContractNotFound
-
-
-def snapshot(row: Any) -> dict[str, Any]:
-    """The audit snapshot without the identifier range PostgreSQL derives from start and end."""
-    values = audit.snapshot(row)
-    values.pop("id_range", None)
-    return values
 
 
 def today_utc() -> date:
@@ -160,7 +152,9 @@ async def register_certificate(
         created_by=principal.label,
     )
     await repository.insert_certificate(db, certificate)
-    await record(db, principal, "certificate.registered", "certificate", certificate.id, after=snapshot(certificate))
+    await record(
+        db, principal, "certificate.registered", "certificate", certificate.id, after=audit.snapshot(certificate)
+    )
     return certificate
 
 
@@ -185,7 +179,7 @@ async def _split(
         raise FieldError(
             f"between 1 and {certificate.quantity - 1} (the certificate holds {certificate.quantity})", field=field
         )
-    before = snapshot(certificate)
+    before = audit.snapshot(certificate)
     original_end = certificate.range_end
     await repository.shrink(db, certificate, certificate.range_start + quantity - 1)
     rest = Certificate(
@@ -226,10 +220,12 @@ async def _split(
         "certificate",
         certificate.id,
         before=before,
-        after=snapshot(certificate),
+        after=audit.snapshot(certificate),
         details=details,
     )
-    await record(db, principal, "certificate.split_off", "certificate", rest.id, after=snapshot(rest), details=details)
+    await record(
+        db, principal, "certificate.split_off", "certificate", rest.id, after=audit.snapshot(rest), details=details
+    )
     return SplitResult(certificate, rest)
 
 
@@ -271,7 +267,7 @@ async def transfer_certificate(
     if errors:
         raise ValidationFailed(errors)
     certificate = await _part(db, principal, certificate_id, quantity, today)
-    before = snapshot(certificate)
+    before = audit.snapshot(certificate)
     await repository.set_state(
         db, certificate, CertificateState.TRANSFERRED, transferred_to=to.strip(), transferred_on=transferred_on
     )
@@ -282,7 +278,7 @@ async def transfer_certificate(
         "certificate",
         certificate.id,
         before=before,
-        after=snapshot(certificate),
+        after=audit.snapshot(certificate),
     )
     return certificate
 
@@ -303,7 +299,7 @@ async def cancel_certificate(
     if errors:
         raise ValidationFailed(errors)
     certificate = await _part(db, principal, certificate_id, quantity, today)
-    before = snapshot(certificate)
+    before = audit.snapshot(certificate)
     await repository.set_state(db, certificate, CertificateState.CANCELLED)
     row = CancellationStatement(
         certificate_id=certificate.id,
@@ -325,8 +321,8 @@ async def cancel_certificate(
         "certificate",
         certificate.id,
         before=before,
-        after=snapshot(certificate),
-        details={"statement": snapshot(row)},
+        after=audit.snapshot(certificate),
+        details={"statement": audit.snapshot(row)},
     )
     return certificate, row
 
@@ -373,7 +369,7 @@ async def claim_certificate(db: AsyncSession, principal: Principal, data: ClaimD
         claimed_by=principal.label,
     )
     await repository.add_claim(db, claim, certificate, tenant_scope_of(db).tenant_id)
-    await record(db, principal, "certificate.claimed", "certificate_claim", claim.id, after=snapshot(claim))
+    await record(db, principal, "certificate.claimed", "certificate_claim", claim.id, after=audit.snapshot(claim))
     return claim
 
 

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import record
+from backend.audit.service import record, snapshot
 from backend.errors import FieldError, ValidationFailed
 from backend.evidence.models import EvidenceDocument
 from backend.factors import repository as repo
@@ -334,10 +334,6 @@ async def get_factor(db: AsyncSession, actor: Principal, factor_id: uuid.UUID) -
 # --- the organisation's own factors -------------------------------------------------------------------
 
 
-def _snapshot(row: EmissionFactor) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs if c.key not in ("validity", "key_range")}
-
-
 def _check_range(valid_from: date, valid_to: date | None, errors: list[FieldError]) -> None:
     if valid_to is not None and valid_to <= valid_from:
         errors.append(FieldError("must be after validFrom (the end is exclusive)", field="validTo"))
@@ -388,7 +384,7 @@ async def _store(db: AsyncSession, actor: Principal, row: EmissionFactor, old: E
     """Insert a new version (closing the one it supersedes); an overlap is refused naming the version in the way."""
     kind, subject = FactorKind(row.kind), row.subject
     if old is not None:
-        before = _snapshot(old)
+        before = snapshot(old)
         old.valid_to = row.valid_from
         await db.flush()
         await record(
@@ -398,7 +394,7 @@ async def _store(db: AsyncSession, actor: Principal, row: EmissionFactor, old: E
             "emission_factor",
             old.id,
             before=before,
-            after=_snapshot(old),
+            after=snapshot(old),
             details={"superseded_from": row.valid_from, "by_version": row.version},
         )
     clash = await repo.overlapping(db, kind, subject, row.valid_from, row.valid_to, besides=None)
@@ -426,7 +422,7 @@ async def _store(db: AsyncSession, actor: Principal, row: EmissionFactor, old: E
         "emission_factor.created",
         "emission_factor",
         row.id,
-        after=_snapshot(row),
+        after=snapshot(row),
         details={"kind": kind.value, "subject": subject, "supersedes": row.supersedes_id},
     )
     return row
