@@ -45,10 +45,7 @@ def _csv(rows: list[list[object]]) -> bytes:
     out = io.StringIO()
     out.write(";".join(HEADER) + "\n")
     for r in rows:
-        cells = [
-            f"{c:%d.%m.%Y %H:%M}" if isinstance(c, datetime) else str(c).replace(".", ",")
-            for c in r
-        ]
+        cells = [f"{c:%d.%m.%Y %H:%M}" if isinstance(c, datetime) else str(c).replace(".", ",") for c in r]
         out.write(";".join(cells) + "\n")
     return out.getvalue().encode()
 

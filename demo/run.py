@@ -64,9 +64,7 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
             async with db.tenant_session(exporter.scope()) as session:
                 has_readings = await session.scalar(select(func.count()).select_from(CounterReading))
             if not has_readings:
-                print(
-                    f"generating plant history since {history_start:%Y-%m-%d} (first start only)...", flush=True
-                )
+                print(f"generating plant history since {history_start:%Y-%m-%d} (first start only)...", flush=True)
                 began = time.monotonic()
                 stored = await backfill(
                     db,

@@ -47,6 +47,11 @@ def test_every_meter_of_the_demo_plant_is_described_with_its_role_and_line():
 def test_lines_and_what_runs_are_described():
     for code, _ in LINES:
         assert f"`{code}`" in QUICKSTART
-    for part in ("cbamx-agent simulate", "cbamx-agent run", "plant history since the first day of last month", "http://127.0.0.1:8000/"):
+    for part in (
+        "cbamx-agent simulate",
+        "cbamx-agent run",
+        "plant history since the first day of last month",
+        "http://127.0.0.1:8000/",
+    ):
         assert part in QUICKSTART, part
     assert not re.search(r"does not run a (meter )?simulator", QUICKSTART)
