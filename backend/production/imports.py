@@ -27,11 +27,26 @@ from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.installations.errors import InstallationNotFound
 from backend.production import repository
-from backend.production.errors import BatchesRejected, BatchImportNotFound, MappingNotFound
+from backend.production.errors import (
+    BatchesRejected,
+    BatchImportNotFound,
+    BatchNumberTaken,
+    BatchOverlaps,
+    MappingNotFound,
+)
 from backend.production.models import BatchImport, BatchImportMapping, BatchImportStatus, BatchSource
 from backend.production.schemas import BATCH_FIELDS, MASS_UNITS, BatchRow, MappingData, PrecursorData
 from backend.production.service import check_batches, installation_for, require_read, require_write, store_checked
-from backend.tabular import CONTENT_TYPES, MAX_REPORTED_ERRORS, Report, excel_time, file_format, read_table, shown
+from backend.tabular import (
+    CONTENT_TYPES,
+    MAX_REPORTED_ERRORS,
+    NonexistentLocalTime,
+    Report,
+    excel_time,
+    file_format,
+    read_table,
+    shown,
+)
 
 FINISHED = frozenset({BatchImportStatus.COMPLETED, BatchImportStatus.REJECTED, BatchImportStatus.FAILED})
 PROGRESS_EVERY = 2000  # rows between two progress updates
@@ -304,7 +319,10 @@ def parse_batch_file(data: bytes, fmt: str, mapping: MappingData, total: list[in
         for key in ("started_at", "ended_at"):
             value = cell(row, key)
             try:
-                times[key] = excel_time(value, mapping.date_format, zone)
+                times[key] = excel_time(value, mapping.date_format, zone, strict=True)
+            except NonexistentLocalTime as skipped:
+                fail(row_no, key, "BAD_TIME", str(skipped))
+                ok = False
             except (ValueError, TypeError, OverflowError):
                 fmt_name = "ISO 8601" if mapping.date_format == "iso" else mapping.date_format
                 fail(row_no, key, "BAD_TIME", f"{shown(value)} is not a time in format {fmt_name}")
@@ -432,6 +450,10 @@ async def finish_import(db: AsyncSession, actor: Principal, import_id: uuid.UUID
         except BatchesRejected as rejected:
             count = rejected.total
             errors = [{**e, "column": _column_of(str(e["field"]), columns)} for e in rejected.report]
+        except (BatchOverlaps, BatchNumberTaken) as lost:
+            # another request stored a clashing batch between the checks and the insert: nothing of the file is stored
+            count = 1
+            errors = [{"row": 0, "field": lost.field or "", "column": "", "code": lost.code, "message": lost.message}]
         else:
             job.status, job.batches_stored, job.errors = BatchImportStatus.COMPLETED, len(checked.batches), []
             await record(
