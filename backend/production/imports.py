@@ -27,7 +27,13 @@ from backend.evidence.store import ObjectStore
 from backend.identity.principal import Principal
 from backend.installations.errors import InstallationNotFound
 from backend.production import repository
-from backend.production.errors import BatchesRejected, BatchImportNotFound, MappingNotFound
+from backend.production.errors import (
+    BatchesRejected,
+    BatchImportNotFound,
+    BatchNumberTaken,
+    BatchOverlaps,
+    MappingNotFound,
+)
 from backend.production.models import BatchImport, BatchImportMapping, BatchImportStatus, BatchSource
 from backend.production.schemas import BATCH_FIELDS, MASS_UNITS, BatchRow, MappingData, PrecursorData
 from backend.production.service import check_batches, installation_for, require_read, require_write, store_checked
@@ -432,6 +438,10 @@ async def finish_import(db: AsyncSession, actor: Principal, import_id: uuid.UUID
         except BatchesRejected as rejected:
             count = rejected.total
             errors = [{**e, "column": _column_of(str(e["field"]), columns)} for e in rejected.report]
+        except (BatchOverlaps, BatchNumberTaken) as lost:
+            # another request stored a clashing batch between the checks and the insert: nothing of the file is stored
+            count = 1
+            errors = [{"row": 0, "field": lost.field or "", "column": "", "code": lost.code, "message": lost.message}]
         else:
             job.status, job.batches_stored, job.errors = BatchImportStatus.COMPLETED, len(checked.batches), []
             await record(

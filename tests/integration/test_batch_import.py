@@ -345,3 +345,27 @@ async def test_batches_overlapping_in_utc_across_the_spring_clock_change_are_ref
     job = await session.gql(operation("BatchImport"), {"id": gid("BatchImport", response.json()["import_id"])})
     assert job["data"]["batchImport"]["errors"][0]["code"] == "OVERLAPPING_BATCH"
     assert await count_batches(services, owner) == 0
+
+
+async def test_a_batch_stored_by_another_request_during_the_import_rejects_the_whole_file(services, http, monkeypatch):
+    # given: while the job checks the file, an MES post stores a batch on L1 inside B-1's time
+    owner, plant, _, session = await setup(services, http)
+    from backend.production import imports
+
+    original = imports.check_batches
+
+    async def racing(*args, **kwargs):
+        checked = await original(*args, **kwargs)
+        start = datetime(2026, 11, 3, 6, 30, tzinfo=UTC)
+        await record(services, owner, plant, "RACE-1", start, start + timedelta(minutes=30))
+        return checked
+
+    monkeypatch.setattr("backend.production.imports.check_batches", racing)
+    # when
+    response = await submit(http, session, plant.installation_id, csv_file(GOOD_ROWS))
+    result = await run(services, owner, response.json()["import_id"])
+    # then: PostgreSQL's exclusion constraint refuses the insert; the file is rejected with the reason
+    assert result["status"] == "rejected"
+    job = await session.gql(operation("BatchImport"), {"id": gid("BatchImport", response.json()["import_id"])})
+    assert job["data"]["batchImport"]["errors"][0]["code"] == "OVERLAPPING_BATCH"
+    assert await count_batches(services, owner) == 1  # the racing batch only
