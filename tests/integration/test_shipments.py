@@ -436,3 +436,32 @@ async def test_the_mass_trigger_exists_in_provisioned_and_in_migrated_schemas(se
             conn.dialect.default_schema_name = default_schema
     # then
     assert provisioned == migrated == ["within_batch_mass"]
+
+
+async def test_two_concurrent_shipments_with_one_invoice_number_exactly_one_wins(services):
+    # given: two shipments from different batches, both invoiced as INV-SAME, sent at the same time
+    g = await goods(services)
+
+    async def ship(reference: str, batch_number: str) -> str:
+        data = _data(g, "5", reference)
+        data = ShipmentData(
+            **{
+                **{f: getattr(data, f) for f in data.__dataclass_fields__},
+                "invoice_number": "INV-SAME",
+                "batches": (BatchShare(g.batches[batch_number], Decimal(5)),),
+            }
+        )
+        try:
+            async with services.db.tenant(g.owner.tenant.scope()) as db:
+                await service.create_shipment(db, g.owner.principal, data)
+                await asyncio.sleep(0.2)  # both passed the check before either committed
+            return "stored"
+        except ValidationFailed as refused:
+            return f"{refused.errors[0].code}:{refused.errors[0].field}"
+
+    # when
+    outcomes = await asyncio.gather(ship("SAME-1", "B-100"), ship("SAME-2", "B-101"))
+    # then: the unique constraint decides, and the loser is told which field
+    assert sorted(outcomes) == ["SHIPMENT_REFERENCE_TAKEN:invoiceNumber", "stored"]
+    async with services.db.tenant(g.owner.tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(Shipment)) == 1
