@@ -56,10 +56,30 @@ def shown(cell: object, limit: int = 40) -> str:
     return quoted if len(text) <= limit else f"{quoted}... ({len(text)} characters)"
 
 
-def parse_time(text: str, fmt: str, zone: ZoneInfo) -> datetime:
-    """A time in ISO 8601 or a strptime format; one without an offset is read in ``zone``. ValueError if not one."""
+class NonexistentLocalTime(ValueError):
+    """A wall-clock time the zone skips when its clocks move forward (e.g. 02:30 on the last Sunday of March)."""
+
+
+def _in_zone(value: datetime, zone: ZoneInfo, strict: bool) -> datetime:
+    """A naive time read in ``zone``, as UTC; with ``strict`` a time the zone skips is refused.
+
+    An ambiguous time (clocks moved back) is read as its first occurrence.
+    """
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    utc = value.replace(tzinfo=zone).astimezone(UTC)
+    if strict and utc.astimezone(zone).replace(tzinfo=None) != value:
+        raise NonexistentLocalTime(f"{value.isoformat(sep=' ')} does not exist in {zone.key} (clocks moved forward)")
+    return utc
+
+
+def parse_time(text: str, fmt: str, zone: ZoneInfo, *, strict: bool = False) -> datetime:
+    """A time in ISO 8601 or a strptime format, as UTC; one without an offset is read in ``zone``.
+
+    ValueError if it is not one (with ``strict``, also when the zone skips that wall-clock time).
+    """
     value = datetime.fromisoformat(text) if fmt == "iso" else datetime.strptime(text, fmt)
-    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+    return _in_zone(value, zone, strict)
 
 
 def csv_rows(reader: csv.DictReader[str], report: Report) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -154,15 +174,15 @@ def _read_xlsx(data: bytes, report: Report, sheet: str) -> Table | None:
     return Table(header, rows(), total)
 
 
-def excel_time(value: Any, fmt: str, zone: ZoneInfo) -> datetime:
-    """A time cell: an Excel date (naive, read in ``zone``) or text in the mapping's format."""
+def excel_time(value: Any, fmt: str, zone: ZoneInfo, *, strict: bool = False) -> datetime:
+    """A time cell as UTC: an Excel date (naive, read in ``zone``) or text in the mapping's format."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(0), tzinfo=zone).astimezone(UTC)
+        return _in_zone(value, zone, strict)
+    if isinstance(value, date):
+        return _in_zone(datetime.combine(value, time(0)), zone, strict)
     if value is None:
         raise ValueError("empty")
-    return parse_time(str(value).strip(), fmt, zone)
+    return parse_time(str(value).strip(), fmt, zone, strict=strict)
 
 
 def as_uploader(principal: Principal) -> Principal:

@@ -147,7 +147,7 @@ class ProductionBatch(relay.Node):
     created_at: datetime = strawberry.field(description="When it was stored.")
     product_id: strawberry.Private[uuid.UUID]
     line_id: strawberry.Private[uuid.UUID | None]
-    process_gid: relay.GlobalID | None = strawberry.field(description="The process it ran in.")
+    process_id: relay.GlobalID | None = strawberry.field(description="The process it ran in.")
 
     @strawberry.field(description="Start in the installation's time zone (ISO 8601 with offset).")
     def started_at_local(self) -> str:
@@ -191,7 +191,7 @@ class ProductionBatch(relay.Node):
             created_at=row.created_at,
             product_id=row.product_id,
             line_id=row.line_id,
-            process_gid=gid("ProductionProcess", row.process_id) if row.process_id else None,
+            process_id=gid("ProductionProcess", row.process_id) if row.process_id else None,
         )
 
 

@@ -37,7 +37,16 @@ from backend.production.errors import (
 from backend.production.models import BatchImport, BatchImportMapping, BatchImportStatus, BatchSource
 from backend.production.schemas import BATCH_FIELDS, MASS_UNITS, BatchRow, MappingData, PrecursorData
 from backend.production.service import check_batches, installation_for, require_read, require_write, store_checked
-from backend.tabular import CONTENT_TYPES, MAX_REPORTED_ERRORS, Report, excel_time, file_format, read_table, shown
+from backend.tabular import (
+    CONTENT_TYPES,
+    MAX_REPORTED_ERRORS,
+    NonexistentLocalTime,
+    Report,
+    excel_time,
+    file_format,
+    read_table,
+    shown,
+)
 
 FINISHED = frozenset({BatchImportStatus.COMPLETED, BatchImportStatus.REJECTED, BatchImportStatus.FAILED})
 PROGRESS_EVERY = 2000  # rows between two progress updates
@@ -310,7 +319,10 @@ def parse_batch_file(data: bytes, fmt: str, mapping: MappingData, total: list[in
         for key in ("started_at", "ended_at"):
             value = cell(row, key)
             try:
-                times[key] = excel_time(value, mapping.date_format, zone)
+                times[key] = excel_time(value, mapping.date_format, zone, strict=True)
+            except NonexistentLocalTime as skipped:
+                fail(row_no, key, "BAD_TIME", str(skipped))
+                ok = False
             except (ValueError, TypeError, OverflowError):
                 fmt_name = "ISO 8601" if mapping.date_format == "iso" else mapping.date_format
                 fail(row_no, key, "BAD_TIME", f"{shown(value)} is not a time in format {fmt_name}")

@@ -329,21 +329,26 @@ async def test_progress_is_committed_while_the_file_is_read(services, http, monk
     assert seen == [(2, 6), (4, 6), (6, 6)]
 
 
-async def test_batches_overlapping_in_utc_across_the_spring_clock_change_are_refused(services, http):
-    # given: local times on 29.03.2026 (Europe/Belgrade moves 02:00 -> 03:00): the first batch "ends" at 02:30,
-    # a time that does not exist (read as 01:30 UTC), the second starts at 03:00 (01:00 UTC)
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_times_across_the_clock_changes_are_compared_in_utc(services, http, fmt):
+    # given: 25.10.2026 (Europe/Belgrade moves 03:00 back to 02:00): D-1 02:10-02:50 is read as the first
+    # occurrence (00:10-00:50 UTC); D-2 starts 03:00 CET (02:00 UTC), after it; D-3 is on the spring day
+    # 29.03.2026 at 02:30, a time that does not exist there
     owner, plant, _, session = await setup(services, http)
     rows = [
-        ["D-1", "L1", "PRF-6060", "6060", "29.03.2026 00:30", "29.03.2026 02:30", "1000", "0", ""],
-        ["D-2", "L1", "PRF-6060", "6060", "29.03.2026 03:00", "29.03.2026 05:00", "1000", "0", ""],
+        ["D-1", "L1", "PRF-6060", "6060", "25.10.2026 02:10", "25.10.2026 02:50", "1000", "0", ""],
+        ["D-2", "L1", "PRF-6060", "6060", "25.10.2026 03:00", "25.10.2026 05:00", "1000", "0", ""],
+        ["D-3", "L1", "PRF-6060", "6060", "29.03.2026 00:30", "29.03.2026 02:30", "1000", "0", ""],
     ]
     # when
-    response = await submit(http, session, plant.installation_id, csv_file(rows))
+    response = await submit(http, session, plant.installation_id, FILES[fmt](rows))
     result = await run(services, owner, response.json()["import_id"])
-    # then: compared in UTC, not by wall clock
+    # then: only the time that does not exist is named
     assert result["status"] == "rejected"
     job = await session.gql(operation("BatchImport"), {"id": gid("BatchImport", response.json()["import_id"])})
-    assert job["data"]["batchImport"]["errors"][0]["code"] == "OVERLAPPING_BATCH"
+    errors = job["data"]["batchImport"]["errors"]
+    assert [(e["row"], e["field"], e["code"]) for e in errors] == [(4, "endedAt", "BAD_TIME")]
+    assert "does not exist in Europe/Belgrade" in errors[0]["message"]
     assert await count_batches(services, owner) == 0
 
 
