@@ -1,9 +1,9 @@
 """The demo exporter's shipments to the demo importer: truck loads of 18 to 24 t of extruded
 profiles from the demo batches, each with its delivery note, invoice and export declaration (MRN).
 
-Runs after the production demo has recorded the batches; safe to run again (an exporter that has
-shipments already gets none added). The newest two days of production stay at the plant, as
-stock waiting for the next truck.
+Runs after the production demo has recorded the batches; safe to run again: each run ships what
+accumulated since the last one, in full trucks only, so a run right after another adds nothing.
+The newest two days of production stay at the plant, as stock waiting for the next truck.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ async def seed_shipments(db: Database, exporter: Tenant, installation_id: uuid.U
     rng = random.Random(20261202)
     recorded = 0
     async with db.tenant(exporter.scope()) as session:
-        if await session.scalar(select(func.count()).select_from(Shipment)):
-            return 0
+        # a later start ships what accumulated since: numbers go on from the shipments recorded
+        offset = await session.scalar(select(func.count()).select_from(Shipment)) or 0
         installation = await session.get(Installation, installation_id)
         assert installation is not None
         zone = ZoneInfo(installation.timezone)
@@ -85,7 +85,7 @@ async def seed_shipments(db: Database, exporter: Tenant, installation_id: uuid.U
                 if loaded < Decimal(TRUCK_T[0]):
                     break  # not a full truck: it waits at the plant for the next batches
                 loads.append((min(last_end + timedelta(days=1), today), cn_code, shares))
-        for sequence, (dispatched, cn_code, shares) in enumerate(sorted(loads, key=lambda x: x[0]), start=1):
+        for sequence, (dispatched, cn_code, shares) in enumerate(sorted(loads, key=lambda x: x[0]), start=offset + 1):
             delivered = dispatched + timedelta(days=TRANSIT_DAYS)
             await service.create_shipment(
                 session,

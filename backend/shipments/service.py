@@ -85,7 +85,7 @@ def _cn_code_error(cn_code: str) -> FieldError | None:
 
 
 async def check_shipment(
-    db: AsyncSession, principal: Principal, data: ShipmentData, *, row_prefix: str = ""
+    db: AsyncSession, principal: Principal, data: ShipmentData
 ) -> tuple[Installation, list[FieldError], dict[uuid.UUID, repository.BatchState]]:
     """Every reason the shipment cannot be recorded, with the batches it takes from (locked)."""
     installation = await get_installation(db, principal, data.installation_id)

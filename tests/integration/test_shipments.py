@@ -405,3 +405,63 @@ async def test_a_client_bound_to_one_installation_sees_only_its_shipments(servic
     # then
     assert [e["node"]["id"] for e in listed["data"]["shipments"]["edges"]] == [mine["shipment"]["id"]]
     assert one["errors"][0]["extensions"]["code"] == "SHIPMENT_NOT_FOUND"
+
+
+TRIGGERS = (
+    "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = :s AND c.relname = 'shipment_batches' AND NOT t.tgisinternal"
+)
+
+
+async def test_the_mass_trigger_exists_in_provisioned_and_in_migrated_schemas(services):
+    from sqlalchemy import text as sql
+
+    from tenancy.migrate import _upgrade
+    from tests.factories.owner import owner_db
+
+    # given: a provisioned tenant, and a scratch schema built by replaying the tenant migrations
+    g = await goods(services)
+    scratch = f"tenant_replay{g.owner.tenant.slug[-8:]}"
+    async with owner_db().engine.connect() as conn:
+        transaction = await conn.begin()
+        default_schema = conn.dialect.default_schema_name
+        try:
+            await conn.run_sync(_upgrade, "tenant", tenant_schema=scratch)
+            # when
+            provisioned = (await conn.execute(sql(TRIGGERS), {"s": g.owner.tenant.schema})).scalars().all()
+            migrated = (await conn.execute(sql(TRIGGERS), {"s": scratch})).scalars().all()
+        finally:
+            await transaction.rollback()
+            conn.dialect.default_schema_name = default_schema
+    # then
+    assert provisioned == migrated == ["within_batch_mass"]
+
+
+async def test_two_concurrent_shipments_with_one_invoice_number_exactly_one_wins(services):
+    # given: two shipments from different batches, both invoiced as INV-SAME, sent at the same time
+    g = await goods(services)
+
+    async def ship(reference: str, batch_number: str) -> str:
+        data = _data(g, "5", reference)
+        data = ShipmentData(
+            **{
+                **{f: getattr(data, f) for f in data.__dataclass_fields__},
+                "invoice_number": "INV-SAME",
+                "batches": (BatchShare(g.batches[batch_number], Decimal(5)),),
+            }
+        )
+        try:
+            async with services.db.tenant(g.owner.tenant.scope()) as db:
+                await service.create_shipment(db, g.owner.principal, data)
+                await asyncio.sleep(0.2)  # both passed the check before either committed
+            return "stored"
+        except ValidationFailed as refused:
+            return f"{refused.errors[0].code}:{refused.errors[0].field}"
+
+    # when
+    outcomes = await asyncio.gather(ship("SAME-1", "B-100"), ship("SAME-2", "B-101"))
+    # then: the unique constraint decides, and the loser is told which field
+    assert sorted(outcomes) == ["SHIPMENT_REFERENCE_TAKEN:invoiceNumber", "stored"]
+    async with services.db.tenant(g.owner.tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(Shipment)) == 1
