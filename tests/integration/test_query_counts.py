@@ -78,9 +78,7 @@ async def test_meters_with_data_points_and_devices_do_not_grow_with_rows(service
     assert few == many
 
 
-async def test_supply_contracts_with_delivery_points_and_documents_do_not_grow_with_rows(
-    services, http, count_queries
-):
+async def test_supply_contracts_with_delivery_points_and_documents_do_not_grow_with_rows(services, http, count_queries):
     from backend.supply.models import ContractKind
     from backend.supply.schemas import ContractData
     from backend.supply.service import create_contract
