@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 PLATFORM_SCHEMA = "platform"
+# published reference data (regulatory emission factors): read-only for the runtime and every tenant role
+PUBLISHED_SCHEMA = "published"
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 NAMING_CONVENTION = {

@@ -4,6 +4,7 @@ from backend import outbox as outbox_models
 from backend.audit import models as audit_models
 from backend.developers import models as developer_models
 from backend.evidence import models as evidence_models
+from backend.factors import models as factor_models
 from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
@@ -16,6 +17,7 @@ __all__ = [
     "audit_models",
     "developer_models",
     "evidence_models",
+    "factor_models",
     "identity_models",
     "ingest_models",
     "installation_models",

@@ -16,6 +16,7 @@ from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
 from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
+from backend.factors.gql import FactorMutation, FactorQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestMutation, IngestQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
@@ -42,6 +43,7 @@ Query = merge_types(
         SharingQuery,
         SupplyQuery,
         DevelopersQuery,
+        FactorQuery,
     ),
 )
 Mutation = merge_types(
@@ -55,6 +57,7 @@ Mutation = merge_types(
         SharingMutation,
         SupplyMutation,
         DevelopersMutation,
+        FactorMutation,
     ),
 )
 

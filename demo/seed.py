@@ -31,6 +31,7 @@ from backend.sharing.models import DirectoryEntry, Grant, ResourceKind
 from backend.tenants.models import Tenant, TenantKind
 from connectors.config import AgentConfig, load_config
 from connectors.inventory import ConfiguredPoint, configured_points
+from demo.factors import seed_factors
 from demo.supply import seed_supply
 from tenancy.provisioning import NewTenant, create_tenant
 
@@ -322,6 +323,7 @@ async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
     state.installation_id = await _plant(db, state.tenants["alu-sabac"], state.points)
     if store is not None:
         await _evidence(db, store, state.tenants["alu-sabac"], state.installation_id)
+        await seed_factors(db, store, state.tenants["alu-sabac"])
     await _grants(db, state)
     if store is not None:
         assert state.installation_id is not None

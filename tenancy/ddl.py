@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import create_mock_engine
 
-from backend.db import PLATFORM_SCHEMA, TenantBase, quote_ident
+from backend.db import PLATFORM_SCHEMA, PUBLISHED_SCHEMA, TenantBase, quote_ident
 
 # tables whose rows may be added but never changed or removed by the application
 APPEND_ONLY_TABLES = ("audit_entries", "counter_readings", "meter_changes")
@@ -97,8 +97,27 @@ def platform_privileges_ddl(runtime: str) -> str:
             f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {p}.alembic_version FROM {r};",
             f"REVOKE UPDATE, DELETE, TRUNCATE ON {p}.audit_anchors FROM {r};",
             append_only_guard_ddl(PLATFORM_SCHEMA, "audit_anchors"),
+            *published_privileges_ddl(runtime),
         ]
     )
+
+
+def published_privileges_ddl(role: str) -> list[str]:
+    """Read-only access to the published reference data (e.g. emission factors from regulations).
+
+    It lives in a schema of its own, seeded by platform migrations: the runtime role and every tenant
+    role read it (a tenant transaction selects published factors together with its own), nobody but
+    the owner writes it, and the platform schema stays out of a tenant's reach.
+    """
+    s, r = quote_ident(PUBLISHED_SCHEMA), quote_ident(role)
+    return [
+        f"REVOKE ALL ON SCHEMA {s} FROM PUBLIC;",
+        f"GRANT USAGE ON SCHEMA {s} TO {r};",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r};",
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {s} FROM {r};",
+        # a published table added later by a platform migration is readable without a tenant migration
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {r};",
+    ]
 
 
 def append_only_guard_ddl(schema: str, table: str) -> str:
@@ -144,4 +163,5 @@ def privileges_ddl(schema: str, role: str, runtime: str) -> str:
     lines += [f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.{quote_ident(t)} FROM {r};" for t in APPEND_ONLY_TABLES]
     lines += [f"GRANT {what} ON {s}.{t} TO {rt};" for t, what in RUNTIME_TENANT_GRANTS.items()]
     lines.append(append_only_guard_ddl(schema, "audit_entries"))
+    lines += published_privileges_ddl(role)
     return "\n".join(lines)

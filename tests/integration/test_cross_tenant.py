@@ -74,6 +74,7 @@ async def world(services, http) -> dict[str, Any]:
         ["site:read", "interval:read", "evidence:read", "audit:read", "grants:read", "ingest"],
         installation_id=plant_a.installation_id,
     )
+    factors_b = await _factor_world(services, b, doc)
     async with services.db.tenant(b.tenant.scope()) as db:
         conflict_b = await _reading_conflict(db, plant_b.installation_id)
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
@@ -90,7 +91,39 @@ async def world(services, http) -> dict[str, Any]:
         "b_audit_count": b_audit,
         "conflict_b": conflict_b,
         **supply,
+        **factors_b,
     }
+
+
+# --- world data of the emission factor library -------------------------------------------------------------
+
+
+async def _factor_world(services: Any, b: Any, disclosure: Any) -> dict[str, Any]:
+    """B's own supplier-specific factor, disclosed by B's secret document, and B's own-generation factor."""
+    from datetime import date
+    from decimal import Decimal
+
+    from backend.factors import service as factors
+    from backend.factors.schemas import FuelUse, OwnGenerationData, SupplierFactorData
+
+    contract, generator = uuid.uuid4(), uuid.uuid4()
+    async with services.db.tenant(b.tenant.scope()) as db:
+        supplier = await factors.add_supplier_factor(
+            db, b.principal, SupplierFactorData(contract, Decimal("0.123"), date(2026, 1, 1), disclosure.id)
+        )
+        own = await factors.compute_own_generation_factor(
+            db,
+            b.principal,
+            OwnGenerationData(
+                generator,
+                [FuelUse("natural_gas", Decimal("5"))],
+                Decimal("20"),
+                date(2026, 1, 1),
+                date(2026, 2, 1),
+                date(2026, 1, 1),
+            ),
+        )
+    return {"factor_b": supplier, "own_factor_b": own, "contract_b": contract, "generator_b": generator}
 
 
 async def _reading_conflict(db: Any, installation_id: Any) -> Any:
@@ -261,6 +294,39 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         # an exact lookup answers only the organisation named; here one that does not exist
         "OrganizationLookup": {"vars": {"lookup": "no-such-organisation"}, "refused": True},
         **_supply_cases(w),
+        # emission factors: B's own factors are private; published ones are everyone's
+        "EmissionFactors": {"vars": {"filter": {"subject": str(w["contract_b"])}}, "refused": False},
+        "EmissionFactor": {"vars": {"id": gid("EmissionFactor", w["factor_b"].id)}, "refused": True},
+        "SelectEmissionFactor": {
+            "vars": {"kind": "SUPPLIER_SPECIFIC", "subject": str(w["contract_b"]), "on": "2026-03-01"},
+            "refused": True,
+        },
+        "AddSupplierEmissionFactor": {
+            "vars": {
+                "input": {
+                    "contractId": str(w["contract_b"]),
+                    "value": "0.2",
+                    "validFrom": "2026-02-01",
+                    "disclosureDocumentId": gid("EvidenceDocument", w["doc_b"].id),
+                    "supersedes": gid("EmissionFactor", w["factor_b"].id),
+                }
+            },
+            "refused": True,
+        },
+        "ComputeOwnGenerationFactor": {
+            "vars": {
+                "input": {
+                    "generatorId": str(w["generator_b"]),
+                    "fuels": [{"fuel": "natural_gas", "quantityT": "1"}],
+                    "netGenerationMwh": "10",
+                    "periodStart": "2026-01-01",
+                    "periodEnd": "2026-02-01",
+                    "validFrom": "2026-02-01",
+                    "supersedes": gid("EmissionFactor", w["own_factor_b"].id),
+                }
+            },
+            "refused": True,
+        },
     }
 
 
@@ -865,7 +931,7 @@ async def _supply_world(services: Any, b: Any, plant_b: Any) -> dict[str, Any]:
     await import_generation({"services": services}, str(d.id), str(upload.id))
     return {
         "d": d,
-        "contract_b": contract.id,
+        "supply_contract_b": contract.id,
         "connection_bd": connection.id,
         "upload_d": upload.id,
         "plant_d": plant_id,
@@ -876,7 +942,7 @@ async def _supply_world(services: Any, b: Any, plant_b: Any) -> dict[str, Any]:
 def _supply_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """A (an exporter, and its installation-bound client) pointed at B's contracts and B's connection to D."""
     inst_b = gid("Installation", w["plant_b"].installation_id)
-    contract_b = gid("SupplyContract", w["contract_b"])
+    contract_b = gid("SupplyContract", w["supply_contract_b"])
     connection = gid("PpaConnection", w["connection_bd"])
     window = {"start": (datetime.now(UTC) - timedelta(days=40)).isoformat(), "end": datetime.now(UTC).isoformat()}
     window["start"] = (datetime.now(UTC) - timedelta(days=20)).isoformat()

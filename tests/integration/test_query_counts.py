@@ -108,3 +108,20 @@ async def test_supply_contracts_with_delivery_points_and_documents_do_not_grow_w
     few = await statements_for(http, count_queries, await with_contracts(2), "SupplyContracts", {})
     many = await statements_for(http, count_queries, await with_contracts(8), "SupplyContracts", {})
     assert few == many
+
+
+async def test_emission_factors_with_their_documents_do_not_grow_with_rows(services, http, count_queries):
+    from tests.factories.factors import supplier_factor
+
+    async def organisation_with_factors(n: int):
+        owner = await make_tenant(services)
+        for _ in range(n):
+            await supplier_factor(services, owner)
+        return owner
+
+    small, large = await organisation_with_factors(2), await organisation_with_factors(9)
+    variables = {"filter": {"published": False}, "first": 50}
+    few = await statements_for(http, count_queries, small, "EmissionFactors", variables)
+    many = await statements_for(http, count_queries, large, "EmissionFactors", variables)
+    # then: one list query and one document batch, whatever the number of factors
+    assert few == many

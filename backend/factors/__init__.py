@@ -1,0 +1,1 @@
+"""Emission factor library: versioned factors with provenance, chosen by rule and date."""
