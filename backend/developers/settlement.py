@@ -398,7 +398,7 @@ async def finish_upload(
         )
         return upload
     await repository.insert_intervals(db, checked.rows)
-    upload.status, upload.errors = UploadStatus.COMPLETED, []
+    upload.status, upload.errors, upload.finished_at = UploadStatus.COMPLETED, [], utcnow()
     upload.rows_accepted, upload.energy_wh = len(checked.rows), checked.energy_wh
     await record(
         db,

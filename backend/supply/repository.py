@@ -68,7 +68,7 @@ async def documents(
         .where(ContractDocument.contract_id.in_(list(contract_ids)))
         .order_by(ContractDocument.created_at, ContractDocument.id)
     )
-    return [(link, doc) for link, doc in rows.tuples()]
+    return [(link, doc) for link, doc in rows.all()]
 
 
 async def document_linked(db: AsyncSession, contract_id: uuid.UUID, document_id: uuid.UUID, role: str) -> bool:

@@ -17,6 +17,8 @@ from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.evidence.errors import DocumentNotFound
 from backend.evidence.models import EvidenceDocument
 from backend.evidence.service import get_document
+from backend.factors.errors import FactorNotFound
+from backend.factors.service import supplier_factor_by_id
 from backend.identity.principal import Principal
 from backend.installations.errors import InstallationNotFound
 from backend.installations.service import get_installation
@@ -90,6 +92,12 @@ async def _checked(
         meter = meters.get(data.generator_meter_id)
         if meter is None or meter.installation_id != data.installation_id:
             errors.append(FieldError("no such meter of this installation", field="generatorMeterId"))
+    if data.supplier_factor_id is not None and not any(e.field == "supplierFactorId" for e in errors):
+        # one of the organisation's supplier-specific factors; on a change, this contract's own
+        try:
+            await supplier_factor_by_id(db, data.supplier_factor_id, contract_id=contract_id)
+        except (FactorNotFound, FieldError) as refused:
+            errors.append(FieldError(refused.message, field="supplierFactorId"))
     points = await repository.grid_points_of(db, data.grid_connection_point_ids)
     for index, point_id in enumerate(data.grid_connection_point_ids):
         point = points.get(point_id)
@@ -133,13 +141,18 @@ def _writer(principal: Principal) -> None:
         raise PermissionDenied("a client bound to one installation cannot change supply contracts")
 
 
-async def create_contract(db: AsyncSession, principal: Principal, data: ContractData) -> SupplyContract:
-    """Add a contract with the meters and grid points it delivers through; members and up."""
+async def create_contract(
+    db: AsyncSession, principal: Principal, data: ContractData, *, contract_id: uuid.UUID | None = None
+) -> SupplyContract:
+    """Add a contract with the meters and grid points it delivers through; members and up.
+
+    ``contract_id`` gives the new contract a known id (a demo or an import naming it in advance).
+    """
     _writer(principal)
     errors = await _checked(db, principal, data, contract_id=None)
     if errors:
         raise ValidationFailed(errors)
-    contract = SupplyContract(**_columns(data))
+    contract = SupplyContract(**_columns(data), **({"id": contract_id} if contract_id else {}))
     db.add(contract)
     await db.flush()
     await repository.replace_delivery_points(db, contract.id, data.meter_ids, data.grid_connection_point_ids)

@@ -948,7 +948,7 @@ async def _supply_world(services: Any, b: Any, plant_b: Any) -> dict[str, Any]:
     await import_generation({"services": services}, str(d.id), str(upload.id))
     return {
         "d": d,
-        "contract_b": contract.id,
+        "supply_contract_b": contract.id,
         "connection_bd": connection.id,
         "upload_d": upload.id,
         "plant_d": plant_id,
@@ -959,7 +959,7 @@ async def _supply_world(services: Any, b: Any, plant_b: Any) -> dict[str, Any]:
 def _supply_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """A (an exporter, and its installation-bound client) pointed at B's contracts and B's connection to D."""
     inst_b = gid("Installation", w["plant_b"].installation_id)
-    contract_b = gid("SupplyContract", w["contract_b"])
+    contract_b = gid("SupplyContract", w["supply_contract_b"])
     connection = gid("PpaConnection", w["connection_bd"])
     window = {"start": (datetime.now(UTC) - timedelta(days=40)).isoformat(), "end": datetime.now(UTC).isoformat()}
     window["start"] = (datetime.now(UTC) - timedelta(days=20)).isoformat()

@@ -3,6 +3,7 @@ definitive-period conditions for an actual factor with what is missing named."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import pytest
@@ -287,3 +288,33 @@ async def test_own_fossil_generation_names_its_fuel(services, http):
         },
     )
     assert body["data"]["createSupplyContract"]["errors"][0]["field"] == "fuel"
+
+
+async def test_a_grid_contract_refers_only_to_its_own_supplier_specific_factor(services, http):
+    from tests.factories.factors import supplier_factor
+
+    owner, plant, session = await _world(services, http)
+    # an id that is no factor of the organisation is refused naming the field, nothing stored
+    unknown = await session.gql(
+        operation("CreateSupplyContract"),
+        {"input": grid_input(plant.installation_id, supplierFactorId=gid("EmissionFactor", uuid.uuid4()))},
+    )
+    assert unknown["data"]["createSupplyContract"]["errors"][0]["field"] == "supplierFactorId"
+    # the contract, then its supplier's factor, then the contract refers to it
+    created = await session.gql(operation("CreateSupplyContract"), {"input": grid_input(plant.installation_id)})
+    contract = created["data"]["createSupplyContract"]["supplyContract"]
+    contract_id = uuid.UUID(base64.b64decode(contract["id"]).decode().split(":")[1])
+    own = await supplier_factor(services, owner, contract_id=contract_id)
+    other = await supplier_factor(services, owner)
+    details = grid_input(plant.installation_id, reference=contract["reference"])
+    refers = await session.gql(
+        operation("UpdateSupplyContract"),
+        {"input": {"id": contract["id"], "details": details | {"supplierFactorId": gid("EmissionFactor", own.id)}}},
+    )
+    payload = refers["data"]["updateSupplyContract"]
+    assert payload["errors"] == [] and payload["supplyContract"]["supplierFactorId"] == gid("EmissionFactor", own.id)
+    wrong = await session.gql(
+        operation("UpdateSupplyContract"),
+        {"input": {"id": contract["id"], "details": details | {"supplierFactorId": gid("EmissionFactor", other.id)}}},
+    )
+    assert wrong["data"]["updateSupplyContract"]["errors"][0]["field"] == "supplierFactorId"

@@ -1,7 +1,7 @@
 """PPA connections between developers and offtakers; contract-scoped grants
 
 Revision ID: c3d8e2f41a77
-Revises: ea158a62fb5d
+Revises: 3c1d9e7a5b20
 Create Date: 2026-12-02 13:45:00
 
 """

@@ -1,7 +1,7 @@
 """supply contracts, generation plants, settlement intervals and statements
 
 Revision ID: 5a7c1e9d2b40
-Revises: f5637afb2b74
+Revises: 8e4b2c6d1f37
 Create Date: 2026-12-02 13:45:00
 
 """
