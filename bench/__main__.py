@@ -20,7 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "plant_year": "loading 200 meters x 365 days of 15-minute intervals into numpy",
     "agent_memory": "the agent's RSS while polling 200 Modbus points every 10 s",
     "ppa_settlement": "a year of 15-minute PPA settlement data (35,040 rows) through the worker",
-    "production": "an MES export of 20,000 batches (CSV and Excel) through the batch import job",
+    "production": "an MES export of 20,000 batches (CSV and Excel) through the worker",
 }
 
 

@@ -127,3 +127,24 @@ async def bench_plant(services: Any, n_meters: int) -> BenchPlant:
             )
             meter_ids.append(meter.id)
     return BenchPlant(tenant, actor, plant.id, meter_ids)
+
+
+def burst_worker(services: Any, job: Any, name: str) -> Any:
+    """An arq worker in burst mode with one of the platform's jobs, as the worker process runs it.
+
+    ``await worker.main()`` takes what the outbox relay handed to Redis after a commit and returns
+    once the queue is empty, so its time is the job's time plus the pick-up.
+    """
+    from arq import func
+    from arq.worker import Worker
+
+    return Worker(
+        functions=[func(job, name=name, timeout=1800)],
+        redis_pool=services.queue,
+        burst=True,
+        handle_signals=False,
+        ctx={"services": services},
+        poll_delay=0.05,
+        keep_result=0,
+        log_results=False,
+    )

@@ -13,12 +13,10 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from arq import func
-from arq.worker import Worker
 from sqlalchemy import func as sql_func
 from sqlalchemy import select
 
-from bench.common import Timer, owner_db, report, scratch_platform
+from bench.common import Timer, burst_worker, owner_db, report, scratch_platform
 
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 YEAR_END = datetime(2026, 1, 1, tzinfo=UTC)
@@ -96,16 +94,7 @@ async def main() -> None:
             f"{len(content) / 1e6:.2f} MB, {kwh / 1000:,.0f} MWh",
         )
 
-        worker = Worker(
-            functions=[func(import_generation, name="developers.import_generation", timeout=1800)],
-            redis_pool=services.queue,
-            burst=True,
-            handle_signals=False,
-            ctx={"services": services},
-            poll_delay=0.05,
-            keep_result=0,
-            log_results=False,
-        )
+        worker = burst_worker(services, import_generation, "developers.import_generation")
 
         async def through_worker(data: bytes, name: str) -> tuple[float, float, float, SettlementUpload]:
             with Timer() as submit:
