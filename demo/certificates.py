@@ -11,6 +11,7 @@ factor (below). Idempotent: a second run finds the records and leaves them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -119,14 +120,19 @@ async def seed_certificates(
         issued_on=issued_on,
         registry_reference=f"EMS-GO-{month[0]:%Y%m}-DUNAV01",
     )
-    # the developer: issuance and transfer records for its PPA with the exporter
+    # the developer: issuance and transfer records for its PPA with the exporter (unless a run that
+    # stopped half-way already filed them)
     async with db.tenant(developer.scope()) as session:
-        issued = await certificates.register_certificate(
-            session, _owner(developer), go, connection=connection, today=today
-        )
-        await certificates.transfer_certificate(
-            session, _owner(developer), issued.id, to=BENEFICIARY, transferred_on=issued_on, today=today
-        )
+        filed = await certificates.list_certificates(session, _owner(developer), wanted, today=today)
+        if filed:
+            go = dataclasses.replace(go, range_start=filed[0].range_start, range_end=filed[0].range_end)
+        else:
+            issued = await certificates.register_certificate(
+                session, _owner(developer), go, connection=connection, today=today
+            )
+            await certificates.transfer_certificate(
+                session, _owner(developer), issued.id, to=BENEFICIARY, transferred_on=issued_on, today=today
+            )
     # the exporter: the range received, cancelled for itself with the EMS statement, and claimed
     evidence: list[str] = []
     statement_title = f"EMS cancellation statement {month[0]:%Y-%m} Dunav Solar 1"
