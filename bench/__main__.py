@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "ingest": "readings/s through POST /ingest/v1/readings against raw COPY",
     "plant_year": "loading 200 meters x 365 days of 15-minute intervals into numpy",
     "agent_memory": "the agent's RSS while polling 200 Modbus points every 10 s",
+    "ppa_settlement": "a year of 15-minute PPA settlement data (35,040 rows) through the worker",
 }
 
 

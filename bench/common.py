@@ -37,7 +37,7 @@ async def scratch_platform(name: str) -> AsyncIterator[object]:
     await admin.execute(f'CREATE DATABASE "{db_name}"')
     await admin.close()
     os.environ["DATABASE_URL"] = ADMIN_URL.rsplit("/", 1)[0] + "/" + db_name
-    os.environ["REDIS_URL"] = f"{REDIS_BASE}/15"
+    os.environ["REDIS_URL"] = f"{REDIS_BASE}/{os.environ.get('CBAMX_BENCH_REDIS_DB', '15')}"
     os.environ.setdefault("CBAMX_SECRET_KEY", "bench-secret-key")
     os.environ.setdefault("CBAMX_ENVIRONMENT", "test")
     from backend.db import Database

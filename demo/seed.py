@@ -32,6 +32,7 @@ from backend.tenants.models import Tenant, TenantKind
 from connectors.config import AgentConfig, load_config
 from connectors.inventory import ConfiguredPoint, configured_points
 from demo.certificates import seed_certificates
+from demo.supply import seed_supply
 from tenancy.provisioning import NewTenant, create_tenant
 
 DEMO_PASSWORD = "cbamx-demo-2026"
@@ -323,6 +324,9 @@ async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
     if store is not None:
         await _evidence(db, store, state.tenants["alu-sabac"], state.installation_id)
     await _grants(db, state)
+    if store is not None:
+        assert state.installation_id is not None
+        await seed_supply(db, store, state.tenants["alu-sabac"], state.tenants["dunav-solar"], state.installation_id)
     await seed_certificates(db, store, state.tenants, state.installation_id)
     return state
 

@@ -15,12 +15,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record_in_platform_transaction
-from backend.db import tenant_within_platform, utcnow
+from backend.db import utcnow
 from backend.developers.errors import (
     ConnectionNotActive,
     ConnectionNotFound,
     ConnectionStateConflict,
-    PlantNotFound,
 )
 from backend.developers.models import ConnectionStatus, GenerationPlant, PpaConnection
 from backend.developers.schemas import Terms
@@ -29,9 +28,7 @@ from backend.identity.models import MembershipRole
 from backend.identity.principal import Principal
 from backend.sharing.grants import NewGrant, create_grant, revoke_grant
 from backend.sharing.models import ResourceKind
-from backend.supply.errors import ContractNotFound
 from backend.supply.models import ContractKind, SupplyContract
-from backend.supply.service import get_contract
 from backend.tenants.models import Tenant, TenantKind, TenantStatus
 
 OFFTAKER_KINDS = frozenset({TenantKind.EXPORTER})
@@ -61,13 +58,8 @@ async def _counterpart(db: AsyncSession, tenant_id: uuid.UUID, kinds: frozenset[
     return other
 
 
-async def _ppa_contract(db: AsyncSession, actor: Principal, offtaker: Tenant, contract_id: uuid.UUID) -> SupplyContract:
-    async with tenant_within_platform(db, offtaker.scope()) as tenant_db:
-        try:
-            contract = await get_contract(tenant_db, actor, contract_id)
-        except ContractNotFound:
-            raise ContractNotFound("no such supply contract", field="contractId") from None
-        tenant_db.expunge(contract)
+async def _ppa_contract(db: AsyncSession, offtaker: Tenant, contract: SupplyContract) -> SupplyContract:
+    """The offtaker's PPA contract (read in its own tenant by the caller), free of another connection."""
     if contract.kind != ContractKind.PPA:
         raise ValidationFailed([FieldError("name a PPA contract", field="contractId")])
     taken = await db.execute(
@@ -80,14 +72,6 @@ async def _ppa_contract(db: AsyncSession, actor: Principal, offtaker: Tenant, co
     if taken.first() is not None:
         raise ValidationFailed([FieldError("this contract already has a connection", field="contractId")])
     return contract
-
-
-async def _plant(db: AsyncSession, developer: Tenant, plant_id: uuid.UUID) -> GenerationPlant:
-    async with tenant_within_platform(db, developer.scope()) as tenant_db:
-        plant = await tenant_db.get(GenerationPlant, plant_id)
-    if plant is None:
-        raise PlantNotFound("no such plant of yours", field="plantId")
-    return plant
 
 
 async def _audit_both(
@@ -109,14 +93,17 @@ async def _audit_both(
 
 
 async def invite_developer(
-    db: AsyncSession, actor: Principal, *, offtaker: Tenant, developer_id: uuid.UUID, contract_id: uuid.UUID
+    db: AsyncSession, actor: Principal, *, offtaker: Tenant, developer_id: uuid.UUID, contract: SupplyContract
 ) -> PpaConnection:
-    """The offtaker invites the developer of one of its PPA contracts; the terms are the contract's."""
+    """The offtaker invites the developer of one of its PPA contracts; the terms are the contract's.
+
+    ``contract`` was read in the offtaker's own tenant by the caller (``backend.developers.flows``).
+    """
     _admin(actor, offtaker)
     if offtaker.kind not in OFFTAKER_KINDS:
         raise PermissionDenied("only an exporter invites a developer to a PPA")
     developer = await _counterpart(db, developer_id, frozenset({TenantKind.RENEWABLE_DEVELOPER}), "developerId")
-    contract = await _ppa_contract(db, actor, offtaker, contract_id)
+    contract = await _ppa_contract(db, offtaker, contract)
     if contract.period_end is None or contract.settlement is None or contract.delivery_shape is None:
         raise ValidationFailed([FieldError("the PPA contract lacks its end, settlement or shape", field="contractId")])
     connection = PpaConnection(
@@ -145,10 +132,10 @@ async def invite_offtaker(
     *,
     developer: Tenant,
     offtaker_id: uuid.UUID,
-    plant_id: uuid.UUID,
+    plant: GenerationPlant,
     terms: Terms,
 ) -> PpaConnection:
-    """The developer invites an offtaker to a PPA from one of its plants, stating the terms."""
+    """The developer invites an offtaker to a PPA from one of its plants (read by the caller), stating the terms."""
     _admin(actor, developer)
     if developer.kind != TenantKind.RENEWABLE_DEVELOPER:
         raise PermissionDenied("only a renewable developer invites an offtaker to a PPA")
@@ -156,7 +143,6 @@ async def invite_offtaker(
     if errors:
         raise ValidationFailed(errors)
     offtaker = await _counterpart(db, offtaker_id, OFFTAKER_KINDS, "offtakerId")
-    plant = await _plant(db, developer, plant_id)
     assert terms.period_end is not None
     connection = PpaConnection(
         developer_tenant_id=developer.id,
@@ -194,10 +180,11 @@ async def accept(
     *,
     tenant: Tenant,
     connection_id: uuid.UUID,
-    plant_id: uuid.UUID | None = None,
-    contract_id: uuid.UUID | None = None,
+    plant: GenerationPlant | None = None,
+    contract: SupplyContract | None = None,
 ) -> PpaConnection:
-    """The invited side accepts, naming its own record; the contract-scoped grant is created."""
+    """The invited side accepts, naming its own record (read by the caller in its own tenant): the developer
+    its plant, the offtaker its PPA contract. The contract-scoped grant is created."""
     _admin(actor, tenant)
     connection = await _party_connection(db, tenant, connection_id, for_update=True)
     if connection.invited_by_tenant_id == tenant.id:
@@ -209,13 +196,13 @@ async def accept(
     developer = await db.get(Tenant, connection.developer_tenant_id)
     assert developer is not None
     if tenant.id == connection.developer_tenant_id:
-        if plant_id is None:
+        if plant is None:
             raise ValidationFailed([FieldError("name the plant that delivers under this PPA", field="plantId")])
-        connection.plant_id = (await _plant(db, developer, plant_id)).id
+        connection.plant_id = plant.id
     else:
-        if contract_id is None:
+        if contract is None:
             raise ValidationFailed([FieldError("name your PPA contract with this developer", field="contractId")])
-        contract = await _ppa_contract(db, actor, tenant, contract_id)
+        contract = await _ppa_contract(db, tenant, contract)
         if (contract.period_start, contract.period_end) != (connection.period_start, connection.period_end):
             raise ValidationFailed(
                 [

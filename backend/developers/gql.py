@@ -4,6 +4,7 @@ offtaker's narrow view of a shared contract."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import strawberry
@@ -14,7 +15,8 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
-from backend.developers import connections, reads, service, settlement
+from backend.db import Database
+from backend.developers import connections, flows, reads, service, settlement
 from backend.developers import models as dev_models
 from backend.developers.errors import ConnectionNotFound
 from backend.developers.schemas import PlantData, Terms
@@ -351,14 +353,6 @@ async def _own_connection(info: strawberry.Info[Context, None], connection_id: u
     return row
 
 
-async def _tenant_row(info: strawberry.Info[Context, None]) -> TenantModel:
-    ref = await info.context.tenant()
-    async with info.context.services.db.platform_session() as session:
-        row = await session.get(TenantModel, ref.id)
-    assert row is not None
-    return row
-
-
 @strawberry.type
 class DevelopersQuery:
     @strawberry.field(description="The developer's generating plants.")
@@ -457,15 +451,14 @@ def _connection_payload(errors: list[UserError]) -> PpaConnectionPayload:
 
 async def _platform_change(
     info: strawberry.Info[Context, None],
-    change: object,
+    change: Callable[[Database, Principal], Awaitable[tuple[dev_models.PpaConnection, TenantModel]]],
 ) -> PpaConnectionPayload:
-    """Run a connection change in one platform unit of work; the payload names both organisations."""
+    """Run a connection change (``backend.developers.flows``); the payload names both organisations."""
     principal = info.context.require_principal()
 
     async def body() -> PpaConnectionPayload:
-        tenant = await _tenant_row(info)
-        async with info.context.platform_uow() as session:
-            row = await change(session, principal, tenant)  # type: ignore[operator]
+        row, tenant = await change(info.context.services.db, principal)
+        async with info.context.services.db.platform_session() as session:
             (out,) = await _connections_out(session, [row], tenant.id)
         return PpaConnectionPayload(connection=out, errors=[])
 
@@ -488,11 +481,10 @@ class DevelopersMutation:
     async def invite_developer(
         self, info: strawberry.Info[Context, None], input: InviteDeveloperInput
     ) -> PpaConnectionPayload:
-        async def change(session: AsyncSession, principal: Principal, tenant: TenantModel) -> object:
-            return await connections.invite_developer(
-                session,
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+            return await flows.invite_developer(
+                db,
                 principal,
-                offtaker=tenant,
                 developer_id=node_uuid(input.developer_id, "Organization", field="developerId"),
                 contract_id=node_uuid(input.contract_id, "SupplyContract", field="contractId"),
             )
@@ -503,11 +495,10 @@ class DevelopersMutation:
     async def invite_offtaker(
         self, info: strawberry.Info[Context, None], input: InviteOfftakerInput
     ) -> PpaConnectionPayload:
-        async def change(session: AsyncSession, principal: Principal, tenant: TenantModel) -> object:
-            return await connections.invite_offtaker(
-                session,
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+            return await flows.invite_offtaker(
+                db,
                 principal,
-                developer=tenant,
                 offtaker_id=node_uuid(input.offtaker_id, "Organization", field="offtakerId"),
                 plant_id=node_uuid(input.plant_id, "GenerationPlant", field="plantId"),
                 terms=input.to_terms(),
@@ -521,11 +512,10 @@ class DevelopersMutation:
     async def accept_ppa_connection(
         self, info: strawberry.Info[Context, None], input: AcceptPpaConnectionInput
     ) -> PpaConnectionPayload:
-        async def change(session: AsyncSession, principal: Principal, tenant: TenantModel) -> object:
-            return await connections.accept(
-                session,
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+            return await flows.accept(
+                db,
                 principal,
-                tenant=tenant,
                 connection_id=_connection_id(input.id, "id"),
                 plant_id=node_uuid(input.plant_id, "GenerationPlant", field="plantId") if input.plant_id else None,
                 contract_id=(
@@ -539,10 +529,8 @@ class DevelopersMutation:
     async def decline_ppa_connection(
         self, info: strawberry.Info[Context, None], input: PpaConnectionIdInput
     ) -> PpaConnectionPayload:
-        async def change(session: AsyncSession, principal: Principal, tenant: TenantModel) -> object:
-            return await connections.decline(
-                session, principal, tenant=tenant, connection_id=_connection_id(input.id, "id")
-            )
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+            return await flows.decline(db, principal, connection_id=_connection_id(input.id, "id"))
 
         return await _platform_change(info, change)
 
@@ -550,9 +538,7 @@ class DevelopersMutation:
     async def revoke_ppa_connection(
         self, info: strawberry.Info[Context, None], input: PpaConnectionIdInput
     ) -> PpaConnectionPayload:
-        async def change(session: AsyncSession, principal: Principal, tenant: TenantModel) -> object:
-            return await connections.revoke(
-                session, principal, tenant=tenant, connection_id=_connection_id(input.id, "id")
-            )
+        async def change(db: Database, principal: Principal) -> tuple[dev_models.PpaConnection, TenantModel]:
+            return await flows.revoke(db, principal, connection_id=_connection_id(input.id, "id"))
 
         return await _platform_change(info, change)

@@ -351,14 +351,20 @@ async def finish_upload(
     *,
     progress: Callable[[int], Awaitable[None]] | None = None,
 ) -> SettlementUpload:
-    """Check the file and store its intervals, or reject it with the row report; one transaction."""
-    upload = await repository.upload_for_update(db, upload_id)
-    if upload is None:
+    """Check the file and store its intervals, or reject it with the row report; one transaction.
+
+    The upload's row is locked only once the check is done: ``progress`` writes it meanwhile, in
+    transactions of its own.
+    """
+    found = await db.get(SettlementUpload, upload_id)
+    if found is None:
         raise UploadNotFound("no such upload")
-    if upload.status in FINISHED:
-        return upload
-    plant = await db.get(GenerationPlant, upload.plant_id)
-    document = await db.get(EvidenceDocument, upload.document_id)
+    if found.status in FINISHED:
+        return found
+    plant_id, document_id = found.plant_id, found.document_id
+    db.expunge(found)
+    plant = await db.get(GenerationPlant, plant_id)
+    document = await db.get(EvidenceDocument, document_id)
     assert plant is not None and document is not None
     now = utcnow()
 
@@ -370,9 +376,14 @@ async def finish_upload(
         Limits(connection.period_start, connection.period_end, plant.capacity_kw, now, stored),
         connection_id=connection.id,
         plant_id=plant.id,
-        upload_id=upload.id,
+        upload_id=upload_id,
         progress=progress,
     )
+    upload = await repository.upload_for_update(db, upload_id)
+    if upload is None:
+        raise UploadNotFound("no such upload")
+    if upload.status in FINISHED:  # a second run of the job finished it meanwhile
+        return upload
     upload.rows_total, upload.rows_checked, upload.finished_at = checked.total, checked.total, utcnow()
     upload.resolution_s = checked.resolution_s
     if checked.errors:
@@ -387,7 +398,7 @@ async def finish_upload(
         )
         return upload
     await repository.insert_intervals(db, checked.rows)
-    upload.status, upload.errors = UploadStatus.COMPLETED, []
+    upload.status, upload.errors, upload.finished_at = UploadStatus.COMPLETED, [], utcnow()
     upload.rows_accepted, upload.energy_wh = len(checked.rows), checked.energy_wh
     await record(
         db,

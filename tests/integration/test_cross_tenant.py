@@ -66,6 +66,7 @@ async def world(services, http) -> dict[str, Any]:
                 expires_at=datetime.now(UTC) + timedelta(days=1),
             ),
         )
+    supply = await _supply_world(services, b, plant_b)
     b_client_id, _ = await make_client(services, b, ["site:read"])
     a_client_id, a_secret = await make_client(
         services,
@@ -91,6 +92,7 @@ async def world(services, http) -> dict[str, Any]:
         "a_client": (a_client_id, a_secret),
         "b_audit_count": b_audit,
         "conflict_b": conflict_b,
+        **supply,
     }
 
 
@@ -261,6 +263,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "PartnerOrganizations": {"vars": {}, "refused": False},
         # an exact lookup answers only the organisation named; here one that does not exist
         "OrganizationLookup": {"vars": {"lookup": "no-such-organisation"}, "refused": True},
+        **_supply_cases(w),
         **_certificate_cases(w),
     }
 
@@ -282,6 +285,7 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         w["b"].tenant.slug,
         gid("Installation", w["plant_b"].installation_id),
         w["doc_b"].sha256,
+        *w.get("supply_secrets", []),
         "B-SECRET-GO",
     ]
     return [s for s in secrets if s in text]
@@ -335,6 +339,8 @@ REST_CASES = {
     "/evidence/{document_id:str}/download": "tested",
     "/evidence/shared/{grantor_id:str}/{document_id:str}": "tested",
     "/evidence/blob/{key:path}": "tested",
+    "/developers/v1/connections/{connection_id:str}/generation": "tested",
+    "/developers/v1/connections/{connection_id:str}/statements": "tested",
     # test_certificate_records_route_refuses_a_connection_not_of_the_caller (below)
     "/certificates/v1/connections/{connection_id:str}/records": "tested",
 }
@@ -814,6 +820,189 @@ async def test_bound_client_lists_no_grants_and_adds_no_installations(services, 
     assert updated["data"]["updateInstallation"]["errors"] == []
 
 
+# --- supply contracts, developers and PPA connections: B is an offtaker connected to developer D -----
+
+
+async def _supply_world(services: Any, b: Any, plant_b: Any) -> dict[str, Any]:
+    """B's grid and PPA contracts; developer D with a plant, connected to B, with generation and a statement."""
+    from backend.developers import flows
+    from backend.developers.schemas import Terms
+    from backend.developers.settlement import submit_generation
+    from backend.supply.models import DeliveryShape, PpaSettlement
+    from backend.supply.service import create_contract
+    from tests.factories.supply import generation_csv, make_developer_plant, month_start, ppa_contract_data
+    from workers.jobs.generation import import_generation
+
+    d = await make_tenant(services, TenantKind.RENEWABLE_DEVELOPER, name="Developer D secret")
+    start, end = month_start(2), month_start(2) + timedelta(days=730)
+    async with services.db.tenant(b.tenant.scope()) as db:
+        contract = await create_contract(
+            db,
+            b.principal,
+            ppa_contract_data(
+                plant_b.installation_id, None, reference="B-SECRET-PPA", period_start=start, period_end=end
+            ),
+        )
+    plant_id = await make_developer_plant(services, d, name="D secret plant")
+    connection, _ = await flows.invite_offtaker(
+        services.db,
+        d.principal,
+        offtaker_id=b.id,
+        plant_id=plant_id,
+        terms=Terms(
+            reference="B-SECRET-PPA",
+            title="B secret PPA terms",
+            period_start=start,
+            period_end=end,
+            settlement=PpaSettlement.PHYSICAL,
+            delivery_shape=DeliveryShape.PAY_AS_PRODUCED,
+        ),
+    )
+    await flows.accept(services.db, b.principal, connection_id=connection.id, contract_id=contract.id)
+    async with services.db.tenant(d.tenant.scope()) as db:
+        upload = await submit_generation(
+            db,
+            services.store,
+            d.principal,
+            connection,
+            data=generation_csv(month_start(1), 8),
+            filename="d-secret.csv",
+            max_bytes=10_000_000,
+        )
+    await import_generation({"services": services}, str(d.id), str(upload.id))
+    return {
+        "d": d,
+        "contract_b": contract.id,
+        "connection_bd": connection.id,
+        "upload_d": upload.id,
+        "plant_d": plant_id,
+        "supply_secrets": ["B-SECRET-PPA", "D secret plant", "d-secret.csv", "Developer D secret"],
+    }
+
+
+def _supply_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A (an exporter, and its installation-bound client) pointed at B's contracts and B's connection to D."""
+    inst_b = gid("Installation", w["plant_b"].installation_id)
+    contract_b = gid("SupplyContract", w["contract_b"])
+    connection = gid("PpaConnection", w["connection_bd"])
+    window = {"start": (datetime.now(UTC) - timedelta(days=40)).isoformat(), "end": datetime.now(UTC).isoformat()}
+    window["start"] = (datetime.now(UTC) - timedelta(days=20)).isoformat()
+    grid = {
+        "installationId": inst_b,
+        "kind": "GRID",
+        "reference": "A-INTO-B",
+        "title": "x",
+        "periodStart": "2026-01-01T00:00:00+00:00",
+        "counterparty": "x",
+    }
+    return {
+        "SupplyContracts": {"vars": {}, "refused": False},
+        "SupplyContract": {"vars": {"id": contract_b}, "refused": True},
+        "CreateSupplyContract": {"vars": {"input": grid}, "refused": True},
+        "UpdateSupplyContract": {"vars": {"input": {"id": contract_b, "details": grid}}, "refused": True},
+        "AttachSupplyContractDocument": {
+            "vars": {
+                "input": {
+                    "contractId": contract_b,
+                    "documentId": gid("EvidenceDocument", w["doc_b"].id),
+                    "role": "CONTRACT",
+                }
+            },
+            "refused": True,
+        },
+        "PpaConnections": {"vars": {}, "refused": False},
+        "GenerationPlants": {"vars": {}, "refused": False},
+        "CreateGenerationPlant": {
+            "vars": {
+                "input": {
+                    "plant": {
+                        "name": "A plant",
+                        "technology": "SOLAR_PV",
+                        "capacityKw": 1000,
+                        "commissioningDate": "2025-01-01",
+                        "latitude": 44.0,
+                        "longitude": 20.0,
+                        "country": "RS",
+                        "biddingZone": "RS",
+                    },
+                    "gridConnectionDocumentId": gid("EvidenceDocument", w["doc_b"].id),
+                }
+            },
+            "refused": True,
+        },
+        "InviteDeveloper": {
+            "vars": {"input": {"contractId": contract_b, "developerId": gid("Organization", w["d"].id)}},
+            "refused": True,
+        },
+        "InviteOfftaker": {
+            "vars": {
+                "input": {
+                    "offtakerId": gid("Organization", w["b"].id),
+                    "plantId": gid("GenerationPlant", w["plant_d"]),
+                    "reference": "A-X",
+                    "title": "x",
+                    "periodStart": "2026-01-01T00:00:00+00:00",
+                    "periodEnd": "2027-01-01T00:00:00+00:00",
+                    "settlement": "PHYSICAL",
+                    "deliveryShape": "PAY_AS_PRODUCED",
+                }
+            },
+            "refused": True,
+        },
+        "AcceptPpaConnection": {"vars": {"input": {"id": connection, "contractId": contract_b}}, "refused": True},
+        "DeclinePpaConnection": {"vars": {"input": {"id": connection}}, "refused": True},
+        "RevokePpaConnection": {"vars": {"input": {"id": connection}}, "refused": True},
+        "SettlementUpload": {"vars": {"id": gid("SettlementUpload", w["upload_d"])}, "refused": True},
+        "ContractSettlement": {"vars": {"connectionId": connection}, "refused": True},
+        "SettlementIntervals": {"vars": {"connectionId": connection, **window}, "refused": True},
+        "SharedPpaContract": {"vars": {"connectionId": connection}, "refused": True},
+        "SharedSettlementIntervals": {"vars": {"connectionId": connection, **window}, "refused": True},
+    }
+
+
+async def test_developer_upload_routes_refuse_another_organisations_connection(services, http, world):
+    """A's people post generation and statements to B's connection with D: refused, nothing stored in D."""
+    from backend.developers.models import SettlementStatement, SettlementUpload
+
+    session = await login(http, world["a"].email)
+    headers = {"X-CSRF-Token": session.csrf}
+    connection = world["connection_bd"]
+    async with services.db.tenant(world["d"].tenant.scope()) as db:
+        uploads = await db.scalar(select(func.count()).select_from(SettlementUpload))
+    generation = await http.post(
+        f"/developers/v1/connections/{connection}/generation",
+        cookies=session.cookies,
+        headers=headers,
+        files={"file": ("g.csv", b"interval_start,interval_end,energy_kwh\n", "text/csv")},
+    )
+    statement = await http.post(
+        f"/developers/v1/connections/{connection}/statements",
+        cookies=session.cookies,
+        headers=headers,
+        files={"file": ("s.pdf", b"%PDF-1.4 x", "application/pdf")},
+        data={
+            "reference": "S1",
+            "period_start": "2026-11-01T00:00:00+00:00",
+            "period_end": "2026-12-01T00:00:00+00:00",
+            "volume_mwh": "1",
+        },
+    )
+    assert generation.status_code == 404 and generation.json()["code"] == "CONNECTION_NOT_FOUND"
+    assert statement.status_code == 404 and statement.json()["code"] == "CONNECTION_NOT_FOUND"
+    # B, the offtaker, cannot post to it as if it were the developer either
+    b_session = await login(http, world["b"].email)
+    response = await http.post(
+        f"/developers/v1/connections/{connection}/generation",
+        cookies=b_session.cookies,
+        headers={"X-CSRF-Token": b_session.csrf},
+        files={"file": ("g.csv", b"interval_start,interval_end,energy_kwh\n", "text/csv")},
+    )
+    assert response.status_code == 404
+    async with services.db.tenant(world["d"].tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(SettlementUpload)) == uploads
+        assert await db.scalar(select(func.count()).select_from(SettlementStatement)) == 0
+
+
 # --- certificates: B's world and the cases pointing at it ---------------------------------------------
 
 
@@ -856,8 +1045,8 @@ def _certificate_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         "Certificates": {"vars": {}, "refused": False},
         "Certificate": {"vars": {"id": cert_b}, "refused": True},
-        # a connection that is not A's: nothing of any developer's records comes back
-        "SharedPpaCertificates": {"vars": {"connectionId": gid("PpaConnection", uuid.uuid4())}, "refused": True},
+        # B's live connection to its developer D: A is not its offtaker, so nothing of D's records comes back
+        "SharedPpaCertificates": {"vars": {"connectionId": gid("PpaConnection", w["connection_bd"])}, "refused": True},
         # A records a range linked to B's installation-free ids: B's supply contract id would be refused too
         "RegisterCertificate": {
             "vars": {"input": {**go, "supplyContractId": gid("SupplyContract", uuid.uuid4())}},

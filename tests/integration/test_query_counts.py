@@ -76,3 +76,37 @@ async def test_meters_with_data_points_and_devices_do_not_grow_with_rows(service
         http, count_queries, large, "Meters", {"installationId": gid("Installation", large_plant)}
     )
     assert few == many
+
+
+async def test_supply_contracts_with_delivery_points_and_documents_do_not_grow_with_rows(
+    services, http, count_queries
+):
+    from backend.supply.models import ContractKind
+    from backend.supply.schemas import ContractData
+    from backend.supply.service import create_contract
+    from tests.factories.site import make_plant
+
+    async def with_contracts(n: int):
+        owner = await make_tenant(services)
+        plant = await make_plant(services, owner)
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            for i in range(n):
+                await create_contract(
+                    db,
+                    owner.principal,
+                    ContractData(
+                        installation_id=plant.installation_id,
+                        kind=ContractKind.GRID,
+                        reference=f"G-{i}",
+                        title=f"Grid {i}",
+                        period_start=datetime(2026, 1, 1, tzinfo=UTC),
+                        counterparty="EPS Snabdevanje",
+                        meter_ids=[plant.meters["MAIN"]],
+                        grid_connection_point_ids=[plant.grid_point_id],
+                    ),
+                )
+        return owner
+
+    few = await statements_for(http, count_queries, await with_contracts(2), "SupplyContracts", {})
+    many = await statements_for(http, count_queries, await with_contracts(8), "SupplyContracts", {})
+    assert few == many
