@@ -23,6 +23,7 @@ from backend.supply.service import create_contract
 from tests.factories.certificates import go_data, register, statement_data
 from tests.factories.orgs import make_org
 from tests.factories.site import make_plant
+from tests.factories.superuser import superuser_execute
 from tests.factories.supply import ppa_contract_data
 
 
@@ -293,3 +294,21 @@ async def test_cancellation_statements_and_claims_cannot_be_rewritten_by_the_ten
         async with services.db.tenant(org.tenant.scope()) as db:
             schema = org.tenant.schema
             await db.execute(text(f"UPDATE \"{schema}\".cancellation_statements SET beneficiary = 'someone else'"))
+
+
+async def test_the_expiry_job_writes_expired_states_tenant_by_tenant(services):
+    from workers.jobs.certificates import expire_due_certificates
+
+    # given: a range whose expiry day has come (recorded with its production two years back)
+    org = await make_org(services)
+    certificate = await register(services, org, go_data(1, 10))
+    await superuser_execute(
+        f'UPDATE "{org.tenant.schema}".certificates SET expires_on = current_date - 1 WHERE id = $1', certificate.id
+    )
+    # when
+    result = await expire_due_certificates({"services": services})
+    # then
+    assert result["expired"].get(org.tenant.slug) == 1 and org.tenant.slug not in result["failed"]
+    async with services.db.tenant(org.tenant.scope()) as db:
+        assert (await service.get_certificate(db, org.principal, certificate.id)).state == CertificateState.EXPIRED
+    assert (await _actions(services, org))[-1] == "certificate.expired"
