@@ -1,5 +1,6 @@
-"""Demo certificates: last month's GOs of Dunav Solar's plant, transferred to Alu Profil Šabac and
-cancelled there with a statement naming it as beneficiary, then claimed for the Šabac plant.
+"""Demo certificates: last month's GOs of Dunav Solar's plant SE Mišar (the PPA plant of
+demo/supply.py), transferred to Alu Profil Šabac and cancelled there with a statement naming it as
+beneficiary, then claimed for the Šabac plant.
 
 The developer (dunav-solar) files its issuance and transfer records, for its PPA with alu-sabac when
 that connection exists; the exporter (alu-sabac) records the range it received, cancels it with the
@@ -11,6 +12,7 @@ factor (below). Idempotent: a second run finds the records and leaves them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -30,9 +32,10 @@ from backend.identity.models import MembershipRole
 from backend.identity.principal import ROLE_SCOPES, Principal
 from backend.tenants.models import Tenant
 
-DEVICE_ID = "RS-EMS-PV-DUNAV-01"
-DEVICE_NAME = "Dunav Solar 1 (PV, 9.9 MW)"
-CAPACITY_MW = 9.9
+DEVICE_ID = "RS-EMS-PV-MISAR-01"
+# the PPA plant of demo/supply.py
+DEVICE_NAME = "SE Mišar 10 MWp"
+CAPACITY_MW = 10.0
 # our estimate of a south-facing PV plant's monthly capacity factor near Šabac (order of magnitude of
 # PVGIS figures for the Pannonian plain; used only when the developer has not uploaded generation)
 CAPACITY_FACTOR = (0.05, 0.08, 0.12, 0.15, 0.17, 0.19, 0.20, 0.18, 0.14, 0.10, 0.06, 0.04)
@@ -117,19 +120,24 @@ async def seed_certificates(
         production_start_on=month[0],
         production_end_on=month[1],
         issued_on=issued_on,
-        registry_reference=f"EMS-GO-{month[0]:%Y%m}-DUNAV01",
+        registry_reference=f"EMS-GO-{month[0]:%Y%m}-MISAR01",
     )
-    # the developer: issuance and transfer records for its PPA with the exporter
+    # the developer: issuance and transfer records for its PPA with the exporter (unless a run that
+    # stopped half-way already filed them)
     async with db.tenant(developer.scope()) as session:
-        issued = await certificates.register_certificate(
-            session, _owner(developer), go, connection=connection, today=today
-        )
-        await certificates.transfer_certificate(
-            session, _owner(developer), issued.id, to=BENEFICIARY, transferred_on=issued_on, today=today
-        )
+        filed = await certificates.list_certificates(session, _owner(developer), wanted, today=today)
+        if filed:
+            go = dataclasses.replace(go, range_start=filed[0].range_start, range_end=filed[0].range_end)
+        else:
+            issued = await certificates.register_certificate(
+                session, _owner(developer), go, connection=connection, today=today
+            )
+            await certificates.transfer_certificate(
+                session, _owner(developer), issued.id, to=BENEFICIARY, transferred_on=issued_on, today=today
+            )
     # the exporter: the range received, cancelled for itself with the EMS statement, and claimed
     evidence: list[str] = []
-    statement_title = f"EMS cancellation statement {month[0]:%Y-%m} Dunav Solar 1"
+    statement_title = f"EMS cancellation statement {month[0]:%Y-%m} SE Mišar"
     async with db.tenant(exporter.scope()) as session:
         if store is not None and installation_id is not None:
             body = f"%PDF-1.4\n% cbamx demo document: {statement_title}\n%%EOF\n".encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import NewType
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,28 @@ from backend.certificates.loaders import claims_by_certificate_id, statements_by
 from backend.certificates.schemas import CertificateData, CertificateFilter, ClaimData, StatementData
 from backend.developers.reads import developer_connection
 from backend.identity.principal import Principal
+
+
+def _whole_number(value: object) -> int:
+    """An input identifier or count: a decimal string (or a number) of up to 64 bits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+    else:
+        raise ValueError("a whole number from 0 to 9223372036854775807, as a string of digits")
+    if not 0 <= number < 2**63:
+        raise ValueError("a whole number from 0 to 9223372036854775807, as a string of digits")
+    return number
+
+
+BigInt = strawberry.scalar(
+    NewType("BigInt", int),
+    serialize=str,
+    parse_value=_whole_number,
+    description="A whole number of up to 64 bits (certificate identifiers, counts), written as a decimal string "
+    "so that no client loses digits; inputs also take a number.",
+)
 
 CertificateScheme = strawberry.enum(models.CertificateScheme, description="The certificate scheme.")
 CertificateState = strawberry.enum(
@@ -56,9 +79,9 @@ class CancellationStatement:
 @strawberry.type(description="A claim: a range of a cancelled certificate backing one use, exclusive on the exchange.")
 class CertificateClaim(relay.Node):
     id: relay.NodeID[str]
-    range_start: int = strawberry.field(description="First identifier claimed.")
-    range_end: int = strawberry.field(description="Last identifier claimed (inclusive).")
-    quantity: int = strawberry.field(description="Certificates claimed (end - start + 1) [MWh].")
+    range_start: BigInt = strawberry.field(description="First identifier claimed.")
+    range_end: BigInt = strawberry.field(description="Last identifier claimed (inclusive).")
+    quantity: BigInt = strawberry.field(description="Certificates claimed (end - start + 1) [MWh].")
     installation_id: relay.GlobalID | None = strawberry.field(description="The installation it is claimed for.")
     period_start_on: date = strawberry.field(description="First day of the claimed period.")
     period_end_on: date = strawberry.field(description="Day after the claimed period (exclusive).")
@@ -86,9 +109,9 @@ class Certificate(relay.Node):
     scheme: CertificateScheme = strawberry.field(description="GO_EECS, I_REC or OTHER.")
     issuing_body: str = strawberry.field(description="Issuing body's code, e.g. EMS.")
     issuing_country: str = strawberry.field(description="Country of issue (ISO 3166-1 alpha-2).")
-    range_start: int = strawberry.field(description="First identifier of the range.")
-    range_end: int = strawberry.field(description="Last identifier of the range (inclusive).")
-    quantity: int = strawberry.field(description="Number of certificates, end - start + 1 [MWh].")
+    range_start: BigInt = strawberry.field(description="First identifier of the range.")
+    range_end: BigInt = strawberry.field(description="Last identifier of the range (inclusive).")
+    quantity: BigInt = strawberry.field(description="Number of certificates, end - start + 1 [MWh].")
     registry_reference: str = strawberry.field(description="The registry's own reference of this range.")
     device_id: str = strawberry.field(description="Production device id in the registry.")
     device_name: str = strawberry.field(description="Production device name.")
@@ -204,8 +227,8 @@ class RegisterCertificateInput:
     scheme: CertificateScheme = strawberry.field(description="GO_EECS, I_REC or OTHER.")
     issuing_body: str = strawberry.field(description="Issuing body's code, e.g. EMS.")
     issuing_country: str = strawberry.field(description="Country of issue, e.g. RS.")
-    range_start: int = strawberry.field(description="First identifier.")
-    range_end: int = strawberry.field(description="Last identifier (inclusive).")
+    range_start: BigInt = strawberry.field(description="First identifier.")
+    range_end: BigInt = strawberry.field(description="Last identifier (inclusive).")
     device_id: str = strawberry.field(description="Production device id in the registry.")
     device_name: str = strawberry.field(description="Production device name.")
     device_country: str = strawberry.field(description="Country of the device.")
@@ -249,7 +272,7 @@ class RegisterCertificateInput:
 @strawberry.input(description="Split a range after its first `quantity` certificates.")
 class SplitCertificateInput:
     id: NodeRef = strawberry.field(description="The certificate.")
-    quantity: int = strawberry.field(description="Certificates in the first part.")
+    quantity: BigInt = strawberry.field(description="Certificates in the first part.")
 
 
 @strawberry.input(description="Record a transfer to another account holder.")
@@ -257,7 +280,7 @@ class TransferCertificateInput:
     id: NodeRef = strawberry.field(description="The certificate.")
     to: str = strawberry.field(description="The account holder it went to (e.g. the offtaker).")
     transferred_on: date = strawberry.field(description="Day of transfer.")
-    quantity: int | None = strawberry.field(default=None, description="Only the first `quantity` certificates.")
+    quantity: BigInt | None = strawberry.field(default=None, description="Only the first `quantity` certificates.")
 
 
 @strawberry.input(description="A cancellation statement.")
@@ -292,7 +315,7 @@ class CancellationStatementInput:
 class CancelCertificateInput:
     id: NodeRef = strawberry.field(description="The certificate.")
     statement: CancellationStatementInput = strawberry.field(description="The cancellation statement.")
-    quantity: int | None = strawberry.field(default=None, description="Only the first `quantity` certificates.")
+    quantity: BigInt | None = strawberry.field(default=None, description="Only the first `quantity` certificates.")
 
 
 @strawberry.input(description="Claim a cancelled certificate (or a range inside it) for one use.")
@@ -302,8 +325,8 @@ class ClaimCertificateInput:
     period_end_on: date = strawberry.field(description="Day after the claimed period (exclusive).")
     purpose: str = strawberry.field(description="What it is claimed for.")
     installation_id: NodeRef | None = strawberry.field(default=None, description="The installation.")
-    range_start: int | None = strawberry.field(default=None, description="First identifier (default: all).")
-    range_end: int | None = strawberry.field(default=None, description="Last identifier (default: all).")
+    range_start: BigInt | None = strawberry.field(default=None, description="First identifier (default: all).")
+    range_end: BigInt | None = strawberry.field(default=None, description="Last identifier (default: all).")
 
     def to_data(self) -> ClaimData:
         return ClaimData(

@@ -10,6 +10,7 @@ filed for this connection are listed: nothing of its other offtakers.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -47,19 +48,10 @@ async def read_contract_certificates(
         entity_id=connection.id,
     ) as read:
         await read.allow_contract(connection.id)
-        wanted = CertificateFilter(**{**_fields(filters), "ppa_connection_id": connection.id})
+        # only this connection's records, whatever the caller's filter names
+        wanted = dataclasses.replace(
+            filters or CertificateFilter(), ppa_connection_id=connection.id, supply_contract_id=None
+        )
         rows = await service.list_certificates(read.db, read.reader, wanted, limit=MAX_LISTED)
         statements = await service.statements_of(read.db, [r.id for r in rows])
     return ContractCertificates(connection, rows, {s.certificate_id: s for s in statements})
-
-
-def _fields(filters: CertificateFilter | None) -> dict[str, object]:
-    if filters is None:
-        return {}
-    return {
-        "states": filters.states,
-        "scheme": filters.scheme,
-        "production_from": filters.production_from,
-        "production_to": filters.production_to,
-        "device_id": filters.device_id,
-    }

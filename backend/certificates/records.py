@@ -143,9 +143,9 @@ def parse(text: str) -> tuple[list[RecordRow], list[FieldError]]:
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     if missing or unknown:
-        errors = [FieldError(f"the header lacks the column '{c}'", field=f"rows.1.{c}") for c in missing]
-        errors += [FieldError(f"unknown column '{c}'", field=f"rows.1.{c}") for c in unknown]
-        return [], errors
+        refused = [FieldError(f"the header lacks the column '{c}'", field=f"rows.1.{c}") for c in missing]
+        refused += [FieldError(f"unknown column '{c}'", field=f"rows.1.{c}") for c in unknown]
+        return [], refused
     rows: list[RecordRow] = []
     errors: list[FieldError] = []
     for line, raw in enumerate(reader, start=2):

@@ -14,6 +14,7 @@ from backend.certificates import service
 from backend.certificates.errors import (
     CertificateNotCancelled,
     ClaimOutsideStatement,
+    IdentifiersAlreadyHeld,
     RangeAlreadyClaimed,
 )
 from backend.certificates.schemas import ClaimData
@@ -160,3 +161,23 @@ async def test_a_tenant_role_adds_to_the_registry_but_cannot_read_it(services):
     with pytest.raises(DBAPIError, match="permission denied"):
         async with services.db.tenant(org.tenant.scope()) as db:
             await db.execute(text("DELETE FROM claims.claim_registry"))
+
+
+async def test_a_tenant_role_holds_insert_only_on_the_registry_and_uses_btree_gist(services):
+    # given: a provisioned organisation (its privileges are those every migration re-applies)
+    org = await make_org(services)
+    role = org.tenant.role
+    # when
+    rows = await superuser_fetch(
+        "SELECT privilege_type FROM information_schema.role_table_grants "
+        "WHERE grantee = $1 AND table_schema = 'claims' AND table_name = 'claim_registry'",
+        role,
+    )
+    extension = await superuser_fetch("SELECT extname FROM pg_extension WHERE extname = 'btree_gist'")
+    # then
+    assert [r["privilege_type"] for r in rows] == ["INSERT"]
+    assert len(extension) == 1
+    # and the tenant's own exclusion constraint (btree_gist equality on text) works as the tenant role
+    await register(services, org, go_data(9_300_001, 9_300_010))
+    with pytest.raises(IdentifiersAlreadyHeld):
+        await register(services, org, go_data(9_300_005, 9_300_020))

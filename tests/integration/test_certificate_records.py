@@ -11,9 +11,8 @@ from backend.certificates import service
 from backend.certificates.models import CertificateState
 from backend.certificates.schemas import CertificateFilter
 from backend.evidence.models import EvidenceDocument
-from backend.tenants.models import TenantKind
 from tests.factories.certificates import last_month
-from tests.factories.tenants import login, make_tenant
+from tests.factories.tenants import login
 from tests.integration.test_ppa_certificates import make_ppa
 
 HEADER = (
@@ -74,8 +73,8 @@ async def _stored(services, owner) -> tuple[int, int]:
 
 
 async def test_a_file_of_issuance_transfer_and_cancellation_records_is_stored_whole(services, http):
-    developer = await make_tenant(services, TenantKind.RENEWABLE_DEVELOPER)
-    ppa = await make_ppa(services, developer=developer)
+    ppa = await make_ppa(services)
+    developer = ppa.developer
     first, after = last_month()
     content = _file(
         _row("issued", 40_000_001, 40_000_100),
@@ -115,8 +114,8 @@ async def test_a_file_of_issuance_transfer_and_cancellation_records_is_stored_wh
 
 
 async def test_a_bad_file_is_refused_naming_row_and_column_and_stores_nothing(services, http):
-    developer = await make_tenant(services, TenantKind.RENEWABLE_DEVELOPER)
-    ppa = await make_ppa(services, developer=developer)
+    ppa = await make_ppa(services)
+    developer = ppa.developer
     future = (date.today() + timedelta(days=40)).isoformat()
     content = _file(
         _row("issued", 41_000_001, 41_000_100),  # fine on its own
@@ -159,8 +158,8 @@ async def test_a_bad_file_is_refused_naming_row_and_column_and_stores_nothing(se
 
 
 async def test_only_the_developer_of_the_connection_uploads_records(services, http):
-    developer = await make_tenant(services, TenantKind.RENEWABLE_DEVELOPER)
-    ppa = await make_ppa(services, developer=developer)
+    ppa = await make_ppa(services)
+    developer = ppa.developer
     session = await login(http, ppa.offtaker.email)
     response = await _upload(http, session, ppa.connection_id, _file(_row("issued", 42_000_001, 42_000_010)))
     assert response.status_code == 404, response.text

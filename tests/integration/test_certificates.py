@@ -19,8 +19,12 @@ from backend.certificates.schemas import CertificateFilter
 from backend.errors import FieldError, ValidationFailed
 from backend.evidence.models import EvidenceKind
 from backend.evidence.service import NewDocument, upload_document
+from backend.supply.service import create_contract
 from tests.factories.certificates import go_data, register, statement_data
 from tests.factories.orgs import make_org
+from tests.factories.site import make_plant
+from tests.factories.superuser import superuser_execute
+from tests.factories.supply import ppa_contract_data
 
 
 async def _all(services, org) -> list[Certificate]:
@@ -258,8 +262,15 @@ async def test_evidence_is_linked_by_hash(services):
 
 async def test_filters_by_contract_scheme_state_and_production_period(services):
     org = await make_org(services)
-    contract = uuid.uuid4()
+    site = await make_plant(services, org)
+    async with services.db.tenant(org.tenant.scope()) as db:
+        row = await create_contract(
+            db, org.principal, ppa_contract_data(site.installation_id, site.meters["MAIN"], reference="PPA-F")
+        )
+    contract = row.id
     a = await register(services, org, go_data(1, 10, supply_contract_id=contract))
+    with pytest.raises(ValidationFailed, match="no such supply contract"):
+        await register(services, org, go_data(50, 60, supply_contract_id=uuid.uuid4()))
     await register(services, org, go_data(11, 20, scheme=CertificateScheme.I_REC, energy_source="Solar"))
     async with services.db.tenant(org.tenant.scope()) as db:
         by_contract = await service.list_certificates(db, org.principal, CertificateFilter(supply_contract_id=contract))
@@ -283,3 +294,21 @@ async def test_cancellation_statements_and_claims_cannot_be_rewritten_by_the_ten
         async with services.db.tenant(org.tenant.scope()) as db:
             schema = org.tenant.schema
             await db.execute(text(f"UPDATE \"{schema}\".cancellation_statements SET beneficiary = 'someone else'"))
+
+
+async def test_the_expiry_job_writes_expired_states_tenant_by_tenant(services):
+    from workers.jobs.certificates import expire_due_certificates
+
+    # given: a range whose expiry day has come (recorded with its production two years back)
+    org = await make_org(services)
+    certificate = await register(services, org, go_data(1, 10))
+    await superuser_execute(
+        f'UPDATE "{org.tenant.schema}".certificates SET expires_on = current_date - 1 WHERE id = $1', certificate.id
+    )
+    # when
+    result = await expire_due_certificates({"services": services})
+    # then
+    assert result["expired"].get(org.tenant.slug) == 1 and org.tenant.slug not in result["failed"]
+    async with services.db.tenant(org.tenant.scope()) as db:
+        assert (await service.get_certificate(db, org.principal, certificate.id)).state == CertificateState.EXPIRED
+    assert (await _actions(services, org))[-1] == "certificate.expired"

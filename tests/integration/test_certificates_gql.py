@@ -53,11 +53,11 @@ async def test_register_split_transfer_cancel_and_claim_through_the_operations(s
     payload = body["data"]["registerCertificate"]
     assert payload["errors"] == [], payload
     certificate = payload["certificate"]
-    assert (certificate["quantity"], certificate["state"]) == (100, "ACTIVE")
+    assert (certificate["quantity"], certificate["state"]) == ("100", "ACTIVE")
     # split
-    body = await session.gql(operation("SplitCertificate"), {"input": {"id": certificate["id"], "quantity": 40}})
+    body = await session.gql(operation("SplitCertificate"), {"input": {"id": certificate["id"], "quantity": "40"}})
     split = body["data"]["splitCertificate"]
-    assert (split["first"]["rangeEnd"], split["rest"]["rangeStart"], split["rest"]["quantity"]) == (40, 41, 60)
+    assert (split["first"]["rangeEnd"], split["rest"]["rangeStart"], split["rest"]["quantity"]) == ("40", "41", "60")
     # transfer the rest's first 10, cancel the first part with its statement
     body = await session.gql(
         operation("TransferCertificate"),
@@ -72,7 +72,7 @@ async def test_register_split_transfer_cancel_and_claim_through_the_operations(s
     # claim, then the same again: a typed error naming no one
     claim = {"certificateId": certificate["id"], "periodStartOn": first, "periodEndOn": after, "purpose": "CBAM"}
     body = await session.gql(operation("ClaimCertificate"), {"input": claim})
-    assert body["data"]["claimCertificate"]["claim"]["quantity"] == 40
+    assert body["data"]["claimCertificate"]["claim"]["quantity"] == "40"
     body = await session.gql(operation("ClaimCertificate"), {"input": claim})
     assert body["data"]["claimCertificate"]["claim"] is None
     assert body["data"]["claimCertificate"]["errors"] == [
@@ -86,9 +86,24 @@ async def test_register_split_transfer_cancel_and_claim_through_the_operations(s
     body = await session.gql(operation("Certificates"), {"filter": {"states": ["CANCELLED"]}})
     [edge] = body["data"]["certificates"]["edges"]
     assert edge["node"]["statement"]["statementReference"] == "EMS-CAN-1"
-    assert [c["quantity"] for c in edge["node"]["claims"]] == [40]
+    assert [c["quantity"] for c in edge["node"]["claims"]] == ["40"]
     body = await session.gql(operation("Certificate"), {"id": split["rest"]["id"]})
     assert body["data"]["certificate"]["transferredTo"] == "Alu Sabac d.o.o."
+
+
+async def test_identifiers_beyond_32_bits_go_both_ways_as_strings(services, http):
+    owner = await make_tenant(services)
+    session = await login(http, owner.email)
+    big = 9_223_372_036_854_775_000
+    body = await session.gql(
+        operation("RegisterCertificate"), {"input": {**_go(0, 0), "rangeStart": str(big), "rangeEnd": str(big + 99)}}
+    )
+    certificate = body["data"]["registerCertificate"]["certificate"]
+    assert (certificate["rangeStart"], certificate["quantity"]) == (str(big), "100")
+    body = await session.gql(
+        operation("RegisterCertificate"), {"input": {**_go(0, 0), "rangeStart": "-5", "rangeEnd": "x"}}
+    )
+    assert "whole number" in body["errors"][0]["message"]
 
 
 async def test_bad_input_names_the_fields_and_stores_nothing(services, http):

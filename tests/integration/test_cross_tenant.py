@@ -1121,8 +1121,8 @@ def _certificate_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         "Certificates": {"vars": {}, "refused": False},
         "Certificate": {"vars": {"id": cert_b}, "refused": True},
-        # a connection that is not A's: nothing of any developer's records comes back
-        "SharedPpaCertificates": {"vars": {"connectionId": gid("PpaConnection", uuid.uuid4())}, "refused": True},
+        # B's live connection to its developer D: A is not its offtaker, so nothing of D's records comes back
+        "SharedPpaCertificates": {"vars": {"connectionId": gid("PpaConnection", w["connection_bd"])}, "refused": True},
         # A records a range linked to B's installation-free ids: B's supply contract id would be refused too
         "RegisterCertificate": {
             "vars": {"input": {**go, "supplyContractId": gid("SupplyContract", uuid.uuid4())}},

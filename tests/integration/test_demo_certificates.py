@@ -42,3 +42,38 @@ async def test_the_demo_cancels_last_months_gos_for_alu_sabac_and_runs_once(serv
         [record] = await service.list_certificates(db, developer.principal, CertificateFilter(), today=today)
     assert (record.range_start, record.range_end) == (held.range_start, held.range_end)
     assert record.state == CertificateState.TRANSFERRED and record.transferred_to == BENEFICIARY
+
+
+async def test_the_whole_demo_cancels_as_many_gos_as_the_ppa_delivered_last_month(services, http):
+    from demo.seed import DEMO_PASSWORD, ORGS, seed
+    from tests.factories.tenants import login
+    from tests.operations import operation
+
+    # given: the demo seeded (twice: the second run adds nothing)
+    await seed(owner_db(), services.store)
+    await seed(owner_db(), services.store)
+    exporter = next(o for o in ORGS if o.slug == "alu-sabac")
+    session = await login(http, exporter.email, DEMO_PASSWORD)
+    # when
+    body = await session.gql(operation("Certificates"), {"filter": {"states": ["CANCELLED"]}})
+    (connection,) = [
+        c for c in (await session.gql(operation("PpaConnections")))["data"]["ppaConnections"] if c["status"] == "ACTIVE"
+    ]
+    shared = await session.gql(operation("SharedPpaContract"), {"connectionId": connection["id"]})
+    records = await session.gql(operation("SharedPpaCertificates"), {"connectionId": connection["id"]})
+    # then: one cancelled range of last month, 1 GO per whole MWh of last month's settlement statement
+    assert not body.get("errors"), body
+    [edge] = body["data"]["certificates"]["edges"]
+    certificate = edge["node"]
+    (statement,) = shared["data"]["sharedPpaContract"]["statements"]
+    assert int(certificate["quantity"]) == int(statement["volumeMwh"])
+    assert certificate["statement"]["beneficiary"] == BENEFICIARY
+    assert certificate["supplyContractId"] is not None
+    assert [c["quantity"] for c in certificate["claims"]] == [certificate["quantity"]]
+    # and the developer's records of the PPA, read through its grant, show the transfer of the same range
+    [record] = records["data"]["sharedPpaCertificates"]
+    assert (record["rangeStart"], record["rangeEnd"], record["state"]) == (
+        certificate["rangeStart"],
+        certificate["rangeEnd"],
+        "TRANSFERRED",
+    )

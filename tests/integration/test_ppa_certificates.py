@@ -5,39 +5,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from backend.certificates import service
 from backend.certificates.reads import read_contract_certificates
-from backend.developers import connections
-from backend.developers import service as developers
-from backend.developers.schemas import PlantData
+from backend.developers import connections, flows
 from backend.errors import DomainError, ValidationFailed
-from backend.supply import service as supply
-from backend.supply.models import BalancingResponsibility, ContractKind, DeliveryShape, PlantTechnology, PpaSettlement
-from backend.supply.schemas import ContractData, PlantFields
-from backend.tenants.models import TenantKind
 from tests.factories.certificates import go_data, statement_data
-from tests.factories.orgs import make_org
-from tests.factories.owner import owner_db
-from tests.factories.site import make_plant
-from tests.factories.tenants import TenantWithOwner, login, make_tenant
+from tests.factories.supply import make_ppa_world
+from tests.factories.tenants import TenantWithOwner, login
 from tests.integration.test_cross_tenant import gid
 from tests.operations import operation
-
-SOLAR = PlantFields(
-    name="Dunav Solar 1",
-    technology=PlantTechnology.SOLAR_PV,
-    capacity_kw=9_900.0,
-    commissioning_date=date(2024, 6, 1),
-    latitude=44.75,
-    longitude=19.69,
-    country="RS",
-    bidding_zone="RS",
-)
 
 
 @dataclass
@@ -48,45 +29,10 @@ class Ppa:
     contract_id: uuid.UUID
 
 
-async def make_ppa(
-    services: Any, offtaker: TenantWithOwner | None = None, developer: TenantWithOwner | None = None
-) -> Ppa:
-    """A developer and an exporter connected through an accepted PPA (the exporter invites)."""
-    developer = developer or await make_org(services, TenantKind.RENEWABLE_DEVELOPER)
-    offtaker = offtaker or await make_tenant(services)
-    plant = await make_plant(services, offtaker)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    async with services.db.tenant(offtaker.tenant.scope()) as db:
-        contract = await supply.create_contract(
-            db,
-            offtaker.principal,
-            ContractData(
-                installation_id=plant.installation_id,
-                kind=ContractKind.PPA,
-                reference=f"PPA-{uuid.uuid4().hex[:6]}",
-                title="Solar PPA",
-                period_start=start,
-                period_end=start + timedelta(days=3650),
-                counterparty="Dunav Solar d.o.o.",
-                settlement=PpaSettlement.PHYSICAL,
-                delivery_shape=DeliveryShape.PAY_AS_PRODUCED,
-                balancing_responsibility=BalancingResponsibility.SUPPLIER,
-                plant=SOLAR,
-            ),
-        )
-    async with services.db.tenant(developer.tenant.scope()) as db:
-        generation_plant = await developers.create_plant(db, developer.principal, PlantData(plant=SOLAR))
-    # the owner's handle: on the runtime login, invite_developer's read of the offtaker's contract is
-    # refused (the runtime role has no grant on supply_contracts on the supply branch as merged)
-    async with owner_db().platform() as db:
-        connection = await connections.invite_developer(
-            db, offtaker.principal, offtaker=offtaker.tenant, developer_id=developer.id, contract_id=contract.id
-        )
-    async with owner_db().platform() as db:
-        await connections.accept(
-            db, developer.principal, tenant=developer.tenant, connection_id=connection.id, plant_id=generation_plant.id
-        )
-    return Ppa(developer, offtaker, connection.id, contract.id)
+async def make_ppa(services: Any) -> Ppa:
+    """A developer and an exporter connected through an accepted PPA (tests/factories/supply.py)."""
+    world = await make_ppa_world(services)
+    return Ppa(world.developer, world.exporter, world.connection_id, world.contract_id)
 
 
 async def _connection(services: Any, ppa: Ppa) -> Any:
@@ -123,7 +69,7 @@ async def test_the_offtaker_reads_the_developers_records_of_its_ppa_only(service
     # then: its PPA's records, and nothing of the other PPA
     assert not body.get("errors"), body
     rows = body["data"]["sharedPpaCertificates"]
-    assert sorted((r["rangeStart"], r["rangeEnd"], r["state"]) for r in rows) == [
+    assert sorted((int(r["rangeStart"]), int(r["rangeEnd"]), r["state"]) for r in rows) == [
         (20_000_001, 20_000_200, "TRANSFERRED"),
         (20_000_201, 20_000_300, "ACTIVE"),
     ]
@@ -155,10 +101,7 @@ async def test_a_revoked_connection_stops_the_read_at_once(services):
     ppa = await make_ppa(services)
     await _file_records(services, ppa, 22_000_001)
     assert len((await read_contract_certificates(services, ppa.offtaker.principal, ppa.connection_id)).certificates)
-    async with services.db.platform() as db:
-        await connections.revoke(
-            db, ppa.developer.principal, tenant=ppa.developer.tenant, connection_id=ppa.connection_id
-        )
+    await flows.revoke(services.db, ppa.developer.principal, connection_id=ppa.connection_id)
     with pytest.raises(DomainError) as refused:
         await read_contract_certificates(services, ppa.offtaker.principal, ppa.connection_id)
     assert refused.value.code == "CONNECTION_NOT_ACTIVE"
@@ -200,7 +143,7 @@ async def test_an_offtaker_links_its_own_certificates_to_its_supply_contract(ser
     body = await session.gql(
         operation("Certificates"), {"filter": {"supplyContractId": gid("SupplyContract", ppa.contract_id)}}
     )
-    assert [e["node"]["rangeStart"] for e in body["data"]["certificates"]["edges"]] == [23_000_001]
+    assert [e["node"]["rangeStart"] for e in body["data"]["certificates"]["edges"]] == ["23000001"]
     # the developer's connection id is not the offtaker's to file issuance records with
     body = await session.gql(
         operation("RegisterCertificate"),
