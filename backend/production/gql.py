@@ -112,7 +112,7 @@ class Product(relay.Node):
 class BatchPrecursor:
     cn_code: str = strawberry.field(description="CN code or heading of the precursor, if given.")
     description: str = strawberry.field(description="What it is.")
-    mass: float = strawberry.field(description="Mass consumed [t].")
+    mass_t: float = strawberry.field(description="Mass consumed [t].")
     supplier_installation: str = strawberry.field(description="The installation that produced it.")
     supplier_installation_id: str = strawberry.field(description="Its CBAM installation id, when known.")
     embedded_emissions: float | None = strawberry.field(description="Specific embedded emissions [tCO2e/t], if known.")
@@ -123,7 +123,7 @@ class BatchPrecursor:
         return cls(
             cn_code=row.cn_code,
             description=row.description,
-            mass=row.mass_t,
+            mass_t=row.mass_t,
             supplier_installation=row.supplier_installation,
             supplier_installation_id=row.supplier_installation_id,
             embedded_emissions=row.embedded_tco2e_per_t,
@@ -139,8 +139,8 @@ class ProductionBatch(relay.Node):
     started_at: datetime = strawberry.field(description="Start (UTC).")
     ended_at: datetime = strawberry.field(description="End (UTC), exclusive.")
     timezone: str = strawberry.field(description="The installation's time zone.")
-    net_mass: float = strawberry.field(description="Net output mass [t].")
-    scrap: float = strawberry.field(description="Scrap [t].")
+    net_mass_t: float = strawberry.field(description="Net output mass [t].")
+    scrap_t: float = strawberry.field(description="Scrap [t].")
     order_ref: str = strawberry.field(description="Order reference.")
     shipment_ref: str = strawberry.field(description="Shipment reference.")
     source: str = strawberry.field(description="api, file or stream.")
@@ -183,8 +183,8 @@ class ProductionBatch(relay.Node):
             started_at=row.started_at,
             ended_at=row.ended_at,
             timezone=timezone,
-            net_mass=row.net_mass_t,
-            scrap=row.scrap_t,
+            net_mass_t=row.net_mass_t,
+            scrap_t=row.scrap_t,
             order_ref=row.order_ref,
             shipment_ref=row.shipment_ref,
             source=row.source.value,
@@ -298,7 +298,7 @@ class ProductPayload:
 
 @strawberry.input(description="A precursor consumed by a batch.")
 class BatchPrecursorInput:
-    mass: float = strawberry.field(description="Mass consumed [t].")
+    mass_t: float = strawberry.field(description="Mass consumed [t].")
     cn_code: str = strawberry.field(default="", description="CN code or heading.")
     description: str = strawberry.field(default="", description="What it is.")
     supplier_installation: str = strawberry.field(default="", description="The installation that produced it.")
@@ -308,7 +308,7 @@ class BatchPrecursorInput:
 
     def to_data(self) -> PrecursorData:
         return PrecursorData(
-            mass_t=self.mass,
+            mass_t=self.mass_t,
             cn_code=self.cn_code,
             description=self.description,
             supplier_installation=self.supplier_installation,
@@ -325,11 +325,11 @@ class RecordProductionBatchInput:
     product_id: NodeRef = strawberry.field(description="The product.")
     started_at: datetime = strawberry.field(description="Start, with offset.")
     ended_at: datetime = strawberry.field(description="End, with offset (exclusive).")
-    net_mass: float = strawberry.field(description="Net output mass [t].")
+    net_mass_t: float = strawberry.field(description="Net output mass [t].")
     line_id: NodeRef | None = strawberry.field(default=None, description="The line (or give processId).")
     process_id: NodeRef | None = strawberry.field(default=None, description="The process, for a batch not on a line.")
     alloy: str = strawberry.field(default="", description="Alloy.")
-    scrap: float = strawberry.field(default=0.0, description="Scrap [t].")
+    scrap_t: float = strawberry.field(default=0.0, description="Scrap [t].")
     order_ref: str = strawberry.field(default="", description="Order reference.")
     shipment_ref: str = strawberry.field(default="", description="Shipment reference.")
     precursors: list[BatchPrecursorInput] = strawberry.field(default_factory=list, description="Precursors consumed.")
@@ -525,9 +525,9 @@ class ProductionMutation:
                 else None,
                 started_at=input.started_at,
                 ended_at=input.ended_at,
-                net_mass_t=input.net_mass,
+                net_mass_t=input.net_mass_t,
                 alloy=input.alloy,
-                scrap_t=input.scrap,
+                scrap_t=input.scrap_t,
                 order_ref=input.order_ref,
                 shipment_ref=input.shipment_ref,
                 precursors=tuple(p.to_data() for p in input.precursors),

@@ -52,7 +52,7 @@ FINISHED = frozenset({BatchImportStatus.COMPLETED, BatchImportStatus.REJECTED, B
 PROGRESS_EVERY = 2000  # rows between two progress updates
 _FIELD_KEYS = {camel: key for key, camel in BATCH_FIELDS.items()}
 _PRECURSOR_FIELDS = {
-    "mass": "precursor_mass",
+    "massT": "precursor_mass",
     "cnCode": "precursor_cn_code",
     "supplierInstallation": "precursor_supplier",
     "supplierInstallationId": "precursor_supplier_installation_id",
@@ -391,7 +391,7 @@ def parse_batch_file(data: bytes, fmt: str, mapping: MappingData, total: list[in
 
 
 def _column_of(field_name: str, columns: dict[str, str]) -> str:
-    """The file's column for an error's field (``netMass`` -> the mapped header)."""
+    """The file's column for an error's field (``netMassT`` -> the mapped header)."""
     if field_name.startswith("precursors."):
         key = _PRECURSOR_FIELDS.get(field_name.rsplit(".", 1)[-1], "")
     else:

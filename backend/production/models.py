@@ -192,7 +192,7 @@ class BatchImport(TenantBase):
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     batches_stored: Mapped[int] = mapped_column(Integer, default=0)
-    # [{"row": 17, "field": "netMass", "column": "Netto kg", "code": "MASS_NOT_POSITIVE", "message": "..."}]
+    # [{"row": 17, "field": "netMassT", "column": "Netto kg", "code": "MASS_NOT_POSITIVE", "message": "..."}]
     errors: Mapped[list[dict[str, object]]] = mapped_column(JSONB, default=list)
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -189,9 +189,9 @@ def _row_errors(
         if value > horizon:
             bad(field, "TIME_IN_FUTURE", f"{value.isoformat()} is in the future")
     if not _finite(row.net_mass_t) or row.net_mass_t <= 0:
-        bad("netMass", "MASS_NOT_POSITIVE", f"the net output mass must be above 0 t, not {row.net_mass_t}")
+        bad("netMassT", "MASS_NOT_POSITIVE", f"the net output mass must be above 0 t, not {row.net_mass_t}")
     if not _finite(row.scrap_t) or row.scrap_t < 0:
-        bad("scrap", "SCRAP_NEGATIVE", f"scrap must be 0 t or more, not {row.scrap_t}")
+        bad("scrapT", "SCRAP_NEGATIVE", f"scrap must be 0 t or more, not {row.scrap_t}")
     for text, field, limit in (
         (row.alloy, "alloy", 32),
         (row.order_ref, "orderRef", 120),
@@ -202,7 +202,7 @@ def _row_errors(
     for i, p in enumerate(row.precursors):
         prefix = f"precursors.{i}."
         if not _finite(p.mass_t) or p.mass_t <= 0:
-            bad(prefix + "mass", "MASS_NOT_POSITIVE", f"a precursor's mass must be above 0 t, not {p.mass_t}")
+            bad(prefix + "massT", "MASS_NOT_POSITIVE", f"a precursor's mass must be above 0 t, not {p.mass_t}")
         cn = normalise_cn(p.cn_code)
         if cn and not (cn.isdigit() and 4 <= len(cn) <= 8):
             bad(prefix + "cnCode", "BAD_CN_CODE", "a CN code or heading: 4 to 8 digits")

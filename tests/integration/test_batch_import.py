@@ -151,13 +151,13 @@ BAD = {
     ),
     "mass_zero": (
         ["B-9", "L2", "PRF-6060", "6060", "04.11.2026 08:00", "04.11.2026 11:00", "0", "0", ""],
-        "netMass",
+        "netMassT",
         "Netto kg",
         "MASS_NOT_POSITIVE",
     ),
     "mass_negative": (
         ["B-9", "L2", "PRF-6060", "6060", "04.11.2026 08:00", "04.11.2026 11:00", "-5", "0", ""],
-        "netMass",
+        "netMassT",
         "Netto kg",
         "MASS_NOT_POSITIVE",
     ),
@@ -193,7 +193,7 @@ BAD = {
     ),
     "not_a_number": (
         ["B-9", "L2", "PRF-6060", "6060", "04.11.2026 08:00", "04.11.2026 11:00", "viel", "0", ""],
-        "netMass",
+        "netMassT",
         "Netto kg",
         "NOT_A_NUMBER",
     ),

@@ -84,12 +84,12 @@ async def test_the_same_batch_number_with_other_values_is_a_conflict(services, h
     ("overrides", "field", "code"),
     [
         ({"ended_at": T0.isoformat()}, "endedAt", "END_BEFORE_START"),
-        ({"net_mass_t": 0}, "netMass", "MASS_NOT_POSITIVE"),
+        ({"net_mass_t": 0}, "netMassT", "MASS_NOT_POSITIVE"),
         ({"line": "EXT-9"}, "line", "UNKNOWN_LINE"),
         ({"product": "NOPE"}, "product", "UNKNOWN_PRODUCT"),
         ({"started_at": "2026-11-05T06:00:00"}, "started_at", "INVALID"),
         ({"net_mass_t": "heavy"}, "net_mass_t", "INVALID"),
-        ({"precursors": [{"mass_t": -1}]}, "precursors.0.mass", "MASS_NOT_POSITIVE"),
+        ({"precursors": [{"mass_t": -1}]}, "precursors.0.massT", "MASS_NOT_POSITIVE"),
         ({"colour": "red"}, "body", "INVALID"),
         (
             {

@@ -1314,7 +1314,7 @@ def _production_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     "lineId": gid("ProductionLine", w["line_b"]),
                     "startedAt": datetime(2026, 10, 2, tzinfo=UTC).isoformat(),
                     "endedAt": datetime(2026, 10, 2, 3, tzinfo=UTC).isoformat(),
-                    "netMass": 1.0,
+                    "netMassT": 1.0,
                 }
             },
             "refused": True,

@@ -98,12 +98,12 @@ def batch_input(plant, catalogue, **overrides):
         "alloy": "6060",
         "startedAt": T0.isoformat(),
         "endedAt": (T0 + timedelta(hours=3)).isoformat(),
-        "netMass": 6.4,
-        "scrap": 0.3,
+        "netMassT": 6.4,
+        "scrapT": 0.3,
         "orderRef": "PO-77",
         "precursors": [
             {
-                "mass": 7.0,
+                "massT": 7.0,
                 "cnCode": "7601 20 20",
                 "supplierInstallation": "Smelter X",
                 "embeddedEmissions": 6.7,
@@ -145,9 +145,9 @@ async def test_a_batch_is_recorded_shown_in_local_time_and_the_same_post_again_i
     ("overrides", "field", "code"),
     [
         ({"endedAt": T0.isoformat()}, "endedAt", "END_BEFORE_START"),
-        ({"netMass": 0.0}, "netMass", "MASS_NOT_POSITIVE"),
-        ({"netMass": -2.0}, "netMass", "MASS_NOT_POSITIVE"),
-        ({"scrap": -0.1}, "scrap", "SCRAP_NEGATIVE"),
+        ({"netMassT": 0.0}, "netMassT", "MASS_NOT_POSITIVE"),
+        ({"netMassT": -2.0}, "netMassT", "MASS_NOT_POSITIVE"),
+        ({"scrapT": -0.1}, "scrapT", "SCRAP_NEGATIVE"),
         (
             {
                 "startedAt": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
@@ -157,11 +157,11 @@ async def test_a_batch_is_recorded_shown_in_local_time_and_the_same_post_again_i
             "TIME_IN_FUTURE",
         ),
         (
-            {"precursors": [{"mass": 1.0, "embeddedEmissions": 2.0}]},
+            {"precursors": [{"massT": 1.0, "embeddedEmissions": 2.0}]},
             "precursors.0.emissionsSource",
             "EMISSIONS_WITHOUT_SOURCE",
         ),
-        ({"precursors": [{"mass": 0.0}]}, "precursors.0.mass", "MASS_NOT_POSITIVE"),
+        ({"precursors": [{"massT": 0.0}]}, "precursors.0.massT", "MASS_NOT_POSITIVE"),
         ({"startedAt": "2026-11-03T06:00:00"}, "startedAt", "INVALID"),
         ({"lineId": None, "processId": None}, "lineId", "INVALID"),
     ],
@@ -214,7 +214,7 @@ async def test_a_batch_number_stored_with_other_values_is_a_conflict(services, h
     catalogue = await make_catalogue(services, owner, plant)
     session = await login(http, owner.email)
     await session.gql(operation("RecordProductionBatch"), {"input": batch_input(plant, catalogue)})
-    changed = batch_input(plant, catalogue, netMass=9.9)
+    changed = batch_input(plant, catalogue, netMassT=9.9)
     body = await session.gql(operation("RecordProductionBatch"), {"input": changed})
     errors = body["data"]["recordProductionBatch"]["errors"]
     assert errors[0]["code"] == "BATCH_NUMBER_EXISTS" and errors[0]["field"] == "batchNumber"
