@@ -67,7 +67,12 @@ def _in_zone(value: datetime, zone: ZoneInfo, strict: bool) -> datetime:
     """
     if value.tzinfo is not None:
         return value.astimezone(UTC)
-    utc = value.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        utc = value.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        # within hours of the calendar's ends a wall-clock time has no UTC form: it is as early (or as late)
+        # as a time can be, which is what the checks of floor and future then say of it
+        return datetime.min.replace(tzinfo=UTC) if value.year == 1 else datetime.max.replace(tzinfo=UTC)
     if strict and utc.astimezone(zone).replace(tzinfo=None) != value:
         raise NonexistentLocalTime(f"{value.isoformat(sep=' ')} does not exist in {zone.key} (clocks moved forward)")
     return utc

@@ -1385,6 +1385,8 @@ async def test_production_rest_routes_refuse_tenant_a_on_tenant_b(services, http
     from backend.production.models import BatchImport, ProductionBatch
 
     a, b, plant_b = world["a"], world["b"], world["plant_b"]
+    async with services.db.tenant(b.tenant.scope()) as db:
+        b_batches = await db.scalar(select(func.count()).select_from(ProductionBatch))
     # an unbound MES client of A naming B's installation: not found
     client_id, secret = await make_client(services, a, ["production:read", "production:write"])
     bearer = {"Authorization": f"Bearer {await client_token(http, client_id, secret)}"}
@@ -1415,6 +1417,6 @@ async def test_production_rest_routes_refuse_tenant_a_on_tenant_b(services, http
     )
     assert response.status_code == 404
     async with services.db.tenant(b.tenant.scope()) as db:
-        assert await db.scalar(select(func.count()).select_from(ProductionBatch)) == 1
+        assert await db.scalar(select(func.count()).select_from(ProductionBatch)) == b_batches
         assert await db.scalar(select(func.count()).select_from(BatchImport)) == 1
         assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]
