@@ -49,6 +49,8 @@ async def scratch_platform(name: str) -> AsyncIterator[object]:
     _owner = Database.connect(os.environ["DATABASE_URL"], pool_size=2)
     await upgrade_platform(_owner)  # as the owner; it creates the runtime role the services log in as
     services = await start_services(Settings())
+    # the bench's own Redis database: jobs an interrupted run left there name a database that is gone
+    await services.queue.flushdb()
     try:
         yield services
     finally:
