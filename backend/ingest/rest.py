@@ -11,9 +11,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from backend.api.auth import provide_principal, services_of
-from backend.api.uploads import read_upload
+from backend.api.uploads import read_upload, upload_installation
 from backend.errors import FieldError, ValidationFailed
-from backend.ids import parse_uuid
 from backend.ingest import files, service
 from backend.ingest.errors import BatchRejected
 
@@ -108,10 +107,7 @@ class IngestController(Controller):
         principal = await provide_principal(request)
         services = services_of(request)
         content, filename, _ = await read_upload(data, what="CSV", max_bytes=services.settings.evidence_max_bytes)
-        installation = data.get("installation_id") or (
-            str(principal.installation_id) if principal.installation_id else ""
-        )
-        installation_id = parse_uuid(str(installation), "Installation", field="installation_id")
+        installation_id = upload_installation(data, principal)
         tenant = await services.tenants.get(principal.require_tenant())
         async with services.db.tenant(tenant.scope) as db:
             job = await files.submit_file(

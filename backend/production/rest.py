@@ -9,8 +9,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from backend.api.auth import provide_principal, services_of
-from backend.api.uploads import read_upload
-from backend.ids import parse_uuid
+from backend.api.uploads import read_upload, upload_installation
 from backend.production import imports, service, stream
 from backend.production.models import BatchSource
 
@@ -31,10 +30,7 @@ class ProductionController(Controller):
         content, filename, _ = await read_upload(
             data, what="CSV or Excel file", max_bytes=services.settings.evidence_max_bytes
         )
-        installation = data.get("installation_id") or (
-            str(principal.installation_id) if principal.installation_id else ""
-        )
-        installation_id = parse_uuid(str(installation), "Installation", field="installation_id")
+        installation_id = upload_installation(data, principal)
         tenant = await services.tenants.get(principal.require_tenant())
         async with services.db.tenant(tenant.scope) as db:
             job = await imports.submit_batch_file(

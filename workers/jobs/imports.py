@@ -6,6 +6,7 @@ ingest.sweep_stale_imports: end imports whose job died, so none stays queued for
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -56,7 +57,18 @@ async def import_file(ctx: dict[str, Any], tenant_id: str, import_id: str) -> di
 
 
 async def sweep_stale_imports(ctx: dict[str, Any]) -> dict[str, int]:
-    """Fail imports queued or running for longer than a job may take; one tenant at a time.
+    """Fail meter file imports queued or running for longer than a job may take."""
+    return await sweep_tenants(ctx, fail_stale_imports, actor="file import sweep", event="file_import.sweep_failed")
+
+
+async def sweep_tenants(
+    ctx: dict[str, Any],
+    fail_stale: Callable[..., Awaitable[int]],
+    *,
+    actor: str,
+    event: str,
+) -> dict[str, int]:
+    """Run ``fail_stale(db, actor, older_than=...)`` in every active tenant, one at a time.
 
     A tenant whose sweep fails is logged and skipped: the others are still swept.
     """
@@ -68,10 +80,8 @@ async def sweep_stale_imports(ctx: dict[str, Any]) -> dict[str, int]:
     for tenant in tenants:
         try:
             async with services.db.tenant(tenant.scope()) as db:
-                failed += await fail_stale_imports(
-                    db, Principal.system("file import sweep", tenant.id), older_than=older_than
-                )
+                failed += await fail_stale(db, Principal.system(actor, tenant.id), older_than=older_than)
         except Exception:
             errors += 1
-            log.exception("file_import.sweep_failed", tenant_id=str(tenant.id))
+            log.exception(event, tenant_id=str(tenant.id))
     return {"failed": failed, "tenant_errors": errors}

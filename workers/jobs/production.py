@@ -6,12 +6,8 @@ production.sweep_stale_imports: end batch imports whose job died, so none stays 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from backend.db import utcnow
 from backend.identity.principal import Principal
 from backend.logging import get_logger
 from backend.offload import off_loop
@@ -25,7 +21,7 @@ from backend.production.imports import (
     report_progress,
     start_import,
 )
-from backend.tenants.models import Tenant, TenantStatus
+from workers.jobs.imports import sweep_tenants
 
 log = get_logger(__name__)
 
@@ -79,19 +75,5 @@ async def import_batches(ctx: dict[str, Any], tenant_id: str, import_id: str) ->
 
 
 async def sweep_stale_batch_imports(ctx: dict[str, Any]) -> dict[str, int]:
-    """Fail batch imports queued or running for longer than a job may take; one tenant at a time."""
-    services = ctx["services"]
-    older_than = utcnow() - timedelta(seconds=services.settings.ingest_import_stale_s)
-    async with services.db.platform_session() as session:
-        tenants = (await session.execute(select(Tenant).where(Tenant.status == TenantStatus.ACTIVE))).scalars().all()
-    failed = errors = 0
-    for tenant in tenants:
-        try:
-            async with services.db.tenant(tenant.scope()) as db:
-                failed += await fail_stale_imports(
-                    db, Principal.system("batch import sweep", tenant.id), older_than=older_than
-                )
-        except Exception:
-            errors += 1
-            log.exception("batch_import.sweep_failed", tenant_id=str(tenant.id))
-    return {"failed": failed, "tenant_errors": errors}
+    """Fail batch imports queued or running for longer than a job may take."""
+    return await sweep_tenants(ctx, fail_stale_imports, actor="batch import sweep", event="batch_import.sweep_failed")
