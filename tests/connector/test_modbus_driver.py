@@ -234,7 +234,10 @@ async def test_device_that_disappears_is_read_again_after_it_comes_back():
     first_down = await poller.read()
     assert first_down[0].value is None and first_down[0].reason in {"timeout", "connection", "connection_refused"}
     down = await poller.read()
-    assert [(r.value, r.quality, r.reason) for r in down] == [(None, "missing", "connection_refused")]
+    # the closed port refuses at once; on a machine too busy to finish even that within the device's
+    # connect timeout, the attempt times out instead: either way a failed connection, not a late answer
+    assert [(r.value, r.quality) for r in down] == [(None, "missing")]
+    assert down[0].reason in {"connection_refused", "connect_timeout"}
     # then, once it is back on the same address, the next poll reads again
     async with modbus_server(sim_device(1, dict(enumerate(words(231.0)))), port=port):
         back = await poller.read()
