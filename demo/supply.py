@@ -108,7 +108,7 @@ def solar_kwh(start: datetime) -> float:
 
 
 def generation_file(start: datetime, end: datetime) -> tuple[bytes, int, float]:
-    """The CSV of [start, end) in 15-minute rows (docs/developers.md), its rows and its energy [kWh]."""
+    """The CSV of [start, end) in 15-minute rows (docs/renewable-developer.md), its rows and its energy [kWh]."""
     lines = ["interval_start,interval_end,energy_kwh,quality"]
     at, rows, total = start, 0, 0.0
     while at < end:

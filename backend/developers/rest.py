@@ -46,7 +46,7 @@ class DevelopersController(Controller):
         connection_id: str,
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Response[dict[str, Any]]:
-        """Queue a CSV of interval generation for one contract (multipart: file); see docs/developers.md."""
+        """Queue a CSV of interval generation for one contract (multipart: file); see docs/renewable-developer.md."""
         principal = await provide_principal(request)
         services = services_of(request)
         content, filename, _ = await read_upload(data, what="CSV", max_bytes=services.settings.evidence_max_bytes)

@@ -7,7 +7,7 @@ above the plant's capacity times the interval length, no interval twice in the f
 stored); any bad row rejects the whole file with a report naming row, field and reason, and nothing
 of it is stored. Progress (rows checked) is committed as the check goes.
 
-Columns (header row, comma-separated, UTF-8; docs/developers.md):
+Columns (header row, comma-separated, UTF-8; docs/renewable-developer.md):
 ``interval_start``, ``interval_end`` (ISO 8601 with a UTC offset), ``energy_kwh`` (energy delivered
 in the interval, kWh, at most 3 decimals), optional ``quality`` (``actual`` or ``estimated``).
 """
