@@ -18,11 +18,9 @@ from backend.certificates import service
 from backend.certificates.models import CancellationStatement, Certificate
 from backend.certificates.schemas import CertificateFilter
 from backend.developers.models import PpaConnection
-from backend.developers.reads import offtaker_connection
+from backend.developers.reads import shared_contract
 from backend.identity.principal import Principal
 from backend.services import Services
-from backend.sharing.access import granted_read
-from backend.sharing.models import ResourceKind
 
 MAX_LISTED = 500
 
@@ -38,16 +36,7 @@ async def read_contract_certificates(
     services: Services, actor: Principal, connection_id: uuid.UUID, filters: CertificateFilter | None = None
 ) -> ContractCertificates:
     """The developer's issuance, transfer and cancellation records of the caller's PPA."""
-    connection = await offtaker_connection(services, actor, connection_id)
-    async with granted_read(
-        services,
-        actor,
-        connection.developer_tenant_id,
-        ResourceKind.PPA_CONTRACT,
-        what="certificates",
-        entity_id=connection.id,
-    ) as read:
-        await read.allow_contract(connection.id)
+    async with shared_contract(services, actor, connection_id, what="certificates") as (connection, read):
         # only this connection's records, whatever the caller's filter names
         wanted = dataclasses.replace(
             filters or CertificateFilter(), ppa_connection_id=connection.id, supply_contract_id=None

@@ -10,6 +10,8 @@ contract past its end, is refused at once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from backend.developers import service
@@ -17,7 +19,7 @@ from backend.developers.connections import live_connection
 from backend.developers.models import PpaConnection, SettlementInterval
 from backend.identity.principal import Principal
 from backend.services import Services
-from backend.sharing.access import granted_read
+from backend.sharing.access import GrantedRead, granted_read
 from backend.sharing.models import ResourceKind
 from backend.supply.service import GeneratorData
 
@@ -38,20 +40,29 @@ async def developer_connection(services: Services, actor: Principal, connection_
     return connection
 
 
-async def read_contract_data(
-    services: Services, actor: Principal, connection_id: uuid.UUID
-) -> tuple[PpaConnection, service.ContractData]:
-    """The developer's plant, statements, interval summary and documents of the shared contract."""
+@asynccontextmanager
+async def shared_contract(
+    services: Services, actor: Principal, connection_id: uuid.UUID, *, what: str
+) -> AsyncIterator[tuple[PpaConnection, GrantedRead]]:
+    """The caller's live connection as offtaker, and the developer's tenant opened under this contract's grant."""
     connection = await offtaker_connection(services, actor, connection_id)
     async with granted_read(
         services,
         actor,
         connection.developer_tenant_id,
         ResourceKind.PPA_CONTRACT,
-        what="ppa_contract",
+        what=what,
         entity_id=connection.id,
     ) as read:
         await read.allow_contract(connection.id)
+        yield connection, read
+
+
+async def read_contract_data(
+    services: Services, actor: Principal, connection_id: uuid.UUID
+) -> tuple[PpaConnection, service.ContractData]:
+    """The developer's plant, statements, interval summary and documents of the shared contract."""
+    async with shared_contract(services, actor, connection_id, what="ppa_contract") as (connection, read):
         data = await service.contract_data(read.db, read.reader, connection)
     return connection, data
 
@@ -61,16 +72,7 @@ async def read_contract_intervals(
 ) -> tuple[PpaConnection, list[SettlementInterval]]:
     """The shared contract's intervals starting in [start, end) (at most 31 days)."""
     service.check_series(start, end)
-    connection = await offtaker_connection(services, actor, connection_id)
-    async with granted_read(
-        services,
-        actor,
-        connection.developer_tenant_id,
-        ResourceKind.PPA_CONTRACT,
-        what="settlement_intervals",
-        entity_id=connection.id,
-    ) as read:
-        await read.allow_contract(connection.id)
+    async with shared_contract(services, actor, connection_id, what="settlement_intervals") as (connection, read):
         rows = await service.contract_intervals(read.db, read.reader, connection, start, end)
     return connection, rows
 
