@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,6 +45,9 @@ async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+_REGISTRY_REFRESH = re.compile(r"FROM platform\.tenants\s+WHERE platform\.tenants\.id = ")
+
+
 class QueryCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
@@ -53,7 +57,9 @@ class QueryCounter:
 
     @property
     def count(self) -> int:
-        return len(self.statements)
+        """Statements of the work itself. The tenant registry's refresh of its one-second cache is left
+        out: whether it falls inside the request counted depends on the clock, not on the rows."""
+        return sum(1 for statement in self.statements if not _REGISTRY_REFRESH.search(statement))
 
 
 @pytest.fixture
