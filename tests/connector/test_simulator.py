@@ -112,9 +112,20 @@ async def plant() -> AsyncIterator[PlantSimulator]:
         yield sim
 
 
-async def test_served_registers_match_the_model(plant):
+@pytest_asyncio.fixture(scope="module")
+async def still_plant() -> AsyncIterator[PlantSimulator]:
+    # plant time barely moves (a second of wall clock is a microsecond of plant time), so what was
+    # served and the model's state afterwards agree however long a busy machine takes to answer
+    async with PlantSimulator(
+        seed=21, speed=1e-6, start=MONDAY + timedelta(hours=8), modbus_port=0, opcua_port=None
+    ) as sim:
+        yield sim
+
+
+async def test_served_registers_match_the_model(still_plant):
+    plant = still_plant
     devices = [
-        tcp_device(plant.modbus_port, name=m.code, unit_id=m.unit_id, profile=m.profile, meter=m.code, timeout_s=1)
+        tcp_device(plant.modbus_port, name=m.code, unit_id=m.unit_id, profile=m.profile, meter=m.code, timeout_s=10)
         for m in plant.layout
     ]
     pollers = build_pollers(agent_config(devices))
@@ -127,7 +138,7 @@ async def test_served_registers_match_the_model(plant):
     for code, reading in energy.items():
         expected_kwh = truth[code].import_kwh
         value_kwh = reading.value / 1000 if reading.unit == "Wh" else reading.value
-        assert value_kwh == pytest.approx(expected_kwh, rel=1e-6, abs=1.0), code
+        assert value_kwh == pytest.approx(expected_kwh, rel=1e-6, abs=0.01), code
 
 
 async def test_meter_faults_can_be_injected(plant):
