@@ -5,6 +5,7 @@ per calendar bucket, and specific embedded emissions (SEE) per product follow [I
 See ``docs/methodology/calculation.md``.
 """
 
+from workers.engine.calculation.compute import calculate
 from workers.engine.calculation.digest import inputs_digest
 from workers.engine.calculation.model import (
     CALCULATION_METHODOLOGY_VERSION,
@@ -31,6 +32,7 @@ from workers.engine.calculation.model import (
     SupplySources,
     validate_inputs,
 )
+from workers.engine.calculation.verification import materiality_threshold
 
 __all__ = [
     "CALCULATION_METHODOLOGY_VERSION",
@@ -55,6 +57,8 @@ __all__ = [
     "ProductResults",
     "Products",
     "SupplySources",
+    "calculate",
     "inputs_digest",
+    "materiality_threshold",
     "validate_inputs",
 ]
