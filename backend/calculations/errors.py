@@ -25,6 +25,12 @@ class RunNotFinished(Conflict):
     code = "RUN_HAS_NO_RESULTS"
 
 
+class InputsChanged(Conflict):
+    """The stored data behind a run changed since it ran: its bundle could not recompute it."""
+
+    code = "RUN_INPUTS_CHANGED"
+
+
 class BadPeriod(FieldError):
     code = "BAD_PERIOD"
 

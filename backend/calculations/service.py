@@ -17,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,15 +31,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.calculations import repository
+from backend.calculations.bundle import write_bundle
 from backend.calculations.errors import (
     BadPeriod,
     CalculationFailed,
     CalculationRunNotFound,
     FootprintNotFound,
+    InputsChanged,
     RunNotCancellable,
     RunNotFinished,
 )
-from backend.calculations.inputs import LoadedInputs, finite_or_none
+from backend.calculations.inputs import LoadedInputs, finite_or_none, load_inputs
 from backend.calculations.models import (
     ACTIVE_STATUSES,
     CalculationRun,
@@ -54,8 +58,10 @@ from backend.db import defer_job, new_id, tenant_scope_of, utcnow
 from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
+from backend.offload import off_loop
 from backend.production.models import Product
 from backend.production.service import installation_for
+from backend.services import Services
 from backend.tenants.models import TenantKind
 from workers.engine.calculation import (
     CALCULATION_METHODOLOGY_VERSION,
@@ -791,6 +797,7 @@ __all__ = [
     "check_period",
     "checkpoint",
     "default_against_actual",
+    "export_bundle",
     "fail_run",
     "finish_run",
     "get_footprint",
@@ -813,3 +820,61 @@ async def checks_of(db: AsyncSession, run_ids: list[uuid.UUID]) -> list[RunValid
 async def lineages_of(db: AsyncSession, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[FootprintVersion]]:
     """Each version's whole lineage, newest first (a loader's batch function; the versions were authorised)."""
     return await repository.lineages(db, version_ids)
+
+
+# --- bundle export -----------------------------------------------------------------------------------------
+
+
+def _bundle_bytes(loaded: LoadedInputs, extra: dict[str, Any], time_zone: str) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bundle.zip"
+        write_bundle(path, loaded.inputs, loaded.parameters, extra, time_zone=time_zone)
+        return path.read_bytes()
+
+
+async def export_bundle(
+    services: Services, db: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> tuple[CalculationRun, bytes]:
+    """A succeeded run's calculation bundle (zip), rebuilt from the stored data (audited).
+
+    The inputs are loaded again and must give the run's inputs digest: if the stored data changed since the
+    run (a batch corrected, an interval edited), the bundle would not recompute the run, and it is refused.
+    """
+    run = await finished_run(db, principal, run_id)
+    installation = await db.get(Installation, run.installation_id)
+    assert installation is not None
+    parameters = parameters_for_engine(run)
+    loaded = await load_inputs(
+        services,
+        db,
+        Principal.system("calculation bundle", principal.tenant_id),
+        installation,
+        run.period_start,
+        run.period_end,
+        parameters,
+        fuel_density_t_per_m3=dict(run.parameters.get("fuel_density_t_per_m3") or {}),
+    )
+    if loaded.inputs_digest != run.inputs_digest:
+        raise InputsChanged(
+            "the stored data of this installation and period changed since the run: start a new run to export "
+            "a bundle that recomputes it",
+            field="id",
+        )
+    extra = {
+        "run_id": str(run.id),
+        "installation": run.manifest.get("installation", {}),
+        "period": {"start": run.period_start.isoformat(), "end": run.period_end.isoformat()},
+        "output_digest": run.output_digest,
+        "run_manifest": run.manifest,
+        "exported_by": principal.label,
+    }
+    data = await off_loop(_bundle_bytes, loaded, extra, installation.timezone)
+    await record(
+        db,
+        principal,
+        "calculation_run.bundle_exported",
+        "calculation_run",
+        run.id,
+        details={"inputs_digest": run.inputs_digest, "bundle_sha256": hashlib.sha256(data).hexdigest()},
+    )
+    return run, data
