@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend.errors import Conflict, DomainError, FieldError, NotFound
 
 
@@ -43,6 +45,6 @@ class CalculationFailed(DomainError):
     INPUTS_REFUSED (the engine refused the inputs).
     """
 
-    def __init__(self, code: str, message: str, **data: object) -> None:
+    def __init__(self, code: str, message: str, **data: Any) -> None:
         super().__init__(message, **data)
         self.code = code  # type: ignore[misc]

@@ -345,6 +345,23 @@ async def fail_run(db: AsyncSession, actor: Principal, run_id: uuid.UUID, code: 
     await record(db, actor, "calculation_run.failed", "calculation_run", run.id, details={"code": code})
 
 
+async def fail_stale_runs(db: AsyncSession, actor: Principal, *, older_than: datetime) -> int:
+    """Fail the runs still queued or running since before ``older_than``: their job died (the worker stopped).
+
+    Until then the same calculation cannot be started again (one active run per key).
+    """
+    ids = await repository.unfinished_run_ids(db, created_before=older_than)
+    for run_id in ids:
+        await fail_run(
+            db,
+            actor,
+            run_id,
+            "RUN_JOB_LOST",
+            f"the run did not finish by {older_than.isoformat()}; nothing was stored: start it again",
+        )
+    return len(ids)
+
+
 def _json_number(value: Any) -> Any:
     """A float for JSON; NaN and infinities (no value) as null."""
     if isinstance(value, (float, np.floating)):
@@ -372,7 +389,7 @@ def _product_payload(
     """The figures, default comparison, breakdown and data quality of one product row, each figure with its
     method and the factor or source it rests on."""
     inputs, p = loaded.inputs, result.products
-    figures = {
+    figures: dict[str, Any] = {
         name: _float(getattr(p, name), q)
         for name in (
             "net_mass_t",
@@ -398,7 +415,7 @@ def _product_payload(
         "electricity": "metered intervals allocated to batches by line share, overhead and idle pooled per local day",
     }
     product_index = inputs.products.ids.index(p.ids[q])
-    defaults = {
+    defaults: dict[str, Any] = {
         "default_see_direct": _float(p.default_see_direct, q),
         "default_see_indirect": _float(p.default_see_indirect, q),
         "default_see_obligation": _float(p.default_see_obligation, q),
@@ -445,7 +462,7 @@ def _product_payload(
         ],
         "grid_factor": {"value": inputs.grid_factor.value, "factor_ref": inputs.grid_factor.ref},
     }
-    quality = {
+    quality: dict[str, Any] = {
         name: _float(getattr(p, name), q)
         for name in ("measured_share", "estimated_share", "missing_share", "defaulted_share")
     }
@@ -557,8 +574,8 @@ async def finish_run(
     price = float(run.parameters["certificate_price_eur_per_t"])
     product_rows = []
     published = []
-    batches_per_product = (
-        np.bincount(inputs.batches.product[b.index], minlength=len(inputs.products.ids)) if b.ids else []
+    batches_per_product: list[int] = (
+        np.bincount(inputs.batches.product[b.index], minlength=len(inputs.products.ids)).tolist() if b.ids else []
     )
     await repository.lock_footprint_period(db, run.installation_id, run.period_start, run.period_end)
     product_ids = [uuid.UUID(pid) for pid in result.products.ids]
@@ -799,6 +816,7 @@ __all__ = [
     "default_against_actual",
     "export_bundle",
     "fail_run",
+    "fail_stale_runs",
     "finish_run",
     "get_footprint",
     "get_run",
