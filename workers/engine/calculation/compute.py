@@ -44,6 +44,7 @@ BoolArray = NDArray[np.bool_]
 
 _KWH_PER_MWH = 1000.0
 _LISTED = 10  # names listed in one warning message
+_NOISE = 1e-9  # relative: unmetered energy above -1e-9 x C_t is rounding, not a metering fault
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,7 +418,8 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         default_obligation_tco2=overall_default,
     )
 
-    # installation
+    # installation; float noise of "main == sum of subs" is not a negative unmetered interval
+    negative_unmetered = cons.unmetered < -_NOISE * np.maximum(np.abs(cons.total), 1.0)
     idle_days_mask = energy.idle_by_day != 0
     unallocated_days = idle_days_mask & ~plan.day_carried
     ledger_rows = chosen.supplied_kwh > 0
@@ -439,7 +441,7 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         ),
         fallback_intervals=read_only(np.flatnonzero(cons.fallback).astype(np.int64)),
         unmetered_kwh=float(cons.unmetered.sum()),
-        negative_unmetered_intervals=read_only(np.flatnonzero(cons.unmetered < 0).astype(np.int64)),
+        negative_unmetered_intervals=read_only(np.flatnonzero(negative_unmetered).astype(np.int64)),
         missing_intervals_by_meter=read_only(cons.missing),
         line_energy_kwh=read_only(cons.lines),
         matched_fraction=read_only(chosen.shared_fraction),
@@ -490,13 +492,13 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
                 + (" (the installation has no main meter)" if "main" not in m.role else ""),
             )
         )
-    n_negative = int((cons.unmetered < 0).sum())
+    n_negative = int(negative_unmetered.sum())
     if n_negative:
         warnings.append(
             CalculationWarning(
                 "negative_unmetered",
-                f"in {n_negative} intervals the sub-meters add up to more than the installation consumption "
-                f"({float(cons.unmetered[cons.unmetered < 0].sum()):.3f} kWh in all); check meter roles and CT ratios",
+                f"in {n_negative} intervals the sub-meters add up to more than the installation consumption; "
+                "check meter roles and CT ratios",
             )
         )
     if unallocated_days.any():
@@ -504,8 +506,8 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         warnings.append(
             CalculationWarning(
                 "unallocated_idle_days",
-                f"{len(dates)} local days had idle consumption but no batch to carry it "
-                f"({float(energy.unallocated_by_day.sum()):.3f} kWh unallocated): {_names(dates)}",
+                f"{len(dates)} local days had idle consumption but no batch to carry it (see unallocated_kwh): "
+                f"{_names(dates)}",
             )
         )
     no_line = [batches.numbers[i] for i in np.flatnonzero(batches.line < 0).tolist()]
