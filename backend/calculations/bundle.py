@@ -68,9 +68,9 @@ _RESERVED: Final[frozenset[str]] = frozenset(
 _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "lines.csv": ("id", "code"),
     "meters.csv": ("id", "code", "role", "line_id"),
-    "intervals.csv": ("meter_id", "interval_start", "value_kwh", "status"),
+    "intervals.csv": ("meter_id", "interval_start", "value", "status"),
     "fuels.csv": ("id", "code", "line_id", "ncv_tj_per_unit", "ef_tco2_per_tj", "oxidation_factor", "factor_ref"),
-    "fuel_intervals.csv": ("fuel_id", "interval_start", "quantity", "status"),
+    "fuel_intervals.csv": ("fuel_id", "interval_start", "value", "status"),
     "products.csv": (
         "id",
         "code",
@@ -92,7 +92,7 @@ _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "dedicated_line_id",
         "factor_ref",
     ),
-    "supply_intervals.csv": ("source_id", "interval_start", "value_kwh"),
+    "supply_intervals.csv": ("source_id", "interval_start", "value"),
 }
 
 
