@@ -112,21 +112,25 @@ def electricity_consumption(
     roles = np.array(role, dtype=object) if m else np.zeros(0, dtype=object)
     nan = np.isnan(energy_kwh)
     missing_cell = nan | (status == 2)
-    values = np.where(nan, 0.0, energy_kwh)
     is_main = roles == "main"
     is_sub = roles == "sub"
-    sign = is_main.astype(np.float64) + (roles == "generation") - (roles == "export")
-    boundary = sign @ values if m else np.zeros(n)
-    subs = is_sub.astype(np.float64) @ values if m else np.zeros(n)
+    on_line = is_sub & (line >= 0)
+    # one pass over the (m, n) matrix: rows = each line, auxiliaries, all subs, the boundary
+    weights = np.zeros((n_lines + 3, m))
+    weights[line[on_line], np.flatnonzero(on_line)] = 1.0
+    weights[n_lines] = is_sub & (line < 0)
+    weights[n_lines + 1] = is_sub
+    weights[n_lines + 2] = is_main.astype(np.float64) + (roles == "generation") - (roles == "export")
+    sums = weights @ energy_kwh if m else np.zeros((n_lines + 3, n))
+    gaps = nan.any(axis=0)
+    if gaps.any():  # NaN counts 0: redo only the intervals with a gap instead of copying the whole matrix
+        part = energy_kwh[:, gaps]
+        sums[:, gaps] = weights @ np.where(np.isnan(part), 0.0, part)
+    lines, aux, subs, boundary = sums[:n_lines], sums[n_lines], sums[n_lines + 1], sums[n_lines + 2]
     # no main meter at all: the sub-meters are the only measure of consumption
-    fallback = np.isnan(energy_kwh[is_main]).any(axis=0) if is_main.any() else np.ones(n, dtype=bool)
+    fallback = nan[is_main].any(axis=0) if is_main.any() else np.ones(n, dtype=bool)
     total = np.where(fallback, subs, boundary)
     unmetered = np.where(fallback, 0.0, boundary - subs)
-    incidence = np.zeros((n_lines, m))
-    on_line = is_sub & (line >= 0)
-    incidence[line[on_line], np.flatnonzero(on_line)] = 1.0
-    lines = incidence @ values if m else np.zeros((n_lines, n))
-    aux = (is_sub & (line < 0)).astype(np.float64) @ values if m else np.zeros(n)
     return Consumption(
         total=total,
         lines=lines,
