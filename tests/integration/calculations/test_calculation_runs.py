@@ -293,3 +293,18 @@ async def test_a_run_whose_job_died_is_failed_by_the_sweep_and_can_be_started_ag
     assert run["status"] == "FAILED" and run["errorCode"] == "RUN_JOB_LOST"
     again = await start(session, plant, plant.start, plant.end)
     assert again["created"] is True and again["run"]["id"] != lost["run"]["id"]
+
+
+async def test_a_period_over_the_autumn_clock_change_counts_its_25_hour_day(services, http):
+    # given: local days 25 and 26 October 2026 in Belgrade; the first has 25 hours
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner, first=date(2026, 10, 25))
+    assert plant.end - plant.start == timedelta(hours=49)
+    session = await login(http, owner.email)
+    # when
+    started = await start(session, plant, plant.start, plant.end)
+    await work_off_queue(services)
+    # then: every quarter hour of the 49 local hours counts, once
+    run = await read_run(session, started["run"]["id"])
+    assert run["status"] == "SUCCEEDED", run
+    assert run["summary"]["consumption_kwh"] == pytest.approx(100.0 * 4 * 49)
