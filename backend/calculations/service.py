@@ -530,7 +530,7 @@ async def finish_run(
     if run.cancel_requested:
         _end(run, RunStatus.CANCELLED, stage="cancelled")
         return None
-    checks = validation_report(loaded.inputs, result, tolerance=installation.balance_tolerance)
+    checks = await off_loop(validation_report, loaded.inputs, result, tolerance=installation.balance_tolerance)
     check_balance(checks)
     inputs = loaded.inputs
     b = result.batches
