@@ -3,6 +3,7 @@ versions written whole; a double submission is one run, a cancelled or failed ru
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,8 +17,10 @@ from backend.calculations.models import (
     RunProductResult,
     RunValidationCheck,
 )
+from backend.calculations.schemas import RunRequest
 from backend.identity.principal import Principal
 from backend.outbox import OutboxJob
+from backend.tenants.models import TenantKind
 from tests.factories.calculations import period, small_plant, work_off_queue
 from tests.factories.tenants import login, make_tenant
 from tests.integration.test_cross_tenant import gid
@@ -308,3 +311,24 @@ async def test_a_period_over_the_autumn_clock_change_counts_its_25_hour_day(serv
     run = await read_run(session, started["run"]["id"])
     assert run["status"] == "SUCCEEDED", run
     assert run["summary"]["consumption_kwh"] == pytest.approx(100.0 * 4 * 49)
+
+
+async def test_two_submissions_at_the_same_moment_make_one_run(services, http):
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    request = RunRequest(plant.plant.installation_id, plant.start, plant.end)
+
+    async def submit():
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            run, created = await service.start_run(db, owner.principal, TenantKind.EXPORTER, request)
+            return run.id, created
+
+    # when: two requests start the same calculation concurrently
+    results = await asyncio.gather(submit(), submit())
+    # then: one run, one job; the other request answered with it
+    assert results[0][0] == results[1][0]
+    assert sorted(created for _, created in results) == [False, True]
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(CalculationRun)) == 1
+        jobs = (await db.execute(select(OutboxJob).where(OutboxJob.function == "calculations.run"))).scalars().all()
+        assert len(jobs) == 1
