@@ -695,7 +695,7 @@ async def finish_run(
 # --- results and footprints ------------------------------------------------------------------------------
 
 
-async def finished_run(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> CalculationRun:
+async def succeeded_run(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> CalculationRun:
     run = await get_run(db, principal, run_id)
     if run.status != RunStatus.SUCCEEDED:
         raise RunNotFinished(f"the run is {run.status.value}: it has no results", field="id")
@@ -858,7 +858,7 @@ async def export_bundle(
     The inputs are loaded again and must give the run's inputs digest: if the stored data changed since the
     run (a batch corrected, an interval edited), the bundle would not recompute the run, and it is refused.
     """
-    run = await finished_run(db, principal, run_id)
+    run = await succeeded_run(db, principal, run_id)
     installation = await db.get(Installation, run.installation_id)
     assert installation is not None
     parameters = parameters_for_engine(run)
