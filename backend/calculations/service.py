@@ -41,7 +41,7 @@ from backend.calculations.errors import (
     RunNotCancellable,
     RunNotFinished,
 )
-from backend.calculations.inputs import LoadedInputs, finite_or_none, load_inputs
+from backend.calculations.inputs import ASSUMED_DENSITY_T_PER_M3, LoadedInputs, finite_or_none, load_inputs
 from backend.calculations.models import (
     ACTIVE_STATUSES,
     CalculationRun,
@@ -71,6 +71,7 @@ from workers.engine.calculation import (
 )
 
 JOB = "calculations.run"
+FUELS_BY_VOLUME = frozenset(ASSUMED_DENSITY_T_PER_M3)
 MAX_PERIOD = timedelta(days=366)
 MAX_LISTED = 200
 # stages a run passes, with the share of the work done when it enters each
@@ -155,9 +156,16 @@ def parameters_of(request: RunRequest) -> dict[str, Any]:
         errors.append(FieldError("EUR per tCO2e, 0 to 10000", field="certificatePrice"))
     densities = {}
     for fuel, value in sorted(request.fuel_density_t_per_m3.items()):
-        if not isinstance(value, int | float) or not math.isfinite(value) or not 0 < value < 0.01:
+        if fuel not in FUELS_BY_VOLUME:
+            errors.append(
+                FieldError(
+                    f"a fuel metered by volume: one of {', '.join(sorted(FUELS_BY_VOLUME))}", field="fuelDensity"
+                )
+            )
+        elif not isinstance(value, int | float) or not math.isfinite(value) or not 0 < value < 0.01:
             errors.append(FieldError("a gas density in t/m3, e.g. 0.00075", field=f"fuelDensity.{fuel}"))
-        densities[str(fuel)] = float(value)
+        else:
+            densities[fuel] = float(value)
     if errors:
         raise ValidationFailed(errors)
     return {

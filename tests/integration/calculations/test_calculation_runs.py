@@ -260,6 +260,8 @@ async def test_a_failing_run_stores_nothing_and_names_the_cause(services, http, 
         ({"start": "2025-01-01T00:00:00+01:00", "end": "2026-11-11T00:00:00+01:00"}, "end"),
         ({"matchingResolution": "week"}, "matchingResolution"),
         ({"certificatePrice": -1.0}, "certificatePrice"),
+        ({"fuelDensity": {"natural_gas": 0.7}}, "fuelDensity.natural_gas"),  # kg/m3, not t/m3
+        ({"fuelDensity": {"coal": 0.001}}, "fuelDensity"),
     ],
 )
 async def test_a_run_is_refused_naming_the_field(services, http, change, field):
