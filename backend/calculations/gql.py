@@ -241,10 +241,19 @@ class CalculationRun(relay.Node):
         rows = await info.context.loader("checks_by_run_id", checks_by_run_id).load(uuid.UUID(self.id))
         return [ValidationCheck.of(r) for r in rows]
 
-    @strawberry.field(description="What each batch received (empty unless the run succeeded).")
-    async def batch_results(self, info: strawberry.Info[Context, None]) -> list[BatchResult]:
-        rows = await info.context.in_tenant(lambda db, p: service.batch_results(db, p, uuid.UUID(self.id)))
-        return [BatchResult.of(r) for r in rows]
+    @strawberry.field(description="What each batch received, by start (empty unless the run succeeded).")
+    async def batch_results(
+        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[BatchResult]:
+        limit = page_size(first)
+        cursor = decode_cursor(after)
+        position = (datetime.fromisoformat(cursor[0]), cursor[1]) if cursor else None
+        rows = await info.context.in_tenant(
+            lambda db, p: service.batch_results(db, p, uuid.UUID(self.id), after=position, limit=limit + 1)
+        )
+        return to_connection(
+            Page(rows, limit, cursor is not None), BatchResult.of, lambda r: [r.started_at.isoformat(), r.batch_number]
+        )
 
     @strawberry.field(description="Each product's result (empty unless the run succeeded).")
     async def product_results(self, info: strawberry.Info[Context, None]) -> list[ProductResult]:

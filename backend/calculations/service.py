@@ -710,9 +710,17 @@ async def succeeded_run(db: AsyncSession, principal: Principal, run_id: uuid.UUI
     return run
 
 
-async def batch_results(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> list[RunBatchResult]:
+async def batch_results(
+    db: AsyncSession,
+    principal: Principal,
+    run_id: uuid.UUID,
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int = MAX_LISTED,
+) -> list[RunBatchResult]:
+    """A page of what each batch received, by start (a plant-year has thousands of batches)."""
     run = await get_run(db, principal, run_id)
-    return await repository.batch_results(db, run.id)
+    return await repository.batch_results(db, run.id, after=after, limit=min(limit, MAX_LISTED + 1))
 
 
 async def product_results(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> list[RunProductResult]:

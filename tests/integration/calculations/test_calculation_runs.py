@@ -88,7 +88,7 @@ async def test_a_run_on_a_small_plant_allocates_the_plant_energy_to_its_batches(
     # and every kWh went to a batch (both days had one)
     body = await session.gql(operation("CalculationResults"), {"id": run["id"]})
     results = body["data"]["calculationRun"]
-    batches = {b["batchNumber"]: b for b in results["batchResults"]}
+    batches = {b["batchNumber"]: b for b in results["batchResults"]["nodes"]}
     assert set(batches) == {"B-1", "B-2", "B-3"}
     assert sum(b["energyKwh"] for b in batches.values()) == pytest.approx(100.0 * 96 * 2)
     assert batches["B-1"]["lineKwh"] == pytest.approx(97.0 * 16)  # 4 h of the line's two sub-meters
@@ -334,3 +334,22 @@ async def test_two_submissions_at_the_same_moment_make_one_run(services, http):
         assert await db.scalar(select(func.count()).select_from(CalculationRun)) == 1
         jobs = (await db.execute(select(OutboxJob).where(OutboxJob.function == "calculations.run"))).scalars().all()
         assert len(jobs) == 1
+
+
+async def test_batch_results_come_in_pages_by_start(services, http):
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    session = await login(http, owner.email)
+    started = await start(session, plant, plant.start, plant.end)
+    await work_off_queue(services)
+    numbers, after = [], None
+    while True:
+        body = await session.gql(
+            operation("CalculationResults"), {"id": started["run"]["id"], "first": 2, "after": after}
+        )
+        page = body["data"]["calculationRun"]["batchResults"]
+        numbers += [b["batchNumber"] for b in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert numbers == ["B-1", "B-2", "B-3"]
