@@ -14,12 +14,11 @@ import asyncio
 import gc
 import tracemalloc
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
-import psutil
 
-from bench.common import Timer, bench_plant, report, scratch_platform
+from bench.common import bench_plant, scratch_platform
+from bench.figures import Timer, peak_rss, report, reset_peak_rss, rss
 
 N_METERS = 200
 N_DAYS = 365
@@ -27,29 +26,6 @@ RESOLUTION_S = 900
 PER_DAY = 86_400 // RESOLUTION_S
 START = date(2025, 1, 1)
 TARGET_S = 0.5
-
-
-def _rss() -> int:
-    return int(psutil.Process().memory_info().rss)
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark (Linux: write 5 to clear_refs); False where unsupported."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def _peak_rss() -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 def _year_of(rng: np.random.Generator, base_kw: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,11 +123,11 @@ async def main() -> None:
 
         # The first load measures RSS: later loads reuse memory the allocator kept from earlier ones.
         gc.collect()
-        baseline = _rss()
-        can_reset = _reset_peak_rss()
+        baseline = rss()
+        can_reset = reset_peak_rss()
         matrix = await load()
-        peak = _peak_rss() if can_reset else None
-        retained = _rss() - baseline
+        peak = peak_rss() if can_reset else None
+        retained = rss() - baseline
         energy = matrix.energy_kwh  # type: ignore[attr-defined]
         assert energy.shape == (N_METERS, N_DAYS * PER_DAY), energy.shape
         assert int(np.isnan(energy).sum()) <= N_METERS * 50 and np.nanmax(energy) > 0
