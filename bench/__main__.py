@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "ppa_settlement": "a year of 15-minute PPA settlement data (35,040 rows) through the worker",
     "production": "an MES export of 20,000 batches (CSV and Excel) through the worker",
     "calculation": "the calculation engine on a synthetic plant-year (200 meters, 20,000 batches)",
+    "calculation_job": "a calculation run of that plant-year from the database to stored results",
 }
 
 
