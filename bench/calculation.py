@@ -358,15 +358,15 @@ def main() -> None:
     del inputs
     gc.collect()
 
-    print("time against the number of meters (a year, best of 3):", flush=True)
+    print("time against the number of meters (a year, best of 5):", flush=True)
     for meters in (1, 10, 50, 100, 200):
         scaled = synthetic_inputs(n_meters=meters)
-        report(f"  {meters:>3} meters", min(best_of(scaled, parameters, 3)), "s")
+        report(f"  {meters:>3} meters", min(best_of(scaled, parameters, 5)), "s")
         del scaled
-    print("time against the length of the period (200 meters, best of 3):", flush=True)
+    print("time against the length of the period (200 meters, best of 5):", flush=True)
     for months in (1, 3, 6, 12):
         scaled = synthetic_inputs(months=months)
-        report(f"  {months:>2} months ({len(scaled.batches.ids):,} batches)", min(best_of(scaled, parameters, 3)), "s")
+        report(f"  {months:>2} months ({len(scaled.batches.ids):,} batches)", min(best_of(scaled, parameters, 5)), "s")
         del scaled
 
 
