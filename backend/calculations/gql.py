@@ -53,7 +53,13 @@ class Figure:
 
 
 def _refs(breakdown: dict, indirect: bool | None) -> list[str]:  # type: ignore[type-arg]
-    refs = [str(row.get("factor_ref")) for row in breakdown.get("by_factor", []) if row.get("factor_ref")]
+    # a fuel's set of factors is one reference of its three versions joined by "|"
+    refs = [
+        ref
+        for row in breakdown.get("by_factor", [])
+        if row.get("factor_ref")
+        for ref in str(row["factor_ref"]).split("|")
+    ]
     if indirect is None:
         return refs
     return [r for r in refs if r.startswith(INDIRECT_KINDS) == indirect]

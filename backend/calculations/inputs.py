@@ -54,6 +54,7 @@ from backend.metering.arrays import IntervalMatrix, day_of, day_start_s
 from backend.metering.models import Medium, Meter, MeterRole
 from backend.metering.reports import interval_matrix
 from backend.metering.service import data_points_of
+from backend.offload import off_loop
 from backend.production.goods import check_cn_code
 from backend.production.models import BatchPrecursor, Product, ProductionBatch
 from backend.services import Services
@@ -127,6 +128,13 @@ def _array_digest(*arrays: NDArray[Any]) -> str:
         data = np.ascontiguousarray(array).tobytes()
         digest.update(len(data).to_bytes(8, "little") + data)
     return digest.hexdigest()
+
+
+def _meter_digests(matrix: IntervalMatrix) -> dict[str, str]:
+    return {
+        str(meter_id): _array_digest(matrix.energy_kwh[row], matrix.status[row])
+        for row, meter_id in enumerate(matrix.meter_ids)
+    }
 
 
 def factor_ref(selection: Selection) -> str:
@@ -251,6 +259,7 @@ async def load_inputs(
     grid_start_s = day_start_s(start_day)
     n = (end_day - start_day).days * (86_400 // res)
     grid = Grid(grid_start_s, res, utc_offsets(zone, grid_start_s, res, n))
+    outside = ~in_period(grid_start_s, res, n, int(start.timestamp()), int(end.timestamp()))
     warnings: list[dict[str, str]] = []
     factors: dict[str, dict[str, Any]] = {}
 
@@ -279,9 +288,8 @@ async def load_inputs(
     wanted = list(dict.fromkeys([*(m.id for m in electric), *(m.id for m in fuel_meters), *generator_ids]))
     matrix = await interval_matrix(db, principal, wanted, start_day=start_day, end_day=end_day, resolution_s=res)
     row_of = {meter_id: i for i, meter_id in enumerate(matrix.meter_ids)}
-    meter_digests = {
-        str(m): _array_digest(matrix.energy_kwh[row_of[m]], matrix.status[row_of[m]]) for m in matrix.meter_ids
-    }
+    # hashing a plant-year's arrays takes a while: off the event loop, like the engine's digest below
+    meter_digests = await off_loop(_meter_digests, matrix)
     if not any(m.role == MeterRole.MAIN for m in electric) and not any(m.role == MeterRole.SUB for m in electric):
         raise CalculationFailed(
             "NO_MAIN_METER",
@@ -316,7 +324,7 @@ async def load_inputs(
             )
         ).scalars()
     )
-    if not batch_rows and not np.isfinite(meters_in.energy_kwh).any():
+    if not batch_rows and not np.isfinite(meters_in.energy_kwh[:, ~outside]).any():
         raise CalculationFailed(
             "NO_DATA",
             f"no interval data and no production batches for '{installation.name}' from {start.isoformat()} "
@@ -378,7 +386,6 @@ async def load_inputs(
 
     # the grid runs from UTC midnight to UTC midnight; the period from local midnight to local midnight:
     # the grid's intervals outside the period carry nothing, so that only the period counts
-    outside = ~in_period(grid_start_s, res, n, int(start.timestamp()), int(end.timestamp()))
     meters_in = replace(
         meters_in, energy_kwh=_blank(meters_in.energy_kwh, outside), status=_measured(meters_in.status, outside)
     )
@@ -399,7 +406,7 @@ async def load_inputs(
         period_start_s=int(start.timestamp()),
         period_end_s=int(end.timestamp()),
     )
-    digest = inputs_digest(inputs, parameters)
+    digest = await off_loop(inputs_digest, inputs, parameters)
     manifest: dict[str, Any] = {
         "methodology_version": parameters.methodology_version,
         "parameters": {

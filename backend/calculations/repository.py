@@ -35,6 +35,15 @@ async def active_run(db: AsyncSession, job_id: str) -> CalculationRun | None:
     return rows.scalar_one_or_none()
 
 
+async def unfinished_run_ids(db: AsyncSession, *, created_before: datetime) -> list[uuid.UUID]:
+    rows = await db.execute(
+        select(CalculationRun.id).where(
+            CalculationRun.status.in_(list(ACTIVE_STATUSES)), CalculationRun.created_at < created_before
+        )
+    )
+    return list(rows.scalars())
+
+
 async def runs(
     db: AsyncSession,
     *,

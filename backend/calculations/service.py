@@ -17,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,15 +31,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.calculations import repository
+from backend.calculations.bundle import write_bundle
 from backend.calculations.errors import (
     BadPeriod,
     CalculationFailed,
     CalculationRunNotFound,
     FootprintNotFound,
+    InputsChanged,
     RunNotCancellable,
     RunNotFinished,
 )
-from backend.calculations.inputs import LoadedInputs, finite_or_none
+from backend.calculations.inputs import LoadedInputs, finite_or_none, load_inputs
 from backend.calculations.models import (
     ACTIVE_STATUSES,
     CalculationRun,
@@ -54,8 +58,10 @@ from backend.db import defer_job, new_id, tenant_scope_of, utcnow
 from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
+from backend.offload import off_loop
 from backend.production.models import Product
 from backend.production.service import installation_for
+from backend.services import Services
 from backend.tenants.models import TenantKind
 from workers.engine.calculation import (
     CALCULATION_METHODOLOGY_VERSION,
@@ -339,6 +345,23 @@ async def fail_run(db: AsyncSession, actor: Principal, run_id: uuid.UUID, code: 
     await record(db, actor, "calculation_run.failed", "calculation_run", run.id, details={"code": code})
 
 
+async def fail_stale_runs(db: AsyncSession, actor: Principal, *, older_than: datetime) -> int:
+    """Fail the runs still queued or running since before ``older_than``: their job died (the worker stopped).
+
+    Until then the same calculation cannot be started again (one active run per key).
+    """
+    ids = await repository.unfinished_run_ids(db, created_before=older_than)
+    for run_id in ids:
+        await fail_run(
+            db,
+            actor,
+            run_id,
+            "RUN_JOB_LOST",
+            f"the run did not finish by {older_than.isoformat()}; nothing was stored: start it again",
+        )
+    return len(ids)
+
+
 def _json_number(value: Any) -> Any:
     """A float for JSON; NaN and infinities (no value) as null."""
     if isinstance(value, (float, np.floating)):
@@ -366,7 +389,7 @@ def _product_payload(
     """The figures, default comparison, breakdown and data quality of one product row, each figure with its
     method and the factor or source it rests on."""
     inputs, p = loaded.inputs, result.products
-    figures = {
+    figures: dict[str, Any] = {
         name: _float(getattr(p, name), q)
         for name in (
             "net_mass_t",
@@ -392,7 +415,7 @@ def _product_payload(
         "electricity": "metered intervals allocated to batches by line share, overhead and idle pooled per local day",
     }
     product_index = inputs.products.ids.index(p.ids[q])
-    defaults = {
+    defaults: dict[str, Any] = {
         "default_see_direct": _float(p.default_see_direct, q),
         "default_see_indirect": _float(p.default_see_indirect, q),
         "default_see_obligation": _float(p.default_see_obligation, q),
@@ -439,7 +462,7 @@ def _product_payload(
         ],
         "grid_factor": {"value": inputs.grid_factor.value, "factor_ref": inputs.grid_factor.ref},
     }
-    quality = {
+    quality: dict[str, Any] = {
         name: _float(getattr(p, name), q)
         for name in ("measured_share", "estimated_share", "missing_share", "defaulted_share")
     }
@@ -507,7 +530,7 @@ async def finish_run(
     if run.cancel_requested:
         _end(run, RunStatus.CANCELLED, stage="cancelled")
         return None
-    checks = validation_report(loaded.inputs, result, tolerance=installation.balance_tolerance)
+    checks = await off_loop(validation_report, loaded.inputs, result, tolerance=installation.balance_tolerance)
     check_balance(checks)
     inputs = loaded.inputs
     b = result.batches
@@ -551,8 +574,8 @@ async def finish_run(
     price = float(run.parameters["certificate_price_eur_per_t"])
     product_rows = []
     published = []
-    batches_per_product = (
-        np.bincount(inputs.batches.product[b.index], minlength=len(inputs.products.ids)) if b.ids else []
+    batches_per_product: list[int] = (
+        np.bincount(inputs.batches.product[b.index], minlength=len(inputs.products.ids)).tolist() if b.ids else []
     )
     await repository.lock_footprint_period(db, run.installation_id, run.period_start, run.period_end)
     product_ids = [uuid.UUID(pid) for pid in result.products.ids]
@@ -791,7 +814,9 @@ __all__ = [
     "check_period",
     "checkpoint",
     "default_against_actual",
+    "export_bundle",
     "fail_run",
+    "fail_stale_runs",
     "finish_run",
     "get_footprint",
     "get_run",
@@ -813,3 +838,61 @@ async def checks_of(db: AsyncSession, run_ids: list[uuid.UUID]) -> list[RunValid
 async def lineages_of(db: AsyncSession, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[FootprintVersion]]:
     """Each version's whole lineage, newest first (a loader's batch function; the versions were authorised)."""
     return await repository.lineages(db, version_ids)
+
+
+# --- bundle export -----------------------------------------------------------------------------------------
+
+
+def _bundle_bytes(loaded: LoadedInputs, extra: dict[str, Any], time_zone: str) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bundle.zip"
+        write_bundle(path, loaded.inputs, loaded.parameters, extra, time_zone=time_zone)
+        return path.read_bytes()
+
+
+async def export_bundle(
+    services: Services, db: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> tuple[CalculationRun, bytes]:
+    """A succeeded run's calculation bundle (zip), rebuilt from the stored data (audited).
+
+    The inputs are loaded again and must give the run's inputs digest: if the stored data changed since the
+    run (a batch corrected, an interval edited), the bundle would not recompute the run, and it is refused.
+    """
+    run = await finished_run(db, principal, run_id)
+    installation = await db.get(Installation, run.installation_id)
+    assert installation is not None
+    parameters = parameters_for_engine(run)
+    loaded = await load_inputs(
+        services,
+        db,
+        Principal.system("calculation bundle", principal.tenant_id),
+        installation,
+        run.period_start,
+        run.period_end,
+        parameters,
+        fuel_density_t_per_m3=dict(run.parameters.get("fuel_density_t_per_m3") or {}),
+    )
+    if loaded.inputs_digest != run.inputs_digest:
+        raise InputsChanged(
+            "the stored data of this installation and period changed since the run: start a new run to export "
+            "a bundle that recomputes it",
+            field="id",
+        )
+    extra = {
+        "run_id": str(run.id),
+        "installation": run.manifest.get("installation", {}),
+        "period": {"start": run.period_start.isoformat(), "end": run.period_end.isoformat()},
+        "output_digest": run.output_digest,
+        "run_manifest": run.manifest,
+        "exported_by": principal.label,
+    }
+    data = await off_loop(_bundle_bytes, loaded, extra, installation.timezone)
+    await record(
+        db,
+        principal,
+        "calculation_run.bundle_exported",
+        "calculation_run",
+        run.id,
+        details={"inputs_digest": run.inputs_digest, "bundle_sha256": hashlib.sha256(data).hexdigest()},
+    )
+    return run, data

@@ -3,7 +3,7 @@ versions written whole; a double submission is one run, a cancelled or failed ru
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -16,6 +16,7 @@ from backend.calculations.models import (
     RunProductResult,
     RunValidationCheck,
 )
+from backend.identity.principal import Principal
 from backend.outbox import OutboxJob
 from tests.factories.calculations import period, small_plant, work_off_queue
 from tests.factories.tenants import login, make_tenant
@@ -274,3 +275,36 @@ async def test_a_run_is_refused_naming_the_field(services, http, change, field):
     assert payload["run"] is None and field in {e["field"] for e in payload["errors"]}, payload
     async with services.db.tenant(owner.tenant.scope()) as db:
         assert await db.scalar(select(func.count()).select_from(CalculationRun)) == 0
+
+
+async def test_a_run_whose_job_died_is_failed_by_the_sweep_and_can_be_started_again(services, http):
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    session = await login(http, owner.email)
+    lost = await start(session, plant, plant.start, plant.end)
+    # when: the sweep runs after the job's time is up
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        failed = await service.fail_stale_runs(
+            db, Principal.system("sweep", owner.id), older_than=datetime.now(UTC) + timedelta(seconds=1)
+        )
+    # then
+    assert failed == 1
+    run = await read_run(session, lost["run"]["id"])
+    assert run["status"] == "FAILED" and run["errorCode"] == "RUN_JOB_LOST"
+    again = await start(session, plant, plant.start, plant.end)
+    assert again["created"] is True and again["run"]["id"] != lost["run"]["id"]
+
+
+async def test_a_period_over_the_autumn_clock_change_counts_its_25_hour_day(services, http):
+    # given: local days 25 and 26 October 2026 in Belgrade; the first has 25 hours
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner, first=date(2026, 10, 25))
+    assert plant.end - plant.start == timedelta(hours=49)
+    session = await login(http, owner.email)
+    # when
+    started = await start(session, plant, plant.start, plant.end)
+    await work_off_queue(services)
+    # then: every quarter hour of the 49 local hours counts, once
+    run = await read_run(session, started["run"]["id"])
+    assert run["status"] == "SUCCEEDED", run
+    assert run["summary"]["consumption_kwh"] == pytest.approx(100.0 * 4 * 49)
