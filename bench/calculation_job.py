@@ -404,7 +404,8 @@ async def main() -> None:
         for module, name, label in (
             (calculation_inputs, "_supply", "  of which supply (PPA reads through the grants)"),
             (calculation_inputs, "_sha256", "  of which the manifest's hashes"),
-            (calculation_repository, "insert_rows", "  of which inserting result rows"),
+            (calculation_repository, "insert_rows", "  of which inserting product results and checks"),
+            (calculation_repository, "copy_batch_results", "  of which inserting batch results (COPY)"),
         ):
             function = getattr(module, name, None)
             if function is not None:

@@ -30,6 +30,7 @@ import json
 import math
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -40,10 +41,12 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.calculations import repository
 from backend.calculations.errors import CalculationFailed
 from backend.developers.connections import connection_of_contract, effective_status
-from backend.developers.models import ConnectionStatus, SettlementInterval
+from backend.developers.models import ConnectionStatus
 from backend.developers.reads import read_generator_data, read_period_intervals
+from backend.developers.schemas import IntervalColumns
 from backend.errors import DomainError
 from backend.factors.errors import FactorMissing, FactorOutOfScope
 from backend.factors.schemas import Selection
@@ -56,7 +59,7 @@ from backend.metering.reports import interval_matrix
 from backend.metering.service import data_points_of
 from backend.offload import off_loop
 from backend.production.goods import check_cn_code
-from backend.production.models import BatchPrecursor, Product, ProductionBatch
+from backend.production.models import Product
 from backend.services import Services
 from backend.supply.models import ContractDeliveryPoint, ContractKind, PlantTechnology, SupplyContract
 from backend.supply.service import actual_factor_conditions
@@ -196,34 +199,75 @@ def _measured(status: NDArray[np.uint8], outside: NDArray[np.bool_]) -> NDArray[
     return out
 
 
+def _uuid_bytes(values: Sequence[uuid.UUID | None]) -> bytes:
+    return b"".join(v.bytes if v is not None else bytes(16) for v in values)
+
+
+def _batches_digest(rows: list[Any], batches: Batches) -> str:
+    digest = hashlib.sha256()
+    digest.update(_uuid_bytes([r["id"] for r in rows]))
+    digest.update("\n".join(r["batch_number"] for r in rows).encode())
+    digest.update(_uuid_bytes([r["product_id"] for r in rows]))
+    digest.update(_uuid_bytes([r["line_id"] for r in rows]))
+    for array in (batches.start_s, batches.end_s, batches.net_mass_t):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _precursors_digest(rows: list[Any]) -> str:
+    digest = hashlib.sha256()
+    digest.update(_uuid_bytes([r["batch_id"] for r in rows]))
+    digest.update(np.array([r["position"] for r in rows], dtype="<i8").tobytes())
+    digest.update("\n".join(f"{r['cn_code'] or ''}\t{r['emissions_source'] or ''}" for r in rows).encode())
+    digest.update(np.array([r["mass_t"] for r in rows], dtype="<f8").tobytes())
+    embedded = [np.nan if r["embedded_tco2e_per_t"] is None else r["embedded_tco2e_per_t"] for r in rows]
+    digest.update(np.array(embedded, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
 def settlement_on_grid(
-    rows: list[SettlementInterval], grid_start_s: int, resolution_s: int, n: int
+    rows: IntervalColumns, grid_start_s: int, resolution_s: int, n: int
 ) -> tuple[NDArray[np.float64], int]:
     """Settlement intervals on the grid (kWh; NaN where none covers) and their coarsest resolution.
 
-    An interval finer than the grid adds to the grid interval it starts in; one coarser than the grid
-    is spread evenly over the grid intervals it covers (the native resolution says so to the engine).
+    An interval finer than the grid adds to the grid interval it starts in; one coarser than the grid is
+    spread evenly over the grid intervals it covers (the native resolution says so to the engine). Each
+    row's grid cells come from one ``np.repeat`` and are summed with ``np.bincount`` (in the rows' order,
+    as a loop over them would add).
     """
     energy = np.full(n, np.nan, dtype=np.float64)
-    native = 0
-    for r in rows:
-        start_s = int(r.interval_start.timestamp())
-        end_s = int(r.interval_end.timestamp())
-        native = max(native, int(r.resolution_s))
-        first = (start_s - grid_start_s) // resolution_s
-        last = -(-(end_s - grid_start_s) // resolution_s)
-        first, last = max(first, 0), min(last, n)
-        if last <= first:
-            continue
-        kwh = r.energy_wh / 1000.0
-        share = kwh / (last - first)
-        block = energy[first:last]
-        energy[first:last] = np.where(np.isnan(block), share, block + share)
+    if not len(rows):
+        return energy, resolution_s
+    start_s = np.array(rows.start_s, dtype=np.int64)
+    end_s = np.array(rows.end_s, dtype=np.int64)
+    wh = np.array(rows.energy_wh, dtype=np.float64)
+    native = int(max(rows.resolution_s))
+    first = np.maximum((start_s - grid_start_s) // resolution_s, 0)
+    last = np.minimum(-(-(end_s - grid_start_s) // resolution_s), n)
+    keep = last > first
+    first, count = first[keep], (last - first)[keep]
+    if count.size:
+        share = (wh[keep] / 1000.0) / count
+        offsets = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        cells = np.repeat(first, count) + offsets
+        summed = np.bincount(cells, weights=np.repeat(share, count), minlength=n)
+        covered = np.bincount(cells, minlength=n) > 0
+        energy[covered] = summed[covered]
     return energy, native or resolution_s
+
+
+def settlement_digest(rows: IntervalColumns) -> str:
+    """sha256 of the settlement rows: start s, end s, resolution s, Wh and quality (int64 LE arrays one after
+    another), then each row's upload id (16 bytes)."""
+    digest = hashlib.sha256()
+    for column in (rows.start_s, rows.end_s, rows.resolution_s, rows.energy_wh, rows.quality):
+        digest.update(np.array(column, dtype="<i8").tobytes())
+    digest.update(_uuid_bytes(rows.upload_id))
+    return digest.hexdigest()
 
 
 async def _installation_meters(db: AsyncSession, installation_id: uuid.UUID, start: datetime) -> list[Meter]:
@@ -311,19 +355,7 @@ async def load_inputs(
     )
 
     # --- batches, precursors and products ------------------------------------------------------------
-    batch_rows = list(
-        (
-            await db.execute(
-                select(ProductionBatch)
-                .where(
-                    ProductionBatch.installation_id == installation.id,
-                    ProductionBatch.started_at < end,
-                    ProductionBatch.ended_at > start,
-                )
-                .order_by(ProductionBatch.started_at, ProductionBatch.batch_number)
-            )
-        ).scalars()
-    )
+    batch_rows = await repository.batch_rows(db, installation.id, start, end)
     if not batch_rows and not np.isfinite(meters_in.energy_kwh[:, ~outside]).any():
         raise CalculationFailed(
             "NO_DATA",
@@ -331,31 +363,19 @@ async def load_inputs(
             f"to {end.isoformat()}",
             field="period",
         )
-    product_ids = list(dict.fromkeys(b.product_id for b in batch_rows))
+    product_ids = list(dict.fromkeys(b["product_id"] for b in batch_rows))
     products = {p.id: p for p in (await db.execute(select(Product).where(Product.id.in_(product_ids)))).scalars()}
     product_index = {pid: i for i, pid in enumerate(product_ids)}
-    precursor_rows = (
-        list(
-            (
-                await db.execute(
-                    select(BatchPrecursor)
-                    .where(BatchPrecursor.batch_id.in_([b.id for b in batch_rows]))
-                    .order_by(BatchPrecursor.batch_id, BatchPrecursor.position)
-                )
-            ).scalars()
-        )
-        if batch_rows
-        else []
-    )
-    batch_index = {b.id: i for i, b in enumerate(batch_rows)}
+    precursor_rows = await repository.precursor_rows(db, installation.id, start, end) if batch_rows else []
+    batch_index = {b["id"]: i for i, b in enumerate(batch_rows)}
     batches_in = Batches(
-        ids=tuple(str(b.id) for b in batch_rows),
-        numbers=tuple(b.batch_number for b in batch_rows),
-        line=np.array([line_index.get(b.line_id, -1) if b.line_id else -1 for b in batch_rows], dtype=np.int64),
-        start_s=np.array([int(b.started_at.timestamp()) for b in batch_rows], dtype=np.int64),
-        end_s=np.array([int(b.ended_at.timestamp()) for b in batch_rows], dtype=np.int64),
-        net_mass_t=np.array([b.net_mass_t for b in batch_rows], dtype=np.float64),
-        product=np.array([product_index[b.product_id] for b in batch_rows], dtype=np.int64),
+        ids=tuple(str(b["id"]) for b in batch_rows),
+        numbers=tuple(b["batch_number"] for b in batch_rows),
+        line=np.array([line_index.get(b["line_id"], -1) if b["line_id"] else -1 for b in batch_rows], dtype=np.int64),
+        start_s=np.array([b["start_s"] for b in batch_rows], dtype=np.int64),
+        end_s=np.array([b["end_s"] for b in batch_rows], dtype=np.int64),
+        net_mass_t=np.array([b["net_mass_t"] for b in batch_rows], dtype=np.float64),
+        product=np.array([product_index[b["product_id"]] for b in batch_rows], dtype=np.int64),
     )
     precursors_in = await _precursors(db, installation, precursor_rows, batch_index, batch_rows, on, keep)
     products_in = await _products(db, installation, [products[p] for p in product_ids], on, keep, warnings)
@@ -429,26 +449,11 @@ async def load_inputs(
         },
         "batches": {
             "count": len(batch_rows),
-            "digest": _sha256(
-                [
-                    [
-                        str(b.id),
-                        b.batch_number,
-                        str(b.product_id),
-                        str(b.line_id),
-                        b.started_at,
-                        b.ended_at,
-                        b.net_mass_t,
-                    ]
-                    for b in batch_rows
-                ]
-            ),
-            "precursors_digest": _sha256(
-                [
-                    [str(p.batch_id), p.position, p.cn_code, p.mass_t, p.embedded_tco2e_per_t, p.emissions_source]
-                    for p in precursor_rows
-                ]
-            ),
+            "method": "sha256 of the batches' ids, numbers, products, lines (16-byte ids, UTF-8 lines), "
+            "start and end (int64 s) and net mass (float64); of the precursors' batch ids, positions, CN codes, "
+            "masses, embedded emissions (NaN none) and sources",
+            "digest": _batches_digest(batch_rows, batches_in),
+            "precursors_digest": _precursors_digest(precursor_rows),
         },
         "products": {str(p): products[p].cn_code for p in product_ids},
         "contracts": supply_manifest,
@@ -461,7 +466,9 @@ async def load_inputs(
         manifest=manifest,
         inputs_digest=digest,
         warnings=warnings,
-        batch_products={str(b.id): (str(b.product_id), str(b.line_id) if b.line_id else None) for b in batch_rows},
+        batch_products={
+            str(b["id"]): (str(b["product_id"]), str(b["line_id"]) if b["line_id"] else None) for b in batch_rows
+        },
     )
 
 
@@ -569,9 +576,9 @@ async def _fuels(
 async def _precursors(
     db: AsyncSession,
     installation: Installation,
-    rows: list[BatchPrecursor],
+    rows: list[Any],
     batch_index: dict[uuid.UUID, int],
-    batches: list[ProductionBatch],
+    batches: list[Any],
     on: date,
     keep: Any,
 ) -> Precursors:
@@ -582,31 +589,31 @@ async def _precursors(
     defaulted = np.zeros(len(rows), dtype=bool)
     refs: list[str] = []
     for i, p in enumerate(rows):
-        if p.embedded_tco2e_per_t is not None:
-            see[i] = p.embedded_tco2e_per_t
-            refs.append(f"precursor:{p.emissions_source}")
+        if p["embedded_tco2e_per_t"] is not None:
+            see[i] = p["embedded_tco2e_per_t"]
+            refs.append(f"precursor:{p['emissions_source']}")
             continue
-        if not p.cn_code:
-            batch = batches[batch_index[p.batch_id]]
+        if not p["cn_code"]:
+            batch = batches[batch_index[p["batch_id"]]]
             raise CalculationFailed(
                 "PRECURSOR_UNKNOWN",
-                f"precursor {p.position + 1} of batch '{batch.batch_number}' has neither embedded emissions nor a CN "
-                "code to take a default value for",
+                f"precursor {p['position'] + 1} of batch '{batch['batch_number']}' has neither embedded emissions "
+                "nor a CN code to take a default value for",
                 field="precursors",
             )
-        if p.cn_code not in defaults:
+        if p["cn_code"] not in defaults:
             try:
-                selection = await goods_default(db, p.cn_code, installation.country, on)
+                selection = await goods_default(db, p["cn_code"], installation.country, on)
             except FactorOutOfScope:
-                defaults[p.cn_code] = (0.0, f"out_of_scope:{p.cn_code}|{installation.country}")
+                defaults[p["cn_code"]] = (0.0, f"out_of_scope:{p['cn_code']}|{installation.country}")
             else:
-                defaults[p.cn_code] = (float(selection.factor.value), keep(selection))
-        see[i], ref = defaults[p.cn_code]
+                defaults[p["cn_code"]] = (float(selection.factor.value), keep(selection))
+        see[i], ref = defaults[p["cn_code"]]
         defaulted[i] = True
         refs.append(ref)
     return Precursors(
-        batch=np.array([batch_index[p.batch_id] for p in rows], dtype=np.int64),
-        mass_t=np.array([p.mass_t for p in rows], dtype=np.float64),
+        batch=np.array([batch_index[p["batch_id"]] for p in rows], dtype=np.int64),
+        mass_t=np.array([p["mass_t"] for p in rows], dtype=np.float64),
         see_direct=see,
         # the default values of aluminium list direct emissions only (indirect: N/A in [IR2621] Annex I)
         see_indirect=np.zeros(len(rows)),
@@ -729,9 +736,7 @@ async def _supply(
                 entry["settlement"] = {
                     "connection_id": str(connection_id),
                     "intervals": len(rows),
-                    "digest": _sha256(
-                        [[r.interval_start, r.interval_end, r.energy_wh, r.quality, str(r.upload_id)] for r in rows]
-                    ),
+                    "digest": settlement_digest(rows),
                 }
         if source_of_data == "none" and contract.generator_meter_id in row_of:
             energy[i] = matrix.energy_kwh[row_of[contract.generator_meter_id]]
@@ -793,7 +798,7 @@ async def _ppa_intervals(
     start: datetime,
     end: datetime,
     warnings: list[dict[str, str]],
-) -> tuple[list[SettlementInterval] | None, uuid.UUID | None, Any]:
+) -> tuple[IntervalColumns | None, uuid.UUID | None, Any]:
     """The developer's settlement intervals of a connected PPA, read through its grant; None when no live
     connection shares them (the contract's generator meter on site is used instead, if any)."""
     offtaker = principal.require_tenant()
