@@ -235,7 +235,8 @@ def settlement_on_grid(
     """Settlement intervals on the grid (kWh; NaN where none covers) and their coarsest resolution.
 
     An interval finer than the grid adds to the grid interval it starts in; one coarser than the grid is
-    spread evenly over the grid intervals it covers (the native resolution says so to the engine). Each
+    spread evenly over the grid intervals it covers (the native resolution says so to the engine), and the
+    share of the cells outside the grid is left out. Each
     row's grid cells come from one ``np.repeat`` and are summed with ``np.bincount`` (in the rows' order,
     as a loop over them would add).
     """
@@ -246,12 +247,14 @@ def settlement_on_grid(
     end_s = np.array(rows.end_s, dtype=np.int64)
     wh = np.array(rows.energy_wh, dtype=np.float64)
     native = int(max(rows.resolution_s))
-    first = np.maximum((start_s - grid_start_s) // resolution_s, 0)
-    last = np.minimum(-(-(end_s - grid_start_s) // resolution_s), n)
+    first = (start_s - grid_start_s) // resolution_s
+    last = -(-(end_s - grid_start_s) // resolution_s)
+    # each grid cell an interval covers gets the same share; cells outside the grid are dropped with theirs
+    share = (wh / 1000.0) / np.maximum(last - first, 1)
+    first, last = np.maximum(first, 0), np.minimum(last, n)
     keep = last > first
-    first, count = first[keep], (last - first)[keep]
+    first, count, share = first[keep], (last - first)[keep], share[keep]
     if count.size:
-        share = (wh[keep] / 1000.0) / count
         offsets = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
         cells = np.repeat(first, count) + offsets
         summed = np.bincount(cells, weights=np.repeat(share, count), minlength=n)

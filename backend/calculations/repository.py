@@ -192,12 +192,13 @@ async def batch_rows(db: AsyncSession, installation_id: uuid.UUID, start: dateti
     line_id, started_at, ended_at, net_mass_t, start_s, end_s), by start then number, on the unit of work's
     own connection: a plant-year's 20,000 as ORM entities or rows took about a second."""
     driver = await _driver(db)
+    schema = tenant_scope_of(db).quoted_schema
     return list(
         await driver.fetch(
             f"""
             SELECT id, batch_number, product_id, line_id, started_at, ended_at, net_mass_t,
                    extract(epoch FROM started_at)::bigint AS start_s, extract(epoch FROM ended_at)::bigint AS end_s
-            FROM "{tenant_scope_of(db).schema}".production_batches
+            FROM {schema}.production_batches
             WHERE installation_id = $1 AND started_at < $3 AND ended_at > $2
             ORDER BY started_at, batch_number
             """,
@@ -212,12 +213,12 @@ async def precursor_rows(db: AsyncSession, installation_id: uuid.UUID, start: da
     """The precursors of the same batches as :func:`batch_rows` as plain records (batch_id, position, cn_code,
     mass_t, embedded_tco2e_per_t, emissions_source), by batch and position."""
     driver = await _driver(db)
-    schema = tenant_scope_of(db).schema
+    schema = tenant_scope_of(db).quoted_schema
     return list(
         await driver.fetch(
             f"""
             SELECT p.batch_id, p.position, p.cn_code, p.mass_t, p.embedded_tco2e_per_t, p.emissions_source
-            FROM "{schema}".batch_precursors p JOIN "{schema}".production_batches b ON b.id = p.batch_id
+            FROM {schema}.batch_precursors p JOIN {schema}.production_batches b ON b.id = p.batch_id
             WHERE b.installation_id = $1 AND b.started_at < $3 AND b.ended_at > $2
             ORDER BY p.batch_id, p.position
             """,

@@ -114,7 +114,7 @@ async def interval_columns(
     connection = await db.connection()
     raw = await connection.get_raw_connection()
     driver = cast(asyncpg.Connection, raw.driver_connection)
-    schema = tenant_scope_of(db).schema
+    schema = tenant_scope_of(db).quoted_schema
     row = await driver.fetchrow(
         f"""
         SELECT coalesce(array_agg(extract(epoch FROM interval_start)::bigint ORDER BY interval_start), '{{}}'),
@@ -123,7 +123,7 @@ async def interval_columns(
                coalesce(array_agg(energy_wh ORDER BY interval_start), '{{}}'),
                coalesce(array_agg(quality ORDER BY interval_start), '{{}}'),
                coalesce(array_agg(upload_id ORDER BY interval_start), '{{}}')
-        FROM "{schema}".settlement_intervals
+        FROM {schema}.settlement_intervals
         WHERE connection_id = $1 AND interval_start >= $2 AND interval_start < $3
         """,
         connection_id,

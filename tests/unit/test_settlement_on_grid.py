@@ -30,7 +30,7 @@ def test_finer_intervals_add_up_and_coarser_ones_spread_evenly() -> None:
         (300, 600, 300, 2000),
         (600, 900, 300, 3000),
         (3600, 7200, 3600, 8000),  # an hour over four cells
-        (-900, 900, 1800, 4000),  # starts before the grid: only its cell inside counts
+        (-900, 900, 1800, 4000),  # starts before the grid: only its half inside counts
     )
     energy, native = settlement_on_grid(rows, 0, 900, 12)
     assert native == 3600
