@@ -16,6 +16,7 @@ from backend.calculations.models import (
     CalculationRun,
     FootprintVersion,
     RunBatchResult,
+    RunLineSeries,
     RunProductResult,
     RunValidationCheck,
 )
@@ -323,3 +324,36 @@ async def lineages(db: AsyncSession, version_ids: Sequence[uuid.UUID]) -> dict[u
     for r in rows.scalars():
         by_key.setdefault((r.product_id, r.installation_id, r.period_start, r.period_end), []).append(r)
     return {vid: by_key.get(key, []) for vid, key in keys.items()}
+
+
+async def line_series(db: AsyncSession, run_id: uuid.UUID, line_id: uuid.UUID) -> RunLineSeries | None:
+    return await db.get(RunLineSeries, (run_id, line_id))
+
+
+async def line_series_keys(db: AsyncSession, run_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(line id, line code) of each line series the run stored, by code."""
+    rows = await db.execute(
+        select(RunLineSeries.line_id, RunLineSeries.line_code)
+        .where(RunLineSeries.run_id == run_id)
+        .order_by(RunLineSeries.line_code)
+    )
+    return [(r[0], r[1]) for r in rows.all()]
+
+
+async def line_totals(db: AsyncSession, run_id: uuid.UUID, product_id: uuid.UUID) -> list[Any]:
+    """Per line (None: batches without a line) what the product's batches of the run received."""
+    rows = await db.execute(
+        select(
+            RunBatchResult.line_id,
+            func.count(),
+            func.sum(RunBatchResult.net_mass_t),
+            func.sum(RunBatchResult.energy_kwh),
+            func.sum(RunBatchResult.line_kwh),
+            func.sum(RunBatchResult.overhead_kwh),
+            func.sum(RunBatchResult.idle_kwh),
+            func.sum(RunBatchResult.matched_kwh),
+        )
+        .where(RunBatchResult.run_id == run_id, RunBatchResult.product_id == product_id)
+        .group_by(RunBatchResult.line_id)
+    )
+    return list(rows.all())
