@@ -4,7 +4,7 @@ factor it got), beside the run's digests and bundle."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from backend.production import service as production
 from backend.production.models import ProductionRoute
 from backend.production.schemas import ProductData
 from tests.factories.calculations import FIRST_DAY, N_DAYS, local, period, store_intervals, work_off_queue
+from tests.factories.certificates import go_data, register, register_cancelled, statement_data
 from tests.factories.production import record
 from tests.factories.supply import generation_csv, make_ppa_world
 from tests.factories.tenants import login, make_tenant
@@ -24,7 +25,7 @@ LINE_KWH = 50.0 + 48.0  # the two sub-meters of line L1 per quarter hour
 GRID = 0.729  # the published grid default of the plant's country [tCO2e/MWh]
 
 
-async def ppa_run(services, http):
+async def ppa_run(services, http, before_run=None):
     """The exporter's plant (100 kWh per quarter hour, 98 of them on line L1) with a PPA whose developer
     uploaded two days of 15-minute generation; a run of those two days, done."""
     world = await make_ppa_world(services)
@@ -45,6 +46,8 @@ async def ppa_run(services, http):
     second = FIRST_DAY + timedelta(days=1)
     await record(services, exporter, site, "B-1", local(FIRST_DAY, 6), local(FIRST_DAY, 18), product="PRF-2990")
     await record(services, exporter, site, "B-2", local(second, 6), local(second, 18), product="PRF-2990")
+    if before_run is not None:
+        await before_run(world)
     session = await login(http, exporter.email)
     body = await session.gql(
         operation("StartCalculationRun"),
@@ -188,3 +191,51 @@ async def test_another_organisation_reads_neither_a_lines_hours_nor_a_footprints
     assert explained["errors"][0]["extensions"]["code"] == "FOOTPRINT_NOT_FOUND", explained
     for body in (hours, explained):
         assert str(world.site.line_id) not in str(body) and str(world.contract_id) not in str(body)
+
+
+async def test_guarantees_of_origin_cancelled_for_the_installation_are_shown_for_information_only(services, http):
+    async def cancel_certificates(world):
+        site = world.site
+        # cancelled for this installation, produced in November (the period is 10-11 November)
+        await register_cancelled(
+            services,
+            world.exporter,
+            go_data(1, 400, production_start_on=date(2026, 11, 1), production_end_on=date(2026, 11, 30)),
+            statement_data(installation_id=site.installation_id, statement_reference="EMS-CAN-2026-0042"),
+        )
+        # produced in October: no overlap with the period
+        await register_cancelled(
+            services,
+            world.exporter,
+            go_data(
+                501,
+                600,
+                production_start_on=date(2026, 10, 1),
+                production_end_on=date(2026, 10, 31),
+                issued_on=date(2026, 11, 5),
+            ),
+            statement_data(installation_id=site.installation_id),
+        )
+        # cancelled for no installation, and one held but not cancelled
+        await register_cancelled(services, world.exporter, go_data(701, 800), statement_data())
+        await register(services, world.exporter, go_data(901, 1000))
+
+    world, session, run = await ppa_run(services, http, before_run=cancel_certificates)
+    versions = await session.gql(
+        operation("ProductFootprints"), {"installationId": gid("Installation", world.site.installation_id)}
+    )
+    (version,) = versions["data"]["productFootprints"]["nodes"]
+    body = await session.gql(operation("FootprintExplanation"), {"footprintVersionId": version["id"]})
+    assert "errors" not in body, body
+    x = body["data"]["footprintExplanation"]
+    # then: only the November range cancelled for this installation, with its volume, scheme and statement
+    (certificate,) = x["guaranteesOfOrigin"]
+    assert certificate["volumeMwh"] == 400 and certificate["scheme"] == "go_eecs"
+    assert certificate["statementReference"] == "EMS-CAN-2026-0042"
+    assert x["guaranteesOfOriginMwh"] == 400
+    assert "do not lower CBAM indirect emissions" in x["guaranteesOfOriginNote"]
+    # and the figures do not move: every kWh at the grid default, as without certificates (the PPA is not eligible)
+    results = await session.gql(operation("CalculationResults"), {"id": run["id"]})
+    (product,) = results["data"]["calculationRun"]["productResults"]
+    assert product["seeIndirect"]["value"] == pytest.approx(400.0 * 24 * N_DAYS / 1000 * GRID / 10.0)
+    assert x["footprint"]["seeObligation"]["value"] == pytest.approx(product["seeObligation"]["value"])
