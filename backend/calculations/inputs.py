@@ -50,7 +50,13 @@ from backend.developers.schemas import IntervalColumns
 from backend.errors import DomainError
 from backend.factors.errors import FactorMissing, FactorOutOfScope
 from backend.factors.schemas import Selection
-from backend.factors.service import fuel_factors, goods_default, grid_default, own_generation_factor_for
+from backend.factors.service import (
+    fuel_density,
+    fuel_factors,
+    goods_default,
+    grid_default,
+    own_generation_factor_for,
+)
 from backend.identity.principal import Principal
 from backend.installations.models import Installation, ProductionLine
 from backend.metering.arrays import IntervalMatrix, day_of, day_start_s
@@ -353,8 +359,19 @@ async def load_inputs(
         status=matrix.status[e_rows] if e_rows else np.zeros((0, n), dtype=np.uint8),
     )
 
+    used_densities: dict[str, dict[str, Any]] = {}
     fuels_in, fuel_units = await _fuels(
-        db, principal, fuel_meters, matrix, row_of, line_index, on, keep, warnings, fuel_density_t_per_m3 or {}
+        db,
+        principal,
+        fuel_meters,
+        matrix,
+        row_of,
+        line_index,
+        on,
+        keep,
+        warnings,
+        fuel_density_t_per_m3 or {},
+        used_densities,
     )
 
     # --- batches, precursors and products ------------------------------------------------------------
@@ -437,6 +454,9 @@ async def load_inputs(
             "certificate_price_eur_per_t": parameters.certificate_price_eur_per_t,
             "fuel_density_t_per_m3": dict(fuel_density_t_per_m3 or {}),
         },
+        # per fuel metered by volume: the density used, where it came from (run_parameter, factor_library or
+        # assumed) and its reference, as the direct figures' factor references name it
+        "fuel_densities": used_densities,
         "installation": {
             "id": str(installation.id),
             "name": installation.name,
@@ -489,6 +509,7 @@ async def _fuels(
     keep: Any,
     warnings: list[dict[str, str]],
     densities: dict[str, float],
+    used_densities: dict[str, dict[str, Any]],
 ) -> tuple[FuelMeters, dict[str, str]]:
     """Fuel rows: each fuel meter without fuel sub-meters, and for a meter with sub-meters the part they
     do not measure (never below 0), so that no quantity counts twice."""
@@ -530,22 +551,13 @@ async def _fuels(
         ef_sel, ncv_sel, of_sel = await fuel_factors(db, fuel, on)
         unit = unit_of.get(meter.id, "m3")
         units[code] = unit
+        density_ref = ""
         ncv_per_t = float(ncv_sel.factor.value)
         if unit in MASS_TO_T:
             quantity[i] = energy * MASS_TO_T[unit]
             ncv[i] = ncv_per_t
         elif unit in VOLUME_UNITS:
-            density = densities.get(fuel)
-            if density is None:
-                density = ASSUMED_DENSITY_T_PER_M3[fuel]
-                warnings.append(
-                    {
-                        "code": "FUEL_DENSITY_ASSUMED",
-                        "message": f"meter '{code}' measures {fuel} by volume; converted to tonnes at "
-                        f"{density * 1000:g} kg/m3 (methane at 0 degC, 101.325 kPa): "
-                        "give the supplier's density in the run's parameters",
-                    }
-                )
+            density, density_ref = await _density(db, fuel, code, on, keep, warnings, densities, used_densities)
             quantity[i] = energy
             ncv[i] = ncv_per_t * density
         else:
@@ -556,7 +568,7 @@ async def _fuels(
             )
         ef[i] = float(ef_sel.factor.value)
         of[i] = float(of_sel.factor.value)
-        refs.append("|".join(keep(s) for s in (ncv_sel, ef_sel, of_sel)))
+        refs.append("|".join([*(keep(s) for s in (ncv_sel, ef_sel, of_sel)), *([density_ref] if density_ref else [])]))
     return (
         FuelMeters(
             ids=tuple(r[0] for r in rows),
@@ -571,6 +583,44 @@ async def _fuels(
         ),
         units,
     )
+
+
+async def _density(
+    db: AsyncSession,
+    fuel: str,
+    code: str,
+    on: date,
+    keep: Any,
+    warnings: list[dict[str, str]],
+    given: dict[str, float],
+    used: dict[str, dict[str, Any]],
+) -> tuple[float, str]:
+    """The density (t/m3) converting a volume-metered fuel to tonnes, and its reference: the run's parameter if
+    given, else the organisation's factor library (its supplier's or measured figure), else, warned, the
+    assumed density of methane at 0 degC and 101.325 kPa."""
+    if fuel in given:
+        density, source = float(given[fuel]), "run_parameter"
+        ref = f"run_parameter:fuel_density:{fuel}:{density:g}"
+    else:
+        try:
+            selection = await fuel_density(db, fuel, on)
+        except FactorMissing:
+            density, source = ASSUMED_DENSITY_T_PER_M3[fuel], "assumed"
+            ref = f"assumed:fuel_density:{fuel}:{density:g}"
+            warnings.append(
+                {
+                    "code": "FUEL_DENSITY_ASSUMED",
+                    "message": f"meter '{code}' measures {fuel} by volume; converted to tonnes at "
+                    f"{density * 1000:g} kg/m3 (methane at 0 degC, 101.325 kPa), as the factor library holds no "
+                    f"density of {fuel} valid on {on.isoformat()}: add the supplier's density to the factor "
+                    "library or give it in the run's parameters",
+                }
+            )
+        else:
+            density, source = float(selection.factor.value), "factor_library"
+            ref = keep(selection)
+    used[fuel] = {"value": density, "unit": "t/m3", "source": source, "ref": ref}
+    return density, ref
 
 
 # --- precursors and products ------------------------------------------------------------------------------
