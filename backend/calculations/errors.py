@@ -15,6 +15,12 @@ class FootprintNotFound(NotFound):
     code = "FOOTPRINT_NOT_FOUND"
 
 
+class LineSeriesNotFound(NotFound):
+    """The run stored no hourly series of that line (not a line of the run's installation)."""
+
+    code = "LINE_SERIES_NOT_FOUND"
+
+
 class RunNotCancellable(Conflict):
     """The run has already ended (succeeded, failed or cancelled)."""
 

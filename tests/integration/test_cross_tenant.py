@@ -320,6 +320,18 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             },
             "refused": True,
         },
+        "AddFuelDensity": {
+            "vars": {
+                "input": {
+                    "fuel": "natural_gas",
+                    "value": "0.0008",
+                    "validFrom": "2026-02-01",
+                    "evidenceDocumentId": gid("EvidenceDocument", w["doc_b"].id),
+                    "supersedes": gid("EmissionFactor", w["factor_b"].id),
+                }
+            },
+            "refused": True,
+        },
         "ComputeOwnGenerationFactor": {
             "vars": {
                 "input": {

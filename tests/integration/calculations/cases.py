@@ -57,6 +57,14 @@ def calculation_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "vars": {"grantorId": _gid("Organization", w["b"].id), "id": _gid("FootprintVersion", w["footprint_b"])},
             "refused": True,
         },
+        "LineElectricity": {
+            "vars": {"runId": run_b, "lineId": _gid("ProductionLine", plant.plant.line_id), **window},
+            "refused": True,
+        },
+        "FootprintExplanation": {
+            "vars": {"footprintVersionId": _gid("FootprintVersion", w["footprint_b"])},
+            "refused": True,
+        },
         "DefaultAgainstActual": {
             "vars": {"productId": _gid("Product", plant.product_id), "installationId": inst_b, **window},
             "refused": True,

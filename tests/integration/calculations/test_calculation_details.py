@@ -3,10 +3,14 @@ oxidation factor (and a stated density); a batch far from its product's electric
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
+from backend.errors import ValidationFailed
+from backend.factors import service as factors
+from backend.factors.schemas import FuelDensityData, Source
 from backend.metering import service as metering
 from backend.metering.models import Medium, MeterRole, Quantity
 from backend.metering.schemas import DataPointData, DeviceData, MeterData
@@ -55,6 +59,92 @@ async def test_gas_burnt_on_the_line_gives_direct_emissions_with_its_factors(ser
         refs = product["seeDirect"]["factorRefs"]
         assert any(r.startswith("fuel_ncv:natural_gas:") for r in refs)
         assert any(r.startswith("fuel_emission_factor:natural_gas:") for r in refs)
+
+
+async def test_the_factor_librarys_gas_density_is_preferred_to_the_assumed_one_and_named(services, http):
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        gas = await metering.create_meter(
+            db,
+            owner.principal,
+            MeterData(
+                installation_id=plant.plant.installation_id,
+                code="GAS1",
+                name="Billet heater gas",
+                medium=Medium.NATURAL_GAS,
+                role=MeterRole.MAIN,
+                line_id=plant.plant.line_id,
+                data_points=[DataPointData(Quantity.GAS_VOLUME, "m3")],
+                device=DeviceData(serial_number="SN-GAS1", installed_at=datetime(2025, 1, 1, tzinfo=UTC)),
+            ),
+        )
+        # the gas supplier's density for 2026 in the organisation's factor library
+        density = await factors.add_fuel_density(
+            db,
+            owner.principal,
+            FuelDensityData(
+                fuel="Natural gas",
+                value=Decimal("0.000785"),
+                valid_from=date(2026, 1, 1),
+                valid_to=date(2027, 1, 1),
+                supplier="Srbijagas",
+                source=Source(document="Srbijagas gas quality certificate 2026"),
+            ),
+        )
+    await store_intervals(services, owner, gas.id, FIRST_DAY - timedelta(days=1), N_DAYS + 1, 10.0)
+    session = await login(http, owner.email)
+    # when: one run without a density in its parameters, one with
+    from_library = await start(session, plant, plant.start, plant.end)
+    given = await start(session, plant, plant.start, plant.end, fuelDensity={"natural_gas": 0.0008})
+    await work_off_queue(services)
+    for started, value, source in ((from_library, 0.000785, "factor_library"), (given, 0.0008, "run_parameter")):
+        run = await read_run(session, started["run"]["id"])
+        assert run["status"] == "SUCCEEDED", run
+        # then: the density used, and where it came from, is in the manifest and the direct figures' references
+        used = run["manifest"]["fuel_densities"]["natural_gas"]
+        assert used["value"] == pytest.approx(value) and used["source"] == source
+        assert "FUEL_DENSITY_ASSUMED" not in {w["code"] for w in run["warnings"]}
+        expected = 10.0 * 96 * N_DAYS * value * 0.048 * 56.1
+        assert run["summary"]["direct_tco2"] == pytest.approx(expected)
+        results = await session.gql(operation("CalculationResults"), {"id": run["id"]})
+        (product,) = results["data"]["calculationRun"]["productResults"]
+        assert used["ref"] in product["seeDirect"]["factorRefs"]
+    assert used_ref_of_library(await read_run(session, from_library["run"]["id"])) == str(density.id)
+
+
+def used_ref_of_library(run: dict) -> str:
+    ref = run["manifest"]["fuel_densities"]["natural_gas"]["ref"]
+    assert ref.startswith("fuel_density:natural_gas:v1:")
+    (entry,) = [f for f in run["manifest"]["factors"] if f["ref"] == ref]
+    assert entry["unit"] == "t/m3" and entry["source"] == "Srbijagas gas quality certificate 2026"
+    return ref.rsplit(":", 1)[1]
+
+
+async def test_a_density_in_kilograms_per_cubic_metre_is_refused_naming_the_value(services):
+    owner = await make_tenant(services)
+    with pytest.raises(ValidationFailed) as refused:
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            await factors.add_fuel_density(
+                db,
+                owner.principal,
+                FuelDensityData(fuel="natural_gas", value=Decimal("0.785"), valid_from=date(2026, 1, 1)),
+            )
+    assert {e.field for e in refused.value.errors} == {"sourceDocument"}
+    with pytest.raises(ValidationFailed) as refused:
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            await factors.add_fuel_density(
+                db,
+                owner.principal,
+                FuelDensityData(
+                    fuel="natural_gas",
+                    value=Decimal("785"),
+                    valid_from=date(2026, 1, 1),
+                    source=Source(document="certificate"),
+                ),
+            )
+    assert [e.field for e in refused.value.errors] == ["value"]
+    assert "kg per cubic metre" in refused.value.errors[0].message
 
 
 async def test_a_batch_far_from_its_products_electricity_per_tonne_is_reported(services, http):
