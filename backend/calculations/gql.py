@@ -16,7 +16,7 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
-from backend.calculations import models, service
+from backend.calculations import models, service, shared
 from backend.calculations.loaders import checks_by_run_id, lineage_by_version_id
 from backend.calculations.schemas import FootprintFilter, RunRequest
 from backend.errors import FieldError, ValidationFailed
@@ -241,10 +241,19 @@ class CalculationRun(relay.Node):
         rows = await info.context.loader("checks_by_run_id", checks_by_run_id).load(uuid.UUID(self.id))
         return [ValidationCheck.of(r) for r in rows]
 
-    @strawberry.field(description="What each batch received (empty unless the run succeeded).")
-    async def batch_results(self, info: strawberry.Info[Context, None]) -> list[BatchResult]:
-        rows = await info.context.in_tenant(lambda db, p: service.batch_results(db, p, uuid.UUID(self.id)))
-        return [BatchResult.of(r) for r in rows]
+    @strawberry.field(description="What each batch received, by start (empty unless the run succeeded).")
+    async def batch_results(
+        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[BatchResult]:
+        limit = page_size(first)
+        cursor = decode_cursor(after)
+        position = (datetime.fromisoformat(cursor[0]), cursor[1]) if cursor else None
+        rows = await info.context.in_tenant(
+            lambda db, p: service.batch_results(db, p, uuid.UUID(self.id), after=position, limit=limit + 1)
+        )
+        return to_connection(
+            Page(rows, limit, cursor is not None), BatchResult.of, lambda r: [r.started_at.isoformat(), r.batch_number]
+        )
 
     @strawberry.field(description="Each product's result (empty unless the run succeeded).")
     async def product_results(self, info: strawberry.Info[Context, None]) -> list[ProductResult]:
@@ -318,10 +327,16 @@ class FootprintVersion(relay.Node):
     output_digest: str = strawberry.field(description="SHA-256 of its run's outputs.")
     supersedes_id: relay.GlobalID | None = strawberry.field(description="The version it supersedes.")
     created_at: datetime = strawberry.field(description="When it was published.")
+    # set when read through another organisation's footprint grant: nested reads go through it too
+    grantor_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="Every version of this product, installation and period, newest first.")
     async def lineage(self, info: strawberry.Info[Context, None]) -> list[FootprintLineageEntry]:
-        rows = await info.context.loader("lineage_by_version_id", lineage_by_version_id).load(uuid.UUID(self.id))
+        grantor = self.grantor_id
+        loader = info.context.loader(
+            f"lineage_by_version_id@{grantor or 'own'}", lambda ctx: lineage_by_version_id(ctx, grantor)
+        )
+        rows = await loader.load(uuid.UUID(self.id))
         return [
             FootprintLineageEntry(
                 id=gid("FootprintVersion", r.id),
@@ -336,7 +351,7 @@ class FootprintVersion(relay.Node):
         ]
 
     @classmethod
-    def of(cls, row: models.FootprintVersion) -> FootprintVersion:
+    def of(cls, row: models.FootprintVersion, grantor_id: uuid.UUID | None = None) -> FootprintVersion:
         values = {
             "see_direct": row.see_direct,
             "see_indirect": row.see_indirect,
@@ -368,6 +383,7 @@ class FootprintVersion(relay.Node):
             output_digest=row.output_digest,
             supersedes_id=gid("FootprintVersion", row.supersedes_id) if row.supersedes_id else None,
             created_at=row.created_at,
+            grantor_id=grantor_id,
             **figures,
         )
 
@@ -485,6 +501,48 @@ class CalculationQuery:
         return to_connection(
             Page(rows, limit, cursor is not None), FootprintVersion.of, lambda r: [r.created_at.isoformat(), r.id]
         )
+
+    @strawberry.field(
+        description="Another organisation's footprint versions, newest first, through your live footprint grants: "
+        "only installations and periods a grant includes."
+    )
+    async def shared_product_footprints(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: NodeRef,
+        installation_id: NodeRef | None = None,
+        product_id: NodeRef | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        latest_only: bool = True,
+        first: int | None = None,
+    ) -> list[FootprintVersion]:
+        principal = info.context.require_principal()
+        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        filters = FootprintFilter(
+            installation_id=node_uuid(installation_id, "Installation", field="installationId")
+            if installation_id
+            else None,
+            product_id=node_uuid(product_id, "Product", field="productId") if product_id else None,
+            start=start,
+            end=end,
+            latest_only=latest_only,
+        )
+        rows, _ = await shared.read_footprints(
+            info.context.services, principal, grantor, filters, limit=page_size(first)
+        )
+        return [FootprintVersion.of(r, grantor) for r in rows]
+
+    @strawberry.field(description="One of another organisation's footprint versions, through your footprint grant.")
+    async def shared_footprint_version(
+        self, info: strawberry.Info[Context, None], grantor_id: NodeRef, id: NodeRef
+    ) -> FootprintVersion:
+        principal = info.context.require_principal()
+        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        row, _ = await shared.read_footprint(
+            info.context.services, principal, grantor, node_uuid(id, "FootprintVersion")
+        )
+        return FootprintVersion.of(row, grantor)
 
     @strawberry.field(description="One footprint version, with its breakdown, data quality and lineage.")
     async def footprint_version(self, info: strawberry.Info[Context, None], id: NodeRef) -> FootprintVersion:

@@ -65,13 +65,24 @@ async def runs(
     return list((await db.execute(query)).scalars())
 
 
-async def batch_results(db: AsyncSession, run_id: uuid.UUID) -> list[RunBatchResult]:
-    rows = await db.execute(
+async def batch_results(
+    db: AsyncSession, run_id: uuid.UUID, *, after: tuple[datetime, str] | None, limit: int
+) -> list[RunBatchResult]:
+    """By start, then batch number (unique in the installation)."""
+    query = (
         select(RunBatchResult)
         .where(RunBatchResult.run_id == run_id)
         .order_by(RunBatchResult.started_at, RunBatchResult.batch_number)
+        .limit(limit)
     )
-    return list(rows.scalars())
+    if after is not None:
+        query = query.where(
+            or_(
+                RunBatchResult.started_at > after[0],
+                and_(RunBatchResult.started_at == after[0], RunBatchResult.batch_number > after[1]),
+            )
+        )
+    return list((await db.execute(query)).scalars())
 
 
 async def product_results(db: AsyncSession, run_id: uuid.UUID) -> list[RunProductResult]:

@@ -41,7 +41,7 @@ from backend.calculations.errors import (
     RunNotCancellable,
     RunNotFinished,
 )
-from backend.calculations.inputs import LoadedInputs, finite_or_none, load_inputs
+from backend.calculations.inputs import ASSUMED_DENSITY_T_PER_M3, LoadedInputs, finite_or_none, load_inputs
 from backend.calculations.models import (
     ACTIVE_STATUSES,
     CalculationRun,
@@ -71,6 +71,7 @@ from workers.engine.calculation import (
 )
 
 JOB = "calculations.run"
+FUELS_BY_VOLUME = frozenset(ASSUMED_DENSITY_T_PER_M3)
 MAX_PERIOD = timedelta(days=366)
 MAX_LISTED = 200
 # stages a run passes, with the share of the work done when it enters each
@@ -155,9 +156,16 @@ def parameters_of(request: RunRequest) -> dict[str, Any]:
         errors.append(FieldError("EUR per tCO2e, 0 to 10000", field="certificatePrice"))
     densities = {}
     for fuel, value in sorted(request.fuel_density_t_per_m3.items()):
-        if not isinstance(value, int | float) or not math.isfinite(value) or not 0 < value < 0.01:
+        if fuel not in FUELS_BY_VOLUME:
+            errors.append(
+                FieldError(
+                    f"a fuel metered by volume: one of {', '.join(sorted(FUELS_BY_VOLUME))}", field="fuelDensity"
+                )
+            )
+        elif not isinstance(value, int | float) or not math.isfinite(value) or not 0 < value < 0.01:
             errors.append(FieldError("a gas density in t/m3, e.g. 0.00075", field=f"fuelDensity.{fuel}"))
-        densities[str(fuel)] = float(value)
+        else:
+            densities[fuel] = float(value)
     if errors:
         raise ValidationFailed(errors)
     return {
@@ -695,16 +703,24 @@ async def finish_run(
 # --- results and footprints ------------------------------------------------------------------------------
 
 
-async def finished_run(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> CalculationRun:
+async def succeeded_run(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> CalculationRun:
     run = await get_run(db, principal, run_id)
     if run.status != RunStatus.SUCCEEDED:
         raise RunNotFinished(f"the run is {run.status.value}: it has no results", field="id")
     return run
 
 
-async def batch_results(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> list[RunBatchResult]:
+async def batch_results(
+    db: AsyncSession,
+    principal: Principal,
+    run_id: uuid.UUID,
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int = MAX_LISTED,
+) -> list[RunBatchResult]:
+    """A page of what each batch received, by start (a plant-year has thousands of batches)."""
     run = await get_run(db, principal, run_id)
-    return await repository.batch_results(db, run.id)
+    return await repository.batch_results(db, run.id, after=after, limit=min(limit, MAX_LISTED + 1))
 
 
 async def product_results(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> list[RunProductResult]:
@@ -858,7 +874,7 @@ async def export_bundle(
     The inputs are loaded again and must give the run's inputs digest: if the stored data changed since the
     run (a batch corrected, an interval edited), the bundle would not recompute the run, and it is refused.
     """
-    run = await finished_run(db, principal, run_id)
+    run = await succeeded_run(db, principal, run_id)
     installation = await db.get(Installation, run.installation_id)
     assert installation is not None
     parameters = parameters_for_engine(run)

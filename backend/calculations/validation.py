@@ -159,7 +159,7 @@ def intensity_outliers(inputs: CalculationInputs, result: CalculationResult) -> 
         rows = np.flatnonzero(product_of == q)
         if rows.size == 0:
             continue
-        mass = b.net_mass_t[rows]
+        mass = b.mass_in_period_t[rows]  # the energy is the period's too (a batch across an edge counts its part)
         intensity = np.where(mass > 0, b.energy_kwh[rows] / np.where(mass > 0, mass, 1.0), np.nan)
         finite = np.isfinite(intensity)
         values = intensity[finite]

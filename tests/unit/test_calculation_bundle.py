@@ -68,6 +68,30 @@ def test_a_bundle_round_trips_exactly(tmp_path):
     assert header == "meter_id,interval_start,value,status"
 
 
+def test_a_bundle_carries_a_period_narrower_than_its_grid(tmp_path):
+    # given: the grid's first and last 12 intervals lie outside the period, with batches across both edges
+    data = _data()
+    data = replace(data, period_start_s=T0 + 12 * 900, period_end_s=T0 + 84 * 900)
+    params = CalculationParameters()
+    result = calculate(data, params)
+    assert {"batch_across_period_edge"} <= {w.code for w in result.warnings}
+    path = tmp_path / "bundle.zip"
+
+    # when
+    write_bundle(path, data, params, {"output_digest": result.output_digest()}, time_zone="UTC")
+    read_inputs, read_params, _ = read_bundle(path)
+
+    # then: the period is in grid.json, the values outside it are kept, and recomputing gives the same digest
+    with zipfile.ZipFile(path) as archive:
+        grid = json.loads(archive.read("grid.json"))
+    assert (grid["period_start_s"], grid["period_end_s"]) == (T0 + 12 * 900, T0 + 84 * 900)
+    _assert_same(data, read_inputs)
+    assert calculate(read_inputs, read_params).output_digest() == result.output_digest()
+    outcome = CliRunner().invoke(app, ["recompute", str(path)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "matches the manifest" in outcome.output
+
+
 def _rewrite(path, member, change):
     with zipfile.ZipFile(path) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}

@@ -52,6 +52,11 @@ def calculation_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "CalculationResults": {"vars": {"id": run_b}, "refused": True},
         "ProductFootprints": {"vars": {"installationId": inst_b}, "refused": True},
         "FootprintVersion": {"vars": {"id": _gid("FootprintVersion", w["footprint_b"])}, "refused": True},
+        "SharedProductFootprints": {"vars": {"grantorId": _gid("Organization", w["b"].id)}, "refused": True},
+        "SharedFootprintVersion": {
+            "vars": {"grantorId": _gid("Organization", w["b"].id), "id": _gid("FootprintVersion", w["footprint_b"])},
+            "refused": True,
+        },
         "DefaultAgainstActual": {
             "vars": {"productId": _gid("Product", plant.product_id), "installationId": inst_b, **window},
             "refused": True,

@@ -69,3 +69,13 @@ async def test_another_organisations_run_has_no_bundle(services, http):
     response = await download(http, session, run["id"])
     assert response.status_code == 404, response.text
     assert "CALCULATION_RUN_NOT_FOUND" in response.text
+
+
+async def test_a_run_without_results_has_no_bundle(services, http):
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    session = await login(http, owner.email)
+    started = await start(session, plant, plant.start, plant.end)  # queued, not yet run
+    response = await download(http, session, started["run"]["id"])
+    assert response.status_code == 409, response.text
+    assert "RUN_HAS_NO_RESULTS" in response.text

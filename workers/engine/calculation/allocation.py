@@ -50,8 +50,8 @@ class BatchPairs:
         The batch's line (-1: none).
     day_batch, day : ndarray (Q,) int64
         Each local day (index of the day bucket) a batch overlaps.
-    in_grid : ndarray (b,) bool
-        The batch overlaps at least one interval.
+    in_period : ndarray (b,) bool
+        The batch overlaps at least one interval that counts (inside the reporting period).
     """
 
     batch: IntArray
@@ -60,7 +60,7 @@ class BatchPairs:
     line: IntArray
     day_batch: IntArray
     day: IntArray
-    in_grid: BoolArray
+    in_period: BoolArray
 
 
 def batch_pairs(
@@ -71,6 +71,7 @@ def batch_pairs(
     end_s: IntArray,
     line: IntArray,
     day_of_interval: IntArray,
+    counted: BoolArray | None = None,
 ) -> BatchPairs:
     """Enumerate the intervals each batch overlaps, without a loop over batches.
 
@@ -83,6 +84,9 @@ def batch_pairs(
     line : ndarray (b,) int64
     day_of_interval : ndarray (n,) int64
         Local day bucket of each interval.
+    counted : ndarray (n,) bool, optional
+        Intervals that count (those of the reporting period); pairs with any other interval are
+        dropped, so a batch across a period edge gets only its intervals inside. Default: all.
 
     Returns
     -------
@@ -107,9 +111,11 @@ def batch_pairs(
     t0 = g0 + pair_interval * res
     overlap = (np.minimum(end_s[pair_batch], t0 + res) - np.maximum(start_s[pair_batch], t0)).astype(np.float64)
     keep = overlap > 0
+    if counted is not None:
+        keep &= counted[pair_interval]
     if not keep.all():
         pair_batch, pair_interval, overlap = pair_batch[keep], pair_interval[keep], overlap[keep]
-    in_grid = np.bincount(pair_batch, minlength=b) > 0
+    in_period = np.bincount(pair_batch, minlength=b) > 0
     days = day_of_interval[pair_interval]
     n_days = int(day_of_interval[-1]) + 1 if n else 0
     key = pair_batch * (n_days + 1) + days
@@ -127,7 +133,7 @@ def batch_pairs(
         line=line[pair_batch],
         day_batch=day_batch,
         day=day,
-        in_grid=in_grid,
+        in_period=in_period,
     )
 
 

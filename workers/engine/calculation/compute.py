@@ -36,7 +36,7 @@ from workers.engine.calculation.model import (
 )
 from workers.engine.codes import read_only
 
-__all__ = ["Consumption", "calculate", "electricity_consumption"]
+__all__ = ["Consumption", "calculate", "electricity_consumption", "period_share"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -79,7 +79,12 @@ class Consumption:
 
 
 def electricity_consumption(
-    energy_kwh: FloatArray, status: NDArray[np.uint8], role: tuple[str, ...], line: IntArray, n_lines: int
+    energy_kwh: FloatArray,
+    status: NDArray[np.uint8],
+    role: tuple[str, ...],
+    line: IntArray,
+    n_lines: int,
+    inside: BoolArray | None = None,
 ) -> Consumption:
     """Installation consumption ``C_t`` with main-meter fallback, line energy and unmetered energy.
 
@@ -91,6 +96,9 @@ def electricity_consumption(
     role : tuple of str (m,)
     line : ndarray (m,) int64
     n_lines : int
+    inside : ndarray (n,) bool, optional
+        Intervals of the reporting period; outside them every output is 0 (no consumption, no
+        fallback, no missing cell). Default: all intervals.
 
     Returns
     -------
@@ -126,9 +134,14 @@ def electricity_consumption(
     if gaps.any():  # NaN counts 0: redo only the intervals with a gap instead of copying the whole matrix
         part = energy_kwh[:, gaps]
         sums[:, gaps] = weights @ np.where(np.isnan(part), 0.0, part)
+    if inside is not None:  # the reporting period: outside it nothing was drawn, missed or replaced
+        sums[:, ~inside] = 0.0
+        missing_cell &= inside
     lines, aux, subs, boundary = sums[:n_lines], sums[n_lines], sums[n_lines + 1], sums[n_lines + 2]
     # no main meter at all: the sub-meters are the only measure of consumption
     fallback = nan[is_main].any(axis=0) if is_main.any() else np.ones(n, dtype=bool)
+    if inside is not None:
+        fallback &= inside
     total = np.where(fallback, subs, boundary)
     unmetered = np.where(fallback, 0.0, boundary - subs)
     return Consumption(
@@ -140,6 +153,39 @@ def electricity_consumption(
         missing=missing_cell.sum(axis=1).astype(np.int64),
         missing_cell=missing_cell,
     )
+
+
+def period_share(start_s: IntArray, end_s: IntArray, period_start_s: int, period_end_s: int) -> FloatArray:
+    """Share of each batch's run inside the reporting period.
+
+    Parameters
+    ----------
+    start_s, end_s : ndarray (b,) int64
+        Batch production intervals ``[start, end)`` [s], ``end > start``.
+    period_start_s, period_end_s : int
+        Reporting period ``[start, end)`` [s].
+
+    Returns
+    -------
+    ndarray (b,) float64
+        ``|[start, end) ∩ [period_start, period_end)| / (end - start)``, in ``[0, 1]``.
+
+    Notes
+    -----
+    [ours]: the activity level of a good is its production in the reporting period ([IR2547]
+    Annex II, Eqs. 57-59, AL_g over the reporting period), and a batch's mass accrues over its
+    run; without a record of when within the run each tonne was made, it is taken as produced
+    at a constant rate, so a batch across a period edge counts in each period in proportion to
+    its time there. The shares of one batch over adjacent periods add up to 1.
+
+    Examples
+    --------
+    >>> period_share(np.array([0, 50, 200]), np.array([100, 150, 300]), 100, 200).tolist()
+    [0.0, 0.5, 0.0]
+    """
+    inside = np.minimum(end_s, period_end_s) - np.maximum(start_s, period_start_s)
+    share: FloatArray = np.clip(inside, 0, None) / (end_s - start_s).astype(np.float64)
+    return share
 
 
 def _div(num: FloatArray, den: FloatArray) -> FloatArray:
@@ -222,6 +268,10 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
     -----
     Steps (sources in ``docs/methodology/calculation.md``):
 
+    0. The reporting period: only the grid intervals starting in ``[period_start_s, period_end_s)``
+       count (:meth:`Grid.in_period`); meters, fuels and supply outside it are ignored, batches
+       get only their intervals inside, and their net mass and precursor masses count pro rata of
+       their time inside (:func:`period_share`).
     1. ``C_t``, line, auxiliary and unmetered energy (:func:`electricity_consumption`).
     2. Allocation to batches by overlap, overhead share and idle pooling per local day
        (:mod:`.allocation`).
@@ -247,20 +297,29 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
     day_of_interval = buckets.day.index
     n_days = buckets.day.k
 
+    # 0. the reporting period: only the intervals inside count, applied here once to every quantity
+    # on the grid (meters, fuels, supply) and to the batches' intervals; batch mass pro rata of time
+    inside = grid.in_period(int(inputs.period_start_s), int(inputs.period_end_s))
+    outside = ~inside
+    mass = batches.net_mass_t.astype(np.float64)
+    share_in_period = period_share(batches.start_s, batches.end_s, int(inputs.period_start_s), int(inputs.period_end_s))
+    mass_in_period = mass * share_in_period
+
     # 1. consumption
     cons = electricity_consumption(
-        inputs.meters.energy_kwh, inputs.meters.status, inputs.meters.role, inputs.meters.line, n_lines
+        inputs.meters.energy_kwh, inputs.meters.status, inputs.meters.role, inputs.meters.line, n_lines, inside
     )
     other = cons.auxiliaries + cons.unmetered
 
     # 2. allocation of electricity
-    pairs = batch_pairs(int(grid.grid_start_s), res, n, batches.start_s, batches.end_s, batches.line, day_of_interval)
-    mass = batches.net_mass_t.astype(np.float64)
+    pairs = batch_pairs(
+        int(grid.grid_start_s), res, n, batches.start_s, batches.end_s, batches.line, day_of_interval, inside
+    )
     plan = allocation_plan(pairs, cons.lines, mass, day_of_interval, n_days)
     energy = plan.apply(cons.lines, other)
 
     # 3. matching
-    supply_kwh = np.where(np.isnan(supply.energy_kwh), 0.0, supply.energy_kwh)
+    supply_kwh = np.where(np.isnan(supply.energy_kwh) | outside, 0.0, supply.energy_kwh)
     chosen_buckets = buckets.at(parameters.matching_resolution)
     chosen = match(cons.total, cons.lines, supply_kwh, supply.dedicated_line, chosen_buckets)
     scores: dict[str, float | None] = {}
@@ -293,7 +352,7 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
     # 5. direct emissions of fuels (Eqs. 5-6), allocated like electricity with their own line shares
     fuels = inputs.fuels
     fuel_em = (
-        np.where(np.isnan(fuels.quantity), 0.0, fuels.quantity)
+        np.where(np.isnan(fuels.quantity) | outside, 0.0, fuels.quantity)
         * (fuels.ncv_tj_per_unit * fuels.ef_tco2_per_tj * fuels.oxidation_factor)[:, None]
     )
     fuel_lines = np.zeros((n_lines, n))
@@ -320,17 +379,19 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
             )
 
     # 6. precursors (Eq. 60)
+    # precursors, consumed over the batch's run: the part in the period is pro rata of its time inside
     pre = inputs.precursors
-    pre_direct = weighted_bincount(pre.batch, weights=pre.mass_t * pre.see_direct, minlength=n_b)
-    pre_indirect = weighted_bincount(pre.batch, weights=pre.mass_t * pre.see_indirect, minlength=n_b)
+    pre_mass = pre.mass_t * share_in_period[pre.batch]
+    pre_direct = weighted_bincount(pre.batch, weights=pre_mass * pre.see_direct, minlength=n_b)
+    pre_indirect = weighted_bincount(pre.batch, weights=pre_mass * pre.see_indirect, minlength=n_b)
     pre_defaulted = weighted_bincount(pre.batch, weights=pre.defaulted.astype(np.float64), minlength=n_b) > 0
     pre_defaulted_em = weighted_bincount(
-        pre.batch, weights=pre.mass_t * (pre.see_direct + pre.see_indirect) * pre.defaulted, minlength=n_b
+        pre.batch, weights=pre_mass * (pre.see_direct + pre.see_indirect) * pre.defaulted, minlength=n_b
     )
     for ref in dict.fromkeys(pre.refs):
         mine = np.array([r == ref for r in pre.refs], dtype=bool)
         by_factor[:, column[ref]] += weighted_bincount(
-            pre.batch[mine], weights=pre.mass_t[mine] * (pre.see_direct[mine] + pre.see_indirect[mine]), minlength=n_b
+            pre.batch[mine], weights=pre_mass[mine] * (pre.see_direct[mine] + pre.see_indirect[mine]), minlength=n_b
         )
 
     quality = _quality_weights(inputs, plan, cons.missing_cell)
@@ -346,6 +407,8 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         index=read_only(reported),
         ids=tuple(batches.ids[i] for i in reported.tolist()),
         net_mass_t=read_only(mass[reported]),
+        share_in_period=read_only(share_in_period[reported]),
+        mass_in_period_t=read_only(mass_in_period[reported]),
         energy_kwh=read_only(energy.total[reported]),
         line_kwh=read_only(energy.line[reported]),
         overhead_kwh=read_only(energy.overhead[reported]),
@@ -364,10 +427,11 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         precursor_defaulted=read_only(pre_defaulted[reported]),
     )
 
-    # 7. products: batches outside the grid carry no energy and are left out of the totals
+    # 7. products: the activity level is the production in the period; batches overlapping no interval
+    # of the period carry nothing and are left out of the totals
     counted = np.zeros(n_b, dtype=bool)
     counted[reported] = True
-    counted &= pairs.in_grid
+    counted &= pairs.in_period
     product_index = np.where(counted, batches.product, n_q)  # n_q: a sink row dropped below
     tiers = tuple(sorted(set(supply.tiers)))
     tier_matrix = np.zeros((n_s, len(tiers)))
@@ -385,7 +449,7 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         return out[:n_q]
 
     sums = {
-        "net_mass_t": per_product(mass),
+        "net_mass_t": per_product(mass_in_period),
         "energy_kwh": per_product(energy.total),
         "matched_kwh": per_product(matched),
         "direct_tco2": per_product(direct),
@@ -429,7 +493,10 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
     ledger_rows = chosen.supplied_kwh > 0
     ledger_rows |= chosen.used_kwh > 0
     bucket_ix, source_ix = np.nonzero(ledger_rows)
+    # a bucket across the period start (e.g. the month of a period starting mid-month) starts at the period
+    period_first_s = int(grid.grid_start_s) + int(np.argmax(inside)) * res if inside.any() else int(grid.grid_start_s)
     installation = InstallationResults(
+        in_period=read_only(inside),
         consumption_kwh=float(cons.total.sum()),
         consumption_by_interval_kwh=read_only(cons.total),
         allocated_kwh=float(energy.total.sum()),
@@ -448,10 +515,10 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         negative_unmetered_intervals=read_only(np.flatnonzero(negative_unmetered).astype(np.int64)),
         missing_intervals_by_meter=read_only(cons.missing),
         line_energy_kwh=read_only(cons.lines),
-        matched_fraction=read_only(chosen.shared_fraction),
+        matched_fraction=read_only(np.where(inside, chosen.shared_fraction, 0.0)),
         scores=MatchingScores(**scores),
         ledger=Ledger(
-            bucket_start_s=read_only(chosen_buckets.start_s[bucket_ix].astype(np.int64)),
+            bucket_start_s=read_only(np.maximum(chosen_buckets.start_s[bucket_ix], period_first_s).astype(np.int64)),
             source=read_only(source_ix.astype(np.int64)),
             supplied_kwh=read_only(chosen.supplied_kwh[bucket_ix, source_ix]),
             used_kwh=read_only(chosen.used_kwh[bucket_ix, source_ix]),
@@ -468,7 +535,7 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
                 f"{int(cons.missing.sum())} meter intervals have no value and count as 0 kWh: {_names(missing_meters)}",
             )
         )
-    fuel_missing = np.isnan(fuels.quantity).sum(axis=1)
+    fuel_missing = (np.isnan(fuels.quantity) & inside).sum(axis=1)
     fuel_names = [f"{fuels.codes[i]} ({int(c)})" for i, c in enumerate(fuel_missing.tolist()) if c]
     if fuel_names:
         warnings.append(
@@ -477,7 +544,7 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
                 f"{int(fuel_missing.sum())} fuel meter intervals have no value and count as 0: {_names(fuel_names)}",
             )
         )
-    supply_missing = np.isnan(supply.energy_kwh).sum(axis=1)
+    supply_missing = (np.isnan(supply.energy_kwh) & inside).sum(axis=1)
     supply_names = [f"{supply.ids[i]} ({int(c)})" for i, c in enumerate(supply_missing.tolist()) if c]
     if supply_names:
         warnings.append(
@@ -492,8 +559,8 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         warnings.append(
             CalculationWarning(
                 "main_meter_fallback",
-                f"{n_fallback} of {n} intervals use the sum of the sub-meters because a main meter has no value"
-                + (" (the installation has no main meter)" if "main" not in m.role else ""),
+                f"{n_fallback} of {int(inside.sum())} intervals use the sum of the sub-meters because a main meter "
+                "has no value" + (" (the installation has no main meter)" if "main" not in m.role else ""),
             )
         )
     n_negative = int(negative_unmetered.sum())
@@ -522,13 +589,22 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
                 f"{len(no_line)} batches have no line and receive only idle overhead by mass: {_names(no_line)}",
             )
         )
-    outside = [batches.numbers[i] for i in np.flatnonzero(~pairs.in_grid).tolist()]
-    if outside:
+    left_out = [batches.numbers[i] for i in np.flatnonzero(~pairs.in_period).tolist()]
+    if left_out:
         warnings.append(
             CalculationWarning(
-                "batch_outside_grid",
-                f"{len(outside)} batches do not overlap the interval grid and are left out of the product totals: "
-                f"{_names(outside)}",
+                "batch_outside_period",
+                f"{len(left_out)} batches overlap no interval of the reporting period and are left out of the "
+                f"product totals: {_names(left_out)}",
+            )
+        )
+    across = [batches.numbers[i] for i in np.flatnonzero(pairs.in_period & (share_in_period < 1.0)).tolist()]
+    if across:
+        warnings.append(
+            CalculationWarning(
+                "batch_across_period_edge",
+                f"{len(across)} batches run across an edge of the reporting period: only their intervals inside "
+                f"count, and their mass and precursors pro rata of their time inside: {_names(across)}",
             )
         )
 

@@ -117,6 +117,36 @@ class Grid:
         """End of the last interval [s since epoch]."""
         return int(self.grid_start_s) + self.n * int(self.resolution_s)
 
+    def in_period(self, start_s: int, end_s: int) -> BoolArray:
+        """Intervals of the reporting period ``[start_s, end_s)``.
+
+        Parameters
+        ----------
+        start_s, end_s : int
+            Reporting period [s since epoch, UTC].
+
+        Returns
+        -------
+        ndarray (n,) bool
+            True for the intervals that count.
+
+        Notes
+        -----
+        [ours]: an interval belongs to the period when it starts in it,
+        ``start_s <= t_0 + i r < end_s``. A period from local midnight to local midnight falls on
+        interval starts whenever the UTC offset is a multiple of the resolution (all offsets at
+        15 min; whole-hour offsets at 60 min), so the rule only decides for a half-hour offset on an
+        hourly grid.
+
+        Examples
+        --------
+        >>> Grid(0, 3600, np.zeros(4, dtype=np.int64)).in_period(3600, 9000).tolist()
+        [False, True, True, False]
+        """
+        starts = int(self.grid_start_s) + np.arange(self.n, dtype=np.int64) * int(self.resolution_s)
+        inside: BoolArray = (starts >= int(start_s)) & (starts < int(end_s))
+        return inside
+
 
 @dataclass(frozen=True, slots=True)
 class ElectricityMeters:
@@ -187,7 +217,7 @@ class Lines:
 
 @dataclass(frozen=True, slots=True)
 class Batches:
-    """Production batches overlapping the grid.
+    """Production batches overlapping the reporting period (others are left out and warned).
 
     Attributes
     ----------
@@ -312,7 +342,10 @@ class CalculationInputs:
     grid, meters, fuels, lines, batches, precursors, products, supply, grid_factor
         See the classes.
     period_start_s, period_end_s : int
-        Reporting period ``[start, end)`` [s since epoch, UTC]; ``end > start``.
+        Reporting period ``[start, end)`` [s since epoch, UTC]; ``end > start``. Only the grid's
+        intervals that start in it count (:meth:`Grid.in_period`); the grid may be wider (e.g.
+        whole UTC days around a period of local days). A batch across an edge counts with its
+        intervals inside and its mass pro rata of its time inside.
     """
 
     grid: Grid
@@ -372,8 +405,15 @@ class BatchResults:
         Row of the batch in :class:`Batches`.
     ids : tuple of str (r,)
     net_mass_t : ndarray (r,) float64
+        Net mass of the whole batch [t].
+    share_in_period : ndarray (r,) float64
+        ``|[start, end) ∩ [period_start, period_end)| / (end - start)``: the part of the batch's
+        run inside the reporting period (1 for a batch wholly inside, 0 for one outside).
+    mass_in_period_t : ndarray (r,) float64
+        ``net_mass_t x share_in_period``: the batch's production counted in the period [t]; the
+        product totals (activity level) add these.
     energy_kwh : ndarray (r,) float64
-        ``line_kwh + overhead_kwh + idle_kwh`` [kWh].
+        ``line_kwh + overhead_kwh + idle_kwh`` [kWh], from the intervals inside the period.
     line_kwh, overhead_kwh, idle_kwh : ndarray (r,) float64
         Share of the line meters, of overhead while lines ran, of idle overhead pooled per day.
     matched_kwh : ndarray (r,) float64
@@ -382,7 +422,8 @@ class BatchResults:
     direct_tco2 : ndarray (r,) float64
         Fuel combustion emissions attributed (Eqs. 5-6) [tCO2e].
     precursor_direct_tco2, precursor_indirect_tco2 : ndarray (r,) float64
-        Eq. 60 [tCO2e].
+        Eq. 60 [tCO2e] for the precursor mass consumed in the period (the batch's precursor masses
+        times ``share_in_period``).
     indirect_tco2 : ndarray (r,) float64
         Eq. 35 with the actual factor for eligible matched kWh, the grid default otherwise [tCO2e].
     indirect_actual_tco2, indirect_default_tco2 : ndarray (r,) float64
@@ -396,6 +437,8 @@ class BatchResults:
     index: IntArray
     ids: tuple[str, ...]
     net_mass_t: FloatArray
+    share_in_period: FloatArray
+    mass_in_period_t: FloatArray
     energy_kwh: FloatArray
     line_kwh: FloatArray
     overhead_kwh: FloatArray
@@ -424,7 +467,7 @@ class ProductResults:
     ----------
     ids : tuple of str (q,)
     net_mass_t : ndarray (q,)
-        Activity level AL_g [t].
+        Activity level AL_g [t]: the sum of the batches' ``mass_in_period_t``.
     energy_kwh, matched_kwh : ndarray (q,)
     electricity_mwh_per_t : ndarray (q,)
     direct_tco2, indirect_tco2, precursor_direct_tco2, precursor_indirect_tco2 : ndarray (q,)
@@ -505,7 +548,7 @@ class Ledger:
     Attributes
     ----------
     bucket_start_s : ndarray (k,) int64
-        UTC start of the bucket's first interval.
+        UTC start of the bucket's first interval inside the reporting period.
     source : ndarray (k,) int64
         Index into :class:`SupplySources`.
     supplied_kwh, used_kwh : ndarray (k,) float64
@@ -542,6 +585,9 @@ class InstallationResults:
 
     Attributes
     ----------
+    in_period : ndarray (n,) bool
+        The grid intervals of the reporting period; every per-interval array below is 0 (False)
+        outside it and every total counts only the intervals inside.
     consumption_kwh : float
         ``sum_t C_t`` [kWh].
     consumption_by_interval_kwh : ndarray (n,)
@@ -567,6 +613,7 @@ class InstallationResults:
     ledger : Ledger
     """
 
+    in_period: BoolArray
     consumption_kwh: float
     consumption_by_interval_kwh: FloatArray
     allocated_kwh: float

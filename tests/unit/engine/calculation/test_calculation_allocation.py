@@ -135,7 +135,7 @@ def test_generation_adds_and_export_subtracts_at_the_boundary():
     assert_allclose(result.installation.unmetered_kwh, 0.0, atol=0)
 
 
-def test_batches_without_line_and_outside_the_grid_are_warned():
+def test_batches_without_line_and_outside_the_period_are_warned():
     # given
     mt = meters([[4.0, 4.0], [2.0, 2.0]], ["main", "sub"], [-1, 0])
     bs = batches([(T0, T0 + Q), (T0, T0 + 2 * Q), (T0 + 5 * DAY, T0 + 5 * DAY + Q)], [0, -1, 0], [1.0, 1.0, 9.0])
@@ -146,7 +146,7 @@ def test_batches_without_line_and_outside_the_grid_are_warned():
 
     # then: interval 1 is idle (no batch on line 0): 4 kWh pooled over batches 0 and 1 by mass
     assert_allclose(result.batches.energy_kwh, [4.0 + 2.0, 2.0, 0.0], rtol=RTOL)
-    assert {"batch_without_line", "batch_outside_grid"} <= _codes(result)
+    assert {"batch_without_line", "batch_outside_period"} <= _codes(result)
     assert_allclose(result.products.net_mass_t, [2.0], rtol=RTOL)  # the batch outside is left out
 
 
