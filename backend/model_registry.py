@@ -2,6 +2,7 @@
 
 from backend import outbox as outbox_models
 from backend.audit import models as audit_models
+from backend.calculations import models as calculation_models
 from backend.certificates import models as certificate_models
 from backend.developers import models as developer_models
 from backend.evidence import models as evidence_models
@@ -19,6 +20,7 @@ from backend.tenants import models as tenant_models
 
 __all__ = [
     "audit_models",
+    "calculation_models",
     "certificate_models",
     "developer_models",
     "evidence_models",

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.calculations.models import CalculationRun, FootprintVersion
 from backend.evidence.models import EvidenceDocument
 from backend.ingest.models import FileImport, IngestBatch
 from backend.installations.models import GridConnectionPoint, Installation, ProductionLine, ProductionProcess
@@ -163,6 +164,25 @@ register(
         False,
     )
 )
+
+
+# calculations: a run and the footprint versions it published concern the installation calculated
+for _kind in (
+    ReferenceKind(
+        "calculation_run",
+        "CalculationRun",
+        _by_column(CalculationRun, CalculationRun.installation_id),
+        _installation_of(CalculationRun, "installation_id"),
+        False,
+    ),
+    ReferenceKind(
+        "footprint_version",
+        "FootprintVersion",
+        _by_column(FootprintVersion, FootprintVersion.installation_id),
+        _installation_of(FootprintVersion, "installation_id"),
+    ),
+):
+    register(_kind)
 
 
 def subject_kinds() -> list[str]:

@@ -1,0 +1,1 @@
+"""Calculation runs, product footprints and calculation bundles."""
