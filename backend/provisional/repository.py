@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calculations.models import CalculationRun, RunBatchResult, RunStatus
@@ -37,7 +38,7 @@ async def latest_of(db: AsyncSession, batch_ids: Sequence[uuid.UUID]) -> dict[uu
         await db.execute(
             select(ProvisionalFootprint)
             .where(ProvisionalFootprint.batch_id.in_(list(batch_ids)))
-            .distinct(ProvisionalFootprint.batch_id)
+            .ext(distinct_on(ProvisionalFootprint.batch_id))
             .order_by(ProvisionalFootprint.batch_id, ProvisionalFootprint.version.desc())
         )
     ).scalars()
