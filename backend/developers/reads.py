@@ -77,6 +77,22 @@ async def read_contract_intervals(
     return connection, rows
 
 
+async def read_period_intervals(
+    services: Services, actor: Principal, connection_id: uuid.UUID, start: datetime, end: datetime
+) -> tuple[PpaConnection, list[SettlementInterval]]:
+    """The shared contract's intervals starting in [start, end), any length (a calculation's year), read
+    31 days at a time in one grant read (one use recorded in the developer's audit trail)."""
+    service.check_series(start, min(end, start + service.MAX_SERIES))
+    rows: list[SettlementInterval] = []
+    async with shared_contract(services, actor, connection_id, what="settlement_intervals") as (connection, read):
+        window = start
+        while window < end:
+            upto = min(end, window + service.MAX_SERIES)
+            rows += await service.contract_intervals(read.db, read.reader, connection, window, upto)
+            window = upto
+    return connection, rows
+
+
 async def read_generator_data(
     services: Services, actor: Principal, contract_id: uuid.UUID, offtaker_id: uuid.UUID
 ) -> GeneratorData | None:

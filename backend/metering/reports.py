@@ -394,3 +394,15 @@ async def edit_interval(
         note=reason.strip(),
     )
     return edit
+
+
+async def interval_matrix(
+    db: AsyncSession, principal: Principal, meter_ids: list[uuid.UUID], *, start_day: date, end_day: date, resolution_s: int
+) -> IntervalMatrix:
+    """Stored intervals of the tenant's meters for the UTC days [start_day, end_day), in one query.
+
+    For calculations, which read every meter of an installation over a period at once; days never
+    derived are MISSING. The caller has checked that the meters belong to the installation it reads.
+    """
+    principal.require("interval:read")
+    return await load_interval_matrix(db, meter_ids, start_day=start_day, end_day=end_day, resolution_s=resolution_s)

@@ -5,6 +5,7 @@ per calendar bucket, and specific embedded emissions (SEE) per product follow [I
 See ``docs/methodology/calculation.md``.
 """
 
+from workers.engine.calculation.compute import calculate
 from workers.engine.calculation.digest import inputs_digest
 from workers.engine.calculation.model import (
     CALCULATION_METHODOLOGY_VERSION,
@@ -55,6 +56,7 @@ __all__ = [
     "ProductResults",
     "Products",
     "SupplySources",
+    "calculate",
     "inputs_digest",
     "validate_inputs",
 ]

@@ -1,9 +1,9 @@
 """Canonical encodings and SHA-256 digests of calculation inputs and results.
 
-The same inputs give the same digest on any machine: the encoding is text, independent of byte
-order and memory layout, and floats are written with 12 significant digits (``%.11e``, correctly
-rounded by Python's float formatting) so that the last-bit differences of summation order between
-CPUs and numpy builds do not change a digest. ``-0.0`` is written as ``0.0``; NaN as ``nan``.
+The same inputs give the same digest on any machine: the encoding fixes byte order and layout,
+and floats are hashed after rounding to 12 significant decimal digits (:func:`round_significant`)
+so that last-bit differences of summation order between CPUs and numpy builds do not change a
+digest. ``-0.0`` is hashed as ``0.0``.
 """
 
 import hashlib
@@ -13,36 +13,92 @@ from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["INPUTS_DIGEST_DOMAIN", "RESULT_DIGEST_DOMAIN", "canonical_chunks", "inputs_digest", "result_digest"]
+__all__ = [
+    "INPUTS_DIGEST_DOMAIN",
+    "RESULT_DIGEST_DOMAIN",
+    "canonical_chunks",
+    "inputs_digest",
+    "result_digest",
+    "round_significant",
+]
 
 INPUTS_DIGEST_DOMAIN: Final[bytes] = b"cbamx/calculation-inputs/1\n"
 RESULT_DIGEST_DOMAIN: Final[bytes] = b"cbamx/calculation-result/1\n"
-_FLOAT_FORMAT: Final[str] = "{:.11e}"
+_SIGNIFICANT: Final[int] = 12
+_TINY: Final[float] = 1e-300  # below this a float hashes as 0 (keeps 10**(e - 11) a normal number)
+_POW_MIN: Final[int] = -320
+# 10**k for k in _POW_MIN..309, each the correctly rounded double of the decimal literal, identical everywhere
+_POW10: Final = np.array([float(f"1e{k}") for k in range(_POW_MIN, 311)], dtype=np.float64)
+_SPECIAL_EXP: Final[int] = 10_000
 
 
-def _float_text(value: float) -> str:
-    if value != value:  # NaN
-        return "nan"
-    return _FLOAT_FORMAT.format(value + 0.0)  # -0.0 + 0.0 == +0.0
+def round_significant(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Decimal mantissa and exponent of each value rounded to 12 significant digits.
+
+    Parameters
+    ----------
+    values : ndarray float
+
+    Returns
+    -------
+    mantissa, exponent : ndarray int64
+        ``value ~= mantissa * 10**exponent`` with ``10**11 <= |mantissa| < 10**12``; 0 is ``(0, 0)``
+        (as are ``-0.0`` and ``|value| < 1e-300``), NaN ``(0, 10000)``, +-inf ``(+-1, 10000)``.
+
+    Notes
+    -----
+    ``e = floor(log10|x|)`` corrected against a table of correctly rounded powers of ten, then
+    ``mantissa = rint(x / 10**(e - 11))`` (IEEE division and round-half-even): the same on every
+    machine for the same input bits.
+
+    Examples
+    --------
+    >>> m, e = round_significant(np.array([1.0, -0.0, 0.1 + 0.2, 123456789012345.0]))
+    >>> m.tolist(), e.tolist()
+    ([100000000000, 0, 300000000000, 123456789012], [-11, 0, -12, 3])
+    """
+    x = np.asarray(values, dtype=np.float64).ravel() + 0.0
+    ab = np.abs(x)
+    normal = np.isfinite(x) & (ab >= _TINY)
+    safe = np.where(normal, ab, 1.0)
+    e = np.floor(np.log10(safe)).astype(np.int64)
+    e += safe >= _POW10[e + 1 - _POW_MIN]
+    e -= safe < _POW10[e - _POW_MIN]
+    scaled = np.where(normal, x, 0.0) / _POW10[e - (_SIGNIFICANT - 1) - _POW_MIN]
+    mantissa = np.rint(scaled).astype(np.int64)
+    overflow = np.abs(mantissa) >= 10**_SIGNIFICANT  # 999999999999.5 rounds up to 10**12
+    mantissa = np.where(overflow, mantissa // 10, mantissa)
+    exponent = np.where(normal, e - (_SIGNIFICANT - 1) + overflow, 0)
+    mantissa = np.where(normal, mantissa, 0)
+    nan = np.isnan(x)
+    inf = np.isinf(x)
+    mantissa = np.where(inf, np.sign(np.where(inf, x, 0.0)).astype(np.int64), mantissa)
+    exponent = np.where(nan | inf, _SPECIAL_EXP, exponent)
+    return mantissa.astype(np.int64), exponent.astype(np.int64)
 
 
-def _array_text(array: np.ndarray[Any, Any]) -> str:
+def _array_bytes(array: np.ndarray[Any, Any]) -> tuple[str, bytes]:
     kind = array.dtype.kind
     flat = np.ascontiguousarray(array).ravel()
     if kind == "f":
-        normal = flat.astype(np.float64) + 0.0
-        body = ",".join(["nan" if v != v else _FLOAT_FORMAT.format(v) for v in normal.tolist()])
+        mantissa, exponent = round_significant(flat)
+        data = mantissa.astype("<i8").tobytes() + exponent.astype("<i8").tobytes()
         tag = "f"
     elif kind in "iu":
-        body = ",".join(map(str, flat.tolist()))
+        data = flat.astype("<i8").tobytes()
         tag = "i"
     elif kind == "b":
-        body = "".join("1" if v else "0" for v in flat.tolist())
+        data = flat.astype(np.uint8).tobytes()
         tag = "b"
     else:
         raise ValueError(f"cannot encode an array of dtype {array.dtype}")
     shape = "x".join(str(d) for d in array.shape)
-    return f"{tag}[{shape}]{body}"
+    return f"{tag}[{shape}]{len(data)}", data
+
+
+def _float_text(value: float) -> str:
+    mantissa, exponent = round_significant(np.array([value]))
+    return f"{int(mantissa[0])}e{int(exponent[0])}"
 
 
 def canonical_chunks(value: Any, name: str = "") -> Any:
@@ -61,10 +117,12 @@ def canonical_chunks(value: Any, name: str = "") -> Any:
     Notes
     -----
     Every value is one line ``name=encoding``; a dataclass writes ``name={`` then its fields in
-    declaration order then ``}``. Encodings: ``none``, ``true``/``false``, integers in decimal,
-    floats as ``%.11e`` (12 significant digits, ``-0.0`` as ``0.0``, ``nan``), strings as JSON,
-    tuples as ``(`` items ``)``, arrays as ``f[shape]`` / ``i[shape]`` with comma-separated values
-    in C order or ``b[shape]`` with one ``0``/``1`` per value.
+    declaration order then ``}``. Scalars: ``none``, ``true``/``false``, integers in decimal,
+    floats as ``<mantissa>e<exponent>`` from :func:`round_significant` (12 significant digits),
+    strings as JSON (ASCII), tuples as ``(`` items ``)``. Arrays: a line ``name=<tag>[<shape>]<bytes>``
+    (tag ``f``, ``i`` or ``b``; shape as ``AxB``), then the bytes in C order, then a newline:
+    ``f`` the int64 little-endian mantissas followed by the int64 little-endian exponents of
+    :func:`round_significant`, ``i`` int64 little-endian, ``b`` one byte 0/1 per value.
     """
     if is_dataclass(value) and not isinstance(value, type):
         yield f"{name}={{\n".encode()
@@ -72,7 +130,10 @@ def canonical_chunks(value: Any, name: str = "") -> Any:
             yield from canonical_chunks(getattr(value, f.name), f.name)
         yield b"}\n"
     elif isinstance(value, np.ndarray):
-        yield f"{name}={_array_text(value)}\n".encode()
+        header, data = _array_bytes(value)
+        yield f"{name}={header}\n".encode()
+        yield data
+        yield b"\n"
     elif isinstance(value, tuple | list):
         yield f"{name}=(\n".encode()
         for item in value:
@@ -128,7 +189,7 @@ def result_digest(result: Any) -> str:
     Notes
     -----
     ``SHA256(b"cbamx/calculation-result/1\\n" || enc(result))``: every output number, array, id
-    and warning in field order; floats rounded to 12 significant digits (``%.11e``) so that
+    and warning in field order; floats rounded to 12 significant digits (:func:`round_significant`) so that
     machines whose float sums differ in the last bits agree.
     """
     return _digest(RESULT_DIGEST_DOMAIN, result)

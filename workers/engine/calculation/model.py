@@ -448,7 +448,7 @@ class ProductResults:
     matched_by_tier_kwh : ndarray (q, k)
         Columns follow :attr:`CalculationResult.tiers`.
     measured_share, estimated_share, missing_share : ndarray (q,)
-        Energy-weighted means of the batches' shares.
+        Time-weighted over the meter intervals behind the product's batches.
     defaulted_share : ndarray (q,)
         Share of the total embedded emissions that comes from defaulted precursor values.
     """
@@ -550,6 +550,9 @@ class InstallationResults:
     direct_tco2, direct_unallocated_tco2 : float
         Fuel combustion emissions of the grid and the part no batch carries.
     matched_kwh : float
+        Supply matched at the chosen resolution [kWh].
+    unallocated_matched_kwh : float
+        Part of ``matched_kwh`` in unallocated idle overhead.
     idle_days : IdleDays
     fallback_intervals : ndarray int64
         Intervals where C_t is the sum of the sub-meters (a main meter had no value).
@@ -571,6 +574,7 @@ class InstallationResults:
     direct_tco2: float
     direct_unallocated_tco2: float
     matched_kwh: float
+    unallocated_matched_kwh: float
     idle_days: IdleDays
     fallback_intervals: IntArray
     unmetered_kwh: float
@@ -658,7 +662,7 @@ def _array(value: object, name: str, kind: str, shape: tuple[int, ...]) -> None:
 
 
 def _strings(value: object, name: str, size: int) -> None:
-    if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, tuple) or not set(map(type, value)) <= {str}:
         raise _fail("not_strings", f"{name} must be a tuple of str")
     if len(value) != size:
         raise _fail("shape_mismatch", f"{name} has {len(value)} entries, expected {size}")

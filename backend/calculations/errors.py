@@ -1,0 +1,42 @@
+"""Errors of calculations: each names what is missing or wrong, so a failed run says why."""
+
+from __future__ import annotations
+
+from backend.errors import Conflict, DomainError, FieldError, NotFound
+
+
+class CalculationRunNotFound(NotFound):
+    code = "CALCULATION_RUN_NOT_FOUND"
+
+
+class FootprintNotFound(NotFound):
+    code = "FOOTPRINT_NOT_FOUND"
+
+
+class RunNotCancellable(Conflict):
+    """The run has already ended (succeeded, failed or cancelled)."""
+
+    code = "RUN_NOT_CANCELLABLE"
+
+
+class RunNotFinished(Conflict):
+    """The run has no results yet: it is queued or running, or it ended without results."""
+
+    code = "RUN_HAS_NO_RESULTS"
+
+
+class BadPeriod(FieldError):
+    code = "BAD_PERIOD"
+
+
+class CalculationFailed(DomainError):
+    """The run cannot be calculated from what is stored; ``code`` says why, the message names the data.
+
+    Codes: NO_DATA (no interval data and no batches in the period), NO_MAIN_METER, METER_TREE_UNBALANCED,
+    FUEL_UNIT (a fuel meter's unit cannot be converted to the factors' unit), PRECURSOR_UNKNOWN,
+    INPUTS_REFUSED (the engine refused the inputs).
+    """
+
+    def __init__(self, code: str, message: str, **data: object) -> None:
+        super().__init__(message, **data)
+        self.code = code  # type: ignore[misc]

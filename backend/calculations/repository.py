@@ -1,0 +1,217 @@
+"""Queries of the calculation domain. They never commit and never authorise: the service does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.calculations.models import (
+    ACTIVE_STATUSES,
+    CalculationRun,
+    FootprintVersion,
+    RunBatchResult,
+    RunProductResult,
+    RunValidationCheck,
+)
+from backend.calculations.schemas import FootprintFilter
+
+
+async def run(db: AsyncSession, run_id: uuid.UUID, *, for_update: bool = False) -> CalculationRun | None:
+    query = select(CalculationRun).where(CalculationRun.id == run_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def active_run(db: AsyncSession, job_id: str) -> CalculationRun | None:
+    rows = await db.execute(
+        select(CalculationRun).where(CalculationRun.job_id == job_id, CalculationRun.status.in_(list(ACTIVE_STATUSES)))
+    )
+    return rows.scalar_one_or_none()
+
+
+async def runs(
+    db: AsyncSession,
+    *,
+    installation_ids: Collection[uuid.UUID] | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[CalculationRun]:
+    """Newest first."""
+    query = select(CalculationRun).order_by(CalculationRun.created_at.desc(), CalculationRun.id.desc()).limit(limit)
+    if installation_ids is not None:
+        query = query.where(CalculationRun.installation_id.in_(list(installation_ids)))
+    if after is not None:
+        query = query.where(
+            or_(
+                CalculationRun.created_at < after[0],
+                and_(CalculationRun.created_at == after[0], CalculationRun.id < after[1]),
+            )
+        )
+    return list((await db.execute(query)).scalars())
+
+
+async def batch_results(db: AsyncSession, run_id: uuid.UUID) -> list[RunBatchResult]:
+    rows = await db.execute(
+        select(RunBatchResult)
+        .where(RunBatchResult.run_id == run_id)
+        .order_by(RunBatchResult.started_at, RunBatchResult.batch_number)
+    )
+    return list(rows.scalars())
+
+
+async def product_results(db: AsyncSession, run_id: uuid.UUID) -> list[RunProductResult]:
+    rows = await db.execute(
+        select(RunProductResult).where(RunProductResult.run_id == run_id).order_by(RunProductResult.product_code)
+    )
+    return list(rows.scalars())
+
+
+async def checks(db: AsyncSession, run_ids: Sequence[uuid.UUID]) -> list[RunValidationCheck]:
+    rows = await db.execute(
+        select(RunValidationCheck)
+        .where(RunValidationCheck.run_id.in_(list(run_ids)))
+        .order_by(RunValidationCheck.run_id, RunValidationCheck.position)
+    )
+    return list(rows.scalars())
+
+
+async def lock_footprint_period(db: AsyncSession, installation_id: uuid.UUID, start: datetime, end: datetime) -> None:
+    """Serialise the publication of footprint versions for one installation and period (until commit)."""
+    await db.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"footprints:{installation_id}:{start.isoformat()}:{end.isoformat()}"},
+    )
+
+
+async def latest_versions(
+    db: AsyncSession, installation_id: uuid.UUID, start: datetime, end: datetime, product_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, FootprintVersion]:
+    """The newest version of each product's footprint for exactly this installation and period."""
+    if not product_ids:
+        return {}
+    newest = (
+        select(FootprintVersion.product_id, func.max(FootprintVersion.version).label("version"))
+        .where(
+            FootprintVersion.installation_id == installation_id,
+            FootprintVersion.period_start == start,
+            FootprintVersion.period_end == end,
+            FootprintVersion.product_id.in_(list(product_ids)),
+        )
+        .group_by(FootprintVersion.product_id)
+        .subquery()
+    )
+    rows = await db.execute(
+        select(FootprintVersion).join(
+            newest,
+            and_(
+                FootprintVersion.product_id == newest.c.product_id,
+                FootprintVersion.version == newest.c.version,
+                FootprintVersion.installation_id == installation_id,
+                FootprintVersion.period_start == start,
+                FootprintVersion.period_end == end,
+            ),
+        )
+    )
+    return {r.product_id: r for r in rows.scalars()}
+
+
+async def insert_rows(db: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await db.execute(insert(model), rows)
+
+
+async def footprints(
+    db: AsyncSession,
+    f: FootprintFilter,
+    *,
+    installation_ids: Collection[uuid.UUID] | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[FootprintVersion]:
+    """Footprint versions, newest first; with ``latest_only`` the newest of each product, installation, period."""
+    query = select(FootprintVersion)
+    if f.latest_only:
+        # a version nothing supersedes is the newest of its lineage
+        superseded = select(FootprintVersion.supersedes_id).where(FootprintVersion.supersedes_id.is_not(None))
+        query = query.where(FootprintVersion.id.not_in(superseded))
+    if installation_ids is not None:
+        query = query.where(FootprintVersion.installation_id.in_(list(installation_ids)))
+    if f.installation_id is not None:
+        query = query.where(FootprintVersion.installation_id == f.installation_id)
+    if f.product_id is not None:
+        query = query.where(FootprintVersion.product_id == f.product_id)
+    if f.start is not None:
+        query = query.where(FootprintVersion.period_start >= f.start)
+    if f.end is not None:
+        query = query.where(FootprintVersion.period_end <= f.end)
+    if after is not None:
+        query = query.where(
+            or_(
+                FootprintVersion.created_at < after[0],
+                and_(FootprintVersion.created_at == after[0], FootprintVersion.id < after[1]),
+            )
+        )
+    query = query.order_by(FootprintVersion.created_at.desc(), FootprintVersion.id.desc()).limit(limit)
+    return list((await db.execute(query)).scalars())
+
+
+async def footprint(db: AsyncSession, version_id: uuid.UUID) -> FootprintVersion | None:
+    return await db.get(FootprintVersion, version_id)
+
+
+async def lineage(db: AsyncSession, version: FootprintVersion) -> list[FootprintVersion]:
+    """Every version of the same product, installation and period, newest first."""
+    rows = await db.execute(
+        select(FootprintVersion)
+        .where(
+            FootprintVersion.product_id == version.product_id,
+            FootprintVersion.installation_id == version.installation_id,
+            FootprintVersion.period_start == version.period_start,
+            FootprintVersion.period_end == version.period_end,
+        )
+        .order_by(FootprintVersion.version.desc())
+    )
+    return list(rows.scalars())
+
+
+async def lineages(db: AsyncSession, version_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[FootprintVersion]]:
+    """For several versions at once (a list's lineage fields): each version's whole lineage, newest first."""
+    if not version_ids:
+        return {}
+    keyed = select(
+        FootprintVersion.id,
+        FootprintVersion.product_id,
+        FootprintVersion.installation_id,
+        FootprintVersion.period_start,
+        FootprintVersion.period_end,
+    ).where(FootprintVersion.id.in_(list(version_ids)))
+    keys = {r[0]: (r[1], r[2], r[3], r[4]) for r in (await db.execute(keyed)).all()}
+    if not keys:
+        return {}
+    rows = await db.execute(
+        select(FootprintVersion)
+        .where(
+            or_(
+                *(
+                    and_(
+                        FootprintVersion.product_id == k[0],
+                        FootprintVersion.installation_id == k[1],
+                        FootprintVersion.period_start == k[2],
+                        FootprintVersion.period_end == k[3],
+                    )
+                    for k in set(keys.values())
+                )
+            )
+        )
+        .order_by(FootprintVersion.version.desc())
+    )
+    by_key: dict[tuple[Any, ...], list[FootprintVersion]] = {}
+    for r in rows.scalars():
+        by_key.setdefault((r.product_id, r.installation_id, r.period_start, r.period_end), []).append(r)
+    return {vid: by_key.get(key, []) for vid, key in keys.items()}
