@@ -16,6 +16,7 @@ from typing import Any
 
 from arq import Retry
 
+from backend.calculations.inputs import load_inputs
 from backend.db import utcnow
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
@@ -26,6 +27,7 @@ from backend.production.models import ProductionBatch
 from backend.provisional import service
 from backend.provisional.queue import JOB, job_id
 from backend.provisional.repository import latest_of
+from workers.engine.calculation import CalculationParameters, calculate
 
 log = get_logger(__name__)
 
@@ -37,10 +39,6 @@ FOLLOW_UP_FOR = timedelta(hours=6)
 
 
 async def compute_provisional(ctx: dict[str, Any], tenant_id: str, batch_id: str) -> dict[str, Any]:
-    from backend.calculations.inputs import load_inputs
-
-    from workers.engine.calculation import CalculationParameters, calculate, inputs_digest
-
     services = ctx["services"]
     tenant = await services.tenants.get(uuid.UUID(tenant_id))
     actor = Principal.system("provisional footprint", tenant.id)
@@ -50,19 +48,18 @@ async def compute_provisional(ctx: dict[str, Any], tenant_id: str, batch_id: str
             return {"status": "no_batch"}
         installation = await db.get(Installation, batch.installation_id)
         assert installation is not None
-        timezone = installation.timezone
     now = utcnow()
     if batch.ended_at > now:
         # recorded a little before its end (the clocks' skew allowed): computed once it has ended
         raise Retry(defer=(batch.ended_at - now).total_seconds() + 1)
     async with services.db.tenant(tenant.scope) as db:
         await derive_installation(db, Principal.system("interval derivation", tenant.id), batch.installation_id)
-    window = service.local_days(batch, timezone)
-    async with services.db.tenant(tenant.scope) as db:
-        inputs = await load_inputs(db, actor, batch.installation_id, window[0], window[1])
+    window = service.local_days(batch, installation.timezone)
     parameters = CalculationParameters(only_batches=(str(batch.id),))
+    async with services.db.tenant(tenant.scope) as db:
+        loaded = await load_inputs(services, db, actor, installation, window[0], window[1], parameters)
+    inputs, digest = loaded.inputs, loaded.inputs_digest
     result = await off_loop(calculate, inputs, parameters)
-    digest = await off_loop(inputs_digest, inputs, parameters)
     async with services.db.tenant(tenant.scope) as db:
         previous = (await latest_of(db, [batch.id])).get(batch.id)
         if previous is not None and previous.inputs_digest == digest:
