@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from backend.api.errors import DomainErrorCodes, ErrorsAtTheEdge, log_errors
 from backend.api.limits import IntrospectionForAuthenticated, limit_extensions
 from backend.audit.gql import AuditQuery
+from backend.calculations.gql import CalculationMutation, CalculationQuery
 from backend.certificates.gql import CertificatesMutation, CertificatesQuery
 from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
@@ -52,6 +53,7 @@ Query = merge_types(
         ProductionQueries,
         ProvisionalQuery,
         ShipmentQuery,
+        CalculationQuery,
     ),
 )
 Mutation = merge_types(
@@ -69,6 +71,7 @@ Mutation = merge_types(
         CertificatesMutation,
         ProductionMutation,
         ShipmentMutation,
+        CalculationMutation,
     ),
 )
 

@@ -803,3 +803,13 @@ __all__ = [
     "start_run",
     "validation_checks",
 ]
+
+
+async def checks_of(db: AsyncSession, run_ids: list[uuid.UUID]) -> list[RunValidationCheck]:
+    """Validation checks of several runs (a loader's batch function; the runs were authorised)."""
+    return await repository.checks(db, run_ids)
+
+
+async def lineages_of(db: AsyncSession, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[FootprintVersion]]:
+    """Each version's whole lineage, newest first (a loader's batch function; the versions were authorised)."""
+    return await repository.lineages(db, version_ids)

@@ -397,7 +397,13 @@ async def edit_interval(
 
 
 async def interval_matrix(
-    db: AsyncSession, principal: Principal, meter_ids: list[uuid.UUID], *, start_day: date, end_day: date, resolution_s: int
+    db: AsyncSession,
+    principal: Principal,
+    meter_ids: list[uuid.UUID],
+    *,
+    start_day: date,
+    end_day: date,
+    resolution_s: int,
 ) -> IntervalMatrix:
     """Stored intervals of the tenant's meters for the UTC days [start_day, end_day), in one query.
 

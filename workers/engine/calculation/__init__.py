@@ -32,6 +32,7 @@ from workers.engine.calculation.model import (
     SupplySources,
     validate_inputs,
 )
+from workers.engine.calculation.verification import materiality_threshold
 
 __all__ = [
     "CALCULATION_METHODOLOGY_VERSION",
@@ -58,5 +59,6 @@ __all__ = [
     "SupplySources",
     "calculate",
     "inputs_digest",
+    "materiality_threshold",
     "validate_inputs",
 ]

@@ -49,8 +49,14 @@ def no_fuels(n: int) -> FuelMeters:
     )
 
 
-def fuels(quantity: Any, lines: list[int], ncv: list[float], ef: list[float], of: list[float] | None = None,
-          refs: list[str] | None = None) -> FuelMeters:
+def fuels(
+    quantity: Any,
+    lines: list[int],
+    ncv: list[float],
+    ef: list[float],
+    of: list[float] | None = None,
+    refs: list[str] | None = None,
+) -> FuelMeters:
     quantity = np.asarray(quantity, dtype=np.float64).reshape(len(lines), -1)
     k = len(lines)
     return FuelMeters(
@@ -66,8 +72,9 @@ def fuels(quantity: Any, lines: list[int], ncv: list[float], ef: list[float], of
     )
 
 
-def batches(spans: list[tuple[int, int]], lines: list[int], mass: list[float], product: list[int] | None = None
-            ) -> Batches:
+def batches(
+    spans: list[tuple[int, int]], lines: list[int], mass: list[float], product: list[int] | None = None
+) -> Batches:
     b = len(spans)
     return Batches(
         ids=tuple(f"batch-{i}" for i in range(b)),
@@ -91,8 +98,12 @@ def no_precursors() -> Precursors:
     )
 
 
-def products(q: int = 1, indirect_counts: list[bool] | None = None, default_direct: list[float] | None = None,
-             default_indirect: list[float] | None = None) -> Products:
+def products(
+    q: int = 1,
+    indirect_counts: list[bool] | None = None,
+    default_direct: list[float] | None = None,
+    default_indirect: list[float] | None = None,
+) -> Products:
     return Products(
         ids=tuple(f"product-{i}" for i in range(q)),
         codes=tuple(f"P{i}" for i in range(q)),
@@ -104,9 +115,16 @@ def products(q: int = 1, indirect_counts: list[bool] | None = None, default_dire
     )
 
 
-def supply(energy: Any, *, native: list[int] | None = None, factor: list[float] | None = None,
-           eligible: list[bool] | None = None, dedicated: list[int] | None = None,
-           tiers: list[str] | None = None, kinds: list[str] | None = None) -> SupplySources:
+def supply(
+    energy: Any,
+    *,
+    native: list[int] | None = None,
+    factor: list[float] | None = None,
+    eligible: list[bool] | None = None,
+    dedicated: list[int] | None = None,
+    tiers: list[str] | None = None,
+    kinds: list[str] | None = None,
+) -> SupplySources:
     energy = np.asarray(energy, dtype=np.float64)
     if energy.ndim == 1:
         energy = energy[None, :]
@@ -159,4 +177,16 @@ def inputs(
     )
 
 
-__all__ = ["DAY", "T0", "batches", "fuels", "inputs", "meters", "no_fuels", "no_supply", "products", "replace", "supply"]
+__all__ = [
+    "DAY",
+    "T0",
+    "batches",
+    "fuels",
+    "inputs",
+    "meters",
+    "no_fuels",
+    "no_supply",
+    "products",
+    "replace",
+    "supply",
+]
