@@ -6,7 +6,7 @@ starts and publishes a footprint version per product. A later start that finds t
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -59,3 +59,10 @@ async def seed_calculation(
         return await service.start_run(
             session, owner, TenantKind.EXPORTER, RunRequest(installation_id=installation_id, start=start, end=end)
         )
+
+
+def describe_period(run: CalculationRun, timezone: str = "Europe/Belgrade") -> str:
+    """The run's period in local dates, e.g. '2026-11-01 to 2026-11-30, Europe/Belgrade'."""
+    zone = ZoneInfo(timezone)
+    last = (run.period_end.astimezone(zone) - timedelta(days=1)).date()
+    return f"{run.period_start.astimezone(zone).date()} to {last}, {timezone}"

@@ -38,7 +38,7 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
     from backend.ingest.models import CounterReading
     from backend.services import build_store
     from backend.settings import get_settings
-    from demo.calculations import seed_calculation
+    from demo.calculations import describe_period, seed_calculation
     from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
     from demo.plant import MES_NAME, agent_credentials, free_port, write_agent_config
     from demo.seed import seed
@@ -90,11 +90,7 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
                 )
             run, queued = await seed_calculation(db, exporter, state.installation_id)
             if queued:
-                print(
-                    f"calculation of {run.period_start:%Y-%m-%d} to {run.period_end:%Y-%m-%d} (UTC) queued: "
-                    "the worker runs it when it starts",
-                    flush=True,
-                )
+                print(f"calculation of last month ({describe_period(run)}) queued: the worker runs it", flush=True)
             client_id, secret = await agent_credentials(db, exporter, state.installation_id, folder)
             mes_id, mes_secret = await agent_credentials(
                 db,

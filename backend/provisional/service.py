@@ -66,6 +66,11 @@ def data_until(inputs: CalculationInputs) -> datetime | None:
     return datetime.fromtimestamp(end_s, UTC)
 
 
+def _clip(moment: datetime | None, end: datetime) -> datetime | None:
+    """The loaded grid runs over whole UTC days; data beyond the window's end does not count."""
+    return None if moment is None else min(moment, end)
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else 0.0
 
@@ -139,7 +144,7 @@ async def store_version(
             "installation_id": batch.installation_id,
             "version": version,
             "computed_at": computed_at,
-            "data_until": data_until(inputs),
+            "data_until": _clip(data_until(inputs), window[1]),
             "window_start": window[0],
             "window_end": window[1],
             **figures_of(result, batch.id),
