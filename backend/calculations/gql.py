@@ -187,7 +187,7 @@ class ProductResult:
             values,
             dict(FIGURE_METHODS),
             row.breakdown,
-            f"calculation run {run.id}, output digest {run.output_digest}",
+            f"calculation run {gid('CalculationRun', run.id)}, output digest {run.output_digest}",
         )
         return cls(
             product_id=gid("Product", row.product_id),
@@ -342,7 +342,7 @@ class FootprintVersion(relay.Node):
             values,
             dict(row.figures.get("methods") or FIGURE_METHODS),
             row.breakdown,
-            f"calculation run {row.run_id}, output digest {row.output_digest}",
+            f"calculation run {gid('CalculationRun', row.run_id)}, output digest {row.output_digest}",
         )
         return cls(
             id=str(row.id),
@@ -512,7 +512,7 @@ class CalculationQuery:
 
         found = await info.context.in_tenant(action)
         version = FootprintVersion.of(found.version)
-        source = f"footprint version {found.version.id}, output digest {found.version.output_digest}"
+        source = f"footprint version {version.id}, output digest {found.version.output_digest}"
         return DefaultAgainstActual(
             footprint=version,
             certificate_price=found.certificate_price_eur_per_t,

@@ -30,7 +30,7 @@ import json
 import math
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -169,6 +169,23 @@ def utc_offsets(zone: ZoneInfo, grid_start_s: int, resolution_s: int, n: int) ->
     if step != resolution_s and (offsets % 3600).any():
         return np.array([_offset_s(zone, grid_start_s + i * resolution_s) for i in range(n)], dtype=np.int64)
     return np.repeat(offsets, per)[:n]
+
+
+def in_period(grid_start_s: int, resolution_s: int, n: int, start_s: int, end_s: int) -> NDArray[np.bool_]:
+    starts = grid_start_s + np.arange(n, dtype=np.int64) * resolution_s
+    return (starts >= start_s) & (starts < end_s)
+
+
+def _blank(values: NDArray[np.float64], outside: NDArray[np.bool_]) -> NDArray[np.float64]:
+    out = np.array(values, dtype=np.float64, copy=True)
+    out[:, outside] = 0.0
+    return out
+
+
+def _measured(status: NDArray[np.uint8], outside: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    out = np.array(status, dtype=np.uint8, copy=True)
+    out[:, outside] = 0  # IntervalStatus.MEASURED: a known zero, not a gap
+    return out
 
 
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
@@ -359,6 +376,16 @@ async def load_inputs(
         raise CalculationFailed("GRID_FACTOR_OUT_OF_SCOPE", refused.message, field="installationId") from None
     grid_factor = GridFactor(float(grid_selection.factor.value), keep(grid_selection))
 
+    # the grid runs from UTC midnight to UTC midnight; the period from local midnight to local midnight:
+    # the grid's intervals outside the period carry nothing, so that only the period counts
+    outside = ~in_period(grid_start_s, res, n, int(start.timestamp()), int(end.timestamp()))
+    meters_in = replace(
+        meters_in, energy_kwh=_blank(meters_in.energy_kwh, outside), status=_measured(meters_in.status, outside)
+    )
+    fuels_in = replace(
+        fuels_in, quantity=_blank(fuels_in.quantity, outside), status=_measured(fuels_in.status, outside)
+    )
+    supply_in = replace(supply_in, energy_kwh=_blank(supply_in.energy_kwh, outside))
     inputs = CalculationInputs(
         grid=grid,
         meters=meters_in,

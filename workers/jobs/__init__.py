@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import cron, func
 
+from workers.jobs.calculations import run_calculation
 from workers.jobs.certificates import expire_due_certificates
 from workers.jobs.generation import import_generation
 from workers.jobs.imports import import_file, sweep_stale_imports
@@ -24,6 +25,7 @@ FUNCTIONS: list[Any] = [
     func(import_generation, name="developers.import_generation", timeout=1800),
     func(expire_due_certificates, name="certificates.expire", timeout=1800),
     func(import_batches, name="production.import_batches", timeout=1800),
+    func(run_calculation, name="calculations.run", timeout=3600, max_tries=1),
     func(compute_provisional, name="calculations.provisional", timeout=600),
 ]
 CRON_JOBS: list[Any] = [
