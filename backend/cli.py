@@ -688,5 +688,24 @@ def export_schema(check: bool = typer.Option(False, help="Fail if graphql/schema
     typer.echo(f"wrote {SDL_PATH}")
 
 
+@app.command()
+def recompute(bundle: str = typer.Argument(..., help="Calculation bundle (.zip) to recompute.")) -> None:
+    """Recompute a calculation bundle: print the output hash, whether it matches, and the products."""
+    from backend.calculations.bundle import BundleError
+    from backend.calculations.recompute import format_products, recompute_bundle
+
+    try:
+        outcome = recompute_bundle(bundle)
+    except BundleError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    typer.echo(f"output hash: {outcome.output_digest}")
+    verdict = {None: "no hash recorded in the manifest", True: "matches the manifest", False: "DOES NOT MATCH"}
+    typer.echo(f"recorded:    {outcome.expected_digest or '-'} ({verdict[outcome.matches]})")
+    typer.echo(format_products(outcome.result))
+    if outcome.matches is False:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
