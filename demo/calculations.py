@@ -5,20 +5,27 @@ starts and publishes a footprint version per product. A later start that finds t
 
 from __future__ import annotations
 
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.calculations import service
-from backend.calculations.models import CalculationRun, RunStatus
+from backend.calculations.bundle import write_bundle
+from backend.calculations.inputs import load_inputs
+from backend.calculations.models import CalculationRun, FootprintVersion, RunStatus
 from backend.calculations.schemas import RunRequest
 from backend.db import Database
 from backend.identity.models import MembershipRole
 from backend.identity.principal import ROLE_SCOPES, Principal
 from backend.installations.models import Installation
+from backend.services import Services
 from backend.tenants.models import Tenant, TenantKind
+from workers.jobs.calculations import run_calculation
 
 
 def last_month(now: datetime, timezone: str) -> tuple[datetime, datetime]:
@@ -66,3 +73,71 @@ def describe_period(run: CalculationRun, timezone: str = "Europe/Belgrade") -> s
     zone = ZoneInfo(timezone)
     last = (run.period_end.astimezone(zone) - timedelta(days=1)).date()
     return f"{run.period_start.astimezone(zone).date()} to {last}, {timezone}"
+
+
+@dataclass(frozen=True)
+class DemoCalculation:
+    run: CalculationRun
+    footprints: int
+    bundle: Path | None
+    seconds: float
+
+
+async def calculate_last_month(
+    services: Services, tenant: Tenant, installation_id: uuid.UUID, folder: Path, *, now: datetime | None = None
+) -> DemoCalculation:
+    """Last month's run, computed now unless it has succeeded already, and its calculation bundle.
+
+    The run is queued as any run is (so the worker would compute it too) and computed here, before
+    the API starts, so the demo opens with its footprint versions; the worker then finds it done.
+    The bundle (every input, with the run's output digest) is written once, to ``folder``.
+    """
+    began = time.monotonic()
+    run, _ = await seed_calculation(services.db, tenant, installation_id, now=now)
+    if run.status == RunStatus.QUEUED:
+        await run_calculation({"services": services}, str(tenant.id), str(run.id))
+    async with services.db.tenant(tenant.scope()) as session:
+        done = await session.get(CalculationRun, run.id, populate_existing=True)
+        assert done is not None
+        footprints = int(
+            await session.scalar(
+                select(func.count()).select_from(FootprintVersion).where(FootprintVersion.run_id == run.id)
+            )
+            or 0
+        )
+        installation = await session.get(Installation, installation_id)
+        assert installation is not None
+    bundle: Path | None = None
+    if done.status == RunStatus.SUCCEEDED:
+        bundle = folder / f"calculation-{done.period_start.astimezone(ZoneInfo(installation.timezone)):%Y-%m}.zip"
+        if not bundle.exists():
+            await _write_bundle(services, tenant, installation, done, bundle)
+    return DemoCalculation(done, footprints, bundle, time.monotonic() - began)
+
+
+async def _write_bundle(
+    services: Services, tenant: Tenant, installation: Installation, run: CalculationRun, path: Path
+) -> None:
+    """Every input of the run in a zip that ``cbamx recompute`` checks against the run's output digest."""
+    parameters = service.parameters_for_engine(run)
+    densities = dict(run.parameters.get("fuel_density_t_per_m3") or {})
+    actor = Principal.system("demo calculation bundle", tenant.id)
+    async with services.db.tenant(tenant.scope()) as session:
+        loaded = await load_inputs(
+            services,
+            session,
+            actor,
+            installation,
+            run.period_start,
+            run.period_end,
+            parameters,
+            fuel_density_t_per_m3=densities,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bundle(
+        path,
+        loaded.inputs,
+        parameters,
+        {"output_digest": run.output_digest, "run_id": str(run.id), "installation": installation.name},
+        time_zone=installation.timezone,
+    )

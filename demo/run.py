@@ -36,9 +36,9 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
     from backend.db import Database
     from backend.evidence.store import S3Store
     from backend.ingest.models import CounterReading
-    from backend.services import build_store
+    from backend.services import build_store, start_services
     from backend.settings import get_settings
-    from demo.calculations import describe_period, seed_calculation
+    from demo.calculations import calculate_last_month, describe_period
     from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
     from demo.plant import MES_NAME, agent_credentials, free_port, write_agent_config
     from demo.seed import seed
@@ -88,9 +88,22 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
                     f"in {time.monotonic() - began:.0f} s",
                     flush=True,
                 )
-            run, queued = await seed_calculation(db, exporter, state.installation_id)
-            if queued:
-                print(f"calculation of last month ({describe_period(run)}) queued: the worker runs it", flush=True)
+            services = await start_services(get_settings())
+            try:
+                calculated = await calculate_last_month(
+                    services, exporter, state.installation_id, data_dir / "calculations"
+                )
+            finally:
+                await services.close()
+            run = calculated.run
+            print(
+                f"calculation of last month ({describe_period(run)}): {run.status.value}"
+                + (f" ({run.error_code}: {run.error_message})" if run.error_code else "")
+                + f", {calculated.footprints} footprint versions, {calculated.seconds:.0f} s",
+                flush=True,
+            )
+            if calculated.bundle is not None:
+                print(f"  calculation bundle {calculated.bundle} (check it: ./dev recompute <bundle>)", flush=True)
             client_id, secret = await agent_credentials(db, exporter, state.installation_id, folder)
             mes_id, mes_secret = await agent_credentials(
                 db,
