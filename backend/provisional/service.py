@@ -56,13 +56,18 @@ def local_days(batch: ProductionBatch, timezone: str) -> tuple[datetime, datetim
 
 def data_until(inputs: CalculationInputs) -> datetime | None:
     """The end of the last interval in which any electricity meter had data (None: no data at all)."""
-    status = inputs.meters.status
+    grid = inputs.grid
+    # the grid runs over whole UTC days; only the intervals of the period count (the loader fills
+    # the others as measured zeros)
+    first = max(0, (inputs.period_start_s - grid.grid_start_s) // grid.resolution_s)
+    last = min(inputs.meters.status.shape[1], -(-(inputs.period_end_s - grid.grid_start_s) // grid.resolution_s))
+    status = inputs.meters.status[:, first:last]
     if status.size == 0:
         return None
     present = np.flatnonzero((status != MISSING).any(axis=0))
     if present.size == 0:
         return None
-    end_s = inputs.grid.grid_start_s + (int(present[-1]) + 1) * inputs.grid.resolution_s
+    end_s = grid.grid_start_s + (first + int(present[-1]) + 1) * grid.resolution_s
     return datetime.fromtimestamp(end_s, UTC)
 
 
