@@ -94,3 +94,17 @@ async def test_a_deleted_batch_is_no_error(services):
     owner = await make_tenant(services)
     answer = await compute_provisional({"services": services}, str(owner.tenant.id), str(uuid.uuid4()))
     assert answer == {"status": "no_batch"}
+
+
+async def test_a_batch_whose_inputs_cannot_be_loaded_is_not_computed_and_says_why(services):
+    # given: an installation without any electricity meter
+    owner = await make_tenant(services)
+    plant = await make_plant(services, owner, meters=())
+    await make_catalogue(services, owner, plant)
+    start = datetime.fromtimestamp(day_start(1) + 6 * 3600, UTC)
+    batch_id = await record(services, owner, plant, "B-NOMETER", start, start + timedelta(hours=2))
+    # when
+    answer = await compute_provisional({"services": services}, str(owner.tenant.id), str(batch_id))
+    # then
+    assert answer == {"status": "not_computed", "code": "NO_MAIN_METER"}
+    assert await versions(services, owner) == []

@@ -18,6 +18,7 @@ from arq import Retry
 
 from backend.calculations.inputs import load_inputs
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.logging import get_logger
@@ -27,7 +28,7 @@ from backend.production.models import ProductionBatch
 from backend.provisional import service
 from backend.provisional.queue import JOB, job_id
 from backend.provisional.repository import latest_of
-from workers.engine.calculation import CalculationParameters, calculate
+from workers.engine.calculation import CalculationInputError, CalculationParameters, calculate
 
 log = get_logger(__name__)
 
@@ -56,10 +57,17 @@ async def compute_provisional(ctx: dict[str, Any], tenant_id: str, batch_id: str
         await derive_installation(db, Principal.system("interval derivation", tenant.id), batch.installation_id)
     window = service.local_days(batch, installation.timezone)
     parameters = CalculationParameters(only_batches=(str(batch.id),))
-    async with services.db.tenant(tenant.scope) as db:
-        loaded = await load_inputs(services, db, actor, installation, window[0], window[1], parameters)
-    inputs, digest = loaded.inputs, loaded.inputs_digest
-    result = await off_loop(calculate, inputs, parameters)
+    try:
+        async with services.db.tenant(tenant.scope) as db:
+            loaded = await load_inputs(services, db, actor, installation, window[0], window[1], parameters)
+        inputs, digest = loaded.inputs, loaded.inputs_digest
+        result = await off_loop(calculate, inputs, parameters)
+    except (DomainError, CalculationInputError) as refused:
+        # a missing factor, no main meter, inputs the engine refuses: trying again would not help; the
+        # period's run names the same cause to the exporter
+        code = getattr(refused, "code", "INPUTS_REFUSED")
+        log.warning("provisional.not_computed", tenant_id=tenant_id, batch_id=batch_id, code=code, reason=str(refused))
+        return {"status": "not_computed", "code": code}
     async with services.db.tenant(tenant.scope) as db:
         previous = (await latest_of(db, [batch.id])).get(batch.id)
         if previous is not None and previous.inputs_digest == digest:
