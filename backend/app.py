@@ -19,6 +19,7 @@ from backend.api.problems import (
     validation_handler,
 )
 from backend.api.request_id import RequestIdMiddleware
+from backend.calculations.rest import CalculationsController
 from backend.certificates.rest import CertificatesController
 from backend.developers.rest import DevelopersController
 from backend.errors import DomainError
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             CertificatesController,
             ProductionController,
             ShipmentController,
+            CalculationsController,
             graphql,
         ],
         lifespan=[lifespan],

@@ -21,6 +21,8 @@ BENCHMARKS: dict[str, str] = {
     "agent_memory": "the agent's RSS while polling 200 Modbus points every 10 s",
     "ppa_settlement": "a year of 15-minute PPA settlement data (35,040 rows) through the worker",
     "production": "an MES export of 20,000 batches (CSV and Excel) through the worker",
+    "calculation": "the calculation engine on a synthetic plant-year (200 meters, 20,000 batches)",
+    "calculation_job": "a calculation run of that plant-year from the database to stored results",
 }
 
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from statistics import median
 from typing import Any
 
 import asyncpg
 
 from backend.localservices import configure_local_services
+from bench.figures import Timer, report, stats
+
+__all__ = ["Timer", "report", "stats"]
 
 _handles = configure_local_services()
 ADMIN_URL = os.environ["CBAMX_TEST_ADMIN_URL"]
@@ -65,23 +66,6 @@ async def scratch_platform(name: str) -> AsyncIterator[object]:
         for key in keys:
             await admin.execute(f'DROP ROLE IF EXISTS "cbamx_t_{key}"')
         await admin.close()
-
-
-def report(name: str, value: float, unit: str, note: str = "") -> None:
-    print(f"{name:58} {value:>14,.3f} {unit:10} {note}", flush=True)
-
-
-def stats(samples: list[float]) -> str:
-    return f"min {min(samples):.3f}  median {median(samples):.3f}  max {max(samples):.3f}"
-
-
-class Timer:
-    def __enter__(self) -> Timer:
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,11 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
@@ -66,9 +68,9 @@ _RESERVED: Final[frozenset[str]] = frozenset(
 _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "lines.csv": ("id", "code"),
     "meters.csv": ("id", "code", "role", "line_id"),
-    "intervals.csv": ("meter_id", "interval_start", "value_kwh", "status"),
+    "intervals.csv": ("meter_id", "interval_start", "value", "status"),
     "fuels.csv": ("id", "code", "line_id", "ncv_tj_per_unit", "ef_tco2_per_tj", "oxidation_factor", "factor_ref"),
-    "fuel_intervals.csv": ("fuel_id", "interval_start", "quantity", "status"),
+    "fuel_intervals.csv": ("fuel_id", "interval_start", "value", "status"),
     "products.csv": (
         "id",
         "code",
@@ -90,7 +92,7 @@ _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         "dedicated_line_id",
         "factor_ref",
     ),
-    "supply_intervals.csv": ("source_id", "interval_start", "value_kwh"),
+    "supply_intervals.csv": ("source_id", "interval_start", "value"),
 }
 
 
@@ -133,23 +135,28 @@ def _quote(text: str) -> str:
     return text
 
 
-def _interval_rows(ids: Sequence[str], values: np.ndarray, status: np.ndarray | None, starts: list[str]) -> bytes:
-    """Long rows ``id, interval_start, value, status``; a missing cell without value is left out."""
-    ids = [_quote(i) for i in ids]
-    keep = ~np.isnan(values)
-    if status is not None:
-        keep |= status != MISSING_STATUS
-    rows_k, rows_t = np.nonzero(keep)
-    texts = [_num(v) for v in values[rows_k, rows_t].tolist()]
-    lines: list[str] = []
-    if status is not None:
-        codes = status[rows_k, rows_t].tolist()
-        for k, t, text, code in zip(rows_k.tolist(), rows_t.tolist(), texts, codes, strict=True):
-            lines.append(f"{ids[k]},{starts[t]},{text},{code}\n")
-    else:
-        for k, t, text in zip(rows_k.tolist(), rows_t.tolist(), texts, strict=True):
-            lines.append(f"{ids[k]},{starts[t]},{text}\n")
-    return "".join(lines).encode("utf-8")
+def _interval_chunks(
+    ids: Sequence[str], values: np.ndarray, status: np.ndarray | None, starts: list[str]
+) -> Iterator[bytes]:
+    """Long rows ``id, interval_start, value[, status]`` one meter at a time.
+
+    A cell without value whose status is missing (or, without status, any cell without value)
+    is left out: absent rows read back as exactly that.
+    """
+    for k, identifier in enumerate(ids):
+        row = values[k]
+        keep = ~np.isnan(row)
+        if status is not None:
+            keep |= status[k] != MISSING_STATUS
+        where = np.flatnonzero(keep).tolist()
+        texts = ["" if v != v else repr(v) for v in row[where].tolist()]
+        name = _quote(identifier)
+        if status is not None:
+            codes = status[k][where].tolist()
+            chunk = "".join([f"{name},{starts[t]},{v},{c}\n" for t, v, c in zip(where, texts, codes, strict=True)])
+        else:
+            chunk = "".join([f"{name},{starts[t]},{v}\n" for t, v in zip(where, texts, strict=True)])
+        yield chunk.encode("utf-8")
 
 
 def _runs(offsets: np.ndarray) -> list[list[int]]:
@@ -240,7 +247,11 @@ def write_bundle(
         "meters.csv",
         ((m.ids[k], m.codes[k], m.role[k], _ref(lines.ids, int(m.line[k]))) for k in range(len(m.ids))),
     )
-    files["intervals.csv"] = _csv("intervals.csv", []) + _interval_rows(m.ids, m.energy_kwh, m.status, starts)
+    streams: dict[str, Iterable[bytes]] = {
+        "intervals.csv": _interval_chunks(m.ids, m.energy_kwh, m.status, starts),
+        "fuel_intervals.csv": _interval_chunks(f.ids, f.quantity, f.status, starts),
+        "supply_intervals.csv": _interval_chunks(s.ids, s.energy_kwh, None, starts),
+    }
     files["fuels.csv"] = _csv(
         "fuels.csv",
         (
@@ -256,7 +267,6 @@ def write_bundle(
             for k in range(len(f.ids))
         ),
     )
-    files["fuel_intervals.csv"] = _csv("fuel_intervals.csv", []) + _interval_rows(f.ids, f.quantity, f.status, starts)
     files["products.csv"] = _csv(
         "products.csv",
         (
@@ -317,20 +327,27 @@ def write_bundle(
             for k in range(len(s.ids))
         ),
     )
-    files["supply_intervals.csv"] = _csv("supply_intervals.csv", []) + _interval_rows(s.ids, s.energy_kwh, None, starts)
-    manifest: dict[str, Any] = {
-        "format": BUNDLE_FORMAT,
-        "format_version": BUNDLE_FORMAT_VERSION,
-        "methodology_version": CALCULATION_METHODOLOGY_VERSION,
-        "parameters": _parameters_json(parameters),
-        "inputs_digest": inputs_digest(inputs, parameters),
-        "files": {name: hashlib.sha256(files[name]).hexdigest() for name in DATA_FILES},
-        **manifest_extra,
-    }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    digests: dict[str, str] = {}
+    # level 1: a plant-year of 15-minute data is a few hundred MB of text; speed matters more than size
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name in DATA_FILES:
-            archive.writestr(name, files[name])
+            hasher = hashlib.sha256()
+            with archive.open(name, "w", force_zip64=True) as member:
+                chunks = [files[name]] if name in files else chain([_csv(name, [])], streams[name])
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    member.write(chunk)
+            digests[name] = hasher.hexdigest()
+        manifest: dict[str, Any] = {
+            "format": BUNDLE_FORMAT,
+            "format_version": BUNDLE_FORMAT_VERSION,
+            "methodology_version": CALCULATION_METHODOLOGY_VERSION,
+            "parameters": _parameters_json(parameters),
+            "inputs_digest": inputs_digest(inputs, parameters),
+            "files": digests,
+            **manifest_extra,
+        }
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
@@ -393,43 +410,91 @@ def _unique_index(name: str, ids: list[str]) -> dict[str, int]:
     return index
 
 
+INTERVAL_FILES: Final[frozenset[str]] = frozenset({"intervals.csv", "fuel_intervals.csv", "supply_intervals.csv"})
+
+
 def _matrix(
     name: str,
-    rows: list[dict[str, str]],
-    id_column: str,
-    value_column: str,
+    lines: Iterable[str],
     ids: dict[str, int],
     grid: Grid,
     *,
     with_status: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Fill an (ids x intervals) matrix from long rows; absent cells stay NaN with status missing.
+
+    Rows are read one by one (a plant-year has millions); a row with quotes goes through the
+    csv module, the others are split on commas.
+    """
+    columns = _COLUMNS[name]
+    iterator = iter(lines)
+    header_line = next(iterator, "")
+    header = next(csv.reader([header_line]), [])
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise BundleError(name, f"lacks the column(s) {', '.join(missing)}")
+    position = [header.index(c) for c in columns]
+    width = len(header)
     n = grid.n
-    values = np.full((len(ids), n), np.nan)
-    status = np.full((len(ids), n), MISSING_STATUS, dtype=np.uint8)
     start = int(grid.grid_start_s)
     res = int(grid.resolution_s)
-    position = {_iso(start + i * res): i for i in range(n)}
-    seen = np.zeros((len(ids), n), dtype=bool)
-    for r, row in enumerate(rows, start=2):
-        k = _lookup(name, r, id_column, ids, row[id_column])
-        text = row["interval_start"]
-        t = position.get(text)
+    slot = {_iso(start + i * res): i for i in range(n)}
+    cells = array("q")
+    values = array("d")
+    codes = array("B")
+    nan = float("nan")
+    for r, line in enumerate(iterator, start=2):
+        text = line.rstrip("\r\n")
+        if not text:
+            continue
+        parts = text.split(",") if '"' not in text else next(csv.reader([text]))
+        if len(parts) != width:
+            raise BundleError(name, f"row {r}: {len(parts)} fields where the header has {width}")
+        identifier, moment, value = parts[position[0]], parts[position[1]], parts[position[2]]
+        k = ids.get(identifier)
+        if k is None:
+            raise BundleError(name, f"row {r}: {columns[0]}={identifier!r} names no known record")
+        t = slot.get(moment)
         if t is None:
-            seconds = _seconds(name, r, "interval_start", text)
+            seconds = _seconds(name, r, "interval_start", moment)
             offset = seconds - start
             if offset % res or not 0 <= offset // res < n:
-                raise BundleError(name, f"row {r}: interval_start={text!r} is not an interval start of the grid")
+                raise BundleError(name, f"row {r}: interval_start={moment!r} is not an interval start of the grid")
             t = offset // res
-        if seen[k, t]:
-            raise BundleError(name, f"row {r}: a second value for {row[id_column]!r} at {text}")
-        seen[k, t] = True
-        values[k, t] = _float(name, r, value_column, row[value_column], allow_empty=True)
+        cells.append(k * n + t)
+        if value == "":
+            values.append(nan)
+        else:
+            try:
+                values.append(float(value))
+            except ValueError:
+                raise BundleError(name, f"row {r}: {columns[2]}={value!r} is not a number") from None
         if with_status:
-            code = row["status"]
+            code = parts[position[3]]
             if code not in ("0", "1", "2", "3"):
                 raise BundleError(name, f"row {r}: status={code!r} must be 0, 1, 2 or 3")
-            status[k, t] = int(code)
-    return values, status
+            codes.append(int(code))
+    flat = np.frombuffer(cells, dtype=np.int64) if len(cells) else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(flat, minlength=len(ids) * n) if flat.size else np.zeros(0, dtype=np.int64)
+    if counts.size and counts.max() > 1:
+        cell = int(np.flatnonzero(counts > 1)[0])
+        who = next(i for i, k in ids.items() if k == cell // n)
+        raise BundleError(name, f"two values for {who!r} at {_iso(start + (cell % n) * res)}")
+    matrix = np.full(len(ids) * n, np.nan)
+    status = np.full(len(ids) * n, MISSING_STATUS, dtype=np.uint8)
+    if flat.size:
+        matrix[flat] = np.frombuffer(values, dtype=np.float64)
+        if with_status:
+            status[flat] = np.frombuffer(codes, dtype=np.uint8)
+    return matrix.reshape(len(ids), n), status.reshape(len(ids), n)
+
+
+def _text_lines(archive: zipfile.ZipFile, name: str) -> Iterator[str]:
+    with archive.open(name) as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
+        try:
+            yield from text
+        except UnicodeDecodeError as exc:
+            raise BundleError(name, f"is not UTF-8 text ({exc.reason})") from exc
 
 
 def read_bundle(path: str | Path) -> tuple[CalculationInputs, CalculationParameters, dict[str, Any]]:
@@ -476,18 +541,27 @@ def read_bundle(path: str | Path) -> tuple[CalculationInputs, CalculationParamet
         for name in DATA_FILES:
             if name not in names:
                 raise BundleError(name, "is missing from the bundle")
-            content = archive.read(name)
+            hasher = hashlib.sha256()
+            kept = bytearray()
+            with archive.open(name) as member:
+                while chunk := member.read(1 << 20):
+                    hasher.update(chunk)
+                    if name not in INTERVAL_FILES:
+                        kept += chunk
             expected = recorded.get(name)
-            actual = hashlib.sha256(content).hexdigest()
+            actual = hasher.hexdigest()
             if expected != actual:
                 raise BundleError(
                     name, f"SHA-256 {actual} differs from the manifest's {expected}: the file was changed"
                 )
-            data[name] = content
-    return (*_parse(data, manifest), manifest)
+            data[name] = bytes(kept)
+        inputs, parameters = _parse(data, manifest, lambda name: _text_lines(archive, name))
+    return inputs, parameters, manifest
 
 
-def _parse(data: dict[str, bytes], manifest: dict[str, Any]) -> tuple[CalculationInputs, CalculationParameters]:
+def _parse(
+    data: dict[str, bytes], manifest: dict[str, Any], stream: Callable[[str], Iterable[str]]
+) -> tuple[CalculationInputs, CalculationParameters]:
     try:
         grid_json = json.loads(data["grid.json"])
         runs = grid_json["utc_offsets"]
@@ -513,15 +587,7 @@ def _parse(data: dict[str, bytes], manifest: dict[str, Any]) -> tuple[Calculatio
     name = "meters.csv"
     meter_rows = _rows(name, data[name])
     meter_index = _unique_index(name, [r["id"] for r in meter_rows])
-    energy, status = _matrix(
-        "intervals.csv",
-        _rows("intervals.csv", data["intervals.csv"]),
-        "meter_id",
-        "value_kwh",
-        meter_index,
-        grid,
-        with_status=True,
-    )
+    energy, status = _matrix("intervals.csv", stream("intervals.csv"), meter_index, grid, with_status=True)
     meters = ElectricityMeters(
         ids=tuple(r["id"] for r in meter_rows),
         codes=tuple(r["code"] for r in meter_rows),
@@ -541,13 +607,7 @@ def _parse(data: dict[str, bytes], manifest: dict[str, Any]) -> tuple[Calculatio
     fuel_rows = _rows(name, data[name])
     fuel_index = _unique_index(name, [r["id"] for r in fuel_rows])
     quantity, fuel_status = _matrix(
-        "fuel_intervals.csv",
-        _rows("fuel_intervals.csv", data["fuel_intervals.csv"]),
-        "fuel_id",
-        "quantity",
-        fuel_index,
-        grid,
-        with_status=True,
+        "fuel_intervals.csv", stream("fuel_intervals.csv"), fuel_index, grid, with_status=True
     )
 
     def column(rows: list[dict[str, str]], file: str, key: str, *, allow_empty: bool = False) -> np.ndarray:
@@ -628,13 +688,7 @@ def _parse(data: dict[str, bytes], manifest: dict[str, Any]) -> tuple[Calculatio
     supply_rows = _rows(name, data[name])
     supply_index = _unique_index(name, [r["id"] for r in supply_rows])
     supply_kwh, _ = _matrix(
-        "supply_intervals.csv",
-        _rows("supply_intervals.csv", data["supply_intervals.csv"]),
-        "source_id",
-        "value_kwh",
-        supply_index,
-        grid,
-        with_status=False,
+        "supply_intervals.csv", stream("supply_intervals.csv"), supply_index, grid, with_status=False
     )
     native = []
     for i, r in enumerate(supply_rows):

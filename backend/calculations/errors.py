@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend.errors import Conflict, DomainError, FieldError, NotFound
 
 
@@ -11,6 +13,12 @@ class CalculationRunNotFound(NotFound):
 
 class FootprintNotFound(NotFound):
     code = "FOOTPRINT_NOT_FOUND"
+
+
+class LineSeriesNotFound(NotFound):
+    """The run stored no hourly series of that line (not a line of the run's installation)."""
+
+    code = "LINE_SERIES_NOT_FOUND"
 
 
 class RunNotCancellable(Conflict):
@@ -25,6 +33,12 @@ class RunNotFinished(Conflict):
     code = "RUN_HAS_NO_RESULTS"
 
 
+class InputsChanged(Conflict):
+    """The stored data behind a run changed since it ran: its bundle could not recompute it."""
+
+    code = "RUN_INPUTS_CHANGED"
+
+
 class BadPeriod(FieldError):
     code = "BAD_PERIOD"
 
@@ -37,6 +51,6 @@ class CalculationFailed(DomainError):
     INPUTS_REFUSED (the engine refused the inputs).
     """
 
-    def __init__(self, code: str, message: str, **data: object) -> None:
+    def __init__(self, code: str, message: str, **data: Any) -> None:
         super().__init__(message, **data)
         self.code = code  # type: ignore[misc]

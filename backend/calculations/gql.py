@@ -5,7 +5,7 @@ rests on and where it comes from."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
-from backend.calculations import models, service
+from backend.calculations import models, service, shared
 from backend.calculations.loaders import checks_by_run_id, lineage_by_version_id
 from backend.calculations.schemas import FootprintFilter, RunRequest
 from backend.errors import FieldError, ValidationFailed
@@ -53,7 +53,13 @@ class Figure:
 
 
 def _refs(breakdown: dict, indirect: bool | None) -> list[str]:  # type: ignore[type-arg]
-    refs = [str(row.get("factor_ref")) for row in breakdown.get("by_factor", []) if row.get("factor_ref")]
+    # a fuel's set of factors is one reference of its three versions joined by "|"
+    refs = [
+        ref
+        for row in breakdown.get("by_factor", [])
+        if row.get("factor_ref")
+        for ref in str(row["factor_ref"]).split("|")
+    ]
     if indirect is None:
         return refs
     return [r for r in refs if r.startswith(INDIRECT_KINDS) == indirect]
@@ -235,10 +241,19 @@ class CalculationRun(relay.Node):
         rows = await info.context.loader("checks_by_run_id", checks_by_run_id).load(uuid.UUID(self.id))
         return [ValidationCheck.of(r) for r in rows]
 
-    @strawberry.field(description="What each batch received (empty unless the run succeeded).")
-    async def batch_results(self, info: strawberry.Info[Context, None]) -> list[BatchResult]:
-        rows = await info.context.in_tenant(lambda db, p: service.batch_results(db, p, uuid.UUID(self.id)))
-        return [BatchResult.of(r) for r in rows]
+    @strawberry.field(description="What each batch received, by start (empty unless the run succeeded).")
+    async def batch_results(
+        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[BatchResult]:
+        limit = page_size(first)
+        cursor = decode_cursor(after)
+        position = (datetime.fromisoformat(cursor[0]), cursor[1]) if cursor else None
+        rows = await info.context.in_tenant(
+            lambda db, p: service.batch_results(db, p, uuid.UUID(self.id), after=position, limit=limit + 1)
+        )
+        return to_connection(
+            Page(rows, limit, cursor is not None), BatchResult.of, lambda r: [r.started_at.isoformat(), r.batch_number]
+        )
 
     @strawberry.field(description="Each product's result (empty unless the run succeeded).")
     async def product_results(self, info: strawberry.Info[Context, None]) -> list[ProductResult]:
@@ -312,10 +327,16 @@ class FootprintVersion(relay.Node):
     output_digest: str = strawberry.field(description="SHA-256 of its run's outputs.")
     supersedes_id: relay.GlobalID | None = strawberry.field(description="The version it supersedes.")
     created_at: datetime = strawberry.field(description="When it was published.")
+    # set when read through another organisation's footprint grant: nested reads go through it too
+    grantor_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="Every version of this product, installation and period, newest first.")
     async def lineage(self, info: strawberry.Info[Context, None]) -> list[FootprintLineageEntry]:
-        rows = await info.context.loader("lineage_by_version_id", lineage_by_version_id).load(uuid.UUID(self.id))
+        grantor = self.grantor_id
+        loader = info.context.loader(
+            f"lineage_by_version_id@{grantor or 'own'}", lambda ctx: lineage_by_version_id(ctx, grantor)
+        )
+        rows = await loader.load(uuid.UUID(self.id))
         return [
             FootprintLineageEntry(
                 id=gid("FootprintVersion", r.id),
@@ -330,7 +351,7 @@ class FootprintVersion(relay.Node):
         ]
 
     @classmethod
-    def of(cls, row: models.FootprintVersion) -> FootprintVersion:
+    def of(cls, row: models.FootprintVersion, grantor_id: uuid.UUID | None = None) -> FootprintVersion:
         values = {
             "see_direct": row.see_direct,
             "see_indirect": row.see_indirect,
@@ -362,6 +383,7 @@ class FootprintVersion(relay.Node):
             output_digest=row.output_digest,
             supersedes_id=gid("FootprintVersion", row.supersedes_id) if row.supersedes_id else None,
             created_at=row.created_at,
+            grantor_id=grantor_id,
             **figures,
         )
 
@@ -410,6 +432,108 @@ def _densities(value: object) -> dict[str, float]:
 
 
 # --- resolvers ------------------------------------------------------------------------------------------
+
+
+@strawberry.type(description="One local hour of a line in a run: what powered it.")
+class LineElectricityHour:
+    hour_start: datetime = strawberry.field(description="Start of the hour (UTC; a local hour of the installation).")
+    energy_kwh: float = strawberry.field(description="The line's own metered energy in the hour [kWh].")
+    matched_kwh: float = strawberry.field(description="Of it, matched with supply sources in the hour [kWh].")
+    matched_share: float | None = strawberry.field(description="Matched kWh / kWh; null when the line drew nothing.")
+    factor: float | None = strawberry.field(
+        description="Indirect factor the hour's energy carries [tCO2e/MWh]: matched kWh at their sources' factors "
+        "(the grid default for a source whose conditions are not met), the rest at the grid default; null when "
+        "the line drew nothing."
+    )
+    factor_refs: list[str] = strawberry.field(description="The factor versions that made up the hour's factor.")
+
+
+@strawberry.type(description="What powered a production line hour by hour in a run (at most 31 days per read).")
+class LineElectricity:
+    run_id: relay.GlobalID = strawberry.field(description="The run.")
+    line_id: relay.GlobalID = strawberry.field(description="The line.")
+    line_code: str = strawberry.field(description="Its code.")
+    matching_resolution: str = strawberry.field(description="The run's matching resolution (exact per hour).")
+    hours: list[LineElectricityHour] = strawberry.field(description="The hours starting in the range asked for.")
+
+
+@strawberry.type(description="What one line contributed to a footprint version's product in its run.")
+class FootprintLine:
+    line_id: relay.GlobalID | None = strawberry.field(description="The line; null for batches without a line.")
+    line_code: str = strawberry.field(description="Its code.")
+    batches: int = strawberry.field(description="The product's batches made on it.")
+    net_mass_t: float = strawberry.field(description="Their net mass [t].")
+    energy_kwh: float = strawberry.field(description="Electricity allocated to them [kWh]: line share, overhead, idle.")
+    line_kwh: float = strawberry.field(description="Of it, the line's own metered energy (line share) [kWh].")
+    overhead_kwh: float = strawberry.field(description="Of it, overhead of the intervals they ran in [kWh].")
+    idle_kwh: float = strawberry.field(description="Of it, idle overhead of their local days [kWh].")
+    matched_kwh: float = strawberry.field(description="Of it, matched with supply sources [kWh].")
+    hourly_series: LineSeriesLink | None = strawberry.field(
+        description="Arguments of lineElectricity for this line's hours (read 31 days at a time)."
+    )
+
+
+@strawberry.type(description="Where to read a line's hourly series of a run: the query lineElectricity.")
+class LineSeriesLink:
+    run_id: relay.GlobalID
+    line_id: relay.GlobalID
+    start: datetime = strawberry.field(description="The run's period start.")
+    end: datetime = strawberry.field(description="The run's period end (exclusive).")
+
+
+@strawberry.type(description="The factor a supply source's matched electricity got, and why.")
+class SourceFactorExplanation:
+    source_id: relay.GlobalID = strawberry.field(description="The supply contract.")
+    reference: str = strawberry.field(description="Its reference.")
+    kind: str = strawberry.field(description="ppa, own_generation or direct_link.")
+    data: str = strawberry.field(description="Source of its volumes: developer_settlement, generator_meter, none.")
+    eligible: bool = strawberry.field(description="Whether the definitive-period conditions are met.")
+    missing_conditions: list[str] = strawberry.field(description="The conditions not met (empty when eligible).")
+    factor: float | None = strawberry.field(description="The factor applied to its matched kWh [tCO2e/MWh].")
+    factor_ref: str = strawberry.field(description="The factor version applied.")
+    tier: str = strawberry.field(description="Evidence tier of its matched volume.")
+    matched_kwh: float | None = strawberry.field(description="The product's kWh matched with it.")
+    why: str = strawberry.field(description="Why this factor applied.")
+
+
+@strawberry.type(
+    description="A guarantee of origin cancelled for the installation with production in the footprint's period. "
+    "For information only: it does not lower CBAM indirect emissions."
+)
+class CancelledCertificateInformation:
+    certificate_id: relay.GlobalID
+    scheme: str = strawberry.field(description="go_eecs, i_rec or other.")
+    volume_mwh: int = strawberry.field(description="Its volume [MWh] (one certificate per MWh).")
+    production_start_on: date = strawberry.field(description="Production period start.")
+    production_end_on: date = strawberry.field(description="Production period end.")
+    energy_source: str = strawberry.field(description="Energy source of the producing device.")
+    device_name: str = strawberry.field(description="The producing device.")
+    statement_reference: str = strawberry.field(description="Reference of its cancellation statement.")
+    cancelled_on: date = strawberry.field(description="When it was cancelled.")
+
+
+@strawberry.type(description="How a footprint version came about, to explain and re-compute it.")
+class FootprintExplanation:
+    footprint: FootprintVersion = strawberry.field(description="The version explained.")
+    run_id: relay.GlobalID = strawberry.field(description="The run that computed it.")
+    lines: list[FootprintLine] = strawberry.field(description="The lines that made the product, with mass and energy.")
+    sources: list[SourceFactorExplanation] = strawberry.field(description="The factor each supply source got, and why.")
+    grid_factor: float | None = strawberry.field(description="The grid default factor [tCO2e/MWh] for unmatched kWh.")
+    grid_factor_ref: str = strawberry.field(description="Its factor version.")
+    matching_resolution: str = strawberry.field(description="The bucket supply was matched in.")
+    allocation_methods: JSON = strawberry.field(description="Allocation methods: line_share, overhead, idle.")
+    methodology_version: str = strawberry.field(description="Version of the calculation rules.")
+    inputs_digest: str | None = strawberry.field(description="SHA-256 of the run's canonical inputs.")
+    output_digest: str = strawberry.field(description="SHA-256 of the run's outputs.")
+    bundle_route: str = strawberry.field(
+        description="GET route of the run's calculation bundle; `cbamx recompute BUNDLE` computes it again."
+    )
+    guarantees_of_origin: list[CancelledCertificateInformation] = strawberry.field(
+        description="Certificates cancelled for the installation whose production period overlaps the footprint's: "
+        "for information, beside the figures; they do not lower CBAM indirect emissions."
+    )
+    guarantees_of_origin_note: str = strawberry.field(description="Why the certificates do not change the figures.")
+    guarantees_of_origin_mwh: int = strawberry.field(description="Their volume together [MWh].")
 
 
 @strawberry.type
@@ -480,6 +604,48 @@ class CalculationQuery:
             Page(rows, limit, cursor is not None), FootprintVersion.of, lambda r: [r.created_at.isoformat(), r.id]
         )
 
+    @strawberry.field(
+        description="Another organisation's footprint versions, newest first, through your live footprint grants: "
+        "only installations and periods a grant includes."
+    )
+    async def shared_product_footprints(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: NodeRef,
+        installation_id: NodeRef | None = None,
+        product_id: NodeRef | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        latest_only: bool = True,
+        first: int | None = None,
+    ) -> list[FootprintVersion]:
+        principal = info.context.require_principal()
+        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        filters = FootprintFilter(
+            installation_id=node_uuid(installation_id, "Installation", field="installationId")
+            if installation_id
+            else None,
+            product_id=node_uuid(product_id, "Product", field="productId") if product_id else None,
+            start=start,
+            end=end,
+            latest_only=latest_only,
+        )
+        rows, _ = await shared.read_footprints(
+            info.context.services, principal, grantor, filters, limit=page_size(first)
+        )
+        return [FootprintVersion.of(r, grantor) for r in rows]
+
+    @strawberry.field(description="One of another organisation's footprint versions, through your footprint grant.")
+    async def shared_footprint_version(
+        self, info: strawberry.Info[Context, None], grantor_id: NodeRef, id: NodeRef
+    ) -> FootprintVersion:
+        principal = info.context.require_principal()
+        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        row, _ = await shared.read_footprint(
+            info.context.services, principal, grantor, node_uuid(id, "FootprintVersion")
+        )
+        return FootprintVersion.of(row, grantor)
+
     @strawberry.field(description="One footprint version, with its breakdown, data quality and lineage.")
     async def footprint_version(self, info: strawberry.Info[Context, None], id: NodeRef) -> FootprintVersion:
         return FootprintVersion.of(
@@ -534,6 +700,114 @@ class CalculationQuery:
             actual_eur=found.actual_eur,
             default_eur=found.default_eur,
             saving_eur=found.saving_eur,
+        )
+
+    @strawberry.field(
+        description="What powered a line hour by hour in a succeeded run: kWh, matched kWh and share, the factor "
+        "applied and its versions; at most 31 days per call."
+    )
+    async def line_electricity(
+        self, info: strawberry.Info[Context, None], run_id: NodeRef, line_id: NodeRef, start: datetime, end: datetime
+    ) -> LineElectricity:
+        run = node_uuid(run_id, "CalculationRun", field="runId")
+        line = node_uuid(line_id, "ProductionLine", field="lineId")
+        found, series, hours = await info.context.in_tenant(
+            lambda db, p: service.line_electricity(db, p, run, line, start, end)
+        )
+        return LineElectricity(
+            run_id=gid("CalculationRun", series.run_id),
+            line_id=gid("ProductionLine", series.line_id),
+            line_code=series.line_code,
+            matching_resolution=found.matching_resolution,
+            hours=[
+                LineElectricityHour(
+                    hour_start=h.hour_start,
+                    energy_kwh=h.energy_kwh,
+                    matched_kwh=h.matched_kwh,
+                    matched_share=h.matched_share,
+                    factor=h.factor,
+                    factor_refs=h.factor_refs,
+                )
+                for h in hours
+            ],
+        )
+
+    @strawberry.field(
+        description="How a footprint version came about: its lines, the factor of each supply source and why, the "
+        "allocation, its run's digests and bundle, and guarantees of origin cancelled (for information)."
+    )
+    async def footprint_explanation(
+        self, info: strawberry.Info[Context, None], footprint_version_id: NodeRef
+    ) -> FootprintExplanation:
+        version_id = node_uuid(footprint_version_id, "FootprintVersion", field="footprintVersionId")
+        found = await info.context.in_tenant(lambda db, p: service.footprint_explanation(db, p, version_id))
+        run, version = found.run, found.version
+        with_series = {line_id for line_id, _ in found.series_lines}
+        return FootprintExplanation(
+            footprint=FootprintVersion.of(version),
+            run_id=gid("CalculationRun", run.id),
+            lines=[
+                FootprintLine(
+                    line_id=gid("ProductionLine", line.line_id) if line.line_id else None,
+                    line_code=line.line_code,
+                    batches=line.batches,
+                    net_mass_t=line.net_mass_t,
+                    energy_kwh=line.energy_kwh,
+                    line_kwh=line.line_kwh,
+                    overhead_kwh=line.overhead_kwh,
+                    idle_kwh=line.idle_kwh,
+                    matched_kwh=line.matched_kwh,
+                    hourly_series=LineSeriesLink(
+                        run_id=gid("CalculationRun", run.id),
+                        line_id=gid("ProductionLine", line.line_id),
+                        start=run.period_start,
+                        end=run.period_end,
+                    )
+                    if line.line_id in with_series
+                    else None,
+                )
+                for line in found.lines
+            ],
+            sources=[
+                SourceFactorExplanation(
+                    source_id=gid("SupplyContract", source.source_id),
+                    reference=source.reference,
+                    kind=source.kind,
+                    data=source.data,
+                    eligible=source.eligible,
+                    missing_conditions=source.missing,
+                    factor=source.factor,
+                    factor_ref=source.factor_ref,
+                    tier=source.tier,
+                    matched_kwh=source.matched_kwh,
+                    why=source.why,
+                )
+                for source in found.sources
+            ],
+            grid_factor=found.grid_factor,
+            grid_factor_ref=found.grid_factor_ref,
+            matching_resolution=found.matching_resolution,
+            allocation_methods=found.allocation_methods,
+            methodology_version=version.methodology_version,
+            inputs_digest=run.inputs_digest,
+            output_digest=version.output_digest,
+            bundle_route=found.bundle_route,
+            guarantees_of_origin=[
+                CancelledCertificateInformation(
+                    certificate_id=gid("Certificate", c.certificate_id),
+                    scheme=c.scheme,
+                    volume_mwh=c.volume_mwh,
+                    production_start_on=c.production_start_on,
+                    production_end_on=c.production_end_on,
+                    energy_source=c.energy_source,
+                    device_name=c.device_name,
+                    statement_reference=c.statement_reference,
+                    cancelled_on=c.cancelled_on,
+                )
+                for c in found.certificates
+            ],
+            guarantees_of_origin_note=found.certificates_note,
+            guarantees_of_origin_mwh=sum(c.volume_mwh for c in found.certificates),
         )
 
 

@@ -30,6 +30,7 @@ import json
 import math
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -40,22 +41,31 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.calculations import repository
 from backend.calculations.errors import CalculationFailed
 from backend.developers.connections import connection_of_contract, effective_status
-from backend.developers.models import ConnectionStatus, SettlementInterval
+from backend.developers.models import ConnectionStatus
 from backend.developers.reads import read_generator_data, read_period_intervals
+from backend.developers.schemas import IntervalColumns
 from backend.errors import DomainError
 from backend.factors.errors import FactorMissing, FactorOutOfScope
 from backend.factors.schemas import Selection
-from backend.factors.service import fuel_factors, goods_default, grid_default, own_generation_factor_for
+from backend.factors.service import (
+    fuel_density,
+    fuel_factors,
+    goods_default,
+    grid_default,
+    own_generation_factor_for,
+)
 from backend.identity.principal import Principal
 from backend.installations.models import Installation, ProductionLine
 from backend.metering.arrays import IntervalMatrix, day_of, day_start_s
 from backend.metering.models import Medium, Meter, MeterRole
 from backend.metering.reports import interval_matrix
 from backend.metering.service import data_points_of
+from backend.offload import off_loop
 from backend.production.goods import check_cn_code
-from backend.production.models import BatchPrecursor, Product, ProductionBatch
+from backend.production.models import Product
 from backend.services import Services
 from backend.supply.models import ContractDeliveryPoint, ContractKind, PlantTechnology, SupplyContract
 from backend.supply.service import actual_factor_conditions
@@ -129,6 +139,13 @@ def _array_digest(*arrays: NDArray[Any]) -> str:
     return digest.hexdigest()
 
 
+def _meter_digests(matrix: IntervalMatrix) -> dict[str, str]:
+    return {
+        str(meter_id): _array_digest(matrix.energy_kwh[row], matrix.status[row])
+        for row, meter_id in enumerate(matrix.meter_ids)
+    }
+
+
 def factor_ref(selection: Selection) -> str:
     """How a figure names the factor version it used: kind, subject, version and id."""
     f = selection.factor
@@ -188,34 +205,78 @@ def _measured(status: NDArray[np.uint8], outside: NDArray[np.bool_]) -> NDArray[
     return out
 
 
+def _uuid_bytes(values: Sequence[uuid.UUID | None]) -> bytes:
+    return b"".join(v.bytes if v is not None else bytes(16) for v in values)
+
+
+def _batches_digest(rows: list[Any], batches: Batches) -> str:
+    digest = hashlib.sha256()
+    digest.update(_uuid_bytes([r["id"] for r in rows]))
+    digest.update("\n".join(r["batch_number"] for r in rows).encode())
+    digest.update(_uuid_bytes([r["product_id"] for r in rows]))
+    digest.update(_uuid_bytes([r["line_id"] for r in rows]))
+    for array in (batches.start_s, batches.end_s, batches.net_mass_t):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _precursors_digest(rows: list[Any]) -> str:
+    digest = hashlib.sha256()
+    digest.update(_uuid_bytes([r["batch_id"] for r in rows]))
+    digest.update(np.array([r["position"] for r in rows], dtype="<i8").tobytes())
+    digest.update("\n".join(f"{r['cn_code'] or ''}\t{r['emissions_source'] or ''}" for r in rows).encode())
+    digest.update(np.array([r["mass_t"] for r in rows], dtype="<f8").tobytes())
+    embedded = [np.nan if r["embedded_tco2e_per_t"] is None else r["embedded_tco2e_per_t"] for r in rows]
+    digest.update(np.array(embedded, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
 def settlement_on_grid(
-    rows: list[SettlementInterval], grid_start_s: int, resolution_s: int, n: int
+    rows: IntervalColumns, grid_start_s: int, resolution_s: int, n: int
 ) -> tuple[NDArray[np.float64], int]:
     """Settlement intervals on the grid (kWh; NaN where none covers) and their coarsest resolution.
 
-    An interval finer than the grid adds to the grid interval it starts in; one coarser than the grid
-    is spread evenly over the grid intervals it covers (the native resolution says so to the engine).
+    An interval finer than the grid adds to the grid interval it starts in; one coarser than the grid is
+    spread evenly over the grid intervals it covers (the native resolution says so to the engine), and the
+    share of the cells outside the grid is left out. Each
+    row's grid cells come from one ``np.repeat`` and are summed with ``np.bincount`` (in the rows' order,
+    as a loop over them would add).
     """
     energy = np.full(n, np.nan, dtype=np.float64)
-    native = 0
-    for r in rows:
-        start_s = int(r.interval_start.timestamp())
-        end_s = int(r.interval_end.timestamp())
-        native = max(native, int(r.resolution_s))
-        first = (start_s - grid_start_s) // resolution_s
-        last = -(-(end_s - grid_start_s) // resolution_s)
-        first, last = max(first, 0), min(last, n)
-        if last <= first:
-            continue
-        kwh = r.energy_wh / 1000.0
-        share = kwh / (last - first)
-        block = energy[first:last]
-        energy[first:last] = np.where(np.isnan(block), share, block + share)
+    if not len(rows):
+        return energy, resolution_s
+    start_s = np.array(rows.start_s, dtype=np.int64)
+    end_s = np.array(rows.end_s, dtype=np.int64)
+    wh = np.array(rows.energy_wh, dtype=np.float64)
+    native = int(max(rows.resolution_s))
+    first = (start_s - grid_start_s) // resolution_s
+    last = -(-(end_s - grid_start_s) // resolution_s)
+    # each grid cell an interval covers gets the same share; cells outside the grid are dropped with theirs
+    share = (wh / 1000.0) / np.maximum(last - first, 1)
+    first, last = np.maximum(first, 0), np.minimum(last, n)
+    keep = last > first
+    first, count, share = first[keep], (last - first)[keep], share[keep]
+    if count.size:
+        offsets = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        cells = np.repeat(first, count) + offsets
+        summed = np.bincount(cells, weights=np.repeat(share, count), minlength=n)
+        covered = np.bincount(cells, minlength=n) > 0
+        energy[covered] = summed[covered]
     return energy, native or resolution_s
+
+
+def settlement_digest(rows: IntervalColumns) -> str:
+    """sha256 of the settlement rows: start s, end s, resolution s, Wh and quality (int64 LE arrays one after
+    another), then each row's upload id (16 bytes)."""
+    digest = hashlib.sha256()
+    for column in (rows.start_s, rows.end_s, rows.resolution_s, rows.energy_wh, rows.quality):
+        digest.update(np.array(column, dtype="<i8").tobytes())
+    digest.update(_uuid_bytes(rows.upload_id))
+    return digest.hexdigest()
 
 
 async def _installation_meters(db: AsyncSession, installation_id: uuid.UUID, start: datetime) -> list[Meter]:
@@ -251,6 +312,7 @@ async def load_inputs(
     grid_start_s = day_start_s(start_day)
     n = (end_day - start_day).days * (86_400 // res)
     grid = Grid(grid_start_s, res, utc_offsets(zone, grid_start_s, res, n))
+    outside = ~in_period(grid_start_s, res, n, int(start.timestamp()), int(end.timestamp()))
     warnings: list[dict[str, str]] = []
     factors: dict[str, dict[str, Any]] = {}
 
@@ -279,9 +341,8 @@ async def load_inputs(
     wanted = list(dict.fromkeys([*(m.id for m in electric), *(m.id for m in fuel_meters), *generator_ids]))
     matrix = await interval_matrix(db, principal, wanted, start_day=start_day, end_day=end_day, resolution_s=res)
     row_of = {meter_id: i for i, meter_id in enumerate(matrix.meter_ids)}
-    meter_digests = {
-        str(m): _array_digest(matrix.energy_kwh[row_of[m]], matrix.status[row_of[m]]) for m in matrix.meter_ids
-    }
+    # hashing a plant-year's arrays takes a while: off the event loop, like the engine's digest below
+    meter_digests = await off_loop(_meter_digests, matrix)
     if not any(m.role == MeterRole.MAIN for m in electric) and not any(m.role == MeterRole.SUB for m in electric):
         raise CalculationFailed(
             "NO_MAIN_METER",
@@ -298,56 +359,43 @@ async def load_inputs(
         status=matrix.status[e_rows] if e_rows else np.zeros((0, n), dtype=np.uint8),
     )
 
+    used_densities: dict[str, dict[str, Any]] = {}
     fuels_in, fuel_units = await _fuels(
-        db, principal, fuel_meters, matrix, row_of, line_index, on, keep, warnings, fuel_density_t_per_m3 or {}
+        db,
+        principal,
+        fuel_meters,
+        matrix,
+        row_of,
+        line_index,
+        on,
+        keep,
+        warnings,
+        fuel_density_t_per_m3 or {},
+        used_densities,
     )
 
     # --- batches, precursors and products ------------------------------------------------------------
-    batch_rows = list(
-        (
-            await db.execute(
-                select(ProductionBatch)
-                .where(
-                    ProductionBatch.installation_id == installation.id,
-                    ProductionBatch.started_at < end,
-                    ProductionBatch.ended_at > start,
-                )
-                .order_by(ProductionBatch.started_at, ProductionBatch.batch_number)
-            )
-        ).scalars()
-    )
-    if not batch_rows and not np.isfinite(meters_in.energy_kwh).any():
+    batch_rows = await repository.batch_rows(db, installation.id, start, end)
+    if not batch_rows and not np.isfinite(meters_in.energy_kwh[:, ~outside]).any():
         raise CalculationFailed(
             "NO_DATA",
             f"no interval data and no production batches for '{installation.name}' from {start.isoformat()} "
             f"to {end.isoformat()}",
             field="period",
         )
-    product_ids = list(dict.fromkeys(b.product_id for b in batch_rows))
+    product_ids = list(dict.fromkeys(b["product_id"] for b in batch_rows))
     products = {p.id: p for p in (await db.execute(select(Product).where(Product.id.in_(product_ids)))).scalars()}
     product_index = {pid: i for i, pid in enumerate(product_ids)}
-    precursor_rows = (
-        list(
-            (
-                await db.execute(
-                    select(BatchPrecursor)
-                    .where(BatchPrecursor.batch_id.in_([b.id for b in batch_rows]))
-                    .order_by(BatchPrecursor.batch_id, BatchPrecursor.position)
-                )
-            ).scalars()
-        )
-        if batch_rows
-        else []
-    )
-    batch_index = {b.id: i for i, b in enumerate(batch_rows)}
+    precursor_rows = await repository.precursor_rows(db, installation.id, start, end) if batch_rows else []
+    batch_index = {b["id"]: i for i, b in enumerate(batch_rows)}
     batches_in = Batches(
-        ids=tuple(str(b.id) for b in batch_rows),
-        numbers=tuple(b.batch_number for b in batch_rows),
-        line=np.array([line_index.get(b.line_id, -1) if b.line_id else -1 for b in batch_rows], dtype=np.int64),
-        start_s=np.array([int(b.started_at.timestamp()) for b in batch_rows], dtype=np.int64),
-        end_s=np.array([int(b.ended_at.timestamp()) for b in batch_rows], dtype=np.int64),
-        net_mass_t=np.array([b.net_mass_t for b in batch_rows], dtype=np.float64),
-        product=np.array([product_index[b.product_id] for b in batch_rows], dtype=np.int64),
+        ids=tuple(str(b["id"]) for b in batch_rows),
+        numbers=tuple(b["batch_number"] for b in batch_rows),
+        line=np.array([line_index.get(b["line_id"], -1) if b["line_id"] else -1 for b in batch_rows], dtype=np.int64),
+        start_s=np.array([b["start_s"] for b in batch_rows], dtype=np.int64),
+        end_s=np.array([b["end_s"] for b in batch_rows], dtype=np.int64),
+        net_mass_t=np.array([b["net_mass_t"] for b in batch_rows], dtype=np.float64),
+        product=np.array([product_index[b["product_id"]] for b in batch_rows], dtype=np.int64),
     )
     precursors_in = await _precursors(db, installation, precursor_rows, batch_index, batch_rows, on, keep)
     products_in = await _products(db, installation, [products[p] for p in product_ids], on, keep, warnings)
@@ -378,7 +426,6 @@ async def load_inputs(
 
     # the grid runs from UTC midnight to UTC midnight; the period from local midnight to local midnight:
     # the grid's intervals outside the period carry nothing, so that only the period counts
-    outside = ~in_period(grid_start_s, res, n, int(start.timestamp()), int(end.timestamp()))
     meters_in = replace(
         meters_in, energy_kwh=_blank(meters_in.energy_kwh, outside), status=_measured(meters_in.status, outside)
     )
@@ -399,7 +446,7 @@ async def load_inputs(
         period_start_s=int(start.timestamp()),
         period_end_s=int(end.timestamp()),
     )
-    digest = inputs_digest(inputs, parameters)
+    digest = await off_loop(inputs_digest, inputs, parameters)
     manifest: dict[str, Any] = {
         "methodology_version": parameters.methodology_version,
         "parameters": {
@@ -407,6 +454,9 @@ async def load_inputs(
             "certificate_price_eur_per_t": parameters.certificate_price_eur_per_t,
             "fuel_density_t_per_m3": dict(fuel_density_t_per_m3 or {}),
         },
+        # per fuel metered by volume: the density used, where it came from (run_parameter, factor_library or
+        # assumed) and its reference, as the direct figures' factor references name it
+        "fuel_densities": used_densities,
         "installation": {
             "id": str(installation.id),
             "name": installation.name,
@@ -422,26 +472,11 @@ async def load_inputs(
         },
         "batches": {
             "count": len(batch_rows),
-            "digest": _sha256(
-                [
-                    [
-                        str(b.id),
-                        b.batch_number,
-                        str(b.product_id),
-                        str(b.line_id),
-                        b.started_at,
-                        b.ended_at,
-                        b.net_mass_t,
-                    ]
-                    for b in batch_rows
-                ]
-            ),
-            "precursors_digest": _sha256(
-                [
-                    [str(p.batch_id), p.position, p.cn_code, p.mass_t, p.embedded_tco2e_per_t, p.emissions_source]
-                    for p in precursor_rows
-                ]
-            ),
+            "method": "sha256 of the batches' ids, numbers, products, lines (16-byte ids, UTF-8 lines), "
+            "start and end (int64 s) and net mass (float64); of the precursors' batch ids, positions, CN codes, "
+            "masses, embedded emissions (NaN none) and sources",
+            "digest": _batches_digest(batch_rows, batches_in),
+            "precursors_digest": _precursors_digest(precursor_rows),
         },
         "products": {str(p): products[p].cn_code for p in product_ids},
         "contracts": supply_manifest,
@@ -454,7 +489,9 @@ async def load_inputs(
         manifest=manifest,
         inputs_digest=digest,
         warnings=warnings,
-        batch_products={str(b.id): (str(b.product_id), str(b.line_id) if b.line_id else None) for b in batch_rows},
+        batch_products={
+            str(b["id"]): (str(b["product_id"]), str(b["line_id"]) if b["line_id"] else None) for b in batch_rows
+        },
     )
 
 
@@ -472,6 +509,7 @@ async def _fuels(
     keep: Any,
     warnings: list[dict[str, str]],
     densities: dict[str, float],
+    used_densities: dict[str, dict[str, Any]],
 ) -> tuple[FuelMeters, dict[str, str]]:
     """Fuel rows: each fuel meter without fuel sub-meters, and for a meter with sub-meters the part they
     do not measure (never below 0), so that no quantity counts twice."""
@@ -513,22 +551,13 @@ async def _fuels(
         ef_sel, ncv_sel, of_sel = await fuel_factors(db, fuel, on)
         unit = unit_of.get(meter.id, "m3")
         units[code] = unit
+        density_ref = ""
         ncv_per_t = float(ncv_sel.factor.value)
         if unit in MASS_TO_T:
             quantity[i] = energy * MASS_TO_T[unit]
             ncv[i] = ncv_per_t
         elif unit in VOLUME_UNITS:
-            density = densities.get(fuel)
-            if density is None:
-                density = ASSUMED_DENSITY_T_PER_M3[fuel]
-                warnings.append(
-                    {
-                        "code": "FUEL_DENSITY_ASSUMED",
-                        "message": f"meter '{code}' measures {fuel} by volume; converted to tonnes at "
-                        f"{density * 1000:g} kg/m3 (methane at 0 degC, 101.325 kPa): "
-                        "give the supplier's density in the run's parameters",
-                    }
-                )
+            density, density_ref = await _density(db, fuel, code, on, keep, warnings, densities, used_densities)
             quantity[i] = energy
             ncv[i] = ncv_per_t * density
         else:
@@ -539,7 +568,7 @@ async def _fuels(
             )
         ef[i] = float(ef_sel.factor.value)
         of[i] = float(of_sel.factor.value)
-        refs.append("|".join(keep(s) for s in (ncv_sel, ef_sel, of_sel)))
+        refs.append("|".join([*(keep(s) for s in (ncv_sel, ef_sel, of_sel)), *([density_ref] if density_ref else [])]))
     return (
         FuelMeters(
             ids=tuple(r[0] for r in rows),
@@ -556,15 +585,53 @@ async def _fuels(
     )
 
 
+async def _density(
+    db: AsyncSession,
+    fuel: str,
+    code: str,
+    on: date,
+    keep: Any,
+    warnings: list[dict[str, str]],
+    given: dict[str, float],
+    used: dict[str, dict[str, Any]],
+) -> tuple[float, str]:
+    """The density (t/m3) converting a volume-metered fuel to tonnes, and its reference: the run's parameter if
+    given, else the organisation's factor library (its supplier's or measured figure), else, warned, the
+    assumed density of methane at 0 degC and 101.325 kPa."""
+    if fuel in given:
+        density, source = float(given[fuel]), "run_parameter"
+        ref = f"run_parameter:fuel_density:{fuel}:{density:g}"
+    else:
+        try:
+            selection = await fuel_density(db, fuel, on)
+        except FactorMissing:
+            density, source = ASSUMED_DENSITY_T_PER_M3[fuel], "assumed"
+            ref = f"assumed:fuel_density:{fuel}:{density:g}"
+            warnings.append(
+                {
+                    "code": "FUEL_DENSITY_ASSUMED",
+                    "message": f"meter '{code}' measures {fuel} by volume; converted to tonnes at "
+                    f"{density * 1000:g} kg/m3 (methane at 0 degC, 101.325 kPa), as the factor library holds no "
+                    f"density of {fuel} valid on {on.isoformat()}: add the supplier's density to the factor "
+                    "library or give it in the run's parameters",
+                }
+            )
+        else:
+            density, source = float(selection.factor.value), "factor_library"
+            ref = keep(selection)
+    used[fuel] = {"value": density, "unit": "t/m3", "source": source, "ref": ref}
+    return density, ref
+
+
 # --- precursors and products ------------------------------------------------------------------------------
 
 
 async def _precursors(
     db: AsyncSession,
     installation: Installation,
-    rows: list[BatchPrecursor],
+    rows: list[Any],
     batch_index: dict[uuid.UUID, int],
-    batches: list[ProductionBatch],
+    batches: list[Any],
     on: date,
     keep: Any,
 ) -> Precursors:
@@ -575,31 +642,31 @@ async def _precursors(
     defaulted = np.zeros(len(rows), dtype=bool)
     refs: list[str] = []
     for i, p in enumerate(rows):
-        if p.embedded_tco2e_per_t is not None:
-            see[i] = p.embedded_tco2e_per_t
-            refs.append(f"precursor:{p.emissions_source}")
+        if p["embedded_tco2e_per_t"] is not None:
+            see[i] = p["embedded_tco2e_per_t"]
+            refs.append(f"precursor:{p['emissions_source']}")
             continue
-        if not p.cn_code:
-            batch = batches[batch_index[p.batch_id]]
+        if not p["cn_code"]:
+            batch = batches[batch_index[p["batch_id"]]]
             raise CalculationFailed(
                 "PRECURSOR_UNKNOWN",
-                f"precursor {p.position + 1} of batch '{batch.batch_number}' has neither embedded emissions nor a CN "
-                "code to take a default value for",
+                f"precursor {p['position'] + 1} of batch '{batch['batch_number']}' has neither embedded emissions "
+                "nor a CN code to take a default value for",
                 field="precursors",
             )
-        if p.cn_code not in defaults:
+        if p["cn_code"] not in defaults:
             try:
-                selection = await goods_default(db, p.cn_code, installation.country, on)
+                selection = await goods_default(db, p["cn_code"], installation.country, on)
             except FactorOutOfScope:
-                defaults[p.cn_code] = (0.0, f"out_of_scope:{p.cn_code}|{installation.country}")
+                defaults[p["cn_code"]] = (0.0, f"out_of_scope:{p['cn_code']}|{installation.country}")
             else:
-                defaults[p.cn_code] = (float(selection.factor.value), keep(selection))
-        see[i], ref = defaults[p.cn_code]
+                defaults[p["cn_code"]] = (float(selection.factor.value), keep(selection))
+        see[i], ref = defaults[p["cn_code"]]
         defaulted[i] = True
         refs.append(ref)
     return Precursors(
-        batch=np.array([batch_index[p.batch_id] for p in rows], dtype=np.int64),
-        mass_t=np.array([p.mass_t for p in rows], dtype=np.float64),
+        batch=np.array([batch_index[p["batch_id"]] for p in rows], dtype=np.int64),
+        mass_t=np.array([p["mass_t"] for p in rows], dtype=np.float64),
         see_direct=see,
         # the default values of aluminium list direct emissions only (indirect: N/A in [IR2621] Annex I)
         see_indirect=np.zeros(len(rows)),
@@ -722,9 +789,7 @@ async def _supply(
                 entry["settlement"] = {
                     "connection_id": str(connection_id),
                     "intervals": len(rows),
-                    "digest": _sha256(
-                        [[r.interval_start, r.interval_end, r.energy_wh, r.quality, str(r.upload_id)] for r in rows]
-                    ),
+                    "digest": settlement_digest(rows),
                 }
         if source_of_data == "none" and contract.generator_meter_id in row_of:
             energy[i] = matrix.energy_kwh[row_of[contract.generator_meter_id]]
@@ -786,7 +851,7 @@ async def _ppa_intervals(
     start: datetime,
     end: datetime,
     warnings: list[dict[str, str]],
-) -> tuple[list[SettlementInterval] | None, uuid.UUID | None, Any]:
+) -> tuple[IntervalColumns | None, uuid.UUID | None, Any]:
     """The developer's settlement intervals of a connected PPA, read through its grant; None when no live
     connection shares them (the contract's generator meter on site is used instead, if any)."""
     offtaker = principal.require_tenant()

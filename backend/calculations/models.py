@@ -14,7 +14,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -138,6 +150,31 @@ class RunProductResult(TenantBase):
     # per line / source / factor / tier, each figure with its method and reference
     breakdown: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     data_quality: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class RunLineSeries(TenantBase):
+    """What powered one line hour by hour in one run: packed arrays, one value per hour of the run's period.
+
+    Hour ``h`` starts ``h`` hours after ``first_hour`` (the period's start, a local midnight, so every
+    hour is a local hour). Arrays are little-endian: ``energy_kwh``, ``matched_kwh`` and ``factor``
+    (tCO2e/MWh applied to the hour's energy; NaN when the line drew nothing) float64; ``factor_mask``
+    uint32, bit ``i`` set when ``factor_refs[i]`` contributed to the hour's factor.
+    """
+
+    __tablename__ = "run_line_series"
+    __table_args__ = (CheckConstraint("hours > 0", name="hours_positive"),)
+
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calculation_runs.id", ondelete="CASCADE"), primary_key=True)
+    line_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    line_code: Mapped[str] = mapped_column(String(64))
+    first_hour: Mapped[datetime]
+    hours: Mapped[int] = mapped_column(Integer)
+    energy_kwh: Mapped[bytes] = mapped_column(LargeBinary)
+    matched_kwh: Mapped[bytes] = mapped_column(LargeBinary)
+    factor: Mapped[bytes] = mapped_column(LargeBinary)
+    factor_mask: Mapped[bytes] = mapped_column(LargeBinary)
+    # the factor references the mask's bits name, the grid default's first
+    factor_refs: Mapped[list[str]] = mapped_column(JSONB, default=list)
 
 
 class CheckStatus(enum.StrEnum):

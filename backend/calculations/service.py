@@ -17,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import tempfile
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,33 +31,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record
 from backend.calculations import repository
+from backend.calculations.bundle import write_bundle
 from backend.calculations.errors import (
     BadPeriod,
     CalculationFailed,
     CalculationRunNotFound,
     FootprintNotFound,
+    InputsChanged,
+    LineSeriesNotFound,
     RunNotCancellable,
     RunNotFinished,
 )
-from backend.calculations.inputs import LoadedInputs, finite_or_none
+from backend.calculations.inputs import ASSUMED_DENSITY_T_PER_M3, LoadedInputs, finite_or_none, load_inputs
 from backend.calculations.models import (
     ACTIVE_STATUSES,
     CalculationRun,
     CheckStatus,
     FootprintVersion,
     RunBatchResult,
+    RunLineSeries,
     RunProductResult,
     RunStatus,
     RunValidationCheck,
 )
 from backend.calculations.schemas import FootprintFilter, RunRequest
+from backend.calculations.series import HourPoint, line_hourly_series, unpack_hours
 from backend.calculations.validation import Check, validation_report
+from backend.certificates import service as certificates
 from backend.db import defer_job, new_id, tenant_scope_of, utcnow
 from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
+from backend.offload import off_loop
 from backend.production.models import Product
 from backend.production.service import installation_for
+from backend.services import Services
 from backend.tenants.models import TenantKind
 from workers.engine.calculation import (
     CALCULATION_METHODOLOGY_VERSION,
@@ -65,6 +75,7 @@ from workers.engine.calculation import (
 )
 
 JOB = "calculations.run"
+FUELS_BY_VOLUME = frozenset(ASSUMED_DENSITY_T_PER_M3)
 MAX_PERIOD = timedelta(days=366)
 MAX_LISTED = 200
 # stages a run passes, with the share of the work done when it enters each
@@ -149,9 +160,16 @@ def parameters_of(request: RunRequest) -> dict[str, Any]:
         errors.append(FieldError("EUR per tCO2e, 0 to 10000", field="certificatePrice"))
     densities = {}
     for fuel, value in sorted(request.fuel_density_t_per_m3.items()):
-        if not isinstance(value, int | float) or not math.isfinite(value) or not 0 < value < 0.01:
+        if fuel not in FUELS_BY_VOLUME:
+            errors.append(
+                FieldError(
+                    f"a fuel metered by volume: one of {', '.join(sorted(FUELS_BY_VOLUME))}", field="fuelDensity"
+                )
+            )
+        elif not isinstance(value, int | float) or not math.isfinite(value) or not 0 < value < 0.01:
             errors.append(FieldError("a gas density in t/m3, e.g. 0.00075", field=f"fuelDensity.{fuel}"))
-        densities[str(fuel)] = float(value)
+        else:
+            densities[fuel] = float(value)
     if errors:
         raise ValidationFailed(errors)
     return {
@@ -339,6 +357,23 @@ async def fail_run(db: AsyncSession, actor: Principal, run_id: uuid.UUID, code: 
     await record(db, actor, "calculation_run.failed", "calculation_run", run.id, details={"code": code})
 
 
+async def fail_stale_runs(db: AsyncSession, actor: Principal, *, older_than: datetime) -> int:
+    """Fail the runs still queued or running since before ``older_than``: their job died (the worker stopped).
+
+    Until then the same calculation cannot be started again (one active run per key).
+    """
+    ids = await repository.unfinished_run_ids(db, created_before=older_than)
+    for run_id in ids:
+        await fail_run(
+            db,
+            actor,
+            run_id,
+            "RUN_JOB_LOST",
+            f"the run did not finish by {older_than.isoformat()}; nothing was stored: start it again",
+        )
+    return len(ids)
+
+
 def _json_number(value: Any) -> Any:
     """A float for JSON; NaN and infinities (no value) as null."""
     if isinstance(value, (float, np.floating)):
@@ -366,7 +401,7 @@ def _product_payload(
     """The figures, default comparison, breakdown and data quality of one product row, each figure with its
     method and the factor or source it rests on."""
     inputs, p = loaded.inputs, result.products
-    figures = {
+    figures: dict[str, Any] = {
         name: _float(getattr(p, name), q)
         for name in (
             "net_mass_t",
@@ -392,7 +427,7 @@ def _product_payload(
         "electricity": "metered intervals allocated to batches by line share, overhead and idle pooled per local day",
     }
     product_index = inputs.products.ids.index(p.ids[q])
-    defaults = {
+    defaults: dict[str, Any] = {
         "default_see_direct": _float(p.default_see_direct, q),
         "default_see_indirect": _float(p.default_see_indirect, q),
         "default_see_obligation": _float(p.default_see_obligation, q),
@@ -439,7 +474,7 @@ def _product_payload(
         ],
         "grid_factor": {"value": inputs.grid_factor.value, "factor_ref": inputs.grid_factor.ref},
     }
-    quality = {
+    quality: dict[str, Any] = {
         name: _float(getattr(p, name), q)
         for name in ("measured_share", "estimated_share", "missing_share", "defaulted_share")
     }
@@ -487,6 +522,57 @@ def check_balance(checks: list[Check]) -> None:
             )
 
 
+BATCH_FIGURES = (
+    "net_mass_t",
+    "energy_kwh",
+    "line_kwh",
+    "overhead_kwh",
+    "idle_kwh",
+    "matched_kwh",
+    "direct_tco2",
+    "precursor_direct_tco2",
+    "precursor_indirect_tco2",
+    "indirect_tco2",
+    "measured_share",
+    "estimated_share",
+    "missing_share",
+)
+
+
+def _batch_result_rows(run_id: uuid.UUID, loaded: LoadedInputs, result: CalculationResult) -> list[tuple[Any, ...]]:
+    """One record per reported batch in the column order of :data:`repository.BATCH_RESULT_COLUMNS`.
+
+    A plant-year holds tens of thousands of batches: each figure's column is converted to Python floats
+    once (``tolist``), not value by value, which took seconds.
+    """
+    inputs, b = loaded.inputs, result.batches
+    index = b.index.tolist()
+    numbers = inputs.batches.numbers
+    starts = inputs.batches.start_s[b.index].tolist()
+    ends = inputs.batches.end_s[b.index].tolist()
+    figures = [np.nan_to_num(np.asarray(getattr(b, name), dtype=np.float64)).tolist() for name in BATCH_FIGURES]
+    sources = inputs.supply.ids
+    matched = np.asarray(b.matched_by_source_kwh, dtype=np.float64).reshape(len(b.ids), len(sources)).tolist()
+    rows: list[tuple[Any, ...]] = []
+    for r, batch_id in enumerate(b.ids):
+        product_id, line_id = loaded.batch_products[batch_id]
+        rows.append(
+            (
+                new_id(),
+                run_id,
+                batch_id,  # asyncpg encodes UUID text as uuid: no need to parse 60,000 of them here
+                numbers[index[r]],
+                product_id,
+                line_id,
+                datetime.fromtimestamp(starts[r], tz=UTC),
+                datetime.fromtimestamp(ends[r], tz=UTC),
+                *(column[r] for column in figures),
+                json.dumps(dict(zip(sources, matched[r], strict=True)), separators=(",", ":")),
+            )
+        )
+    return rows
+
+
 async def finish_run(
     db: AsyncSession,
     actor: Principal,
@@ -507,52 +593,16 @@ async def finish_run(
     if run.cancel_requested:
         _end(run, RunStatus.CANCELLED, stage="cancelled")
         return None
-    checks = validation_report(loaded.inputs, result, tolerance=installation.balance_tolerance)
+    checks = await off_loop(validation_report, loaded.inputs, result, tolerance=installation.balance_tolerance)
     check_balance(checks)
     inputs = loaded.inputs
-    b = result.batches
-    batch_rows = []
-    for r, batch_id in enumerate(b.ids):
-        i = int(b.index[r])
-        product_id, line_id = loaded.batch_products[batch_id]
-        batch_rows.append(
-            {
-                "id": new_id(),
-                "run_id": run.id,
-                "batch_id": uuid.UUID(batch_id),
-                "batch_number": inputs.batches.numbers[i],
-                "product_id": uuid.UUID(product_id),
-                "line_id": uuid.UUID(line_id) if line_id else None,
-                "started_at": datetime.fromtimestamp(int(inputs.batches.start_s[i]), tz=UTC),
-                "ended_at": datetime.fromtimestamp(int(inputs.batches.end_s[i]), tz=UTC),
-                **{
-                    name: float(np.nan_to_num(getattr(b, name)[r]))
-                    for name in (
-                        "net_mass_t",
-                        "energy_kwh",
-                        "line_kwh",
-                        "overhead_kwh",
-                        "idle_kwh",
-                        "matched_kwh",
-                        "direct_tco2",
-                        "precursor_direct_tco2",
-                        "precursor_indirect_tco2",
-                        "indirect_tco2",
-                        "measured_share",
-                        "estimated_share",
-                        "missing_share",
-                    )
-                },
-                "matched_by_source": {
-                    inputs.supply.ids[s]: float(b.matched_by_source_kwh[r, s]) for s in range(len(inputs.supply.ids))
-                },
-            }
-        )
+    batch_rows = _batch_result_rows(run.id, loaded, result)
     price = float(run.parameters["certificate_price_eur_per_t"])
     product_rows = []
     published = []
-    batches_per_product = (
-        np.bincount(inputs.batches.product[b.index], minlength=len(inputs.products.ids)) if b.ids else []
+    b = result.batches
+    batches_per_product: list[int] = (
+        np.bincount(inputs.batches.product[b.index], minlength=len(inputs.products.ids)).tolist() if b.ids else []
     )
     await repository.lock_footprint_period(db, run.installation_id, run.period_start, run.period_end)
     product_ids = [uuid.UUID(pid) for pid in result.products.ids]
@@ -612,7 +662,9 @@ async def finish_run(
                 supersedes_id=before.id if before else None,
             )
         )
-    await repository.insert_rows(db, RunBatchResult, batch_rows)
+    await repository.copy_batch_results(db, batch_rows)
+    series = await off_loop(line_hourly_series, inputs, result)
+    await repository.insert_rows(db, RunLineSeries, [{"run_id": run.id, **s.packed()} for s in series])
     await repository.insert_rows(db, RunProductResult, product_rows)
     await repository.insert_rows(
         db,
@@ -672,16 +724,24 @@ async def finish_run(
 # --- results and footprints ------------------------------------------------------------------------------
 
 
-async def finished_run(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> CalculationRun:
+async def succeeded_run(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> CalculationRun:
     run = await get_run(db, principal, run_id)
     if run.status != RunStatus.SUCCEEDED:
         raise RunNotFinished(f"the run is {run.status.value}: it has no results", field="id")
     return run
 
 
-async def batch_results(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> list[RunBatchResult]:
+async def batch_results(
+    db: AsyncSession,
+    principal: Principal,
+    run_id: uuid.UUID,
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int = MAX_LISTED,
+) -> list[RunBatchResult]:
+    """A page of what each batch received, by start (a plant-year has thousands of batches)."""
     run = await get_run(db, principal, run_id)
-    return await repository.batch_results(db, run.id)
+    return await repository.batch_results(db, run.id, after=after, limit=min(limit, MAX_LISTED + 1))
 
 
 async def product_results(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> list[RunProductResult]:
@@ -791,7 +851,9 @@ __all__ = [
     "check_period",
     "checkpoint",
     "default_against_actual",
+    "export_bundle",
     "fail_run",
+    "fail_stale_runs",
     "finish_run",
     "get_footprint",
     "get_run",
@@ -813,3 +875,277 @@ async def checks_of(db: AsyncSession, run_ids: list[uuid.UUID]) -> list[RunValid
 async def lineages_of(db: AsyncSession, version_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[FootprintVersion]]:
     """Each version's whole lineage, newest first (a loader's batch function; the versions were authorised)."""
     return await repository.lineages(db, version_ids)
+
+
+# --- bundle export -----------------------------------------------------------------------------------------
+
+
+def _bundle_bytes(loaded: LoadedInputs, extra: dict[str, Any], time_zone: str) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bundle.zip"
+        write_bundle(path, loaded.inputs, loaded.parameters, extra, time_zone=time_zone)
+        return path.read_bytes()
+
+
+async def export_bundle(
+    services: Services, db: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> tuple[CalculationRun, bytes]:
+    """A succeeded run's calculation bundle (zip), rebuilt from the stored data (audited).
+
+    The inputs are loaded again and must give the run's inputs digest: if the stored data changed since the
+    run (a batch corrected, an interval edited), the bundle would not recompute the run, and it is refused.
+    """
+    run = await succeeded_run(db, principal, run_id)
+    installation = await db.get(Installation, run.installation_id)
+    assert installation is not None
+    parameters = parameters_for_engine(run)
+    loaded = await load_inputs(
+        services,
+        db,
+        Principal.system("calculation bundle", principal.tenant_id),
+        installation,
+        run.period_start,
+        run.period_end,
+        parameters,
+        fuel_density_t_per_m3=dict(run.parameters.get("fuel_density_t_per_m3") or {}),
+    )
+    if loaded.inputs_digest != run.inputs_digest:
+        raise InputsChanged(
+            "the stored data of this installation and period changed since the run: start a new run to export "
+            "a bundle that recomputes it",
+            field="id",
+        )
+    extra = {
+        "run_id": str(run.id),
+        "installation": run.manifest.get("installation", {}),
+        "period": {"start": run.period_start.isoformat(), "end": run.period_end.isoformat()},
+        "output_digest": run.output_digest,
+        "run_manifest": run.manifest,
+        "exported_by": principal.label,
+    }
+    data = await off_loop(_bundle_bytes, loaded, extra, installation.timezone)
+    await record(
+        db,
+        principal,
+        "calculation_run.bundle_exported",
+        "calculation_run",
+        run.id,
+        details={"inputs_digest": run.inputs_digest, "bundle_sha256": hashlib.sha256(data).hexdigest()},
+    )
+    return run, data
+
+
+# --- what powered a line, and how a footprint came about -------------------------------------------------
+
+MAX_SERIES_RANGE = timedelta(days=31)
+
+
+async def line_electricity(
+    db: AsyncSession, principal: Principal, run_id: uuid.UUID, line_id: uuid.UUID, start: datetime, end: datetime
+) -> tuple[CalculationRun, RunLineSeries, list[HourPoint]]:
+    """A line's hours in [start, end) of a succeeded run: energy, matched energy and share, factor; at most
+    31 days per call (a plant-year is 8,760 hours per line)."""
+    errors = []
+    if start.tzinfo is None:
+        errors.append(FieldError("must carry a UTC offset", field="start"))
+    if end.tzinfo is None:
+        errors.append(FieldError("must carry a UTC offset", field="end"))
+    if not errors and end <= start:
+        errors.append(FieldError("must be after the start", field="end"))
+    elif not errors and end - start > MAX_SERIES_RANGE:
+        errors.append(FieldError("must be at most 31 days after the start", field="end"))
+    if errors:
+        raise ValidationFailed(errors)
+    run = await succeeded_run(db, principal, run_id)
+    series = await repository.line_series(db, run.id, line_id)
+    if series is None:
+        raise LineSeriesNotFound("the run has no hourly series of this line", field="lineId")
+    return (
+        run,
+        series,
+        unpack_hours(
+            series.first_hour,
+            series.energy_kwh,
+            series.matched_kwh,
+            series.factor,
+            series.factor_mask,
+            list(series.factor_refs),
+            start,
+            end,
+        ),
+    )
+
+
+ALLOCATION_METHODS = {
+    "line_share": "a line's metered energy shared by its active batches by time overlap, o_bt / Σ o_b't",
+    "overhead": "auxiliaries and unmetered energy (main minus sub-meters) of an interval, spread over the "
+    "active batches by their line energy, OH_t · e_bt / A_t",
+    "idle": "overhead of intervals without an active batch, pooled per local day and spread by net mass over "
+    "the batches of that day",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LineContribution:
+    line_id: uuid.UUID | None
+    line_code: str
+    batches: int
+    net_mass_t: float
+    energy_kwh: float
+    line_kwh: float
+    overhead_kwh: float
+    idle_kwh: float
+    matched_kwh: float
+
+
+@dataclass(frozen=True, slots=True)
+class SourceExplanation:
+    source_id: str
+    reference: str
+    kind: str
+    data: str
+    eligible: bool
+    missing: list[str]
+    factor: float | None
+    factor_ref: str
+    tier: str
+    matched_kwh: float | None
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateInformation:
+    certificate_id: uuid.UUID
+    scheme: str
+    volume_mwh: int
+    production_start_on: date
+    production_end_on: date
+    energy_source: str
+    device_name: str
+    statement_reference: str
+    cancelled_on: date
+
+
+CERTIFICATES_NOTE = (
+    "For information only: guarantees of origin do not lower CBAM indirect emissions. Indirect emissions use "
+    "the grid default factor unless a direct technical link or a PPA meeting the conditions of [IR2547] "
+    "Annex II D.4.3 supplies the electricity, whatever certificates were cancelled."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FootprintExplanation:
+    version: FootprintVersion
+    run: CalculationRun
+    lines: list[LineContribution]
+    series_lines: list[tuple[uuid.UUID, str]]
+    sources: list[SourceExplanation]
+    grid_factor: float | None
+    grid_factor_ref: str
+    matching_resolution: str
+    allocation_methods: dict[str, str]
+    bundle_route: str
+    certificates: list[CertificateInformation]
+    certificates_note: str
+
+
+async def guarantees_of_origin(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID, start: datetime, end: datetime, zone: str
+) -> list[CertificateInformation]:
+    """Certificates cancelled for the installation whose production period overlaps the period's local days."""
+    local = ZoneInfo(zone)
+    first_day = start.astimezone(local).date()
+    last_day = (end.astimezone(local) - timedelta(days=1)).date()
+    rows = await certificates.cancelled_for_installation(db, principal, installation_id, first_day, last_day)
+    return [
+        CertificateInformation(
+            certificate_id=c.id,
+            scheme=c.scheme.value,
+            volume_mwh=int(c.quantity),
+            production_start_on=c.production_start_on,
+            production_end_on=c.production_end_on,
+            energy_source=c.energy_source,
+            device_name=c.device_name,
+            statement_reference=s.statement_reference,
+            cancelled_on=s.cancelled_on,
+        )
+        for c, s in rows
+    ]
+
+
+async def footprint_explanation(db: AsyncSession, principal: Principal, version_id: uuid.UUID) -> FootprintExplanation:
+    """How a footprint version came about: the lines that made it, the factor each supply source got and why,
+    the allocation, and the run's digests and bundle to compute it again."""
+    version = await get_footprint(db, principal, version_id)
+    run = await repository.run(db, version.run_id)
+    assert run is not None  # a footprint version's run is kept (RESTRICT)
+    totals = await repository.line_totals(db, run.id, version.product_id)
+    codes = {
+        uuid.UUID(row["line_id"]): row.get("line_code", "")
+        for row in (version.breakdown or {}).get("by_line", [])
+        if row.get("line_id")
+    }
+    series_lines = await repository.line_series_keys(db, run.id)
+    codes.update(dict(series_lines))
+    lines = [
+        LineContribution(
+            line_id=r[0],
+            line_code=codes.get(r[0], "") if r[0] else "(no line)",
+            batches=int(r[1]),
+            net_mass_t=float(r[2] or 0),
+            energy_kwh=float(r[3] or 0),
+            line_kwh=float(r[4] or 0),
+            overhead_kwh=float(r[5] or 0),
+            idle_kwh=float(r[6] or 0),
+            matched_kwh=float(r[7] or 0),
+        )
+        for r in sorted(totals, key=lambda r: codes.get(r[0], "") if r[0] else "~")
+    ]
+    contracts = {c["id"]: c for c in (version.manifest or {}).get("contracts", [])}
+    breakdown = version.breakdown or {}
+    grid = breakdown.get("grid_factor", {})
+    sources = []
+    for row in breakdown.get("by_source", []):
+        contract = contracts.get(row["source_id"], {})
+        conditions = contract.get("conditions", {})
+        eligible = bool(row.get("eligible"))
+        missing = [str(m) for m in conditions.get("missing", [])]
+        why = (
+            "the definitive-period conditions are met: its matched electricity counts at its own factor"
+            if eligible
+            else "conditions not met (" + "; ".join(missing or ["not stated"]) + "): its matched electricity "
+            "counts at the grid default"
+        )
+        sources.append(
+            SourceExplanation(
+                source_id=row["source_id"],
+                reference=str(contract.get("reference", "")),
+                kind=row.get("kind", ""),
+                data=str(contract.get("data", "")),
+                eligible=eligible,
+                missing=missing,
+                factor=row.get("factor"),
+                factor_ref=row.get("factor_ref") if eligible else grid.get("factor_ref", ""),
+                tier=row.get("tier", ""),
+                matched_kwh=row.get("matched_kwh"),
+                why=why,
+            )
+        )
+    installation = await db.get(Installation, version.installation_id)
+    zone = installation.timezone if installation is not None else "UTC"
+    return FootprintExplanation(
+        version=version,
+        run=run,
+        lines=lines,
+        series_lines=series_lines,
+        sources=sources,
+        grid_factor=grid.get("value"),
+        grid_factor_ref=str(grid.get("factor_ref", "")),
+        matching_resolution=run.matching_resolution,
+        allocation_methods=ALLOCATION_METHODS,
+        bundle_route=f"/calculations/v1/runs/{run.id}/bundle",
+        certificates=await guarantees_of_origin(
+            db, principal, version.installation_id, version.period_start, version.period_end, zone
+        ),
+        certificates_note=CERTIFICATES_NOTE,
+    )

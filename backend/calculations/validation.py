@@ -60,7 +60,6 @@ def electricity_balance(inputs: CalculationInputs, result: CalculationResult, to
     main, generation, export, subs = total("main"), total("generation"), total("export"), total("sub")
     inst = result.installation
     consumption = float(inst.consumption_kwh)
-    batches = float(result.batches.energy_kwh.sum()) if result.batches.energy_kwh.size else 0.0
     unmetered_share = float(inst.unmetered_kwh) / consumption if consumption > 0 else 0.0
     figures = {
         "main_kwh": main,
@@ -71,6 +70,11 @@ def electricity_balance(inputs: CalculationInputs, result: CalculationResult, to
         "unmetered_kwh": float(inst.unmetered_kwh),
         "unmetered_share": unmetered_share,
         "tolerance": tolerance,
+        # what each line's sub-meters measured: the processes' side of the balance
+        "lines_kwh": {
+            code: float(np.nansum(inst.line_energy_kwh[i][mask])) for i, code in enumerate(inputs.lines.codes)
+        },
+        "batches_kwh": float(result.batches.energy_kwh.sum()) if result.batches.energy_kwh.size else 0.0,
         "negative_unmetered_intervals": int(inst.negative_unmetered_intervals.size),
         "fallback_intervals": int(inst.fallback_intervals.size),
     }
@@ -112,7 +116,7 @@ def electricity_balance(inputs: CalculationInputs, result: CalculationResult, to
             ),
             {
                 "consumption_kwh": consumption,
-                "batches_kwh": batches,
+                "batches_kwh": figures["batches_kwh"],
                 "allocated_kwh": allocated,
                 "unallocated_kwh": unallocated,
                 "idle_unallocated_kwh": idle_unallocated,

@@ -180,3 +180,22 @@ async def missing_evidence(db: AsyncSession, hashes: Sequence[str]) -> set[str]:
 
 async def installation_exists(db: AsyncSession, installation_id: uuid.UUID) -> bool:
     return (await db.execute(select(func.count()).where(Installation.id == installation_id))).scalar_one() > 0
+
+
+async def cancelled_for_installation(
+    db: AsyncSession, installation_id: uuid.UUID, first_day: date, last_day: date
+) -> list[tuple[Certificate, CancellationStatement]]:
+    """Certificates cancelled for the installation whose production period overlaps [first_day, last_day]
+    (both inclusive), with their cancellation statements, by production start."""
+    rows = await db.execute(
+        select(Certificate, CancellationStatement)
+        .join(CancellationStatement, CancellationStatement.certificate_id == Certificate.id)
+        .where(
+            CancellationStatement.installation_id == installation_id,
+            Certificate.state == CertificateState.CANCELLED,
+            Certificate.production_start_on <= last_day,
+            Certificate.production_end_on >= first_day,
+        )
+        .order_by(Certificate.production_start_on, Certificate.range_start)
+    )
+    return [(r[0], r[1]) for r in rows.all()]

@@ -395,3 +395,12 @@ async def statements_of(db: AsyncSession, certificate_ids: list[uuid.UUID]) -> l
 
 async def claims_of(db: AsyncSession, certificate_ids: list[uuid.UUID]) -> list[CertificateClaim]:
     return await repository.claims_of(db, certificate_ids)
+
+
+async def cancelled_for_installation(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID, first_day: date, last_day: date
+) -> list[tuple[Certificate, CancellationStatement]]:
+    """Certificates cancelled for the installation with production in [first_day, last_day] (inclusive):
+    information beside a footprint, never an input of it."""
+    principal.require("site:read")
+    return await repository.cancelled_for_installation(db, installation_id, first_day, last_day)

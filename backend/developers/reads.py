@@ -17,6 +17,7 @@ from datetime import datetime
 from backend.developers import service
 from backend.developers.connections import live_connection
 from backend.developers.models import PpaConnection, SettlementInterval
+from backend.developers.schemas import IntervalColumns
 from backend.identity.principal import Principal
 from backend.services import Services
 from backend.sharing.access import GrantedRead, granted_read
@@ -79,16 +80,16 @@ async def read_contract_intervals(
 
 async def read_period_intervals(
     services: Services, actor: Principal, connection_id: uuid.UUID, start: datetime, end: datetime
-) -> tuple[PpaConnection, list[SettlementInterval]]:
+) -> tuple[PpaConnection, IntervalColumns]:
     """The shared contract's intervals starting in [start, end), any length (a calculation's year), read
-    31 days at a time in one grant read (one use recorded in the developer's audit trail)."""
+    31 days at a time in one grant read (one use recorded in the developer's audit trail), as columns."""
     service.check_series(start, min(end, start + service.MAX_SERIES))
-    rows: list[SettlementInterval] = []
+    rows = IntervalColumns()
     async with shared_contract(services, actor, connection_id, what="settlement_intervals") as (connection, read):
         window = start
         while window < end:
             upto = min(end, window + service.MAX_SERIES)
-            rows += await service.contract_intervals(read.db, read.reader, connection, window, upto)
+            rows.extend(await service.contract_interval_columns(read.db, read.reader, connection, window, upto))
             window = upto
     return connection, rows
 

@@ -19,6 +19,7 @@ from backend.developers.models import (
     SettlementUpload,
     UploadStatus,
 )
+from backend.developers.schemas import IntervalColumns
 from backend.evidence.models import EvidenceDocument
 
 
@@ -103,6 +104,33 @@ async def intervals(
         .order_by(SettlementInterval.interval_start)
     )
     return list(rows.scalars())
+
+
+async def interval_columns(
+    db: AsyncSession, connection_id: uuid.UUID, start: datetime, end: datetime
+) -> IntervalColumns:
+    """A contract's intervals starting in [start, end) as columns, by start: one row of arrays (epoch seconds,
+    Wh, quality, upload ids) on the unit of work's own connection, as a calculation reads a year of them."""
+    connection = await db.connection()
+    raw = await connection.get_raw_connection()
+    driver = cast(asyncpg.Connection, raw.driver_connection)
+    schema = tenant_scope_of(db).quoted_schema
+    row = await driver.fetchrow(
+        f"""
+        SELECT coalesce(array_agg(extract(epoch FROM interval_start)::bigint ORDER BY interval_start), '{{}}'),
+               coalesce(array_agg(extract(epoch FROM interval_end)::bigint ORDER BY interval_start), '{{}}'),
+               coalesce(array_agg(resolution_s ORDER BY interval_start), '{{}}'),
+               coalesce(array_agg(energy_wh ORDER BY interval_start), '{{}}'),
+               coalesce(array_agg(quality ORDER BY interval_start), '{{}}'),
+               coalesce(array_agg(upload_id ORDER BY interval_start), '{{}}')
+        FROM {schema}.settlement_intervals
+        WHERE connection_id = $1 AND interval_start >= $2 AND interval_start < $3
+        """,
+        connection_id,
+        start,
+        end,
+    )
+    return IntervalColumns(*(list(row[i]) for i in range(6)))
 
 
 async def interval_summary(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from backend.errors import FieldError
@@ -73,3 +73,22 @@ class StatementData:
         if not (math.isfinite(self.volume_mwh) and 0 <= self.volume_mwh <= MAX_VOLUME_MWH):
             errors.append(FieldError(f"between 0 and {MAX_VOLUME_MWH:.0f} MWh", field="volumeMwh"))
         return errors
+
+
+@dataclass(slots=True)
+class IntervalColumns:
+    """A contract's settlement intervals as columns (a calculation reads a year of them at once)."""
+
+    start_s: list[int] = field(default_factory=list)
+    end_s: list[int] = field(default_factory=list)
+    resolution_s: list[int] = field(default_factory=list)
+    energy_wh: list[int] = field(default_factory=list)
+    quality: list[int] = field(default_factory=list)
+    upload_id: list[uuid.UUID] = field(default_factory=list)
+
+    def extend(self, other: IntervalColumns) -> None:
+        for name in ("start_s", "end_s", "resolution_s", "energy_wh", "quality", "upload_id"):
+            getattr(self, name).extend(getattr(other, name))
+
+    def __len__(self) -> int:
+        return len(self.start_s)

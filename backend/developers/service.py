@@ -12,7 +12,7 @@ from backend.audit.service import record, snapshot
 from backend.developers import repository
 from backend.developers.errors import PlantNameTaken, PlantNotFound
 from backend.developers.models import GenerationPlant, PpaConnection, SettlementInterval, SettlementStatement
-from backend.developers.schemas import PlantData, StatementData
+from backend.developers.schemas import IntervalColumns, PlantData, StatementData
 from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.evidence.errors import DocumentNotFound
 from backend.evidence.models import EvidenceDocument, EvidenceKind
@@ -165,6 +165,15 @@ async def contract_data(db: AsyncSession, principal: Principal, connection: PpaC
         document_ids.append(plant.grid_connection_document_id)
     documents = await repository.documents(db, list(dict.fromkeys(document_ids)))
     return ContractData(plant, statements, count, energy, resolution, first, last, documents)
+
+
+async def contract_interval_columns(
+    db: AsyncSession, principal: Principal, connection: PpaConnection, start: datetime, end: datetime
+) -> IntervalColumns:
+    """A contract's intervals starting in [start, end) (at most 31 days) as columns."""
+    principal.require("interval:read")
+    check_series(start, end)
+    return await repository.interval_columns(db, connection.id, start, end)
 
 
 def check_series(start: datetime, end: datetime) -> None:

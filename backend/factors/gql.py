@@ -22,6 +22,7 @@ from backend.factors.loaders import documents_by_id
 from backend.factors.schemas import (
     Factor,
     FactorFilter,
+    FuelDensityData,
     FuelUse,
     OwnGenerationData,
     Selection,
@@ -197,6 +198,46 @@ class AddSupplierEmissionFactorInput:
         )
 
 
+@strawberry.input(description="A fuel's density from its supplier (or measured), to convert metered volume to tonnes.")
+class AddFuelDensityInput:
+    fuel: str = strawberry.field(description="Fuel code, e.g. natural_gas.")
+    value: Decimal = strawberry.field(description="Density [t/m3] at the meters' reference conditions.")
+    valid_from: date = strawberry.field(description="First day it applies.")
+    valid_to: date | None = strawberry.field(default=None, description="First day it no longer applies.")
+    supplier: str = strawberry.field(default="", description="The fuel supplier's name.")
+    source_document: str = strawberry.field(
+        default="", description="The document it comes from, e.g. the gas quality certificate; default: its title."
+    )
+    evidence_document_id: NodeRef | None = strawberry.field(default=None, description="That document as evidence.")
+    source_table: str = strawberry.field(default="", description="Where in it.")
+    source_date: date | None = strawberry.field(default=None, description="The document's date.")
+    source_url: str | None = strawberry.field(default=None, description="Where it is published.")
+    licence_note: str = strawberry.field(default="", description="Terms of use.")
+    notes: str = strawberry.field(default="", description="Caveats, e.g. the reference conditions.")
+    supersedes: NodeRef | None = strawberry.field(default=None, description="The version this one replaces.")
+
+    def to_data(self) -> FuelDensityData:
+        return FuelDensityData(
+            fuel=self.fuel,
+            value=self.value,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+            supplier=self.supplier,
+            source=Source(
+                document=self.source_document,
+                table=self.source_table,
+                date=self.source_date,
+                url=self.source_url,
+                licence_note=self.licence_note,
+                notes=self.notes,
+            ),
+            evidence_document_id=node_uuid(self.evidence_document_id, "EvidenceDocument", field="evidenceDocumentId")
+            if self.evidence_document_id
+            else None,
+            supersedes_id=node_uuid(self.supersedes, "EmissionFactor", field="supersedes") if self.supersedes else None,
+        )
+
+
 @strawberry.input(description="A fuel burnt for own generation; NCV, EF and oxidation factor default to the library's.")
 class FuelUseInput:
     fuel: str = strawberry.field(description="Fuel code, e.g. natural_gas.")
@@ -315,6 +356,18 @@ class FactorMutation:
     ) -> EmissionFactorPayload:
         async def action(db: AsyncSession, principal: Principal) -> EmissionFactorPayload:
             row = await service.add_supplier_factor(db, principal, input.to_data())
+            return EmissionFactorPayload(emission_factor=EmissionFactor.of(Factor.of(row)), errors=[])
+
+        return await mutations.in_tenant(info, action, lambda e: EmissionFactorPayload(emission_factor=None, errors=e))
+
+    @strawberry.mutation(
+        description="Add (or supersede) a fuel's density [t/m3]: calculations convert a volume-metered fuel with it."
+    )
+    async def add_fuel_density(
+        self, info: strawberry.Info[Context, None], input: AddFuelDensityInput
+    ) -> EmissionFactorPayload:
+        async def action(db: AsyncSession, principal: Principal) -> EmissionFactorPayload:
+            row = await service.add_fuel_density(db, principal, input.to_data())
             return EmissionFactorPayload(emission_factor=EmissionFactor.of(Factor.of(row)), errors=[])
 
         return await mutations.in_tenant(info, action, lambda e: EmissionFactorPayload(emission_factor=None, errors=e))

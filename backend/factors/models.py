@@ -46,6 +46,9 @@ class FactorKind(enum.StrEnum):
     # tenant-owned (tenant schema)
     SUPPLIER_SPECIFIC = "supplier_specific"  # tCO2e/MWh, subject: supply contract id
     OWN_GENERATION = "own_generation"  # [IR2547] Annex II D.4.1 Eq. 38, tCO2/MWh, subject: generator id
+    # the fuel supplier's (or a measured) density, t/m3, subject: fuel code: converts a volume-metered fuel
+    # to the tonnes [IR2547] gives NCVs for
+    FUEL_DENSITY = "fuel_density"
 
 
 PUBLISHED_KINDS = frozenset(
@@ -58,7 +61,7 @@ PUBLISHED_KINDS = frozenset(
         FactorKind.GOODS_DEFAULT,
     }
 )
-TENANT_KINDS = frozenset({FactorKind.SUPPLIER_SPECIFIC, FactorKind.OWN_GENERATION})
+TENANT_KINDS = frozenset({FactorKind.SUPPLIER_SPECIFIC, FactorKind.OWN_GENERATION, FactorKind.FUEL_DENSITY})
 
 
 KEY_RANGE_SQL = key_range_sql("kind", "subject")

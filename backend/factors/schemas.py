@@ -135,6 +135,20 @@ class SupplierFactorData:
 
 
 @dataclass(frozen=True, slots=True)
+class FuelDensityData:
+    """A fuel's density as its supplier states it (or as measured), to convert a volume-metered fuel to tonnes."""
+
+    fuel: str
+    value: Decimal  # t/m3 at the metering reference conditions
+    valid_from: date
+    supplier: str = ""
+    valid_to: date | None = None
+    source: Source = field(default_factory=Source)
+    evidence_document_id: uuid.UUID | None = None
+    supersedes_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FuelUse:
     """A fuel burnt for own generation; NCV and EF come from the library unless measured values are given."""
 

@@ -55,7 +55,14 @@ from backend.factors.models import (
     FactorKind,
     PublishedEmissionFactor,
 )
-from backend.factors.schemas import Factor, FactorFilter, OwnGenerationData, Selection, SupplierFactorData
+from backend.factors.schemas import (
+    Factor,
+    FactorFilter,
+    FuelDensityData,
+    OwnGenerationData,
+    Selection,
+    SupplierFactorData,
+)
 from backend.identity.principal import Principal
 from workers.engine.factors import FuelCombustionInvalid, FuelInput, own_generation_factor
 
@@ -105,6 +112,7 @@ WHAT = {
     FactorKind.GOODS_DEFAULT: "default value for {}",
     FactorKind.SUPPLIER_SPECIFIC: "supplier-specific factor for supply contract {}",
     FactorKind.OWN_GENERATION: "own-generation factor for generator {}",
+    FactorKind.FUEL_DENSITY: "density of fuel {}",
 }
 RULES = {
     FactorKind.GRID_DEFAULT: "[IR2621] Annex II: the country-of-origin grid default; an unlisted third country "
@@ -118,9 +126,13 @@ RULES = {
     FactorKind.FUEL_OXIDATION_FACTOR: "[IR2547] Annex II B Eqs. 5-6: the fuel's oxidation factor, no fallback",
     FactorKind.SUPPLIER_SPECIFIC: "the supply contract's own supplier-specific factor, no fallback",
     FactorKind.OWN_GENERATION: "the generator's own computed factor (Eq. 38), no fallback",
+    FactorKind.FUEL_DENSITY: "the organisation's density of the fuel (its supplier's or measured figure), no fallback",
 }
 SUPPLIER_UNIT = "tCO2e/MWh"
 OWN_GENERATION_UNIT = "tCO2/MWh"
+DENSITY_UNIT = "t/m3"
+# a density above this is almost certainly in kg/m3 (heavy fuel oil is about 1 t/m3)
+MAX_FUEL_DENSITY = Decimal("2")
 # a factor above this is almost certainly in the wrong unit (kg/MWh or g/kWh instead of t/MWh)
 MAX_ELECTRICITY_FACTOR = Decimal("5")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -157,7 +169,12 @@ def normalise_subject(kind: FactorKind, subject: str) -> str:
         if not sep or not CN_CODE.match(cn) or not COUNTRY.match(country):
             raise FieldError(f"not a CN code and country: {subject!r} (give e.g. '7604 29 90|RS')", field="subject")
         return f"{cn}|{country}"
-    if kind in (FactorKind.FUEL_EMISSION_FACTOR, FactorKind.FUEL_NCV, FactorKind.FUEL_OXIDATION_FACTOR):
+    if kind in (
+        FactorKind.FUEL_EMISSION_FACTOR,
+        FactorKind.FUEL_NCV,
+        FactorKind.FUEL_OXIDATION_FACTOR,
+        FactorKind.FUEL_DENSITY,
+    ):
         fuel = text.lower().replace(" ", "_").replace("-", "_")
         if not FUEL.match(fuel):
             raise FieldError(f"not a fuel code: {subject!r} (e.g. natural_gas)", field="subject")
@@ -276,6 +293,11 @@ async def fuel_factors(db: AsyncSession, fuel: str, on: date) -> tuple[Selection
         await select_factor(db, FactorKind.FUEL_NCV, fuel, on),
         await select_factor(db, FactorKind.FUEL_OXIDATION_FACTOR, fuel, on),
     )
+
+
+async def fuel_density(db: AsyncSession, fuel: str, on: date) -> Selection:
+    """The organisation's density of ``fuel`` valid on ``on`` (FactorMissing when it has none)."""
+    return await select_factor(db, FactorKind.FUEL_DENSITY, fuel, on)
 
 
 async def supplier_factor_by_id(
@@ -486,6 +508,64 @@ async def add_supplier_factor(db: AsyncSession, actor: Principal, data: Supplier
         },
         evidence_document_id=document.id,
         evidence_sha256=document.sha256,
+        supersedes_id=old.id if old else None,
+        created_by=actor.label,
+    )
+    return await _store(db, actor, row, old)
+
+
+async def add_fuel_density(db: AsyncSession, actor: Principal, data: FuelDensityData) -> EmissionFactor:
+    """Record a fuel's density (t/m3) from its supplier or a measurement, with an evidence document if given."""
+    actor.require("site:write")
+    errors: list[FieldError] = []
+    try:
+        subject = normalise_subject(FactorKind.FUEL_DENSITY, data.fuel)
+    except FieldError as bad:
+        errors.append(FieldError(bad.message, field="fuel"))
+        subject = ""
+    if _check_decimal(data.value, "value", errors):
+        if data.value <= 0:
+            errors.append(FieldError("must be more than 0 t/m3", field="value"))
+        elif data.value > MAX_FUEL_DENSITY:
+            errors.append(
+                FieldError(
+                    f"{data.value} t/m3 is above {MAX_FUEL_DENSITY}: give the density in tonnes per cubic metre "
+                    "(natural gas is about 0.0007 to 0.0009), not kg per cubic metre",
+                    field="value",
+                )
+            )
+    _check_range(data.valid_from, data.valid_to, errors)
+    if not data.source.document.strip() and data.evidence_document_id is None:
+        errors.append(FieldError("name the document the density comes from, or attach it", field="sourceDocument"))
+    if errors:
+        raise ValidationFailed(errors)
+    document = None
+    if data.evidence_document_id is not None:
+        document = await db.get(EvidenceDocument, data.evidence_document_id)
+        if document is None:
+            raise ValidationFailed(
+                [FieldError("no evidence document with this id in the organisation", field="evidenceDocumentId")]
+            )
+    await repo.lock_key(db, FactorKind.FUEL_DENSITY, subject)
+    old = await _supersede(db, FactorKind.FUEL_DENSITY, subject, data.supersedes_id, data.valid_from)
+    row = EmissionFactor(
+        kind=FactorKind.FUEL_DENSITY,
+        subject=subject,
+        version=await repo.next_version(db, FactorKind.FUEL_DENSITY, subject),
+        value=data.value,
+        unit=DENSITY_UNIT,
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        source_document=data.source.document.strip() or (document.title if document else ""),
+        source_table=data.source.table,
+        source_date=data.source.date,
+        source_url=data.source.url,
+        licence_note=data.source.licence_note,
+        notes=data.source.notes,
+        formula=None,
+        parameters={"subject_label": f"{subject}, {data.supplier.strip() or 'own figure'}", "supplier": data.supplier},
+        evidence_document_id=document.id if document else None,
+        evidence_sha256=document.sha256 if document else None,
         supersedes_id=old.id if old else None,
         created_by=actor.label,
     )

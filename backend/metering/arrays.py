@@ -1,9 +1,9 @@
 """Interval data as packed little-endian arrays: one row per meter per UTC day, loaded with numpy.
 
 A plant-year (hundreds of meters x 365 rows) loads in one query
-(:func:`backend.metering.repository.load_interval_matrix`); each row's bytes go straight into a
-preallocated matrix with ``numpy.frombuffer``. This module holds the pure parts: the day grid,
-the matrix, and the digest of stored days.
+(:func:`backend.metering.repository.load_interval_matrix`): PostgreSQL packs each meter's days into
+one value, which numpy reads as a record array and copies into preallocated matrices. This module
+holds the pure parts: the day grid, the matrix, and the digest of stored days.
 """
 
 from __future__ import annotations

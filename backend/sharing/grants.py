@@ -33,11 +33,12 @@ KIND_SCOPES: dict[ResourceKind, str] = {
     ResourceKind.EVIDENCE: "evidence:read",
     ResourceKind.AUDIT: "audit:read",
     ResourceKind.PPA_CONTRACT: "interval:read",
+    ResourceKind.FOOTPRINT: "footprints:read",
 }
 # kinds a grant opens for named contracts only; such grants are made by accepting a PPA connection
 CONTRACT_KINDS = frozenset({ResourceKind.PPA_CONTRACT})
 # kinds whose records are dated, so a grant's period can limit them; the site model is not dated
-DATED_KINDS = frozenset({ResourceKind.INTERVAL_DATA, ResourceKind.EVIDENCE, ResourceKind.AUDIT})
+DATED_KINDS = frozenset({ResourceKind.INTERVAL_DATA, ResourceKind.EVIDENCE, ResourceKind.AUDIT, ResourceKind.FOOTPRINT})
 MAX_PURPOSE = 500
 MAX_INSTALLATIONS = 100
 MAX_LIFETIME = timedelta(days=10 * 365)

@@ -86,6 +86,7 @@ async def small_plant(
     sub_kwh: tuple[float, float] = (50.0, 47.0),
     with_data: bool = True,
     with_batches: bool = True,
+    product_code: str = "PRF-2990",
 ) -> SmallPlant:
     """Main meter and two sub-meters of line L1 (3 % unmetered by default), a profile of CN 7604 29 90
     (a code the default values list), and three batches on L1 over two local days."""
@@ -95,7 +96,7 @@ async def small_plant(
             db,
             owner.principal,
             ProductData(
-                code="PRF-2990",
+                code=product_code,
                 name="Hollow profile",
                 cn_code="7604 29 90",
                 production_route=ProductionRoute.ALL_ROUTES,
@@ -113,7 +114,7 @@ async def small_plant(
             ("B-2", local(first, 13), local(first, 17), 5.0),
             ("B-3", local(second, 8), local(second, 16), 10.0),
         ):
-            batches.append(await record(services, owner, plant, number, start, end, product="PRF-2990", mass=mass))
+            batches.append(await record(services, owner, plant, number, start, end, product=product_code, mass=mass))
     start, end = period(first)
     return SmallPlant(owner, plant, product.id, batches, start, end)
 

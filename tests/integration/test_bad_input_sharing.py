@@ -65,7 +65,7 @@ GRANT_CASES: dict[str, tuple[dict[str, Any], str]] = {
     "unknown grantee": ({"granteeId": "ORG"}, "granteeId"),
     "grantee not an organisation": ({"granteeId": "INSTALLATION_ID"}, "granteeId"),
     "no kinds": ({"resourceKinds": []}, "resourceKinds"),
-    "kind without readers": ({"resourceKinds": ["FOOTPRINT"]}, "resourceKinds"),
+    "contract kind by hand": ({"resourceKinds": ["PPA_CONTRACT"]}, "resourceKinds"),
     "unknown kind": ({"resourceKinds": ["EVERYTHING"]}, "resourceKinds"),
     "expired": ({"expiresAt": (NOW - timedelta(hours=1)).isoformat()}, "expiresAt"),
     "expiry without offset": ({"expiresAt": "2030-01-01T00:00:00"}, "expiresAt"),

@@ -27,6 +27,7 @@ from backend.sharing.models import ResourceKind
 from backend.tenants.models import TenantKind
 from tests.factories.site import make_plant
 from tests.factories.tenants import Bearer, basic, client_token, login, make_client, make_tenant
+from tests.integration.calculations.cases import calculation_cases, calculation_world
 from tests.operations import all_operations, operation
 
 
@@ -78,6 +79,7 @@ async def world(services, http) -> dict[str, Any]:
     async with services.db.tenant(b.tenant.scope()) as db:
         conflict_b = await _reading_conflict(db, plant_b.installation_id)
     certificates_b = await _certificates_of_b(services, b)
+    calculations_b = await calculation_world(services, b)
     async with services.db.tenant(b.tenant.scope()) as db:
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
     return {
@@ -97,6 +99,7 @@ async def world(services, http) -> dict[str, Any]:
         **supply,
         **await _production_world(services, b, plant_b),
         **await _shipments_of_b(services, b, plant_b),
+        **calculations_b,
     }
 
 
@@ -317,6 +320,18 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             },
             "refused": True,
         },
+        "AddFuelDensity": {
+            "vars": {
+                "input": {
+                    "fuel": "natural_gas",
+                    "value": "0.0008",
+                    "validFrom": "2026-02-01",
+                    "evidenceDocumentId": gid("EvidenceDocument", w["doc_b"].id),
+                    "supersedes": gid("EmissionFactor", w["factor_b"].id),
+                }
+            },
+            "refused": True,
+        },
         "ComputeOwnGenerationFactor": {
             "vars": {
                 "input": {
@@ -335,6 +350,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         **_certificate_cases(w),
         **_production_cases(w),
         **_shipment_cases(w),
+        **calculation_cases(w),
         **_provisional_cases(w),
     }
 
@@ -360,6 +376,7 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         "B's secret customer",
         *w.get("supply_secrets", []),
         "B-SECRET-GO",
+        *w.get("calculation_secrets", []),
     ]
     return [s for s in secrets if s in text]
 
@@ -420,6 +437,8 @@ REST_CASES = {
     "/developers/v1/connections/{connection_id:str}/statements": "tested",
     # test_certificate_records_route_refuses_a_connection_not_of_the_caller (below)
     "/certificates/v1/connections/{connection_id:str}/records": "tested",
+    # tests/integration/calculations/test_calculation_bundle.py: another organisation's run is not found
+    "/calculations/v1/runs/{run_id:str}/bundle": "tested",
 }
 
 

@@ -447,7 +447,7 @@ async def test_a_stored_version_cannot_be_changed_or_deleted(services, statement
     assert row.value == Decimal("0.312") and row.valid_to == date(2027, 1, 1)
 
 
-async def test_the_demo_exporter_holds_its_grid_suppliers_disclosed_factor(services):
+async def test_the_demo_exporter_holds_its_grid_suppliers_disclosed_factor_and_its_gas_density(services):
     from demo.factors import DEMO_GRID_CONTRACT_ID, DISCLOSURE_TITLE
     from demo.seed import seed
     from tests.factories.owner import owner_db
@@ -457,8 +457,10 @@ async def test_the_demo_exporter_holds_its_grid_suppliers_disclosed_factor(servi
     exporter = state.tenants["alu-sabac"]
     async with services.db.tenant(exporter.scope()) as db:
         chosen = await factors.supplier_factor(db, DEMO_GRID_CONTRACT_ID, date(2026, 11, 15))
+        density = await factors.fuel_density(db, "natural_gas", date(2026, 11, 15))
         count = await db.scalar(select(func.count()).select_from(EmissionFactor))
-    assert chosen.factor.value == Decimal("0.694") and count == 1
+    assert chosen.factor.value == Decimal("0.694") and count == 2
+    assert density.factor.value == Decimal("0.000785") and density.factor.unit == "t/m3"
     assert chosen.factor.provenance.document == DISCLOSURE_TITLE and chosen.factor.evidence_sha256
 
 

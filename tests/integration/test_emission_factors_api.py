@@ -182,3 +182,35 @@ async def test_another_organisations_factor_is_not_found(services, http):
     session = await login(http, a.email)
     body = await session.gql(operation("EmissionFactor"), {"id": gid("EmissionFactor", theirs.id)})
     assert body["errors"][0]["extensions"]["code"] == "FACTOR_NOT_FOUND"
+
+
+async def test_add_a_fuel_density_then_select_it_and_a_density_in_kg_is_refused_naming_the_value(services, http):
+    owner = await make_tenant(services)
+    session = await login(http, owner.email)
+    body = await session.gql(
+        operation("AddFuelDensity"),
+        {
+            "input": {
+                "fuel": "Natural gas",
+                "value": "0.000785",
+                "validFrom": "2026-01-01",
+                "supplier": "Srbijagas",
+                "sourceDocument": "Gas quality certificate 2026",
+            }
+        },
+    )
+    created = body["data"]["addFuelDensity"]
+    assert created["errors"] == [], created
+    factor = created["emissionFactor"]
+    assert (factor["kind"], factor["subject"], factor["unit"]) == ("FUEL_DENSITY", "natural_gas", "t/m3")
+    assert factor["provenance"]["document"] == "Gas quality certificate 2026"
+    chosen = await session.gql(
+        operation("SelectEmissionFactor"), {"kind": "FUEL_DENSITY", "subject": "natural_gas", "on": "2026-11-15"}
+    )
+    assert chosen["data"]["selectEmissionFactor"]["factor"]["value"] == "0.000785"
+    refused = await session.gql(
+        operation("AddFuelDensity"),
+        {"input": {"fuel": "natural_gas", "value": "785", "validFrom": "2027-01-01", "sourceDocument": "x"}},
+    )
+    payload = refused["data"]["addFuelDensity"]
+    assert payload["emissionFactor"] is None and [e["field"] for e in payload["errors"]] == ["value"]

@@ -9,7 +9,9 @@ from backend.installations.schemas import InstallationData, LineData, ProcessDat
 from backend.metering import service as metering
 from backend.metering.models import Medium, MeterRole
 from backend.metering.schemas import DeviceData, MeterData
+from tests.factories.calculations import small_plant, work_off_queue
 from tests.factories.tenants import login, make_tenant
+from tests.integration.calculations.test_calculation_runs import start
 from tests.integration.test_cross_tenant import gid
 from tests.operations import operation
 
@@ -210,4 +212,25 @@ async def test_production_batches_with_product_line_and_precursors_do_not_grow_w
     many = await statements_for(
         http, count_queries, large, "ProductionBatches", {"installationId": gid("Installation", large_plant)}
     )
+    assert few == many
+
+
+async def test_product_footprints_with_their_lineage_do_not_grow_with_rows(services, http, count_queries):
+    async def footprints(runs: int):
+        owner = await make_tenant(services)
+        plant = await small_plant(services, owner)
+        session = await login(http, owner.email)
+        for resolution in ("hour", "day", "month")[:runs]:
+            # one plant, another calculation of the same period each time: a version more in one lineage
+            await start(session, plant, plant.start, plant.end, matchingResolution=resolution)
+            await work_off_queue(services)
+        return owner
+
+    # given: one organisation with one footprint version, another with three
+    few_versions, many_versions = await footprints(1), await footprints(3)
+    variables = {"latestOnly": False, "first": 50}
+    # when
+    few = await statements_for(http, count_queries, few_versions, "ProductFootprints", variables)
+    many = await statements_for(http, count_queries, many_versions, "ProductFootprints", variables)
+    # then
     assert few == many

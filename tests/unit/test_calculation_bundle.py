@@ -65,7 +65,7 @@ def test_a_bundle_round_trips_exactly(tmp_path):
     with zipfile.ZipFile(path) as archive:
         assert json.loads(archive.read("grid.json"))["time_zone"] == "Europe/Belgrade"
         header = archive.read("intervals.csv").decode().splitlines()[0]
-    assert header == "meter_id,interval_start,value_kwh,status"
+    assert header == "meter_id,interval_start,value,status"
 
 
 def _rewrite(path, member, change):

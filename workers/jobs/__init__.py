@@ -6,7 +6,7 @@ from typing import Any
 
 from arq import cron, func
 
-from workers.jobs.calculations import run_calculation
+from workers.jobs.calculations import run_calculation, sweep_stale_runs
 from workers.jobs.certificates import expire_due_certificates
 from workers.jobs.generation import import_generation
 from workers.jobs.imports import import_file, sweep_stale_imports
@@ -25,7 +25,7 @@ FUNCTIONS: list[Any] = [
     func(import_generation, name="developers.import_generation", timeout=1800),
     func(expire_due_certificates, name="certificates.expire", timeout=1800),
     func(import_batches, name="production.import_batches", timeout=1800),
-    func(run_calculation, name="calculations.run", timeout=3600, max_tries=1),
+    func(run_calculation, name="calculations.run", timeout=1800, max_tries=1),
     func(compute_provisional, name="calculations.provisional", timeout=600),
 ]
 CRON_JOBS: list[Any] = [
@@ -38,4 +38,5 @@ CRON_JOBS: list[Any] = [
     # expiry is by day (UTC): shortly after midnight, and again at noon in case a run failed
     cron(expire_due_certificates, name="certificates.expire.cron", hour={0, 12}, minute={5}, timeout=1800),
     cron(sweep_stale_batch_imports, name="production.sweep_stale_imports", minute=set(range(4, 60, 10))),
+    cron(sweep_stale_runs, name="calculations.sweep_stale_runs", minute=set(range(6, 60, 10))),
 ]

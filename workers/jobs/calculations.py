@@ -4,6 +4,8 @@ Stages: begin (queued -> running), load the inputs from the database, run the en
 loop, write the results and footprint versions. Between stages the run's cancellation is honoured;
 a failure at any stage (a missing factor, no data, an unbalanced meter tree, the engine refusing the
 inputs) ends the run as failed with its cause named, and nothing of its results is stored.
+
+calculations.sweep_stale_runs: fail runs whose job died, so that none stays queued or running for ever.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from backend.identity.principal import Principal
 from backend.logging import get_logger
 from backend.offload import off_loop
 from workers.engine.calculation import CalculationInputError, CalculationResult, calculate
+from workers.jobs.imports import sweep_tenants
 
 log = get_logger(__name__)
 
@@ -69,3 +72,10 @@ async def run_calculation(ctx: dict[str, Any], tenant_id: str, run_id: str) -> d
     async with services.db.tenant(tenant.scope) as db:
         await service.fail_run(db, actor, rid, code, message)
     return {"status": "failed", "code": code}
+
+
+async def sweep_stale_runs(ctx: dict[str, Any]) -> dict[str, int]:
+    """Fail calculation runs queued or running for longer than a job may take (calculations.sweep_stale_runs)."""
+    return await sweep_tenants(
+        ctx, service.fail_stale_runs, actor="calculation sweep", event="calculation_run.sweep_failed"
+    )

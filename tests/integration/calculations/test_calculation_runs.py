@@ -3,7 +3,8 @@ versions written whole; a double submission is one run, a cancelled or failed ru
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -16,7 +17,10 @@ from backend.calculations.models import (
     RunProductResult,
     RunValidationCheck,
 )
+from backend.calculations.schemas import RunRequest
+from backend.identity.principal import Principal
 from backend.outbox import OutboxJob
+from backend.tenants.models import TenantKind
 from tests.factories.calculations import period, small_plant, work_off_queue
 from tests.factories.tenants import login, make_tenant
 from tests.integration.test_cross_tenant import gid
@@ -84,7 +88,7 @@ async def test_a_run_on_a_small_plant_allocates_the_plant_energy_to_its_batches(
     # and every kWh went to a batch (both days had one)
     body = await session.gql(operation("CalculationResults"), {"id": run["id"]})
     results = body["data"]["calculationRun"]
-    batches = {b["batchNumber"]: b for b in results["batchResults"]}
+    batches = {b["batchNumber"]: b for b in results["batchResults"]["nodes"]}
     assert set(batches) == {"B-1", "B-2", "B-3"}
     assert sum(b["energyKwh"] for b in batches.values()) == pytest.approx(100.0 * 96 * 2)
     assert batches["B-1"]["lineKwh"] == pytest.approx(97.0 * 16)  # 4 h of the line's two sub-meters
@@ -256,6 +260,8 @@ async def test_a_failing_run_stores_nothing_and_names_the_cause(services, http, 
         ({"start": "2025-01-01T00:00:00+01:00", "end": "2026-11-11T00:00:00+01:00"}, "end"),
         ({"matchingResolution": "week"}, "matchingResolution"),
         ({"certificatePrice": -1.0}, "certificatePrice"),
+        ({"fuelDensity": {"natural_gas": 0.7}}, "fuelDensity.natural_gas"),  # kg/m3, not t/m3
+        ({"fuelDensity": {"coal": 0.001}}, "fuelDensity"),
     ],
 )
 async def test_a_run_is_refused_naming_the_field(services, http, change, field):
@@ -274,3 +280,76 @@ async def test_a_run_is_refused_naming_the_field(services, http, change, field):
     assert payload["run"] is None and field in {e["field"] for e in payload["errors"]}, payload
     async with services.db.tenant(owner.tenant.scope()) as db:
         assert await db.scalar(select(func.count()).select_from(CalculationRun)) == 0
+
+
+async def test_a_run_whose_job_died_is_failed_by_the_sweep_and_can_be_started_again(services, http):
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    session = await login(http, owner.email)
+    lost = await start(session, plant, plant.start, plant.end)
+    # when: the sweep runs after the job's time is up
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        failed = await service.fail_stale_runs(
+            db, Principal.system("sweep", owner.id), older_than=datetime.now(UTC) + timedelta(seconds=1)
+        )
+    # then
+    assert failed == 1
+    run = await read_run(session, lost["run"]["id"])
+    assert run["status"] == "FAILED" and run["errorCode"] == "RUN_JOB_LOST"
+    again = await start(session, plant, plant.start, plant.end)
+    assert again["created"] is True and again["run"]["id"] != lost["run"]["id"]
+
+
+async def test_a_period_over_the_autumn_clock_change_counts_its_25_hour_day(services, http):
+    # given: local days 25 and 26 October 2026 in Belgrade; the first has 25 hours
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner, first=date(2026, 10, 25))
+    assert plant.end - plant.start == timedelta(hours=49)
+    session = await login(http, owner.email)
+    # when
+    started = await start(session, plant, plant.start, plant.end)
+    await work_off_queue(services)
+    # then: every quarter hour of the 49 local hours counts, once
+    run = await read_run(session, started["run"]["id"])
+    assert run["status"] == "SUCCEEDED", run
+    assert run["summary"]["consumption_kwh"] == pytest.approx(100.0 * 4 * 49)
+
+
+async def test_two_submissions_at_the_same_moment_make_one_run(services, http):
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    request = RunRequest(plant.plant.installation_id, plant.start, plant.end)
+
+    async def submit():
+        async with services.db.tenant(owner.tenant.scope()) as db:
+            run, created = await service.start_run(db, owner.principal, TenantKind.EXPORTER, request)
+            return run.id, created
+
+    # when: two requests start the same calculation concurrently
+    results = await asyncio.gather(submit(), submit())
+    # then: one run, one job; the other request answered with it
+    assert results[0][0] == results[1][0]
+    assert sorted(created for _, created in results) == [False, True]
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(CalculationRun)) == 1
+        jobs = (await db.execute(select(OutboxJob).where(OutboxJob.function == "calculations.run"))).scalars().all()
+        assert len(jobs) == 1
+
+
+async def test_batch_results_come_in_pages_by_start(services, http):
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    session = await login(http, owner.email)
+    started = await start(session, plant, plant.start, plant.end)
+    await work_off_queue(services)
+    numbers, after = [], None
+    while True:
+        body = await session.gql(
+            operation("CalculationResults"), {"id": started["run"]["id"], "first": 2, "after": after}
+        )
+        page = body["data"]["calculationRun"]["batchResults"]
+        numbers += [b["batchNumber"] for b in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert numbers == ["B-1", "B-2", "B-3"]

@@ -44,6 +44,7 @@ BoolArray = NDArray[np.bool_]
 
 _KWH_PER_MWH = 1000.0
 _LISTED = 10  # names listed in one warning message
+_NOISE = 1e-9  # relative: unmetered energy above -1e-9 x C_t is rounding, not a metering fault
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,21 +112,25 @@ def electricity_consumption(
     roles = np.array(role, dtype=object) if m else np.zeros(0, dtype=object)
     nan = np.isnan(energy_kwh)
     missing_cell = nan | (status == 2)
-    values = np.where(nan, 0.0, energy_kwh)
     is_main = roles == "main"
     is_sub = roles == "sub"
-    sign = is_main.astype(np.float64) + (roles == "generation") - (roles == "export")
-    boundary = sign @ values if m else np.zeros(n)
-    subs = is_sub.astype(np.float64) @ values if m else np.zeros(n)
+    on_line = is_sub & (line >= 0)
+    # one pass over the (m, n) matrix: rows = each line, auxiliaries, all subs, the boundary
+    weights = np.zeros((n_lines + 3, m))
+    weights[line[on_line], np.flatnonzero(on_line)] = 1.0
+    weights[n_lines] = is_sub & (line < 0)
+    weights[n_lines + 1] = is_sub
+    weights[n_lines + 2] = is_main.astype(np.float64) + (roles == "generation") - (roles == "export")
+    sums = weights @ energy_kwh if m else np.zeros((n_lines + 3, n))
+    gaps = nan.any(axis=0)
+    if gaps.any():  # NaN counts 0: redo only the intervals with a gap instead of copying the whole matrix
+        part = energy_kwh[:, gaps]
+        sums[:, gaps] = weights @ np.where(np.isnan(part), 0.0, part)
+    lines, aux, subs, boundary = sums[:n_lines], sums[n_lines], sums[n_lines + 1], sums[n_lines + 2]
     # no main meter at all: the sub-meters are the only measure of consumption
-    fallback = np.isnan(energy_kwh[is_main]).any(axis=0) if is_main.any() else np.ones(n, dtype=bool)
+    fallback = nan[is_main].any(axis=0) if is_main.any() else np.ones(n, dtype=bool)
     total = np.where(fallback, subs, boundary)
     unmetered = np.where(fallback, 0.0, boundary - subs)
-    incidence = np.zeros((n_lines, m))
-    on_line = is_sub & (line >= 0)
-    incidence[line[on_line], np.flatnonzero(on_line)] = 1.0
-    lines = incidence @ values if m else np.zeros((n_lines, n))
-    aux = (is_sub & (line < 0)).astype(np.float64) @ values if m else np.zeros(n)
     return Consumption(
         total=total,
         lines=lines,
@@ -417,7 +422,8 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         default_obligation_tco2=overall_default,
     )
 
-    # installation
+    # installation; float noise of "main == sum of subs" is not a negative unmetered interval
+    negative_unmetered = cons.unmetered < -_NOISE * np.maximum(np.abs(cons.total), 1.0)
     idle_days_mask = energy.idle_by_day != 0
     unallocated_days = idle_days_mask & ~plan.day_carried
     ledger_rows = chosen.supplied_kwh > 0
@@ -439,7 +445,7 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         ),
         fallback_intervals=read_only(np.flatnonzero(cons.fallback).astype(np.int64)),
         unmetered_kwh=float(cons.unmetered.sum()),
-        negative_unmetered_intervals=read_only(np.flatnonzero(cons.unmetered < 0).astype(np.int64)),
+        negative_unmetered_intervals=read_only(np.flatnonzero(negative_unmetered).astype(np.int64)),
         missing_intervals_by_meter=read_only(cons.missing),
         line_energy_kwh=read_only(cons.lines),
         matched_fraction=read_only(chosen.shared_fraction),
@@ -490,13 +496,13 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
                 + (" (the installation has no main meter)" if "main" not in m.role else ""),
             )
         )
-    n_negative = int((cons.unmetered < 0).sum())
+    n_negative = int(negative_unmetered.sum())
     if n_negative:
         warnings.append(
             CalculationWarning(
                 "negative_unmetered",
-                f"in {n_negative} intervals the sub-meters add up to more than the installation consumption "
-                f"({float(cons.unmetered[cons.unmetered < 0].sum()):.3f} kWh in all); check meter roles and CT ratios",
+                f"in {n_negative} intervals the sub-meters add up to more than the installation consumption; "
+                "check meter roles and CT ratios",
             )
         )
     if unallocated_days.any():
@@ -504,8 +510,8 @@ def calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> C
         warnings.append(
             CalculationWarning(
                 "unallocated_idle_days",
-                f"{len(dates)} local days had idle consumption but no batch to carry it "
-                f"({float(energy.unallocated_by_day.sum()):.3f} kWh unallocated): {_names(dates)}",
+                f"{len(dates)} local days had idle consumption but no batch to carry it (see unallocated_kwh): "
+                f"{_names(dates)}",
             )
         )
     no_line = [batches.numbers[i] for i in np.flatnonzero(batches.line < 0).tolist()]

@@ -30,6 +30,9 @@ _POW_MIN: Final[int] = -320
 # 10**k for k in _POW_MIN..309, each the correctly rounded double of the decimal literal, identical everywhere
 _POW10: Final = np.array([float(f"1e{k}") for k in range(_POW_MIN, 311)], dtype=np.float64)
 _SPECIAL_EXP: Final[int] = 10_000
+# values rounded per pass: a block's temporaries (a dozen arrays of 512 KiB) stay in the CPU cache
+# instead of a dozen fresh arrays the size of the input (56 MiB each for a plant-year of meters)
+_BLOCK: Final[int] = 1 << 16
 
 
 def round_significant(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -49,7 +52,9 @@ def round_significant(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any
     -----
     ``e = floor(log10|x|)`` corrected against a table of correctly rounded powers of ten, then
     ``mantissa = rint(x / 10**(e - 11))`` (IEEE division and round-half-even): the same on every
-    machine for the same input bits.
+    machine for the same input bits. Each value is rounded on its own, in blocks of 65,536 values
+    (which keeps a plant-year's 7 million meter values to about a tenth of a second); the block size
+    never changes a result.
 
     Examples
     --------
@@ -57,7 +62,20 @@ def round_significant(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any
     >>> m.tolist(), e.tolist()
     ([100000000000, 0, 300000000000, 123456789012], [-11, 0, -12, 3])
     """
-    x = np.asarray(values, dtype=np.float64).ravel() + 0.0
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if x.size <= _BLOCK:
+        return _round_block(x)
+    mantissa = np.empty(x.size, dtype=np.int64)
+    exponent = np.empty(x.size, dtype=np.int64)
+    for start in range(0, x.size, _BLOCK):
+        block = slice(start, start + _BLOCK)
+        mantissa[block], exponent[block] = _round_block(x[block])
+    return mantissa, exponent
+
+
+def _round_block(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """:func:`round_significant` of one block of values."""
+    x = values + 0.0
     ab = np.abs(x)
     normal = np.isfinite(x) & (ab >= _TINY)
     safe = np.where(normal, ab, 1.0)
@@ -77,23 +95,24 @@ def round_significant(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any
     return mantissa.astype(np.int64), exponent.astype(np.int64)
 
 
-def _array_bytes(array: np.ndarray[Any, Any]) -> tuple[str, bytes]:
+def _array_bytes(array: np.ndarray[Any, Any]) -> tuple[str, list[memoryview]]:
+    """The header of an array and its encoded bytes, as views of the arrays that hold them (no copy)."""
     kind = array.dtype.kind
     flat = np.ascontiguousarray(array).ravel()
     if kind == "f":
         mantissa, exponent = round_significant(flat)
-        data = mantissa.astype("<i8").tobytes() + exponent.astype("<i8").tobytes()
+        parts = [np.ascontiguousarray(mantissa, dtype="<i8"), np.ascontiguousarray(exponent, dtype="<i8")]
         tag = "f"
     elif kind in "iu":
-        data = flat.astype("<i8").tobytes()
+        parts = [np.ascontiguousarray(flat, dtype="<i8")]
         tag = "i"
     elif kind == "b":
-        data = flat.astype(np.uint8).tobytes()
+        parts = [np.ascontiguousarray(flat, dtype=np.uint8)]
         tag = "b"
     else:
         raise ValueError(f"cannot encode an array of dtype {array.dtype}")
     shape = "x".join(str(d) for d in array.shape)
-    return f"{tag}[{shape}]{len(data)}", data
+    return f"{tag}[{shape}]{sum(p.nbytes for p in parts)}", [p.data.cast("B") for p in parts]
 
 
 def _float_text(value: float) -> str:
@@ -102,7 +121,8 @@ def _float_text(value: float) -> str:
 
 
 def canonical_chunks(value: Any, name: str = "") -> Any:
-    """Yield the canonical text encoding of ``value`` in pieces (UTF-8 encoded bytes).
+    """Yield the canonical text encoding of ``value`` in pieces (bytes-like: ``bytes``, or a
+    ``memoryview`` of an array's encoded values, so that large arrays are hashed without a copy).
 
     Parameters
     ----------
@@ -112,7 +132,7 @@ def canonical_chunks(value: Any, name: str = "") -> Any:
 
     Yields
     ------
-    bytes
+    bytes or memoryview
 
     Notes
     -----
@@ -132,7 +152,7 @@ def canonical_chunks(value: Any, name: str = "") -> Any:
     elif isinstance(value, np.ndarray):
         header, data = _array_bytes(value)
         yield f"{name}={header}\n".encode()
-        yield data
+        yield from data
         yield b"\n"
     elif isinstance(value, tuple | list):
         yield f"{name}=(\n".encode()

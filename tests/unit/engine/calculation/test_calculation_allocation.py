@@ -240,3 +240,23 @@ def test_unknown_matching_resolution_and_batch_are_refused():
     with pytest.raises(CalculationInputError) as caught:
         calculate(_base(), CalculationParameters(only_batches=("nope",)))
     assert caught.value.code == "unknown_batch"
+
+
+def test_idle_overhead_follows_the_local_day_so_dst_can_move_it_between_batches():
+    # given: two UTC days at hourly resolution; batch A runs 10:00-11:00 UTC on day 0, batch B 10:00-11:00 on
+    # day 1; the plant idles otherwise. Hour 23:00 UTC of day 0 is local day 0 at UTC+0 but local day 1 at UTC+1.
+    n = 48
+    mt = meters([[1.0] * n, [1.0 if h in (10, 34) else 0.0 for h in range(n)]], ["main", "sub"], [-1, 0])
+    bs = batches([(T0 + 10 * 3600, T0 + 11 * 3600), (T0 + DAY + 10 * 3600, T0 + DAY + 11 * 3600)], [0, 0], [1.0, 1.0])
+    utc = inputs(n=n, resolution_s=3600, meter_set=mt, batch_set=bs)
+    local = replace(utc, grid=replace(utc.grid, utc_offsets_s=np.full(n, 3600, np.int64)))
+
+    # when
+    a = calculate(utc, CalculationParameters())
+    b = calculate(local, CalculationParameters())
+
+    # then: 23 idle hours per local day; at UTC+1 the first local day starts at 23:00 UTC the day before
+    assert_allclose(a.batches.energy_kwh, [24.0, 24.0], rtol=RTOL)
+    assert_allclose(b.batches.energy_kwh, [23.0, 24.0], rtol=RTOL)
+    assert_allclose(b.installation.unallocated_kwh, 1.0, rtol=RTOL)  # 23:00-24:00 UTC of day 1 is local day 2
+    assert_allclose(b.batches.energy_kwh.sum() + b.installation.unallocated_kwh, 48.0, rtol=RTOL)

@@ -250,3 +250,59 @@ def test_docstring_examples_of_the_calculation_modules_run():
         module = importlib.import_module(f"workers.engine.calculation.{path.stem}")
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, path.stem
+
+
+@settings(max_examples=40, deadline=None)
+@given(plant=plants, seed=st.integers(0, 2**32 - 1))
+def test_conservation_holds_for_any_batches_even_overlapping_or_outside(plant, seed):
+    # given: batches anywhere, overlapping on a line, without line, partly or wholly outside the grid
+    data = _plant(**plant)
+    rng = np.random.default_rng(seed)
+    n, res = plant["n"], plant["resolution_s"]
+    b = int(rng.integers(1, 15))
+    start = T0 + rng.integers(-2 * res, (n + 2) * res, b)
+    length = rng.integers(1, 8 * res, b)
+    lines = rng.integers(-1, len(data.lines.ids), b)
+    wild = batches(
+        list(zip(start.tolist(), (start + length).tolist(), strict=True)),
+        lines.tolist(),
+        (rng.random(b) * 3).tolist(),
+        rng.integers(0, 2, b).tolist(),
+    )
+    data = replace(data, batches=wild)
+
+    # when
+    result = calculate(data, CalculationParameters(matching_resolution="day"))
+
+    # then
+    inst = result.installation
+    scale = np.abs(inst.consumption_by_interval_kwh).sum() + 1.0
+    assert_allclose(
+        result.batches.energy_kwh.sum() + inst.unallocated_kwh, inst.consumption_kwh, rtol=1e-12, atol=1e-12 * scale
+    )
+    assert_allclose(
+        result.batches.matched_kwh.sum() + inst.unallocated_matched_kwh,
+        inst.matched_kwh,
+        rtol=1e-12,
+        atol=1e-12 * scale,
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(plant=plants, pick=st.integers(0, 2**32 - 1))
+def test_reporting_a_subset_gives_the_same_batch_figures_as_the_full_run(plant, pick):
+    # given
+    data = _plant(**plant)
+    ids = data.batches.ids
+    chosen = tuple(i for k, i in enumerate(ids) if (pick >> (k % 32)) & 1) or ids[:1]
+
+    # when
+    full = calculate(data, CalculationParameters())
+    part = calculate(data, CalculationParameters(only_batches=chosen))
+
+    # then
+    rows = part.batches.index
+    assert part.batches.ids == tuple(ids[i] for i in rows.tolist())
+    for name in ("energy_kwh", "matched_kwh", "direct_tco2", "indirect_tco2", "matched_by_source_kwh"):
+        assert_array_equal(getattr(part.batches, name), getattr(full.batches, name)[rows])
+    assert part.installation.consumption_kwh == full.installation.consumption_kwh

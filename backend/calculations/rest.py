@@ -1,0 +1,32 @@
+"""REST of calculations: a succeeded run's calculation bundle (zip), for ``cbamx recompute`` and verifiers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+
+from backend.api.auth import provide_principal, services_of
+from backend.calculations import service
+from backend.ids import parse_uuid
+
+
+class CalculationsController(Controller):
+    path = "/calculations/v1"
+    tags = ["calculations"]
+
+    @get("/runs/{run_id:str}/bundle", operation_id="ExportCalculationBundle")
+    async def bundle(self, request: Request[Any, Any, Any], run_id: str) -> Response[bytes]:
+        """The run's inputs as a calculation bundle (zip with per-file SHA-256); audited."""
+        principal = await provide_principal(request)
+        services = services_of(request)
+        tenant = await services.tenants.get(principal.require_tenant())
+        async with services.db.tenant(tenant.scope) as db:
+            run, data = await service.export_bundle(
+                services, db, principal, parse_uuid(run_id, "CalculationRun", field="id")
+            )
+        return Response(
+            data,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="calculation-{run.id}.zip"'},
+        )

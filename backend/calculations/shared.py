@@ -1,0 +1,57 @@
+"""Footprints read by another organisation through a live ``footprint`` grant (an importer, a verifier).
+
+A grant limited to installations shows only their footprints; a grant with a period only footprints
+whose period lies inside it. Each read is checked against the grants and recorded in the grantor's
+audit trail (``backend.sharing.access``); a refusal names the limit.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from backend.calculations import service
+from backend.calculations.models import FootprintVersion
+from backend.calculations.schemas import FootprintFilter
+from backend.identity.principal import Principal
+from backend.services import Services
+from backend.sharing.access import granted_read, within
+from backend.sharing.models import ResourceKind
+
+# (grantor id, resource kind) a result was read through
+SharedFrom = tuple[uuid.UUID, str]
+
+
+async def read_footprints(
+    services: Services, actor: Principal, grantor_id: uuid.UUID, f: FootprintFilter, *, limit: int
+) -> tuple[list[FootprintVersion], SharedFrom]:
+    """The grantor's footprint versions inside the caller's grants, newest first."""
+    async with granted_read(services, actor, grantor_id, ResourceKind.FOOTPRINT, what="footprints") as read:
+        if f.installation_id is not None:
+            period = (f.start, f.end) if f.start is not None and f.end is not None else None
+            await read.allow(within(installation_ids=[f.installation_id], period=period))
+        rows = await service.list_footprints(read.db, read.reader, f, limit=limit)
+        kept = [
+            r
+            for r in rows
+            if any(
+                limit_.allows_installation(r.installation_id) and limit_.allows_period(r.period_start, r.period_end)
+                for limit_ in read.limits
+            )
+        ]
+        if f.installation_id is None:
+            await read.allow_listing()
+    return kept, read.shared_from
+
+
+async def read_footprint(
+    services: Services, actor: Principal, grantor_id: uuid.UUID, version_id: uuid.UUID
+) -> tuple[FootprintVersion, SharedFrom]:
+    """One of the grantor's footprint versions, if its installation and period lie inside a grant."""
+    async with granted_read(
+        services, actor, grantor_id, ResourceKind.FOOTPRINT, what="footprint_version", entity_id=version_id
+    ) as read:
+        version = await service.get_footprint(read.db, read.reader, version_id)
+        await read.allow(
+            within(installation_ids=[version.installation_id], period=(version.period_start, version.period_end))
+        )
+    return version, read.shared_from
