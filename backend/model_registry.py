@@ -12,6 +12,7 @@ from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
 from backend.metering import models as metering_models
 from backend.production import models as production_models
+from backend.provisional import models as provisional_models
 from backend.sharing import models as sharing_models
 from backend.shipments import models as shipment_models
 from backend.supply import models as supply_models
@@ -30,6 +31,7 @@ __all__ = [
     "metering_models",
     "outbox_models",
     "production_models",
+    "provisional_models",
     "sharing_models",
     "shipment_models",
     "supply_models",

@@ -26,6 +26,7 @@ from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
 from backend.production.gql import ProductionMutation, ProductionQueries
+from backend.provisional.gql import ProvisionalQuery
 from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
 from backend.shipments.gql import ShipmentMutation, ShipmentQuery
@@ -50,6 +51,7 @@ Query = merge_types(
         DevelopersQuery,
         CertificatesQuery,
         ProductionQueries,
+        ProvisionalQuery,
         ShipmentQuery,
         CalculationQuery,
     ),

@@ -26,6 +26,7 @@ from backend.identity.principal import Principal
 from backend.tenants.models import Tenant
 
 AGENT_NAME = "Šabac plant agent"
+MES_NAME = "Šabac MES"
 
 
 def free_port() -> int:
@@ -34,9 +35,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def agent_credentials(db: Database, tenant: Tenant, installation_id: object, folder: Path) -> tuple[str, str]:
-    """The demo agent's client id and secret: kept from an earlier run, or a fresh client."""
-    path = folder / "client.json"
+async def agent_credentials(
+    db: Database,
+    tenant: Tenant,
+    installation_id: object,
+    folder: Path,
+    *,
+    name: str = AGENT_NAME,
+    scopes: tuple[str, ...] = ("ingest",),
+    file: str = "client.json",
+) -> tuple[str, str]:
+    """The demo agent's (or MES's) client id and secret: kept from an earlier run, or a fresh client."""
+    path = folder / file
     async with db.platform() as session:
         if path.exists():
             saved = json.loads(path.read_text())
@@ -48,13 +58,13 @@ async def agent_credentials(db: Database, tenant: Tenant, installation_id: objec
         for old in (
             await session.execute(
                 select(OAuthClient).where(
-                    OAuthClient.tenant_id == tenant.id, OAuthClient.name == AGENT_NAME, OAuthClient.revoked_at.is_(None)
+                    OAuthClient.tenant_id == tenant.id, OAuthClient.name == name, OAuthClient.revoked_at.is_(None)
                 )
             )
         ).scalars():
             await revoke_client(session, system, tenant=tenant, client_id=old.client_id)
         issued = await create_client(
-            session, system, tenant=tenant, name=AGENT_NAME, scopes=["ingest"], installation_id=installation_id
+            session, system, tenant=tenant, name=name, scopes=list(scopes), installation_id=installation_id
         )  # type: ignore[arg-type]
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"client_id": issued.client.client_id, "client_secret": issued.client_secret}))
@@ -131,3 +141,28 @@ def start_plant(
         env={**os.environ, "CBAMX_AGENT_CLIENT_SECRET": secret},
     )
     return [simulator, runner]
+
+
+def start_mes(
+    folder: Path, *, server_url: str, client_id: str, secret: str, seed: int, since: datetime
+) -> subprocess.Popen[bytes]:
+    """Start the live MES posting each scheduled batch as it closes (log in mes.log)."""
+    log = (folder / "mes.log").open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "demo.mes",
+            "--server",
+            server_url,
+            "--client-id",
+            client_id,
+            "--seed",
+            str(seed),
+            "--since",
+            since.isoformat(),
+        ],
+        stdout=log,
+        stderr=log,
+        env={**os.environ, "CBAMX_MES_CLIENT_SECRET": secret},
+    )

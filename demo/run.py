@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from demo.seed import AGENT_CONFIG, DEMO_PASSWORD, ORGS
@@ -25,6 +25,9 @@ class Prepared:
     agent_config: Path
     modbus_port: int
     opcua_port: int
+    mes_client_id: str
+    mes_client_secret: str
+    started: datetime
 
 
 def _prepare(data_dir: Path, port: int) -> Prepared:
@@ -33,10 +36,11 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
     from backend.db import Database
     from backend.evidence.store import S3Store
     from backend.ingest.models import CounterReading
-    from backend.services import build_store
+    from backend.services import build_store, start_services
     from backend.settings import get_settings
+    from demo.calculations import calculate_last_month, describe_period
     from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
-    from demo.plant import agent_credentials, free_port, write_agent_config
+    from demo.plant import MES_NAME, agent_credentials, free_port, write_agent_config
     from demo.seed import seed
     from tenancy.migrate import upgrade_platform, upgrade_tenants
 
@@ -49,6 +53,8 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
         else {"history_start": default_history_start().isoformat(), "seed": SEED, "step_s": STEP_S}
     )
     history_start = datetime.fromisoformat(plant["history_start"])
+
+    started = datetime.now(UTC)
 
     async def main() -> Prepared:
         db = Database.connect(os.environ["DATABASE_URL"], pool_size=2)
@@ -82,7 +88,32 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
                     f"in {time.monotonic() - began:.0f} s",
                     flush=True,
                 )
+            services = await start_services(get_settings())
+            try:
+                calculated = await calculate_last_month(
+                    services, exporter, state.installation_id, data_dir / "calculations"
+                )
+            finally:
+                await services.close()
+            run = calculated.run
+            print(
+                f"calculation of last month ({describe_period(run)}): {run.status.value}"
+                + (f" ({run.error_code}: {run.error_message})" if run.error_code else "")
+                + f", {calculated.footprints} footprint versions, {calculated.seconds:.0f} s",
+                flush=True,
+            )
+            if calculated.bundle is not None:
+                print(f"  calculation bundle {calculated.bundle} (check it: ./dev recompute <bundle>)", flush=True)
             client_id, secret = await agent_credentials(db, exporter, state.installation_id, folder)
+            mes_id, mes_secret = await agent_credentials(
+                db,
+                exporter,
+                state.installation_id,
+                folder,
+                name=MES_NAME,
+                scopes=("production:write",),
+                file="mes-client.json",
+            )
         finally:
             await db.dispose()
         modbus_port, opcua_port = free_port(), free_port()
@@ -94,7 +125,7 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
             modbus_port=modbus_port,
             opcua_port=opcua_port,
         )
-        return Prepared(client_id, secret, history_start, config, modbus_port, opcua_port)
+        return Prepared(client_id, secret, history_start, config, modbus_port, opcua_port, mes_id, mes_secret, started)
 
     prepared = asyncio.run(main())
     plant_file.write_text(json.dumps(plant))
@@ -126,7 +157,7 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
     )
     prepared = _prepare(data_dir, port)
     from demo.history import SEED, STEP_S
-    from demo.plant import start_plant
+    from demo.plant import start_mes, start_plant
 
     exe = Path(sys.executable).parent
     processes: list[subprocess.Popen[bytes]] = [subprocess.Popen([str(exe / "cbamx"), "worker"])]
@@ -143,6 +174,18 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
         opcua_port=prepared.opcua_port,
     )
     base = f"http://127.0.0.1:{port}"
+    # the batches that closed while the demo started (recorded at start-up up to then) are posted
+    # again (answered 200, stored once), then each batch as it closes
+    processes.append(
+        start_mes(
+            data_dir / "agent",
+            server_url=base,
+            client_id=prepared.mes_client_id,
+            secret=prepared.mes_client_secret,
+            seed=SEED,
+            since=prepared.started - timedelta(minutes=10),
+        )
+    )
     print("\n" + "=" * 78)
     print(f"cbamx demo running at {base}/   (start page with the log-ins, GraphiQL and the REST reference)")
     print(f"  GraphiQL: {base}/graphql   REST reference: {base}/openapi   docs: {base}/docs/quickstart.md")

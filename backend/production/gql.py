@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -22,6 +23,9 @@ from backend.installations.gql import ProductionLine
 from backend.production import goods, imports, models, service
 from backend.production.loaders import lines_by_id, precursors_by_batch_id, products_by_id
 from backend.production.schemas import BatchFilter, MappingData, PrecursorData, ProductData
+
+if TYPE_CHECKING:
+    from backend.provisional.gql import ProvisionalFootprint
 
 ProductionRouteEnum = strawberry.enum(
     models.ProductionRoute,
@@ -173,6 +177,19 @@ class ProductionBatch(relay.Node):
     async def precursors(self, info: strawberry.Info[Context, None]) -> list[BatchPrecursor]:
         rows = await info.context.loader("precursors_by_batch_id", precursors_by_batch_id).load(uuid.UUID(self.id))
         return [BatchPrecursor.of(r) for r in rows]
+
+    @strawberry.field(description="The latest provisional footprint (null until computed); needs footprints:read.")
+    async def provisional_footprint(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[ProvisionalFootprint, strawberry.lazy("backend.provisional.gql")] | None:
+        from backend.provisional.gql import ProvisionalFootprint
+        from backend.provisional.loaders import provisional_footprints_by_batch_id
+
+        info.context.require_principal().require("footprints:read")
+        rows = await info.context.loader("provisional_footprints_by_batch_id", provisional_footprints_by_batch_id).load(
+            uuid.UUID(self.id)
+        )
+        return ProvisionalFootprint.of(rows[0]) if rows else None
 
     @classmethod
     def of(cls, row: models.ProductionBatch, timezone: str) -> ProductionBatch:

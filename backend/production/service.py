@@ -38,6 +38,7 @@ from backend.production.errors import (
 from backend.production.goods import normalise_cn
 from backend.production.models import BatchPrecursor, BatchSource, Product, ProductionBatch
 from backend.production.schemas import BatchFilter, BatchRow, PrecursorData, ProductData
+from backend.provisional.queue import queue_for_batches
 
 # a batch may end a little after the server's clock (clocks drift); beyond this it is "in the future"
 FUTURE_SKEW = timedelta(minutes=5)
@@ -387,7 +388,10 @@ def _check_against_stored(
 
 
 async def store_checked(db: AsyncSession, checked: CheckedBatches) -> None:
-    """Insert the checked rows; a batch stored meanwhile by another request is a conflict, nothing stays."""
+    """Insert the checked rows; a batch stored meanwhile by another request is a conflict, nothing stays.
+
+    Batches that have ended queue their provisional footprint in the same transaction.
+    """
     try:
         async with db.begin_nested():
             await repository.insert_batches(db, checked.batches, checked.precursors)
@@ -400,6 +404,7 @@ async def store_checked(db: AsyncSession, checked: CheckedBatches) -> None:
         if UNIQUE_NUMBER in text:
             raise BatchNumberTaken("this batch number was stored meanwhile", field="batchNumber") from None
         raise
+    queue_for_batches(db, checked.batches, now=utcnow())
 
 
 # --- one batch: the API and the MES stream -------------------------------------------------------------

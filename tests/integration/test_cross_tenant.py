@@ -351,6 +351,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         **_production_cases(w),
         **_shipment_cases(w),
         **calculation_cases(w),
+        **_provisional_cases(w),
     }
 
 
@@ -1308,6 +1309,19 @@ async def _production_world(services: Any, b: Any, plant_b: Any) -> dict[str, An
         "batch_import_b": job.id,
         "line_b": plant_b.line_id,
         "b_audit_count": audit_count,  # B's trail now holds these records' entries too
+    }
+
+
+def _provisional_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    batch_b = {"batchId": gid("ProductionBatch", w["batch_b"])}
+    return {
+        "ProvisionalFootprint": {"vars": batch_b, "refused": True},
+        "ProvisionalFootprintVersions": {"vars": batch_b, "refused": True},
+        "BatchFootprintComparison": {"vars": batch_b, "refused": True},
+        "RecentBatchesWithProvisionalFootprints": {
+            "vars": {"installationId": gid("Installation", w["plant_b"].installation_id)},
+            "refused": True,
+        },
     }
 
 

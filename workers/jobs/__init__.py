@@ -14,6 +14,7 @@ from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import anchor_audit_chains, platform_housekeeping
 from workers.jobs.outbox import relay_outbox
 from workers.jobs.production import import_batches, sweep_stale_batch_imports
+from workers.jobs.provisional import compute_provisional
 
 FUNCTIONS: list[Any] = [
     func(platform_housekeeping, name="platform.housekeeping"),
@@ -25,6 +26,7 @@ FUNCTIONS: list[Any] = [
     func(expire_due_certificates, name="certificates.expire", timeout=1800),
     func(import_batches, name="production.import_batches", timeout=1800),
     func(run_calculation, name="calculations.run", timeout=1800, max_tries=1),
+    func(compute_provisional, name="calculations.provisional", timeout=600),
 ]
 CRON_JOBS: list[Any] = [
     cron(relay_outbox, name="outbox.relay.cron", second={0}, run_at_startup=True, unique=True),
