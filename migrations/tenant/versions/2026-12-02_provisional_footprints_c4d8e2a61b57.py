@@ -1,7 +1,7 @@
 """provisional footprints: a batch's figures from the data received by its end, in versions
 
 Revision ID: c4d8e2a61b57
-Revises: a7c3e1f08d62
+Revises: 3d6a9f2c8e15
 Create Date: 2026-12-02 17:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "c4d8e2a61b57"
-down_revision: Union[str, Sequence[str], None] = "a7c3e1f08d62"
+down_revision: Union[str, Sequence[str], None] = "3d6a9f2c8e15"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
