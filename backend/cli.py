@@ -702,7 +702,7 @@ def recompute(bundle: str = typer.Argument(..., help="Calculation bundle (.zip) 
     typer.echo(f"output hash: {outcome.output_digest}")
     verdict = {None: "no hash recorded in the manifest", True: "matches the manifest", False: "DOES NOT MATCH"}
     typer.echo(f"recorded:    {outcome.expected_digest or '-'} ({verdict[outcome.matches]})")
-    typer.echo(format_products(outcome.result))
+    typer.echo(format_products(outcome.result, outcome.products))
     if outcome.matches is False:
         raise typer.Exit(1)
 

@@ -19,8 +19,9 @@ def demo(
     """Run the platform with a realistic demo plant on embedded services (nothing to configure).
 
     Starts PostgreSQL and Redis (unless DATABASE_URL and REDIS_URL are set), migrates, adds the
-    demo organisations and two weeks of plant history, then runs the API, the worker, the plant
-    simulator and the agent until Ctrl-C.
+    demo organisations and the plant's history since the first day of last month (with last
+    month's calculation), then runs the API, the worker, the plant simulator, the agent and the
+    MES until Ctrl-C.
     """
     from demo.run import run_demo
 

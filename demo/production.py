@@ -23,7 +23,7 @@ from connectors.simulator.schedule import LINES, ProductionSchedule, ScheduledBa
 
 # (code, name, CN code, qualifying parameters: scrap t/t, pre-consumer share, non-aluminium share)
 PRODUCTS = (
-    ("PRF-6060-STD", "Extruded hollow profile EN AW-6060 T66, standard sections", "7604 21 00", 0.22, 0.85, 0.011),
+    ("PRF-6060-STD", "Extruded solid profile EN AW-6060 T66, standard sections", "7604 29 90", 0.22, 0.85, 0.011),
     (
         "PRF-6063-ARC",
         "Architectural hollow profile EN AW-6063 T6, thermal-break systems",

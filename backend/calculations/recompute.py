@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from backend.calculations.bundle import read_bundle
-from workers.engine.calculation import CalculationResult, calculate, inputs_digest
+from workers.engine.calculation import CalculationResult, Products, calculate, inputs_digest
 
 __all__ = ["DISPLAY_DECIMALS", "Recomputed", "display_rounded", "format_products", "recompute_bundle"]
 
@@ -27,6 +27,8 @@ class Recomputed:
         ``output_digest`` recorded in the manifest, if any.
     inputs_digest, recorded_inputs_digest : str, str or None
     result : CalculationResult
+    products : Products
+        The bundle's products, so that results can be shown by code and CN code.
     """
 
     output_digest: str
@@ -34,6 +36,7 @@ class Recomputed:
     inputs_digest: str
     recorded_inputs_digest: str | None
     result: CalculationResult
+    products: Products
 
     @property
     def matches(self) -> bool | None:
@@ -60,6 +63,7 @@ def recompute_bundle(path: str | Path) -> Recomputed:
         inputs_digest=inputs_digest(inputs, parameters),
         recorded_inputs_digest=manifest.get("inputs_digest"),
         result=result,
+        products=inputs.products,
     )
 
 
@@ -78,10 +82,11 @@ def display_rounded(value: float) -> str:
 _cell = display_rounded
 
 
-def format_products(result: CalculationResult) -> str:
+def format_products(result: CalculationResult, products: Products) -> str:
     """The per-product results as a plain-text table (SEE in tCO2e/t, rounded for display only)."""
     header = (
         "product",
+        "cn_code",
         "net_mass_t",
         "mwh_per_t",
         "see_direct",
@@ -92,10 +97,13 @@ def format_products(result: CalculationResult) -> str:
     )
     p = result.products
     rows = [header]
+    label = dict(zip(products.ids, zip(products.codes, products.cn_codes, strict=True), strict=True))
     for q, product_id in enumerate(p.ids):
+        code, cn_code = label.get(product_id, (product_id, "-"))
         rows.append(
             (
-                product_id,
+                code or product_id,
+                cn_code or "-",
                 _cell(float(p.net_mass_t[q])),
                 _cell(float(p.electricity_mwh_per_t[q])),
                 _cell(float(p.see_direct[q])),
