@@ -93,6 +93,24 @@ class CalculationRun(TenantBase):
     finished_at: Mapped[datetime | None]
 
 
+# the per-batch figures stored in run_batch_results, in their column order
+BATCH_FIGURES = (
+    "net_mass_t",
+    "energy_kwh",
+    "line_kwh",
+    "overhead_kwh",
+    "idle_kwh",
+    "matched_kwh",
+    "direct_tco2",
+    "precursor_direct_tco2",
+    "precursor_indirect_tco2",
+    "indirect_tco2",
+    "measured_share",
+    "estimated_share",
+    "missing_share",
+)
+
+
 class RunBatchResult(TenantBase):
     """What one batch received in one run: its energy by origin, emissions and data quality."""
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calculations.models import (
     ACTIVE_STATUSES,
+    BATCH_FIGURES,
     CalculationRun,
     FootprintVersion,
     RunBatchResult,
@@ -153,19 +154,7 @@ BATCH_RESULT_COLUMNS = (
     "line_id",
     "started_at",
     "ended_at",
-    "net_mass_t",
-    "energy_kwh",
-    "line_kwh",
-    "overhead_kwh",
-    "idle_kwh",
-    "matched_kwh",
-    "direct_tco2",
-    "precursor_direct_tco2",
-    "precursor_indirect_tco2",
-    "indirect_tco2",
-    "measured_share",
-    "estimated_share",
-    "missing_share",
+    *BATCH_FIGURES,
     "matched_by_source",
 )
 

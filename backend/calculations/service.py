@@ -45,6 +45,7 @@ from backend.calculations.errors import (
 from backend.calculations.inputs import ASSUMED_DENSITY_T_PER_M3, LoadedInputs, finite_or_none, load_inputs
 from backend.calculations.models import (
     ACTIVE_STATUSES,
+    BATCH_FIGURES,
     CalculationRun,
     CheckStatus,
     FootprintVersion,
@@ -520,23 +521,6 @@ def check_balance(checks: list[Check]) -> None:
                 f"{f['own_generation_kwh']:,.1f}, export {f['export_kwh']:,.1f}); check the meter hierarchy",
                 figures=f,
             )
-
-
-BATCH_FIGURES = (
-    "net_mass_t",
-    "energy_kwh",
-    "line_kwh",
-    "overhead_kwh",
-    "idle_kwh",
-    "matched_kwh",
-    "direct_tco2",
-    "precursor_direct_tco2",
-    "precursor_indirect_tco2",
-    "indirect_tco2",
-    "measured_share",
-    "estimated_share",
-    "missing_share",
-)
 
 
 def _batch_result_rows(run_id: uuid.UUID, loaded: LoadedInputs, result: CalculationResult) -> list[tuple[Any, ...]]:
