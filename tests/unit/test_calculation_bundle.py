@@ -161,7 +161,8 @@ def test_recompute_prints_the_hash_the_verdict_and_the_products(tmp_path):
     assert outcome.exit_code == 0, outcome.output
     assert f"output hash: {digest}" in outcome.output
     assert "matches the manifest" in outcome.output
-    assert "product-0" in outcome.output
+    product_row = next(line for line in outcome.output.splitlines() if line.startswith("P0 "))
+    assert "7604 29 90" in product_row  # by its code and CN code, not its id
     assert "0.00365" in outcome.output  # rounded to 5 decimals for display
     assert "4.00000" in outcome.output
 

@@ -4,9 +4,12 @@ versions written whole; a double submission is one run, a cancelled or failed ru
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from arq.constants import default_queue_name
+from arq.jobs import JobStatus
 from sqlalchemy import delete, func, select, update
 
 from backend.calculations import service
@@ -58,6 +61,32 @@ async def stored(services, owner) -> dict[str, int]:
 
 
 NOTHING = {"run_batch_results": 0, "run_product_results": 0, "run_validation_checks": 0, "footprint_versions": 0}
+
+
+async def test_a_job_deferred_for_later_does_not_hold_up_a_run_that_is_due(services, http):
+    # given: a job deferred for an hour is waiting in the queue (a provisional footprint's follow-up
+    # left by earlier work), and a run is started
+    deferred = await services.queue.enqueue_job(
+        "calculations.provisional",
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        _job_id=f"later:{uuid.uuid4()}",
+        _defer_by=timedelta(hours=1),
+    )
+    assert deferred is not None
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    session = await login(http, owner.email)
+    started = await start(session, plant, plant.start, plant.end)
+    try:
+        # when: the queue is worked off
+        await asyncio.wait_for(work_off_queue(services), timeout=60)
+        # then: the run is done, and the deferred job still waits for its time
+        run = await read_run(session, started["run"]["id"])
+        assert run["status"] == "SUCCEEDED", run
+        assert await deferred.status() == JobStatus.deferred
+    finally:
+        await services.queue.zrem(default_queue_name, deferred.job_id)
 
 
 async def test_a_run_on_a_small_plant_allocates_the_plant_energy_to_its_batches(services, http):
