@@ -48,7 +48,8 @@ class CalculationFailed(DomainError):
 
     Codes: NO_DATA (no interval data and no batches in the period), NO_MAIN_METER, METER_TREE_UNBALANCED,
     FUEL_UNIT (a fuel meter's unit cannot be converted to the factors' unit), PRECURSOR_UNKNOWN,
-    INPUTS_REFUSED (the engine refused the inputs).
+    INPUTS_REFUSED (the engine refused the inputs), FACTOR_CHANGES_IN_PERIOD (a factor version ends
+    inside the period: the run must be split where the next one begins).
     """
 
     def __init__(self, code: str, message: str, **data: Any) -> None:

@@ -219,6 +219,24 @@ def _precursors_digest(rows: list[Any]) -> str:
     return digest.hexdigest()
 
 
+def _check_factors_hold(selections: list[Selection], end_day: date) -> None:
+    """Every factor chosen on the period's first day must hold to its end (``end_day``, exclusive).
+
+    The engine applies one value per factor over the period. A version that ends inside it would give
+    the later days the earlier value, so the run is refused, naming the day to split it at.
+    """
+    for selection in selections:
+        ends = selection.factor.valid_to
+        if ends is not None and ends < end_day:
+            raise CalculationFailed(
+                "FACTOR_CHANGES_IN_PERIOD",
+                f"the {selection.kind.value} factor for {selection.requested_subject} valid from "
+                f"{selection.factor.valid_from.isoformat()} ends on {ends.isoformat()}, inside the period: "
+                f"calculate up to {ends.isoformat()} and from {ends.isoformat()} in two runs",
+                field="end",
+            )
+
+
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
@@ -303,10 +321,12 @@ async def load_inputs(
     outside = ~in_period(grid_start_s, res, n, int(start.timestamp()), int(end.timestamp()))
     warnings: list[dict[str, str]] = []
     factors: dict[str, dict[str, Any]] = {}
+    selections: list[Selection] = []
 
     def keep(selection: Selection) -> str:
         ref = factor_ref(selection)
         factors[ref] = _factor_entry(selection)
+        selections.append(selection)
         return ref
 
     # --- lines and meters ----------------------------------------------------------------------------
@@ -411,6 +431,7 @@ async def load_inputs(
     except FactorOutOfScope as refused:
         raise CalculationFailed("GRID_FACTOR_OUT_OF_SCOPE", refused.message, field="installationId") from None
     grid_factor = GridFactor(float(grid_selection.factor.value), keep(grid_selection))
+    _check_factors_hold(selections, local_date(end, zone))
 
     # the grid runs from UTC midnight to UTC midnight, the period from local midnight to local midnight:
     # the engine counts only the grid's intervals inside the period (period_start_s, period_end_s)

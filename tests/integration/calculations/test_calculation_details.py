@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -21,24 +22,59 @@ from tests.integration.calculations.test_calculation_runs import read_run, start
 from tests.operations import operation
 
 
+async def _gas_meter(db: Any, owner: Any, plant: Any) -> Any:
+    """A gas meter (volume in m3) on the small plant's line."""
+    return await metering.create_meter(
+        db,
+        owner.principal,
+        MeterData(
+            installation_id=plant.plant.installation_id,
+            code="GAS1",
+            name="Billet heater gas",
+            medium=Medium.NATURAL_GAS,
+            role=MeterRole.MAIN,
+            line_id=plant.plant.line_id,
+            data_points=[DataPointData(Quantity.GAS_VOLUME, "m3")],
+            device=DeviceData(serial_number="SN-GAS1", installed_at=datetime(2025, 1, 1, tzinfo=UTC)),
+        ),
+    )
+
+
+async def test_a_factor_that_changes_inside_the_period_fails_the_run_naming_the_day(services, http):
+    # given: the gas supplier's density in the library ends on the period's second day
+    owner = await make_tenant(services)
+    plant = await small_plant(services, owner)
+    async with services.db.tenant(owner.tenant.scope()) as db:
+        gas = await _gas_meter(db, owner, plant)
+        await factors.add_fuel_density(
+            db,
+            owner.principal,
+            FuelDensityData(
+                fuel="Natural gas",
+                value=Decimal("0.000785"),
+                valid_from=date(2026, 1, 1),
+                valid_to=FIRST_DAY + timedelta(days=1),
+                supplier="Srbijagas",
+                source=Source(document="Srbijagas gas quality certificate 2026"),
+            ),
+        )
+    await store_intervals(services, owner, gas.id, FIRST_DAY - timedelta(days=1), N_DAYS + 1, 10.0)
+    session = await login(http, owner.email)
+    # when
+    started = await start(session, plant, plant.start, plant.end)
+    await work_off_queue(services)
+    # then: one factor for half the period is not the period's factor: the run says where to split it
+    run = await read_run(session, started["run"]["id"])
+    assert run["status"] == "FAILED" and run["errorCode"] == "FACTOR_CHANGES_IN_PERIOD", run
+    assert "fuel_density" in run["errorMessage"] and "2026-11-11" in run["errorMessage"], run["errorMessage"]
+    assert run["outputDigest"] is None
+
+
 async def test_gas_burnt_on_the_line_gives_direct_emissions_with_its_factors(services, http):
     owner = await make_tenant(services)
     plant = await small_plant(services, owner)
     async with services.db.tenant(owner.tenant.scope()) as db:
-        gas = await metering.create_meter(
-            db,
-            owner.principal,
-            MeterData(
-                installation_id=plant.plant.installation_id,
-                code="GAS1",
-                name="Billet heater gas",
-                medium=Medium.NATURAL_GAS,
-                role=MeterRole.MAIN,
-                line_id=plant.plant.line_id,
-                data_points=[DataPointData(Quantity.GAS_VOLUME, "m3")],
-                device=DeviceData(serial_number="SN-GAS1", installed_at=datetime(2025, 1, 1, tzinfo=UTC)),
-            ),
-        )
+        gas = await _gas_meter(db, owner, plant)
     await store_intervals(services, owner, gas.id, FIRST_DAY - timedelta(days=1), N_DAYS + 1, 10.0)
     session = await login(http, owner.email)
     # when: the supplier's density is given for one run, not for the other
@@ -65,20 +101,7 @@ async def test_the_factor_librarys_gas_density_is_preferred_to_the_assumed_one_a
     owner = await make_tenant(services)
     plant = await small_plant(services, owner)
     async with services.db.tenant(owner.tenant.scope()) as db:
-        gas = await metering.create_meter(
-            db,
-            owner.principal,
-            MeterData(
-                installation_id=plant.plant.installation_id,
-                code="GAS1",
-                name="Billet heater gas",
-                medium=Medium.NATURAL_GAS,
-                role=MeterRole.MAIN,
-                line_id=plant.plant.line_id,
-                data_points=[DataPointData(Quantity.GAS_VOLUME, "m3")],
-                device=DeviceData(serial_number="SN-GAS1", installed_at=datetime(2025, 1, 1, tzinfo=UTC)),
-            ),
-        )
+        gas = await _gas_meter(db, owner, plant)
         # the gas supplier's density for 2026 in the organisation's factor library
         density = await factors.add_fuel_density(
             db,
