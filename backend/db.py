@@ -24,12 +24,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+if TYPE_CHECKING:
+    import asyncpg
 
 PLATFORM_SCHEMA = "platform"
 # published reference data (regulatory emission factors): read-only for the runtime and every tenant role
@@ -279,6 +282,14 @@ def defer_job(session: AsyncSession, function: str, *args: Any, job_id: str | No
     from backend.outbox import add_job
 
     session.info.setdefault("outbox_ids", []).append(add_job(session, function, args, job_id))
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The unit of work's own asyncpg connection, in its transaction: for COPY, and for array
+    parameters and packed rows that would cost more through SQLAlchemy's row objects."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return cast("asyncpg.Connection", raw.driver_connection)
 
 
 def tenant_scope_of(session: AsyncSession) -> TenantScope:

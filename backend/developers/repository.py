@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import tenant_scope_of
+from backend.db import driver_connection, tenant_scope_of
 from backend.developers.models import (
     GenerationPlant,
     SettlementInterval,
@@ -80,9 +79,7 @@ async def insert_intervals(db: AsyncSession, rows: list[dict[str, Any]]) -> None
     """
     if not rows:
         return
-    connection = await db.connection()
-    raw = await connection.get_raw_connection()
-    driver = cast(asyncpg.Connection, raw.driver_connection)
+    driver = await driver_connection(db)
     await driver.copy_records_to_table(
         "settlement_intervals",
         schema_name=tenant_scope_of(db).schema,
@@ -111,9 +108,7 @@ async def interval_columns(
 ) -> IntervalColumns:
     """A contract's intervals starting in [start, end) as columns, by start: one row of arrays (epoch seconds,
     Wh, quality, upload ids) on the unit of work's own connection, as a calculation reads a year of them."""
-    connection = await db.connection()
-    raw = await connection.get_raw_connection()
-    driver = cast(asyncpg.Connection, raw.driver_connection)
+    driver = await driver_connection(db)
     schema = tenant_scope_of(db).quoted_schema
     row = await driver.fetchrow(
         f"""

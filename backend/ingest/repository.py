@@ -10,14 +10,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import tenant_scope_of, utcnow
+from backend.db import driver_connection, tenant_scope_of, utcnow
 from backend.ingest.models import (
     ConflictStatus,
     ConnectorAgent,
@@ -86,13 +86,6 @@ class ConflictingReading:
     stored_value: float | None
 
 
-async def _driver(db: AsyncSession) -> asyncpg.Connection:
-    """The unit of work's own asyncpg connection, for COPY and array parameters SQLAlchemy does not pass."""
-    connection = await db.connection()
-    raw = await connection.get_raw_connection()
-    return cast(asyncpg.Connection, raw.driver_connection)
-
-
 # --- data points -------------------------------------------------------------------------------------
 
 
@@ -147,7 +140,7 @@ async def insert_readings(
     c = columns
     schema = tenant_scope_of(db).schema
     quoted = tenant_scope_of(db).quoted_schema
-    driver = await _driver(db)
+    driver = await driver_connection(db)
     try:
         async with driver.transaction():  # a savepoint inside the unit of work's transaction
             await driver.copy_records_to_table(

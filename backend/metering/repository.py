@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import tenant_scope_of
+from backend.db import driver_connection, tenant_scope_of
 from backend.metering.arrays import (
     ENERGY_DTYPE,
     FLAGS_DTYPE,
@@ -34,9 +34,7 @@ from workers.engine import IntervalStatus
 
 async def _driver(db: AsyncSession) -> tuple[Any, str]:
     """The session's asyncpg connection (same transaction) and the tenant schema to name."""
-    connection = await (await db.connection()).get_raw_connection()
-    schema = tenant_scope_of(db).schema.replace('"', '""')
-    return connection.driver_connection, f'"{schema}"'
+    return await driver_connection(db), tenant_scope_of(db).quoted_schema
 
 
 async def _fetch(db: AsyncSession, sql: str, *args: Any) -> list[Any]:
