@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-import asyncpg
-from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, and_, false, func, insert, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calculations.models import (
@@ -22,7 +21,9 @@ from backend.calculations.models import (
     RunValidationCheck,
 )
 from backend.calculations.schemas import FootprintFilter
-from backend.db import tenant_scope_of
+from backend.db import driver_connection, tenant_scope_of
+from backend.production.models import Product
+from backend.references import ReadLimit
 
 
 async def run(db: AsyncSession, run_id: uuid.UUID, *, for_update: bool = False) -> CalculationRun | None:
@@ -105,6 +106,11 @@ async def checks(db: AsyncSession, run_ids: Sequence[uuid.UUID]) -> list[RunVali
     return list(rows.scalars())
 
 
+async def products_by_id(db: AsyncSession, product_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Product]:
+    rows = await db.execute(select(Product).where(Product.id.in_(product_ids)))
+    return {p.id: p for p in rows.scalars()}
+
+
 async def lock_footprint_period(db: AsyncSession, installation_id: uuid.UUID, start: datetime, end: datetime) -> None:
     """Serialise the publication of footprint versions for one installation and period (until commit)."""
     await db.execute(
@@ -159,19 +165,12 @@ BATCH_RESULT_COLUMNS = (
 )
 
 
-async def _driver(db: AsyncSession) -> asyncpg.Connection:
-    """The unit of work's own asyncpg connection: a COPY on it is part of the same transaction."""
-    connection = await db.connection()
-    raw = await connection.get_raw_connection()
-    return cast(asyncpg.Connection, raw.driver_connection)
-
-
 async def copy_batch_results(db: AsyncSession, records: list[tuple[Any, ...]]) -> None:
     """Store a run's batch results (records in :data:`BATCH_RESULT_COLUMNS` order, ``matched_by_source`` as
     JSON text) with binary COPY: a plant-year's 20,000 rows through the ORM's bulk insert took a second."""
     if not records:
         return
-    driver = await _driver(db)
+    driver = await driver_connection(db)
     await driver.copy_records_to_table(
         "run_batch_results", schema_name=tenant_scope_of(db).schema, columns=BATCH_RESULT_COLUMNS, records=records
     )
@@ -181,7 +180,7 @@ async def batch_rows(db: AsyncSession, installation_id: uuid.UUID, start: dateti
     """The installation's batches overlapping [start, end) as plain records (id, batch_number, product_id,
     line_id, started_at, ended_at, net_mass_t, start_s, end_s), by start then number, on the unit of work's
     own connection: a plant-year's 20,000 as ORM entities or rows took about a second."""
-    driver = await _driver(db)
+    driver = await driver_connection(db)
     schema = tenant_scope_of(db).quoted_schema
     return list(
         await driver.fetch(
@@ -202,7 +201,7 @@ async def batch_rows(db: AsyncSession, installation_id: uuid.UUID, start: dateti
 async def precursor_rows(db: AsyncSession, installation_id: uuid.UUID, start: datetime, end: datetime) -> list[Any]:
     """The precursors of the same batches as :func:`batch_rows` as plain records (batch_id, position, cn_code,
     mass_t, embedded_tco2e_per_t, emissions_source), by batch and position."""
-    driver = await _driver(db)
+    driver = await driver_connection(db)
     schema = tenant_scope_of(db).quoted_schema
     return list(
         await driver.fetch(
@@ -224,6 +223,21 @@ async def insert_rows(db: AsyncSession, model: type, rows: list[dict[str, Any]])
         await db.execute(insert(model), rows)
 
 
+def _within_limits(limits: Sequence[ReadLimit]) -> ColumnElement[bool]:
+    """Versions of an allowed installation whose period lies inside the limit's (``ReadLimit.allows_*``)."""
+    parts: list[ColumnElement[bool]] = []
+    for limit in limits:
+        conditions: list[ColumnElement[bool]] = []
+        if limit.installation_ids is not None:
+            conditions.append(FootprintVersion.installation_id.in_(list(limit.installation_ids)))
+        if limit.start is not None:
+            conditions.append(FootprintVersion.period_start >= limit.start)
+        if limit.end is not None:
+            conditions.append(FootprintVersion.period_end <= limit.end)
+        parts.append(and_(*conditions) if conditions else true())
+    return or_(*parts) if parts else false()
+
+
 async def footprints(
     db: AsyncSession,
     f: FootprintFilter,
@@ -231,9 +245,15 @@ async def footprints(
     installation_ids: Collection[uuid.UUID] | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    limits: Sequence[ReadLimit] | None = None,
 ) -> list[FootprintVersion]:
-    """Footprint versions, newest first; with ``latest_only`` the newest of each product, installation, period."""
+    """Footprint versions, newest first; with ``latest_only`` the newest of each product, installation, period.
+
+    ``limits`` (a grant's) keep the versions any one of them allows, in the query, so a page is full.
+    """
     query = select(FootprintVersion)
+    if limits is not None:
+        query = query.where(_within_limits(limits))
     if f.latest_only:
         # a version nothing supersedes is the newest of its lineage
         superseded = select(FootprintVersion.supersedes_id).where(FootprintVersion.supersedes_id.is_not(None))

@@ -19,6 +19,7 @@ import json
 import math
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -64,15 +65,17 @@ from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.offload import off_loop
-from backend.production.models import Product
 from backend.production.service import installation_for
+from backend.references import ReadLimit
 from backend.services import Services
 from backend.tenants.models import TenantKind
 from workers.engine.calculation import (
     CALCULATION_METHODOLOGY_VERSION,
     MATCHING_RESOLUTIONS,
+    CalculationInputs,
     CalculationParameters,
     CalculationResult,
+    calculate,
 )
 
 JOB = "calculations.run"
@@ -557,6 +560,18 @@ def _batch_result_rows(run_id: uuid.UUID, loaded: LoadedInputs, result: Calculat
     return rows
 
 
+def _calculate(inputs: CalculationInputs, parameters: CalculationParameters) -> tuple[CalculationResult, str]:
+    result = calculate(inputs, parameters)
+    return result, result.output_digest()
+
+
+async def calculate_off_loop(
+    inputs: CalculationInputs, parameters: CalculationParameters
+) -> tuple[CalculationResult, str]:
+    """The engine's result and its output digest, computed in a worker thread, off the event loop."""
+    return await off_loop(_calculate, inputs, parameters)
+
+
 async def finish_run(
     db: AsyncSession,
     actor: Principal,
@@ -580,7 +595,7 @@ async def finish_run(
     checks = await off_loop(validation_report, loaded.inputs, result, tolerance=installation.balance_tolerance)
     check_balance(checks)
     inputs = loaded.inputs
-    batch_rows = _batch_result_rows(run.id, loaded, result)
+    batch_rows = await off_loop(_batch_result_rows, run.id, loaded, result)
     price = float(run.parameters["certificate_price_eur_per_t"])
     product_rows = []
     published = []
@@ -591,7 +606,7 @@ async def finish_run(
     await repository.lock_footprint_period(db, run.installation_id, run.period_start, run.period_end)
     product_ids = [uuid.UUID(pid) for pid in result.products.ids]
     previous = await repository.latest_versions(db, run.installation_id, run.period_start, run.period_end, product_ids)
-    products = {p.id: p for p in [await db.get(Product, pid) for pid in product_ids] if p is not None}
+    products = await repository.products_by_id(db, product_ids)
     manifest = loaded.manifest | {"output_digest": output_digest}
     for q, pid_text in enumerate(result.products.ids):
         pid = uuid.UUID(pid_text)
@@ -745,14 +760,18 @@ async def list_footprints(
     *,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int = MAX_LISTED,
+    limits: Sequence[ReadLimit] | None = None,
 ) -> list[FootprintVersion]:
+    """Footprint versions the principal may see, inside ``limits`` when read through grants."""
     require_footprints(principal)
     ids: list[uuid.UUID] | None = None
     if f.installation_id is not None:
         await installation_for(db, principal, f.installation_id)
     elif (bound := _bound(principal)) is not None:
         ids = [bound]
-    return await repository.footprints(db, f, installation_ids=ids, after=after, limit=min(limit, MAX_LISTED + 1))
+    return await repository.footprints(
+        db, f, installation_ids=ids, after=after, limit=min(limit, MAX_LISTED + 1), limits=limits
+    )
 
 
 async def get_footprint(db: AsyncSession, principal: Principal, version_id: uuid.UUID) -> FootprintVersion:

@@ -29,15 +29,7 @@ async def read_footprints(
         if f.installation_id is not None:
             period = (f.start, f.end) if f.start is not None and f.end is not None else None
             await read.allow(within(installation_ids=[f.installation_id], period=period))
-        rows = await service.list_footprints(read.db, read.reader, f, limit=limit)
-        kept = [
-            r
-            for r in rows
-            if any(
-                limit_.allows_installation(r.installation_id) and limit_.allows_period(r.period_start, r.period_end)
-                for limit_ in read.limits
-            )
-        ]
+        kept = await service.list_footprints(read.db, read.reader, f, limit=limit, limits=read.limits)
         if f.installation_id is None:
             await read.allow_listing()
     return kept, read.shared_from

@@ -137,6 +137,7 @@ async def store_version(
     *,
     inputs: CalculationInputs,
     inputs_digest: str,
+    output_digest: str,
     window: tuple[datetime, datetime],
     computed_at: datetime,
 ) -> ProvisionalFootprint:
@@ -154,7 +155,7 @@ async def store_version(
             "window_end": window[1],
             **figures_of(result, batch.id),
             "inputs_digest": inputs_digest,
-            "output_digest": result.output_digest(),
+            "output_digest": output_digest,
         },
     )
     await db.flush()

@@ -18,16 +18,10 @@ from backend.calculations.inputs import load_inputs
 from backend.errors import DomainError
 from backend.identity.principal import Principal
 from backend.logging import get_logger
-from backend.offload import off_loop
-from workers.engine.calculation import CalculationInputError, CalculationResult, calculate
+from workers.engine.calculation import CalculationInputError
 from workers.jobs.imports import sweep_tenants
 
 log = get_logger(__name__)
-
-
-def _calculate(inputs: Any, parameters: Any) -> tuple[CalculationResult, str]:
-    result = calculate(inputs, parameters)
-    return result, result.output_digest()
 
 
 async def run_calculation(ctx: dict[str, Any], tenant_id: str, run_id: str) -> dict[str, Any]:
@@ -51,7 +45,7 @@ async def run_calculation(ctx: dict[str, Any], tenant_id: str, run_id: str) -> d
         async with services.db.tenant(tenant.scope) as db:
             if not await service.checkpoint(db, rid, "calculating"):
                 return {"status": "cancelled"}
-        result, digest = await off_loop(_calculate, loaded.inputs, parameters)
+        result, digest = await service.calculate_off_loop(loaded.inputs, parameters)
         async with services.db.tenant(tenant.scope) as db:
             if not await service.checkpoint(db, rid, "writing results"):
                 return {"status": "cancelled"}

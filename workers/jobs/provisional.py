@@ -17,18 +17,18 @@ from typing import Any
 from arq import Retry
 
 from backend.calculations.inputs import load_inputs
+from backend.calculations.service import calculate_off_loop
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.logging import get_logger
 from backend.metering.derivation import derive_installation
-from backend.offload import off_loop
 from backend.production.models import ProductionBatch
 from backend.provisional import service
 from backend.provisional.queue import JOB, job_id
 from backend.provisional.repository import latest_of
-from workers.engine.calculation import CalculationInputError, CalculationParameters, calculate
+from workers.engine.calculation import CalculationInputError, CalculationParameters
 
 log = get_logger(__name__)
 
@@ -61,7 +61,7 @@ async def compute_provisional(ctx: dict[str, Any], tenant_id: str, batch_id: str
         async with services.db.tenant(tenant.scope) as db:
             loaded = await load_inputs(services, db, actor, installation, window[0], window[1], parameters)
         inputs, digest = loaded.inputs, loaded.inputs_digest
-        result = await off_loop(calculate, inputs, parameters)
+        result, output_digest = await calculate_off_loop(inputs, parameters)
     except (DomainError, CalculationInputError) as refused:
         # a missing factor, no main meter, inputs the engine refuses: trying again would not help; the
         # period's run names the same cause to the exporter
@@ -74,7 +74,14 @@ async def compute_provisional(ctx: dict[str, Any], tenant_id: str, batch_id: str
             stored = previous  # no new data since the last version
         else:
             stored = await service.store_version(
-                db, batch, result, inputs=inputs, inputs_digest=digest, window=window, computed_at=now
+                db,
+                batch,
+                result,
+                inputs=inputs,
+                inputs_digest=digest,
+                output_digest=output_digest,
+                window=window,
+                computed_at=now,
             )
         answer = {
             "status": "stored" if stored is not previous else "unchanged",

@@ -100,3 +100,25 @@ async def test_a_grant_that_does_not_name_footprints_or_whose_period_excludes_th
     assert code_of(body) == "GRANT_PERIOD_EXCLUDES"
     listing = await caller.gql(operation("SharedProductFootprints"), {"grantorId": grantor})
     assert listing["data"]["sharedProductFootprints"] == []
+
+
+async def test_a_page_of_shared_footprints_is_filled_from_what_the_grant_allows(services, http):
+    # given: the hidden plant's footprint is newer than the shown plant's
+    owner = await make_tenant(services)
+    shown = await small_plant(services, owner)
+    hidden = await small_plant(services, owner, product_code="PRF-HIDDEN")
+    session = await login(http, owner.email)
+    await start(session, shown, shown.start, shown.end)
+    await work_off_queue(services)
+    await start(session, hidden, hidden.start, hidden.end)
+    await work_off_queue(services)
+    importer = await make_tenant(services, TenantKind.IMPORTER)
+    await grant(services, owner, importer, [ResourceKind.FOOTPRINT], [shown.plant.installation_id])
+    caller = await login(http, importer.email)
+    # when: the importer asks for one footprint
+    body = await caller.gql(
+        operation("SharedProductFootprints"), {"grantorId": gid("Organization", owner.id), "first": 1}
+    )
+    # then: the page holds the newest one it may see, not an empty page left by the one it may not
+    assert "errors" not in body, body
+    assert [v["productCode"] for v in body["data"]["sharedProductFootprints"]] == ["PRF-2990"]
