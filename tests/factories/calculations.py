@@ -1,15 +1,10 @@
-"""Builders for calculations: a small plant with stored interval data and batches, and running queued runs
-through an arq worker as the worker process does."""
+"""Builders for calculations: a small plant with stored interval data and batches."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -120,48 +115,3 @@ async def small_plant(
             batches.append(await record(services, owner, plant, number, start, end, product=product_code, mass=mass))
     start, end = period(first)
     return SmallPlant(owner, plant, product.id, batches, start, end)
-
-
-def burst_worker(services: Services) -> Any:
-    """An arq worker in burst mode with the platform's jobs: it takes what the outbox handed to Redis after
-    a commit and returns once the queue is empty."""
-    from arq.worker import Worker
-
-    from workers.jobs import FUNCTIONS
-
-    return Worker(
-        functions=FUNCTIONS,
-        redis_pool=services.queue,
-        burst=True,
-        handle_signals=False,
-        ctx={"services": services},
-        poll_delay=0.05,
-        keep_result=0,
-        log_results=False,
-    )
-
-
-async def work_off_queue(services: Services, *, horizon_s: float = 30.0) -> None:
-    """Run the jobs that are due (or become due within ``horizon_s``) and return once none is left.
-
-    arq's burst mode would wait for every job in the queue, deferred ones included: a provisional
-    footprint's follow-up, deferred for minutes or hours by earlier work, would hold a test until it
-    times out. Jobs deferred beyond the horizon stay in the queue for their time.
-    """
-    worker = burst_worker(services)
-    main = asyncio.create_task(worker.main())
-    try:
-        while not main.done():
-            await asyncio.sleep(0.1)
-            # a job being run stays in the queue until it finishes, so nothing due means nothing running
-            due = await services.queue.zcount(worker.queue_name, "-inf", (time.time() + horizon_s) * 1000)
-            if due == 0:
-                break
-        if main.done():
-            main.result()
-    finally:
-        if not main.done():
-            main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await main
-        await worker.close()

@@ -9,7 +9,8 @@ from backend.installations.schemas import InstallationData, LineData, ProcessDat
 from backend.metering import service as metering
 from backend.metering.models import Medium, MeterRole
 from backend.metering.schemas import DeviceData, MeterData
-from tests.factories.calculations import small_plant, work_off_queue
+from tests.factories.calculations import small_plant
+from tests.factories.jobs import work_off_queue
 from tests.factories.tenants import login, make_tenant
 from tests.integration.calculations.test_calculation_runs import start
 from tests.integration.test_cross_tenant import gid

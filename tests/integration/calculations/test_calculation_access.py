@@ -10,7 +10,8 @@ from backend.identity.principal import Principal
 from backend.sharing.grants import NewGrant, create_grant
 from backend.sharing.models import ResourceKind
 from backend.tenants.models import TenantKind
-from tests.factories.calculations import small_plant, work_off_queue
+from tests.factories.calculations import small_plant
+from tests.factories.jobs import work_off_queue
 from tests.factories.site import make_plant
 from tests.factories.tenants import Bearer, add_person, client_token, login, make_client, make_tenant
 from tests.integration.calculations.test_calculation_runs import start

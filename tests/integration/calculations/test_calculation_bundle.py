@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from backend.audit.models import AuditEntry
 from backend.calculations.bundle import read_bundle
-from tests.factories.calculations import small_plant, store_intervals, work_off_queue
+from tests.factories.calculations import small_plant, store_intervals
+from tests.factories.jobs import work_off_queue
 from tests.factories.tenants import login, make_tenant
 from tests.integration.calculations.test_calculation_runs import read_run, start
 from workers.engine.calculation import calculate

@@ -15,7 +15,8 @@ from backend.factors.schemas import FuelDensityData, Source
 from backend.metering import service as metering
 from backend.metering.models import Medium, MeterRole, Quantity
 from backend.metering.schemas import DataPointData, DeviceData, MeterData
-from tests.factories.calculations import FIRST_DAY, N_DAYS, local, small_plant, store_intervals, work_off_queue
+from tests.factories.calculations import FIRST_DAY, N_DAYS, local, small_plant, store_intervals
+from tests.factories.jobs import work_off_queue
 from tests.factories.production import record
 from tests.factories.tenants import login, make_tenant
 from tests.integration.calculations.test_calculation_runs import read_run, start

@@ -10,7 +10,8 @@ import pytest
 
 from backend.metering.arrays import day_start_s
 from backend.metering.repository import store_days
-from tests.factories.calculations import FIRST_DAY, local, period, small_plant, store_intervals, work_off_queue
+from tests.factories.calculations import FIRST_DAY, local, period, small_plant, store_intervals
+from tests.factories.jobs import work_off_queue
 from tests.factories.production import record
 from tests.factories.tenants import login, make_tenant
 from tests.integration.calculations.test_calculation_runs import read_run, start

@@ -24,7 +24,8 @@ from backend.calculations.schemas import RunRequest
 from backend.identity.principal import Principal
 from backend.outbox import OutboxJob
 from backend.tenants.models import TenantKind
-from tests.factories.calculations import period, small_plant, work_off_queue
+from tests.factories.calculations import period, small_plant
+from tests.factories.jobs import work_off_queue
 from tests.factories.tenants import login, make_tenant
 from tests.integration.test_cross_tenant import gid
 from tests.operations import operation

@@ -12,7 +12,8 @@ from backend.identity.principal import Principal
 from backend.sharing.grants import NewGrant, create_grant
 from backend.sharing.models import ResourceKind
 from backend.tenants.models import TenantKind
-from tests.factories.calculations import small_plant, work_off_queue
+from tests.factories.calculations import small_plant
+from tests.factories.jobs import work_off_queue
 from tests.factories.tenants import login, make_tenant
 from tests.integration.calculations.test_calculation_access import code_of
 from tests.integration.calculations.test_calculation_runs import start

@@ -8,7 +8,8 @@ import pytest
 from backend.production import service as production
 from backend.production.models import ProductionRoute
 from backend.production.schemas import ProductData
-from tests.factories.calculations import FIRST_DAY, N_DAYS, local, period, store_intervals, work_off_queue
+from tests.factories.calculations import FIRST_DAY, N_DAYS, local, period, store_intervals
+from tests.factories.jobs import work_off_queue
 from tests.factories.production import record
 from tests.factories.supply import generation_csv, make_ppa_world
 from tests.factories.tenants import login
