@@ -59,6 +59,8 @@ INTENSITY_UNIT = "MWh/t"
 FACTOR_UNIT = "tCO2e/MWh"
 # the median absolute deviation of a normal distribution times this is its standard deviation
 MAD_SCALE = 1.4826
+# a tolerance compares differences of floats: 0.7295 - 0.729 is 0.0005000000000000004, still within 0.0005
+FLOAT_SLACK = 1e-9
 REPORTING_YEAR_SOURCE = (
     "[IR2547] Art. 7: the reporting period is the calendar year (goods imported in 2026: 2026); "
     "the default values and their mark-up are per year ([IR2621] Annex I)"
@@ -322,13 +324,13 @@ def check_grid_factor(figures: FootprintFigures, context: MirrorContext) -> Chec
         message = f"no grid default to compare the factor {_n(value)} with: {grid.reason}"
         figures_out: dict[str, FigureValue] = {"observed": value, "expected": None, "method": method}
         return _result(GRID_FACTOR, Status.NOT_APPLICABLE, message, figures_out, "[IR2621] Annex II")
-    tolerance = rules.grid_tolerance.value
+    tolerance = rules.grid_tolerance.value + FLOAT_SLACK
     source = grid.source + (f" ({grid.fallback})" if grid.fallback else "")
     figures_out = {
         "observed": value,
         "expected": grid.value,
         "difference": value - grid.value,
-        "tolerance": tolerance,
+        "tolerance": rules.grid_tolerance.value,
         "method": method,
         "country": grid.country,
         "unit": figures.factor_unit,
@@ -383,7 +385,7 @@ def check_actual_factor_evidence(figures: FootprintFigures, context: MirrorConte
     alone do not qualify. The declared factor must not be lower than the qualifying sources support."""
     rules = context.rules
     grid = context.grid_default
-    tolerance = rules.grid_tolerance.value
+    tolerance = rules.grid_tolerance.value + FLOAT_SLACK
     source = f"{rules.qualifying_kinds_source} {rules.qualifying_tiers_source}"
     claims_actual = _method_kind(figures.factor_method, rules) == "actual"
     default = None if isinstance(grid, Unavailable) else grid.value
@@ -401,13 +403,20 @@ def check_actual_factor_evidence(figures: FootprintFigures, context: MirrorConte
         "qualifyingTiers": tuple(sorted(rules.qualifying_tiers)),
         "unit": FACTOR_UNIT,
     }
-    if not (claims_actual or below or claiming):
-        message = (
-            f"no actual-factor claim: method {figures.factor_method}, factor {_n(figures.factor_value)}"
-            + (f" not below the grid default {_n(default)}" if default is not None else "")
-            + " and no source below it"
-        )
-        return _result(ACTUAL_FACTOR_EVIDENCE, Status.NOT_APPLICABLE, message, base, source)
+    if not (below or claiming):
+        if claims_actual and default is not None:
+            message = (
+                f"actual factor {_n(figures.factor_value)} ({figures.factor_method}) is at or above the grid default "
+                f"{_n(default)}: it lowers nothing, so no evidence is needed"
+            )
+            return _result(ACTUAL_FACTOR_EVIDENCE, Status.PASS, message, base, source)
+        if not claims_actual:
+            message = (
+                f"no actual-factor claim: method {figures.factor_method}, factor {_n(figures.factor_value)}"
+                + (f" not below the grid default {_n(default)}" if default is not None else "")
+                + " and no source below it"
+            )
+            return _result(ACTUAL_FACTOR_EVIDENCE, Status.NOT_APPLICABLE, message, base, source)
     failing = [
         s for s in claiming if s.kind not in rules.qualifying_kinds or s.evidence_tier not in rules.qualifying_tiers
     ]
