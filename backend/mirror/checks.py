@@ -12,6 +12,7 @@ in ``backend/mirror/data/mirror_rules_v1.json`` (:mod:`backend.mirror.rules`).
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -72,6 +73,10 @@ def _n(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def _result(code: str, status: Status, message: str, figures: dict[str, FigureValue], source: str) -> CheckResult:
     return CheckResult(code=code, status=status, message=message, figures=figures, source=source)
 
@@ -122,8 +127,8 @@ def _judge_ratio(
         figures["ratio"] = None
         message = f"{what} {_n(observed)} {SEE_UNIT}: {reference} is 0, so no ratio can be judged"
         return _result(code, Status.NOT_APPLICABLE, message, figures, source)
-    ratio = observed / expected
-    figures["ratio"] = ratio
+    ratio = observed / expected  # may overflow to inf for a tiny default: then it is judged implausibly high
+    figures["ratio"] = _finite(ratio)
     stated = f"{what} {_n(observed)} {SEE_UNIT} is {ratio:.3f} x {reference}"
     if ratio < rules.see_fail_below.value:
         message = (
@@ -234,8 +239,9 @@ def check_electricity_history(figures: FootprintFigures, context: MirrorContext)
     values = sorted(p.mwh_per_t for p in points)
     median = float(statistics.median(values))
     mad = float(statistics.median([abs(v - median) for v in values])) * MAD_SCALE
-    robust_z = (observed - median) / mad if len(values) >= 3 and mad > 0 else None
-    relative = (observed - median) / median if median > 0 else None
+    # a spread or median too close to 0 gives no finite ratio; the figure then cannot be judged by it
+    robust_z = _finite((observed - median) / mad) if len(values) >= 3 and mad > 0 else None
+    relative = _finite((observed - median) / median) if median > 0 else None
     figures_out = base | {"median": median, "scaledMad": mad, "relativeDeviation": relative, "robustZ": robust_z}
     stated = f"{_n(observed)} {INTENSITY_UNIT} against the median {_n(median)} of {len(values)} earlier publication(s)"
     if observed < 0:
@@ -243,7 +249,7 @@ def check_electricity_history(figures: FootprintFigures, context: MirrorContext)
     if relative is None:
         if observed == median:
             return _result(ELECTRICITY_HISTORY, Status.PASS, f"{stated}: the same", figures_out, source)
-        message = f"{stated}: the history shows no electricity, so no relative deviation can be judged"
+        message = f"{stated}: the history shows (next to) no electricity, so no relative deviation can be judged"
         return _result(ELECTRICITY_HISTORY, Status.WARN, message, figures_out, source)
     deviation = f"{relative:+.1%}" + (f", robust z {robust_z:+.2f}" if robust_z is not None else "")
     beyond_z = robust_z is not None and abs(robust_z) > rules.history_warn_robust_z.value
