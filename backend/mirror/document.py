@@ -163,6 +163,8 @@ def _kind(value: Any) -> str:
         return "a number"
     if isinstance(value, str):
         return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
     if isinstance(value, Sequence):
         return "a list"
     return type(value).__name__

@@ -31,7 +31,7 @@ def fields_of(refused: pytest.ExceptionInfo[FootprintDocumentInvalid]) -> dict[s
         ({"publishedAt": ""}, "publishedAt", "expected a non-empty string"),
         ({"dataQuality": {"measuredShare": 1.2}}, "dataQuality.measuredShare", "must be at most 1, got 1.2"),
         ({"evidence": "none"}, "evidence", "expected a list, got a string"),
-        ({"electricity__sources": {"kind": "GRID"}}, "electricity.sources", "expected a list, got dict"),
+        ({"electricity__sources": {"kind": "GRID"}}, "electricity.sources", "expected a list, got an object"),
     ],
 )
 def test_a_malformed_field_is_named_with_its_reason(changes, field, reason):
