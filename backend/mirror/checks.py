@@ -396,11 +396,12 @@ def check_actual_factor_evidence(figures: FootprintFigures, context: MirrorConte
     claims_actual = _method_kind(figures.factor_method, rules) == "actual"
     default = None if isinstance(grid, Unavailable) else grid.value
     below = default is not None and figures.factor_value < default - tolerance
-    claiming = [
-        s
-        for s in figures.sources
-        if (s.share > 0 or s.mwh > 0) and (s.factor < default - tolerance if default is not None else s.kind != "GRID")
-    ]
+    used = [s for s in figures.sources if s.share > 0 or s.mwh > 0]
+    if default is not None:
+        claiming = [s for s in used if s.factor < default - tolerance]
+    else:
+        # without a grid default (out of scope, or none for the year) only an actual method makes a claim
+        claiming = [s for s in used if s.kind != "GRID"] if claims_actual else []
     base: dict[str, FigureValue] = {
         "observed": figures.factor_value,
         "gridDefault": default,

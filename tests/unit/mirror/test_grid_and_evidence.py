@@ -160,3 +160,9 @@ def test_without_a_grid_default_an_actual_claim_needs_a_qualifying_non_grid_sour
     unbacked = electricity(0.0, "ACTUAL_PPA", [GRID])
     assert run_mirror_checks(backed, ctx).check("ACTUAL_FACTOR_EVIDENCE").status is Status.PASS
     assert run_mirror_checks(unbacked, ctx).check("ACTUAL_FACTOR_EVIDENCE").status is Status.FAIL
+
+
+def test_without_a_grid_default_sources_alone_make_no_claim():
+    ctx = context(grid_default=Unavailable("AT is an EU member state: its goods and electricity are outside CBAM"))
+    doc = electricity(0.3, "COUNTRY_DEFAULT", [source("OWN_GENERATION", 1.0, 0.3, "conditions_not_met")])
+    assert run_mirror_checks(doc, ctx).check("ACTUAL_FACTOR_EVIDENCE").status is Status.NOT_APPLICABLE
