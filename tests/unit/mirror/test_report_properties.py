@@ -119,3 +119,15 @@ def test_scaling_up_a_figure_far_below_the_default_can_improve_it_which_is_why_t
     # 0.04 x the default is implausibly low (FAIL); ten times that, 0.4 x, is only a warning
     assert _see_statuses(0.08, 0.0, 2.0, 1.0)[0] is Status.FAIL
     assert _see_statuses(0.8, 0.0, 2.0, 1.0)[0] is Status.WARN
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=documents(), weaker=st.sampled_from(["eligible_coarse", "conditions_not_met", "", "annual_matching"]))
+def test_weakening_a_sources_evidence_tier_never_improves_the_evidence_status(doc, weaker):
+    # given
+    before = run_mirror_checks(doc, context()).check("ACTUAL_FACTOR_EVIDENCE").status
+    doc["electricity"]["sources"][0]["evidenceTier"] = weaker  # type: ignore[index]
+    # when
+    after = run_mirror_checks(doc, context()).check("ACTUAL_FACTOR_EVIDENCE").status
+    # then
+    assert after.severity >= before.severity, (before, after)
