@@ -17,7 +17,7 @@ from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
 from backend.calculations import models, service, shared
-from backend.calculations.loaders import checks_by_run_id, lineage_by_version_id
+from backend.calculations.loaders import checks_by_run_id, lineage_by_version_id, reproductions_by_run_id
 from backend.calculations.schemas import FootprintFilter, RunRequest
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
@@ -210,6 +210,65 @@ class ProductResult:
         )
 
 
+@strawberry.type(description="An input whose content hash differs between a run's manifest and the data now.")
+class ChangedInput:
+    input: str = strawberry.field(description="Its place in the run's manifest, e.g. interval_data.meters.<id>.")
+    label: str = strawberry.field(description="What it is, e.g. 'interval data of meter MAIN'.")
+    recorded: JSON | None = strawberry.field(description="Its hash (or value) in the run's manifest; null if new.")
+    now: JSON | None = strawberry.field(description="Its hash (or value) from the data stored now; null if gone.")
+
+
+@strawberry.type(
+    description="A succeeded run computed again from the data stored now, by its organisation or a "
+    "verifier through a footprint grant."
+)
+class RunReproduction(relay.Node):
+    id: relay.NodeID[str]
+    run_id: relay.GlobalID = strawberry.field(description="The run.")
+    requested_by: str = strawberry.field(description="Who asked: a user's e-mail or a client's name.")
+    requested_by_organization_id: relay.GlobalID = strawberry.field(
+        description="Their organisation: this one, or a verifier's through its footprint grant."
+    )
+    recorded_inputs_digest: str = strawberry.field(description="The run's inputs digest.")
+    recorded_output_digest: str = strawberry.field(description="The run's output digest.")
+    inputs_digest: str | None = strawberry.field(
+        description="The inputs digest of the data now (null if the inputs could not be loaded)."
+    )
+    output_digest: str | None = strawberry.field(description="The output digest computed now.")
+    inputs_match: bool = strawberry.field(description="The data behind the run is unchanged.")
+    output_matches: bool = strawberry.field(description="The output hash is the one recorded.")
+    changed_inputs: list[ChangedInput] = strawberry.field(description="Each input that changed since the run.")
+    methodology_version: str = strawberry.field(description="The run's methodology version.")
+    error_code: str | None = strawberry.field(description="Why the inputs could not be loaded now (e.g. NO_DATA).")
+    error_message: str | None = strawberry.field(description="The cause, naming the data.")
+    duration_s: float = strawberry.field(description="How long loading and computing took [s].")
+    created_at: datetime = strawberry.field(description="When.")
+
+    @classmethod
+    def of(cls, row: models.RunReproduction) -> RunReproduction:
+        return cls(
+            id=str(row.id),
+            run_id=gid("CalculationRun", row.run_id),
+            requested_by=row.requested_by,
+            requested_by_organization_id=gid("Organization", row.requested_by_tenant_id),
+            recorded_inputs_digest=row.recorded_inputs_digest,
+            recorded_output_digest=row.recorded_output_digest,
+            inputs_digest=row.inputs_digest,
+            output_digest=row.output_digest,
+            inputs_match=row.inputs_match,
+            output_matches=row.output_matches,
+            changed_inputs=[
+                ChangedInput(input=c["input"], label=c.get("label", c["input"]), recorded=c["recorded"], now=c["now"])
+                for c in row.changed_inputs
+            ],
+            methodology_version=row.methodology_version,
+            error_code=row.error_code,
+            error_message=row.error_message,
+            duration_s=row.duration_s,
+            created_at=row.created_at,
+        )
+
+
 @strawberry.type(description="A calculation of one installation over whole local days.")
 class CalculationRun(relay.Node):
     id: relay.NodeID[str]
@@ -235,11 +294,22 @@ class CalculationRun(relay.Node):
     created_at: datetime = strawberry.field(description="When.")
     started_at: datetime | None = strawberry.field(description="When a worker began it.")
     finished_at: datetime | None = strawberry.field(description="When it ended.")
+    # set when read through another organisation's footprint grant: nested reads go through it too
+    grantor_id: strawberry.Private[uuid.UUID | None] = None
 
     @strawberry.field(description="The validation report: each check pass, warn or fail with its numbers.")
     async def validation_report(self, info: strawberry.Info[Context, None]) -> list[ValidationCheck]:
-        rows = await info.context.loader("checks_by_run_id", checks_by_run_id).load(uuid.UUID(self.id))
-        return [ValidationCheck.of(r) for r in rows]
+        grantor = self.grantor_id
+        loader = info.context.loader(f"checks_by_run_id@{grantor or 'own'}", lambda ctx: checks_by_run_id(ctx, grantor))
+        return [ValidationCheck.of(r) for r in await loader.load(uuid.UUID(self.id))]
+
+    @strawberry.field(description="Its re-computations from the data stored since, newest first.")
+    async def reproductions(self, info: strawberry.Info[Context, None]) -> list[RunReproduction]:
+        grantor = self.grantor_id
+        loader = info.context.loader(
+            f"reproductions_by_run_id@{grantor or 'own'}", lambda ctx: reproductions_by_run_id(ctx, grantor)
+        )
+        return [RunReproduction.of(r) for r in await loader.load(uuid.UUID(self.id))]
 
     @strawberry.field(description="What each batch received, by start (empty unless the run succeeded).")
     async def batch_results(
@@ -248,24 +318,50 @@ class CalculationRun(relay.Node):
         limit = page_size(first)
         cursor = decode_cursor(after)
         position = (datetime.fromisoformat(cursor[0]), cursor[1]) if cursor else None
-        rows = await info.context.in_tenant(
-            lambda db, p: service.batch_results(db, p, uuid.UUID(self.id), after=position, limit=limit + 1)
-        )
+        run_id = uuid.UUID(self.id)
+        if self.grantor_id is not None:
+            rows = await shared.read_run_rows(
+                info.context.services,
+                info.context.require_principal(),
+                self.grantor_id,
+                "calculation_run.batch_results",
+                lambda db: service.batch_results_of_allowed_run(db, run_id, after=position, limit=limit + 1),
+            )
+        else:
+            rows = await info.context.in_tenant(
+                lambda db, p: service.batch_results(db, p, run_id, after=position, limit=limit + 1)
+            )
         return to_connection(
             Page(rows, limit, cursor is not None), BatchResult.of, lambda r: [r.started_at.isoformat(), r.batch_number]
         )
 
     @strawberry.field(description="Each product's result (empty unless the run succeeded).")
     async def product_results(self, info: strawberry.Info[Context, None]) -> list[ProductResult]:
+        run_id = uuid.UUID(self.id)
+        if self.grantor_id is not None:
+
+            async def shared_rows(db: AsyncSession) -> list[ProductResult]:
+                run, rows = await service.product_results_of_allowed_run(db, run_id)
+                return [ProductResult.of(r, run) for r in rows]
+
+            return await shared.read_run_rows(
+                info.context.services,
+                info.context.require_principal(),
+                self.grantor_id,
+                "calculation_run.product_results",
+                shared_rows,
+            )
+
         async def action(db: AsyncSession, principal: Principal) -> list[ProductResult]:
-            run = await service.get_run(db, principal, uuid.UUID(self.id))
+            run = await service.get_run(db, principal, run_id)
             return [ProductResult.of(r, run) for r in await service.product_results(db, principal, run.id)]
 
         return await info.context.in_tenant(action)
 
     @classmethod
-    def of(cls, row: models.CalculationRun) -> CalculationRun:
+    def of(cls, row: models.CalculationRun, grantor_id: uuid.UUID | None = None) -> CalculationRun:
         return cls(
+            grantor_id=grantor_id,
             id=str(row.id),
             installation_id=gid("Installation", row.installation_id),
             period_start=row.period_start,
@@ -423,6 +519,12 @@ class CalculationRunPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was started or changed.")
 
 
+@strawberry.type(description="The re-computation, or why there is none.")
+class RunReproductionPayload:
+    reproduction: RunReproduction | None = strawberry.field(description="What the re-computation found.")
+    errors: list[UserError] = strawberry.field(description="Why the run could not be re-computed.")
+
+
 def _densities(value: object) -> dict[str, float]:
     if value is None:
         return {}
@@ -543,6 +645,19 @@ class CalculationQuery:
         return CalculationRun.of(
             await info.context.in_tenant(lambda db, p: service.get_run(db, p, node_uuid(id, "CalculationRun")))
         )
+
+    @strawberry.field(
+        description="One of another organisation's calculation runs (manifest, digests, validation report, "
+        "results, re-computations), through your footprint grant: its installation and period must lie inside it."
+    )
+    async def shared_calculation_run(
+        self, info: strawberry.Info[Context, None], grantor_id: NodeRef, id: NodeRef
+    ) -> CalculationRun:
+        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        row, _ = await shared.read_run(
+            info.context.services, info.context.require_principal(), grantor, node_uuid(id, "CalculationRun")
+        )
+        return CalculationRun.of(row, grantor)
 
     @strawberry.field(description="Calculation runs, newest first; of one installation if given.")
     async def calculation_runs(
@@ -836,6 +951,37 @@ class CalculationMutation:
         return await mutations.in_tenant(
             info, action, lambda e: CalculationRunPayload(run=None, created=False, errors=e)
         )
+
+    @strawberry.mutation(
+        description="Re-compute one of your succeeded runs from the data stored now: whether its inputs and output "
+        "still give the recorded digests, and which inputs changed."
+    )
+    async def reproduce_calculation_run(
+        self, info: strawberry.Info[Context, None], id: NodeRef
+    ) -> RunReproductionPayload:
+        async def action(db: AsyncSession, principal: Principal) -> RunReproductionPayload:
+            found = await service.reproduce_run(info.context.services, db, principal, node_uuid(id, "CalculationRun"))
+            return RunReproductionPayload(reproduction=RunReproduction.of(found), errors=[])
+
+        return await mutations.in_tenant(info, action, lambda e: RunReproductionPayload(reproduction=None, errors=e))
+
+    @strawberry.mutation(
+        description="Re-compute another organisation's succeeded run through your footprint grant (a verifier): "
+        "the record is kept beside the run, in that organisation's audit trail too."
+    )
+    async def reproduce_shared_calculation_run(
+        self, info: strawberry.Info[Context, None], grantor_id: NodeRef, id: NodeRef
+    ) -> RunReproductionPayload:
+        async def body() -> RunReproductionPayload:
+            found = await shared.reproduce_run(
+                info.context.services,
+                info.context.require_principal(),
+                node_uuid(grantor_id, "Organization", field="grantorId"),
+                node_uuid(id, "CalculationRun"),
+            )
+            return RunReproductionPayload(reproduction=RunReproduction.of(found), errors=[])
+
+        return await mutations.run(body, lambda e: RunReproductionPayload(reproduction=None, errors=e))
 
     @strawberry.mutation(
         description="Cancel a run: a queued one at once, a running one at its next stage; "

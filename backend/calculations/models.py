@@ -276,3 +276,34 @@ CREATE TRIGGER footprint_versions_immutable BEFORE UPDATE OR DELETE ON footprint
 """.strip()
 
 event.listen(FootprintVersion.__table__, "after_create", DDL(IMMUTABLE_FOOTPRINTS_DDL))
+
+
+class RunReproduction(TenantBase):
+    """One re-computation of a succeeded run from the data stored now, by the exporter or a verifier.
+
+    The inputs are loaded again as the run loaded them and the engine runs again: the record says whether
+    the inputs and the output still give the run's digests and, when they do not, which inputs changed
+    (each named by its place in the manifest, with the digest recorded then and the one found now).
+    """
+
+    __tablename__ = "run_reproductions"
+    __table_args__ = (Index("ix_run_reproductions_run_id_created_at", "run_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calculation_runs.id", ondelete="CASCADE"))
+    # who asked: a user or client of this organisation, or of another one through its grant
+    requested_by: Mapped[str] = mapped_column(String(320))
+    requested_by_tenant_id: Mapped[uuid.UUID]
+    recorded_inputs_digest: Mapped[str] = mapped_column(String(64))
+    recorded_output_digest: Mapped[str] = mapped_column(String(64))
+    # null when the inputs could not be loaded any more (error_code says why)
+    inputs_digest: Mapped[str | None] = mapped_column(String(64))
+    output_digest: Mapped[str | None] = mapped_column(String(64))
+    inputs_match: Mapped[bool]
+    output_matches: Mapped[bool]
+    changed_inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    methodology_version: Mapped[str] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    duration_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,10 +18,12 @@ from backend.calculations.models import (
     RunBatchResult,
     RunLineSeries,
     RunProductResult,
+    RunReproduction,
     RunValidationCheck,
 )
 from backend.calculations.schemas import FootprintFilter
 from backend.db import driver_connection, tenant_scope_of
+from backend.metering.models import Meter
 from backend.production.models import Product
 from backend.references import ReadLimit
 
@@ -366,3 +368,18 @@ async def line_totals(db: AsyncSession, run_id: uuid.UUID, product_id: uuid.UUID
         .group_by(RunBatchResult.line_id)
     )
     return list(rows.all())
+
+
+async def meter_codes(db: AsyncSession, meter_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = (await db.execute(select(Meter.id, Meter.code).where(Meter.id.in_(list(meter_ids))))).all()
+    return {meter_id: code for meter_id, code in rows}
+
+
+async def reproductions(db: AsyncSession, run_ids: Sequence[uuid.UUID]) -> list[RunReproduction]:
+    """The runs' re-computations, newest first."""
+    statement = (
+        select(RunReproduction)
+        .where(RunReproduction.run_id.in_(list(run_ids)))
+        .order_by(RunReproduction.created_at.desc(), RunReproduction.id)
+    )
+    return list((await db.execute(statement)).scalars())

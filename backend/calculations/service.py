@@ -53,9 +53,11 @@ from backend.calculations.models import (
     RunBatchResult,
     RunLineSeries,
     RunProductResult,
+    RunReproduction,
     RunStatus,
     RunValidationCheck,
 )
+from backend.calculations.reproduction import reproduce
 from backend.calculations.schemas import FootprintFilter, RunRequest
 from backend.calculations.series import HourPoint, line_hourly_series, unpack_hours
 from backend.calculations.validation import Check, validation_report
@@ -743,6 +745,23 @@ async def batch_results(
     return await repository.batch_results(db, run.id, after=after, limit=min(limit, MAX_LISTED + 1))
 
 
+async def batch_results_of_allowed_run(
+    db: AsyncSession, run_id: uuid.UUID, *, after: tuple[datetime, str] | None, limit: int
+) -> list[RunBatchResult]:
+    """A run's batch results, for a reader a grant's read of that run has already allowed."""
+    return await repository.batch_results(db, run_id, after=after, limit=limit)
+
+
+async def product_results_of_allowed_run(
+    db: AsyncSession, run_id: uuid.UUID
+) -> tuple[CalculationRun, list[RunProductResult]]:
+    """A run and its product results, for a reader a grant's read of that run has already allowed."""
+    run = await repository.run(db, run_id)
+    if run is None:
+        raise CalculationRunNotFound("no such calculation run", field="id")
+    return run, await repository.product_results(db, run_id)
+
+
 async def product_results(db: AsyncSession, principal: Principal, run_id: uuid.UUID) -> list[RunProductResult]:
     run = await get_run(db, principal, run_id)
     return await repository.product_results(db, run.id)
@@ -936,6 +955,48 @@ async def export_bundle(
         details={"inputs_digest": run.inputs_digest, "bundle_sha256": hashlib.sha256(data).hexdigest()},
     )
     return run, data
+
+
+# --- re-computation --------------------------------------------------------------------------------------
+
+
+async def reproduce_checked(
+    services: Services, db: AsyncSession, actor: Principal, run: CalculationRun
+) -> RunReproduction:
+    """Re-compute a succeeded run the caller may see (checked by the caller) and record it (audited)."""
+    if run.status != RunStatus.SUCCEEDED:
+        raise RunNotFinished(f"the run is {run.status.value}: it has no results to reproduce", field="id")
+    installation = await db.get(Installation, run.installation_id)
+    assert installation is not None
+    reproduction = await reproduce(services, db, actor, run, installation)
+    await record(
+        db,
+        actor,
+        "calculation_run.reproduced",
+        "calculation_run",
+        run.id,
+        details={
+            "reproduction_id": str(reproduction.id),
+            "inputs_match": reproduction.inputs_match,
+            "output_matches": reproduction.output_matches,
+            "output_digest": reproduction.output_digest,
+            "changed_inputs": [c["input"] for c in reproduction.changed_inputs],
+            "error_code": reproduction.error_code,
+        },
+    )
+    return reproduction
+
+
+async def reproduce_run(
+    services: Services, db: AsyncSession, principal: Principal, run_id: uuid.UUID
+) -> RunReproduction:
+    """Re-compute one of the organisation's succeeded runs from the data stored now."""
+    return await reproduce_checked(services, db, principal, await get_run(db, principal, run_id))
+
+
+async def reproductions_of_runs(db: AsyncSession, run_ids: list[uuid.UUID]) -> list[RunReproduction]:
+    """The runs' re-computations, newest first (the caller has checked it may see the runs)."""
+    return await repository.reproductions(db, run_ids)
 
 
 # --- what powered a line, and how a footprint came about -------------------------------------------------

@@ -8,13 +8,15 @@ audit trail (``backend.sharing.access``); a refusal names the limit.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from backend.calculations import service
-from backend.calculations.models import FootprintVersion
+from backend.calculations import repository, service
+from backend.calculations.errors import CalculationRunNotFound
+from backend.calculations.models import CalculationRun, FootprintVersion, RunReproduction
 from backend.calculations.schemas import FootprintFilter
 from backend.identity.principal import Principal
 from backend.services import Services
-from backend.sharing.access import granted_read, within
+from backend.sharing.access import GrantedRead, granted_listing, granted_read, within
 from backend.sharing.models import ResourceKind
 
 # (grantor id, resource kind) a result was read through
@@ -47,3 +49,45 @@ async def read_footprint(
             within(installation_ids=[version.installation_id], period=(version.period_start, version.period_end))
         )
     return version, read.shared_from
+
+
+async def _run_within_grant(read: GrantedRead, run_id: uuid.UUID) -> CalculationRun:
+    run = await repository.run(read.db, run_id)
+    if run is None:
+        raise CalculationRunNotFound("no such calculation run", field="id")
+    await read.allow(within(installation_ids=[run.installation_id], period=(run.period_start, run.period_end)))
+    return run
+
+
+async def read_run(
+    services: Services, actor: Principal, grantor_id: uuid.UUID, run_id: uuid.UUID
+) -> tuple[CalculationRun, SharedFrom]:
+    """One of the grantor's calculation runs (its manifest, digests, summary), if its installation and
+    period lie inside a footprint grant: a verifier checks how footprints came about."""
+    async with granted_read(
+        services, actor, grantor_id, ResourceKind.FOOTPRINT, what="calculation_run", entity_id=run_id
+    ) as read:
+        run = await _run_within_grant(read, run_id)
+    return run, read.shared_from
+
+
+async def read_run_rows(services: Services, actor: Principal, grantor_id: uuid.UUID, what: str, fetch: Any) -> Any:
+    """Rows keyed by a run that ``read_run`` allowed (its batch or product results): a listing under the
+    same grants, recorded as used."""
+    async with granted_listing(services, actor, grantor_id, ResourceKind.FOOTPRINT, what=what) as db:
+        return await fetch(db)
+
+
+async def reproduce_run(
+    services: Services, actor: Principal, grantor_id: uuid.UUID, run_id: uuid.UUID
+) -> RunReproduction:
+    """Re-compute one of the grantor's runs inside a footprint grant from the data it stores now.
+
+    The record is kept in the grantor's tenant, beside the run, so the exporter sees what its verifier
+    found; both the grant's use and the re-computation are in the grantor's audit trail.
+    """
+    async with granted_read(
+        services, actor, grantor_id, ResourceKind.FOOTPRINT, what="calculation_run.reproduce", entity_id=run_id
+    ) as read:
+        run = await _run_within_grant(read, run_id)
+        return await service.reproduce_checked(services, read.db, actor, run)
