@@ -14,11 +14,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import record_in_platform_transaction
-from backend.db import tenant_within_platform, utcnow
+from backend.db import TenantScope, utcnow
 from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.exchange import repository
 from backend.exchange.directory import is_cn_prefix
@@ -34,7 +33,7 @@ from backend.exchange.errors import (
 )
 from backend.identity.models import MembershipRole
 from backend.identity.principal import Principal
-from backend.production.models import Product
+from backend.services import Services
 from backend.sharing.grants import NewGrant, create_grant, revoke_grant
 from backend.sharing.models import Grant, ResourceKind, Subscription, SubscriptionStatus
 from backend.tenants.models import Tenant, TenantKind
@@ -198,8 +197,42 @@ class ShareData:
     purpose: str = ""
 
 
-async def share_footprints(db: AsyncSession, principal: Principal, *, grantor: Tenant, data: ShareData) -> Grant:
-    """Share published footprints with a connected customer, narrowed as ``data`` says (exporter admins)."""
+async def existing_products(services: Services, grantor: TenantScope, product_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of the ids name products of the grantor (read in its own schema, before the platform change)."""
+    if not product_ids or len(product_ids) > MAX_PRODUCTS:
+        return set()
+    async with services.db.tenant(grantor) as tenant_db:
+        return await repository.existing_products(tenant_db, product_ids)
+
+
+async def share(services: Services, principal: Principal, data: ShareData) -> Grant:
+    """``share_footprints`` in one platform unit of work, for the caller's own organisation."""
+    grantor_id = principal.require_tenant()
+    known = await existing_products(services, (await services.tenants.get(grantor_id)).scope, data.product_ids)
+    async with services.db.platform() as db:
+        grantor = await _tenant(db, grantor_id)
+        return await share_footprints(db, principal, grantor=grantor, data=data, known_products=known)
+
+
+async def narrow(services: Services, principal: Principal, share_id: uuid.UUID, limits: ShareLimits) -> Grant:
+    """``narrow_share`` in one platform unit of work, for the caller's own organisation."""
+    grantor_id = principal.require_tenant()
+    known = await existing_products(services, (await services.tenants.get(grantor_id)).scope, limits.product_ids)
+    async with services.db.platform() as db:
+        grantor = await _tenant(db, grantor_id)
+        return await narrow_share(
+            db, principal, grantor=grantor, share_id=share_id, limits=limits, known_products=known
+        )
+
+
+async def share_footprints(
+    db: AsyncSession, principal: Principal, *, grantor: Tenant, data: ShareData, known_products: set[uuid.UUID]
+) -> Grant:
+    """Share published footprints with a connected customer, narrowed as ``data`` says (exporter admins).
+
+    ``known_products``: which of ``data.product_ids`` are the grantor's (``existing_products``); a
+    platform transaction cannot read a tenant's products.
+    """
     me = _require_admin(principal)
     if me != grantor.id:
         raise PermissionDenied("an organisation shares only its own footprints")
@@ -211,13 +244,11 @@ async def share_footprints(db: AsyncSession, principal: Principal, *, grantor: T
     errors: list[FieldError] = []
     if len(data.product_ids) > MAX_PRODUCTS:
         errors.append(FieldError(f"at most {MAX_PRODUCTS} products", field="productIds"))
-    elif data.product_ids:
-        async with tenant_within_platform(db, grantor.scope()) as tenant_db:
-            found = set((await tenant_db.execute(select(Product.id).where(Product.id.in_(data.product_ids)))).scalars())
+    else:
         errors += [
             FieldError("no such product of yours", field=f"productIds.{i}")
             for i, product_id in enumerate(data.product_ids)
-            if product_id not in found
+            if product_id not in known_products
         ]
     if len(data.cn_codes) > MAX_CN_CODES:
         errors.append(FieldError(f"at most {MAX_CN_CODES} CN codes", field="cnCodes"))
@@ -280,7 +311,13 @@ async def revoke_share(db: AsyncSession, principal: Principal, *, grantor: Tenan
 
 
 async def narrow_share(
-    db: AsyncSession, principal: Principal, *, grantor: Tenant, share_id: uuid.UUID, limits: ShareLimits
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    grantor: Tenant,
+    share_id: uuid.UUID,
+    limits: ShareLimits,
+    known_products: set[uuid.UUID],
 ) -> Grant:
     """Replace a share by one narrowed as ``data`` says, for the same customer, in one transaction."""
     _require_admin(principal)
@@ -295,6 +332,7 @@ async def narrow_share(
         principal,
         grantor=grantor,
         data=ShareData(old.grantee_tenant_id, client_id, **dataclasses.asdict(limits)),
+        known_products=known_products,
     )
     await revoke_grant(db, principal, grantor=grantor, grant_id=old.id)
     return new

@@ -330,6 +330,11 @@ async def _share_out(session: AsyncSession, row: GrantModel) -> FootprintShare:
     return FootprintShare.of(row, await _tenants(session, {row.grantee_tenant_id}))
 
 
+async def _share_payload(info: strawberry.Info[Context, None], row: GrantModel) -> FootprintSharePayload:
+    async with info.context.services.db.platform_session() as session:
+        return FootprintSharePayload(share=await _share_out(session, row), errors=[])
+
+
 async def _own_tenant(session: AsyncSession, principal: Principal) -> TenantModel:
     row = await session.get(TenantModel, principal.require_tenant())
     assert row is not None
@@ -537,18 +542,21 @@ class ExchangeMutation:
     async def share_footprints(
         self, info: strawberry.Info[Context, None], input: ShareFootprintsInput
     ) -> FootprintSharePayload:
-        async def action(db: AsyncSession, principal: Principal) -> FootprintSharePayload:
-            data = input.to_data()
-            row = await connections.share_footprints(db, principal, grantor=await _own_tenant(db, principal), data=data)
-            return FootprintSharePayload(share=await _share_out(db, row), errors=[])
+        principal = info.context.require_principal()
 
-        return await mutations.in_platform(info, action, lambda e: FootprintSharePayload(share=None, errors=e))
+        async def body() -> FootprintSharePayload:
+            row = await connections.share(info.context.services, principal, input.to_data())
+            return await _share_payload(info, row)
+
+        return await mutations.run(body, lambda e: FootprintSharePayload(share=None, errors=e))
 
     @strawberry.mutation(description="Replace a share by a narrower one; the customer's next request sees only that.")
     async def narrow_footprint_share(
         self, info: strawberry.Info[Context, None], input: NarrowFootprintShareInput
     ) -> FootprintSharePayload:
-        async def action(db: AsyncSession, principal: Principal) -> FootprintSharePayload:
+        principal = info.context.require_principal()
+
+        async def body() -> FootprintSharePayload:
             share_id = node_uuid(input.id, "FootprintShare")
             limits = connections.ShareLimits(
                 product_ids=_uuids(input.product_ids, "Product", "productIds"),
@@ -559,12 +567,10 @@ class ExchangeMutation:
                 expires_at=input.expires_at,
                 purpose=input.purpose,
             )
-            row = await connections.narrow_share(
-                db, principal, grantor=await _own_tenant(db, principal), share_id=share_id, limits=limits
-            )
-            return FootprintSharePayload(share=await _share_out(db, row), errors=[])
+            row = await connections.narrow(info.context.services, principal, share_id, limits)
+            return await _share_payload(info, row)
 
-        return await mutations.in_platform(info, action, lambda e: FootprintSharePayload(share=None, errors=e))
+        return await mutations.run(body, lambda e: FootprintSharePayload(share=None, errors=e))
 
     @strawberry.mutation(description="Revoke a share: the customer's next request sees none of it (admins).")
     async def revoke_footprint_share(

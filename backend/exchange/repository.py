@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.exchange.models import PublicationStatus, PublishedFootprint
 from backend.identity.models import OAuthClient
 from backend.metering.models import Meter
+from backend.production.models import Product
 from backend.references import ReadLimit
 from backend.sharing.models import DirectoryEntry, Grant, ResourceKind, Subscription, SubscriptionStatus
 from backend.tenants.models import Tenant, TenantStatus
@@ -187,9 +188,9 @@ async def search_directory(
     if sector:
         query = query.where(DirectoryEntry.sectors.any(sector))
     if cn_prefix:
-        # any listed CN code that starts with the prefix
-        unnested = func.unnest(DirectoryEntry.cn_codes).table_valued("code")
-        query = query.where(select(1).select_from(unnested).where(unnested.c.code.startswith(cn_prefix)).exists())
+        # any listed CN code that starts with the prefix (digits only, checked by the service)
+        listed = func.array_to_string(DirectoryEntry.cn_codes, " ")
+        query = query.where(listed.regexp_match(f"(^| ){cn_prefix}"))
     if after is not None:
         query = query.where(
             or_(
@@ -265,3 +266,8 @@ async def active_connection_ids(db: AsyncSession, subscriber_id: uuid.UUID) -> s
 async def client_id_of(db: AsyncSession, client_pk: uuid.UUID) -> str | None:
     """The public client_id of a machine client."""
     return await db.scalar(select(OAuthClient.client_id).where(OAuthClient.id == client_pk))
+
+
+async def existing_products(db: AsyncSession, product_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await db.execute(select(Product.id).where(Product.id.in_(list(product_ids))))
+    return set(rows.scalars())

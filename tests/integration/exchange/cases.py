@@ -37,6 +37,7 @@ async def exchange_world(services: Any, b: Any, footprint_b: Any) -> dict[str, A
             b.principal,
             grantor=b.tenant,
             data=connections.ShareData(customer_id=d.id, expires_at=datetime.now(UTC) + timedelta(days=1)),
+            known_products=set(),
         )
     return {
         "d": d,
