@@ -44,9 +44,7 @@ class Grant(PlatformBase):
     product_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(UUID(as_uuid=True)), default=list, server_default=text("'{}'::uuid[]")
     )
-    cn_codes: Mapped[list[str]] = mapped_column(
-        ARRAY(String(8)), default=list, server_default=text("'{}'::varchar[]")
-    )
+    cn_codes: Mapped[list[str]] = mapped_column(ARRAY(String(8)), default=list, server_default=text("'{}'::varchar[]"))
     # a share made under a connection ends with it
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("subscriptions.id", ondelete="SET NULL"), index=True

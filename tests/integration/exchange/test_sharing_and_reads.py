@@ -46,7 +46,7 @@ async def uses(services, owner) -> list[tuple[str, str]]:
     async with services.db.tenant(owner.tenant.scope()) as db:
         rows = await db.execute(
             select(AuditEntry.entity_type, AuditEntry.entity_id)
-            .where(AuditEntry.action == "grant.used")
+            .where(AuditEntry.action == "grant.used", AuditEntry.entity_type.like("published_footprint%"))
             .order_by(AuditEntry.seq)
         )
         return [(r[0], r[1]) for r in rows]
@@ -73,8 +73,14 @@ async def test_a_share_shows_what_it_names_and_narrowing_or_revoking_it_stops_ac
     assert one["status"] == "ACTIVE" and one["supplierId"] == gid("Organization", exporter.owner.id)
     refused = await read_one(buyer, bar)
     assert code_of(refused) == "GRANT_PRODUCT_EXCLUDES"
-    # filters: supplier, product, CN code, status
+    # the same grant shows the footprint versions behind them no wider
     supplier = gid("Organization", exporter.owner.id)
+    versions = await buyer.gql(operation("SharedProductFootprints"), {"grantorId": supplier})
+    assert [v["productCode"] for v in versions["data"]["sharedProductFootprints"]] == ["PRF-2990"]
+    bar_version = gid("FootprintVersion", bar["document"]["footprintVersionId"])
+    other = await buyer.gql(operation("SharedFootprintVersion"), {"grantorId": supplier, "id": bar_version})
+    assert code_of(other) == "GRANT_PRODUCT_EXCLUDES"
+    # filters: supplier, product, CN code, status
     assert await received(buyer, supplierId=supplier, cnCode="7604", status="ACTIVE") == ["PRF-2990"]
     assert await received(buyer, supplierId=gid("Organization", uuid.uuid4())) == []
     assert await received(buyer, productId=gid("Product", exporter.plants["BAR-2100"].product_id)) == []
@@ -215,7 +221,21 @@ async def test_nobody_else_sees_anything_and_an_importer_cannot_publish_or_share
                    "periodEnd": "2026-11-01T00:00:00Z"}},
     )  # fmt: skip
     assert (code_of(body), field_of(body)) == ("INVALID", "periodEnd")
-    assert len((await exporter.session.gql(operation("FootprintShares"), {}))["data"]["footprintShares"]) == 1
+    # a narrowing with a bad limit changes nothing: the share stays as it was
+    body = await exporter.session.gql(
+        operation("NarrowFootprintShare"), {"input": {"id": given["id"], "cnCodes": ["76-4"]}}
+    )
+    assert (code_of(body), field_of(body)) == ("INVALID", "cnCodes.0")
+    (kept,) = (await exporter.session.gql(operation("FootprintShares"), {}))["data"]["footprintShares"]
+    assert kept["id"] == given["id"] and kept["revokedAt"] is None
+    assert await received(buyer) == ["PRF-2990"]
+    # bad read arguments name their field
+    body = await buyer.gql(operation("ReceivedFootprints"), {"cnCode": "7604x"})
+    assert "cnCode" in body["errors"][0]["extensions"]["fields"]
+    body = await buyer.gql(operation("ReceivedFootprints"), {"supplierId": "nope"})
+    assert "supplierId" in body["errors"][0]["extensions"]["fields"]
+    body = await buyer.gql(operation("ReceivedFootprint"), {"id": gid("Product", uuid.uuid4())})
+    assert "id" in body["errors"][0]["extensions"]["fields"]
     # when: the importer ends the connection, its shares are revoked at once
     await buyer.gql(operation("EndConnection"), {"input": {"id": connection_id}})
     assert await received(buyer) == []
