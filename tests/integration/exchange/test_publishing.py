@@ -29,7 +29,7 @@ from tests.factories.exchange import (
     run_calculation,
     versions_of,
 )
-from tests.factories.tenants import add_person, login, make_tenant
+from tests.factories.tenants import Bearer, add_person, client_token, login, make_client, make_tenant
 from tests.operations import operation
 
 
@@ -262,3 +262,14 @@ async def test_published_footprints_filter_by_product_cn_code_period_and_status(
     assert body["data"]["publishedFootprint"]["contentHash"] == one["contentHash"]
     missing = await session.gql(operation("PublishedFootprint"), {"id": gid("PublishedFootprint", uuid.uuid4())})
     assert code_of(missing) == "PUBLISHED_FOOTPRINT_NOT_FOUND"
+
+
+async def test_a_client_bound_to_one_installation_sees_only_its_publications(services, http):
+    exporter = await exporter_with_publications(services, http, {"PRF-2990": "7604 29 90", "BAR-2100": "7604 21 00"})
+    bound = exporter.plants["PRF-2990"].plant.installation_id
+    client_id, secret = await make_client(services, exporter.owner, ["footprints:read"], installation_id=bound)
+    client = Bearer(http, await client_token(http, client_id, secret))
+    body = await client.gql(operation("PublishedFootprints"), {})
+    assert [n["productCode"] for n in body["data"]["publishedFootprints"]["nodes"]] == ["PRF-2990"]
+    other = await client.gql(operation("PublishedFootprint"), {"id": exporter.publications["BAR-2100"]["id"]})
+    assert code_of(other) == "PUBLISHED_FOOTPRINT_NOT_FOUND"
