@@ -6,6 +6,7 @@ from backend.calculations import models as calculation_models
 from backend.certificates import models as certificate_models
 from backend.developers import models as developer_models
 from backend.evidence import models as evidence_models
+from backend.exchange import models as exchange_models
 from backend.factors import models as factor_models
 from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
@@ -24,6 +25,7 @@ __all__ = [
     "certificate_models",
     "developer_models",
     "evidence_models",
+    "exchange_models",
     "factor_models",
     "identity_models",
     "ingest_models",

@@ -220,9 +220,17 @@ class ReadLimit:
     installation_ids: frozenset[uuid.UUID] | None = None
     start: datetime | None = None
     end: datetime | None = None
+    # footprint shares only: some products (None: all) and CN code prefixes (None: all)
+    product_ids: frozenset[uuid.UUID] | None = None
+    cn_prefixes: tuple[str, ...] | None = None
 
     def allows_installation(self, installation_id: uuid.UUID | None) -> bool:
         return self.installation_ids is None or installation_id in self.installation_ids
+
+    def allows_product(self, product_id: uuid.UUID, cn_code: str) -> bool:
+        return (self.product_ids is None or product_id in self.product_ids) and (
+            self.cn_prefixes is None or any(cn_code.startswith(p) for p in self.cn_prefixes)
+        )
 
     def allows_period(self, start: datetime, end: datetime) -> bool:
         return (self.start is None or start >= self.start) and (self.end is None or end <= self.end)

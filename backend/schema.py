@@ -18,6 +18,7 @@ from backend.calculations.gql import CalculationMutation, CalculationQuery
 from backend.certificates.gql import CertificatesMutation, CertificatesQuery
 from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
+from backend.exchange.gql import ExchangeMutation, ExchangeQuery
 from backend.factors.gql import FactorMutation, FactorQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestMutation, IngestQuery
@@ -54,6 +55,7 @@ Query = merge_types(
         ProvisionalQuery,
         ShipmentQuery,
         CalculationQuery,
+        ExchangeQuery,
     ),
 )
 Mutation = merge_types(
@@ -72,6 +74,7 @@ Mutation = merge_types(
         ProductionMutation,
         ShipmentMutation,
         CalculationMutation,
+        ExchangeMutation,
     ),
 )
 

@@ -236,6 +236,14 @@ def _within_limits(limits: Sequence[ReadLimit]) -> ColumnElement[bool]:
             conditions.append(FootprintVersion.period_start >= limit.start)
         if limit.end is not None:
             conditions.append(FootprintVersion.period_end <= limit.end)
+        if limit.product_ids is not None:
+            conditions.append(FootprintVersion.product_id.in_(list(limit.product_ids)))
+        if limit.cn_prefixes is not None:
+            conditions.append(
+                FootprintVersion.product_id.in_(
+                    select(Product.id).where(or_(*(Product.cn_code.startswith(p) for p in limit.cn_prefixes)))
+                )
+            )
         parts.append(and_(*conditions) if conditions else true())
     return or_(*parts) if parts else false()
 
@@ -279,6 +287,10 @@ async def footprints(
         )
     query = query.order_by(FootprintVersion.created_at.desc(), FootprintVersion.id.desc()).limit(limit)
     return list((await db.execute(query)).scalars())
+
+
+async def cn_code(db: AsyncSession, product_id: uuid.UUID) -> str:
+    return str(await db.scalar(select(Product.cn_code).where(Product.id == product_id)))
 
 
 async def footprint(db: AsyncSession, version_id: uuid.UUID) -> FootprintVersion | None:

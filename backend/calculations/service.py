@@ -801,6 +801,11 @@ async def get_footprint(db: AsyncSession, principal: Principal, version_id: uuid
     return version
 
 
+async def cn_code_of(db: AsyncSession, product_id: uuid.UUID) -> str:
+    """The CN code of a product a footprint version names (kept: RESTRICT)."""
+    return await repository.cn_code(db, product_id)
+
+
 async def lineage(db: AsyncSession, principal: Principal, version_id: uuid.UUID) -> list[FootprintVersion]:
     """The version's whole lineage (same product, installation and period), newest first."""
     version = await get_footprint(db, principal, version_id)

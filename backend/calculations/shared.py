@@ -45,6 +45,7 @@ async def read_footprint(
         services, actor, grantor_id, ResourceKind.FOOTPRINT, what="footprint_version", entity_id=version_id
     ) as read:
         version = await service.get_footprint(read.db, read.reader, version_id)
+        read.narrow_to_product(version.product_id, await service.cn_code_of(read.db, version.product_id))
         await read.allow(
             within(installation_ids=[version.installation_id], period=(version.period_start, version.period_end))
         )

@@ -23,6 +23,7 @@ from backend.sharing.errors import (
     GrantContractExcludes,
     GrantInstallationExcludes,
     GrantPeriodExcludes,
+    GrantProductExcludes,
     GrantScopeMissing,
 )
 from backend.sharing.grants import KIND_SCOPES, limit_of, live_grants_for, record_grant_use
@@ -83,6 +84,13 @@ class GrantedRead:
             raise GrantPeriodExcludes("your grant's period does not include this", field="period")
         await self._use(allowed[0])
         return allowed[0]
+
+    def narrow_to_product(self, product_id: uuid.UUID, cn_code: str) -> None:
+        """Keep only the grants that include this product (by id and CN code); refused naming the limit."""
+        kept = [g for g in self.grants if limit_of(g).allows_product(product_id, cn_code)]
+        if not kept:
+            raise GrantProductExcludes("your grant does not include this product", field="productId")
+        self.grants = kept
 
     async def allow_contract(self, contract_id: uuid.UUID) -> Grant:
         """The grant scoped to this contract, recorded as used; or ``GRANT_CONTRACT_EXCLUDES``."""

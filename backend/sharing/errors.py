@@ -39,3 +39,9 @@ class GrantContractExcludes(PermissionDenied):
     """A live contract-scoped grant exists, but not for this contract."""
 
     code = "GRANT_CONTRACT_EXCLUDES"
+
+
+class GrantProductExcludes(PermissionDenied):
+    """A live footprint grant exists, but it is limited to other products or CN codes."""
+
+    code = "GRANT_PRODUCT_EXCLUDES"

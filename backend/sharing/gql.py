@@ -42,6 +42,8 @@ class Grant(relay.Node):
     installation_ids: list[relay.GlobalID] = strawberry.field(
         description="Limited to these installations (empty: all)."
     )
+    product_ids: list[relay.GlobalID] = strawberry.field(description="Footprints of these products only (empty: all).")
+    cn_codes: list[str] = strawberry.field(description="Footprints of CN codes starting so only (empty: all).")
     period_start: datetime | None = strawberry.field(description="Data from this time on.")
     period_end: datetime | None = strawberry.field(description="Data before this time.")
     purpose: str = strawberry.field(description="Why access was given.")
@@ -59,6 +61,8 @@ class Grant(relay.Node):
             grantee=Organization.of(tenants[row.grantee_tenant_id]),
             resource_kinds=[ResourceKindModel(k) for k in row.resource_kinds],
             installation_ids=[gid("Installation", i) for i in row.installation_ids],
+            product_ids=[gid("Product", p) for p in row.product_ids or []],
+            cn_codes=list(row.cn_codes or []),
             period_start=row.period_start,
             period_end=row.period_end,
             purpose=row.purpose,

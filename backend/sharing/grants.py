@@ -57,6 +57,10 @@ class NewGrant:
     period_end: datetime | None = None
     purpose: str = ""
     contract_ids: list[uuid.UUID] | None = None
+    # footprint grants only (checked by the exchange, which makes them): products and CN code prefixes
+    product_ids: list[uuid.UUID] | None = None
+    cn_codes: list[str] | None = None
+    subscription_id: uuid.UUID | None = None
 
 
 async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, data: NewGrant) -> Grant:
@@ -92,6 +96,14 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
         errors.append(FieldError("a contract-scoped grant names its contracts and nothing else", field="contractIds"))
     if data.contract_ids and not contract_kinds:
         errors.append(FieldError("only contract-scoped kinds are limited to contracts", field="contractIds"))
+    if (data.product_ids or data.cn_codes) and data.resource_kinds != [ResourceKind.FOOTPRINT]:
+        # the other kinds have no product, so such a limit would not hold for them
+        errors.append(
+            FieldError(
+                "only a grant of footprints alone is limited to products or CN codes",
+                field="productIds" if data.product_ids else "cnCodes",
+            )
+        )
     lifetime = MAX_CONTRACT_LIFETIME if contract_kinds else MAX_LIFETIME
     naive = False
     for name, when in (
@@ -145,6 +157,9 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
         resource_kinds=sorted({k.value for k in data.resource_kinds}),
         installation_ids=list(data.installation_ids or []),
         contract_ids=list(data.contract_ids or []),
+        product_ids=list(data.product_ids or []),
+        cn_codes=list(data.cn_codes or []),
+        subscription_id=data.subscription_id,
         period_start=data.period_start,
         period_end=data.period_end,
         purpose=data.purpose,
@@ -166,6 +181,8 @@ async def create_grant(db: AsyncSession, actor: Principal, *, grantor: Tenant, d
             "kinds": grant.resource_kinds,
             "installations": grant.installation_ids,
             "contracts": grant.contract_ids,
+            "products": grant.product_ids,
+            "cn_codes": grant.cn_codes,
             "period": [grant.period_start, grant.period_end],
             "expires_at": grant.expires_at,
         },
@@ -223,7 +240,11 @@ async def grants_received(db: AsyncSession, actor: Principal) -> list[Grant]:
 def limit_of(grant: Grant) -> ReadLimit:
     """What one grant lets its grantee see of the kinds it names."""
     return ReadLimit(
-        frozenset(grant.installation_ids) if grant.installation_ids else None, grant.period_start, grant.period_end
+        frozenset(grant.installation_ids) if grant.installation_ids else None,
+        grant.period_start,
+        grant.period_end,
+        product_ids=frozenset(grant.product_ids) if grant.product_ids else None,
+        cn_prefixes=tuple(grant.cn_codes) if grant.cn_codes else None,
     )
 
 

@@ -40,6 +40,15 @@ class Grant(PlatformBase):
     contract_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(UUID(as_uuid=True)), default=list, server_default=text("'{}'::uuid[]")
     )
+    # footprint shares: only these products and CN codes (prefixes of 2 to 8 digits); empty: all
+    product_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), default=list, server_default=text("'{}'::uuid[]")
+    )
+    cn_codes: Mapped[list[str]] = mapped_column(ARRAY(String(8)), default=list, server_default=text("'{}'::varchar[]"))
+    # a share made under a connection ends with it
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="SET NULL"), index=True
+    )
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     access: Mapped[str] = mapped_column(String(8), default="read")
@@ -61,7 +70,10 @@ class Subscription(PlatformBase):
     """An importer's request to follow a supplier's published footprints."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("subscriber_tenant_id", "supplier_tenant_id"),)
+    __table_args__ = (
+        UniqueConstraint("subscriber_tenant_id", "supplier_tenant_id"),
+        Index("ix_subscriptions_subscriber_tenant_id", "subscriber_tenant_id", "status"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     subscriber_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

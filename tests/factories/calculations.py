@@ -85,6 +85,7 @@ async def small_plant(
     with_data: bool = True,
     with_batches: bool = True,
     product_code: str = "PRF-2990",
+    cn_code: str = "7604 29 90",
 ) -> SmallPlant:
     """Main meter and two sub-meters of line L1 (3 % unmetered by default), a profile of CN 7604 29 90
     (a code the default values list), and three batches on L1 over two local days."""
@@ -96,7 +97,7 @@ async def small_plant(
             ProductData(
                 code=product_code,
                 name="Hollow profile",
-                cn_code="7604 29 90",
+                cn_code=cn_code,
                 production_route=ProductionRoute.ALL_ROUTES,
             ),
         )

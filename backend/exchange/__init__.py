@@ -1,0 +1,1 @@
+"""The exchange: published footprints, the supplier directory, connections and shares."""

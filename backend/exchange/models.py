@@ -1,0 +1,106 @@
+"""Published footprints (tenant schema): the immutable documents an exporter publishes from its footprint
+versions, with the mutable state (status, verification) beside them.
+
+The document and its content hash never change after the row is written; PostgreSQL refuses it for
+every role (trigger below). Only ``status``, ``deprecated_at`` and ``verification_status`` may change:
+a later publication of the same product, installation and period deprecates the one before.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import TenantBase, new_id, str_enum, utcnow
+
+DOCUMENT_SCHEMA = "cbamx.published-footprint/1"
+
+
+class PublicationStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"  # a later publication of the same product, installation and period supersedes it
+
+
+class VerificationStatus(enum.StrEnum):
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"  # a signed verification statement attaches to the publication
+
+
+class PublishedFootprint(TenantBase):
+    """One publication of one footprint version: the document as shared, and its state."""
+
+    __tablename__ = "published_footprints"
+    __table_args__ = (
+        UniqueConstraint("footprint_version_id", name="uq_published_footprints_footprint_version_id"),
+        UniqueConstraint(
+            "product_id",
+            "installation_id",
+            "period_start",
+            "period_end",
+            "version",
+            name="uq_published_footprints_product_period_version",
+        ),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("content_hash ~ '^sha256:[0-9a-f]{64}$'", name="content_hash_form"),
+        Index("ix_published_footprints_published_at", "published_at", "id"),
+        Index("ix_published_footprints_cn_code", "cn_code"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    footprint_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("footprint_versions.id", ondelete="RESTRICT"))
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    installation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("installations.id", ondelete="RESTRICT"))
+    cn_code: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    # the publication number for (product, installation, period), 1..n
+    version: Mapped[int] = mapped_column(Integer)
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("published_footprints.id", ondelete="RESTRICT"), unique=True
+    )
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    content_hash: Mapped[str] = mapped_column(String(71))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(320))
+    # beside the document, never in it
+    status: Mapped[PublicationStatus] = mapped_column(
+        str_enum(PublicationStatus, length=16), default=PublicationStatus.ACTIVE
+    )
+    deprecated_at: Mapped[datetime | None]
+    verification_status: Mapped[VerificationStatus] = mapped_column(
+        str_enum(VerificationStatus, length=16), default=VerificationStatus.UNVERIFIED
+    )
+
+
+# What was published stays as it was published: only the state beside the document may change, and no
+# publication is ever removed. The function names every column that is not state.
+IMMUTABLE_PUBLICATIONS_DDL = """
+CREATE OR REPLACE FUNCTION published_footprints_immutable() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION 'a published footprint is never removed: publish a new one that supersedes it'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF (NEW.id, NEW.footprint_version_id, NEW.product_id, NEW.installation_id, NEW.cn_code, NEW.period_start,
+      NEW.period_end, NEW.version, NEW.supersedes_id, NEW.document, NEW.content_hash, NEW.published_at,
+      NEW.published_by)
+     IS DISTINCT FROM
+     (OLD.id, OLD.footprint_version_id, OLD.product_id, OLD.installation_id, OLD.cn_code, OLD.period_start,
+      OLD.period_end, OLD.version, OLD.supersedes_id, OLD.document, OLD.content_hash, OLD.published_at,
+      OLD.published_by) THEN
+    RAISE EXCEPTION 'a published footprint''s document is immutable: only its status may change'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $f$;
+CREATE TRIGGER published_footprints_immutable BEFORE UPDATE OR DELETE ON published_footprints
+  FOR EACH ROW EXECUTE FUNCTION published_footprints_immutable();
+""".strip()
+
+event.listen(PublishedFootprint.__table__, "after_create", DDL(IMMUTABLE_PUBLICATIONS_DDL))

@@ -1,0 +1,128 @@
+"""Published footprints read by other organisations (importers, their machine clients, the PACT host).
+
+A reader sees a supplier's publications through its live ``footprint`` grants from that supplier (a share,
+``backend.exchange.connections.share_footprints``, is such a grant narrowed by products, CN codes and a
+period). Grants are looked up on every call, so a revoked or narrowed share stops access at the next
+request; every read is written to the supplier's audit trail (``backend.sharing.access``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from backend.exchange import service
+from backend.exchange.errors import PublicationNotFound
+from backend.exchange.models import PublicationStatus, PublishedFootprint, VerificationStatus
+from backend.exchange.repository import PublicationFilter
+from backend.identity.principal import Principal
+from backend.services import Services
+from backend.sharing.access import granted_read, within
+from backend.sharing.errors import NoLiveGrant
+from backend.sharing.grants import grants_received
+from backend.sharing.models import ResourceKind
+
+DEFAULT_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SharedPublication:
+    """A publication as a reader of another organisation sees it: the document and the state beside it."""
+
+    supplier_id: uuid.UUID
+    id: uuid.UUID
+    document: dict[str, Any]
+    content_hash: str
+    status: PublicationStatus
+    deprecated_at: datetime | None
+    verification_status: VerificationStatus
+    published_at: datetime
+
+    @classmethod
+    def of(cls, supplier_id: uuid.UUID, row: PublishedFootprint) -> SharedPublication:
+        return cls(
+            supplier_id=supplier_id,
+            id=row.id,
+            document=row.document,
+            content_hash=row.content_hash,
+            status=row.status,
+            deprecated_at=row.deprecated_at,
+            verification_status=row.verification_status,
+            published_at=row.published_at,
+        )
+
+
+async def _suppliers(services: Services, actor: Principal, only: uuid.UUID | None) -> list[uuid.UUID]:
+    """Organisations that gave the actor a live footprint grant, oldest grant first."""
+    async with services.db.platform_session() as platform:
+        grants = await grants_received(platform, actor)
+    seen: dict[uuid.UUID, None] = {}
+    for grant in grants:
+        if ResourceKind.FOOTPRINT.value in grant.resource_kinds and only in (None, grant.grantor_tenant_id):
+            seen.setdefault(grant.grantor_tenant_id)
+    return list(seen)
+
+
+async def list_shared_publications(
+    services: Services,
+    actor: Principal,
+    filters: PublicationFilter,
+    *,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[SharedPublication]:
+    """Publications of every supplier that shares with the actor (``filters.supplier_id``: one), newest first.
+
+    At most ``limit`` rows (1..``service.MAX_LISTED + 1``: ask for one more to learn whether a next page
+    exists); ``after`` is the (published_at, id) of the last row of the previous page.
+    """
+    service.check_filter(filters)
+    limit = max(1, min(limit, service.MAX_LISTED + 1))
+    found: list[SharedPublication] = []
+    for supplier_id in await _suppliers(services, actor, filters.supplier_id):
+        try:
+            async with granted_read(
+                services, actor, supplier_id, ResourceKind.FOOTPRINT, what="published_footprints"
+            ) as read:
+                rows = await service.list_publications(
+                    read.db, read.reader, filters, after=after, limit=limit, limits=read.limits
+                )
+                await read.allow_listing()
+        except NoLiveGrant:
+            continue  # revoked since the grants were looked up: nothing of it is read
+        found.extend(SharedPublication.of(supplier_id, r) for r in rows)
+    found.sort(key=lambda p: (p.published_at, p.id), reverse=True)
+    return found[:limit]
+
+
+async def get_shared_publication(services: Services, actor: Principal, publication_id: uuid.UUID) -> SharedPublication:
+    """One publication a supplier shares with the actor, found among the suppliers that share with it.
+
+    ``PUBLISHED_FOOTPRINT_NOT_FOUND`` when no sharing supplier holds it; a supplier's grants that do not
+    include it refuse naming the limit (``GRANT_PRODUCT_EXCLUDES``, ``GRANT_INSTALLATION_EXCLUDES``,
+    ``GRANT_PERIOD_EXCLUDES``).
+    """
+    for supplier_id in await _suppliers(services, actor, None):
+        try:
+            async with granted_read(
+                services,
+                actor,
+                supplier_id,
+                ResourceKind.FOOTPRINT,
+                what="published_footprint",
+                entity_id=publication_id,
+            ) as read:
+                try:
+                    row = await service.get_publication(read.db, read.reader, publication_id)
+                except PublicationNotFound:
+                    continue
+                read.narrow_to_product(row.product_id, row.cn_code)
+                await read.allow(
+                    within(installation_ids=[row.installation_id], period=(row.period_start, row.period_end))
+                )
+                return SharedPublication.of(supplier_id, row)
+        except NoLiveGrant:
+            continue
+    raise PublicationNotFound("no such published footprint shared with you", field="id")

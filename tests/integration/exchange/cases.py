@@ -1,0 +1,80 @@
+"""Tenant B's publication, connection and share, and the cross-tenant cases of the exchange operations
+(used by tests/integration/test_cross_tenant.py)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from backend.exchange import connections, directory, service
+from backend.tenants.models import TenantKind
+from tests.factories.tenants import make_tenant
+
+
+def _gid(type_name: str, value: object) -> str:
+    return base64.b64encode(f"{type_name}:{value}".encode()).decode()
+
+
+async def exchange_world(services: Any, b: Any, footprint_b: Any) -> dict[str, Any]:
+    """B publishes its footprint, an importer D connects to B (B is unlisted again after) and B shares with D."""
+    d = await make_tenant(services, TenantKind.IMPORTER)
+    b_ref = await services.tenants.get(b.id)
+    async with services.db.platform() as platform:
+        exporter = await service.exporter_of(platform, b.id)
+    async with services.db.tenant(b.tenant.scope()) as db:
+        publication = await service.publish_footprint(db, b.principal, exporter, TenantKind.EXPORTER, footprint_b)
+    async with services.db.platform() as platform:
+        await directory.set_listing(platform, b.principal, b_ref, directory.ListingData(display_name="B listed"))
+    async with services.db.platform() as platform:
+        connection = await connections.request_connection(platform, d.principal, TenantKind.IMPORTER, b.id)
+    async with services.db.platform() as platform:
+        await connections.accept_connection(platform, b.principal, connection.id)
+        await directory.unlist(platform, b.principal, b_ref)
+    async with services.db.platform() as platform:
+        share = await connections.share_footprints(
+            platform,
+            b.principal,
+            grantor=b.tenant,
+            data=connections.ShareData(customer_id=d.id, expires_at=datetime.now(UTC) + timedelta(days=1)),
+            known_products=set(),
+        )
+    return {
+        "d": d,
+        "publication_b": publication.id,
+        "connection_b": connection.id,
+        "share_b": share.id,
+        "exchange_secrets": [str(publication.id), publication.content_hash, str(connection.id), str(share.id)],
+    }
+
+
+def exchange_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    b, d = w["b"], w["d"]
+    publication = _gid("PublishedFootprint", w["publication_b"])
+    connection = {"input": {"id": _gid("SupplierConnection", w["connection_b"])}}
+    share = _gid("FootprintShare", w["share_b"])
+    return {
+        "PublishFootprint": {
+            "vars": {"input": {"footprintVersionId": _gid("FootprintVersion", w["footprint_b"])}},
+            "refused": True,
+        },
+        "PublishedFootprints": {"vars": {}, "refused": False},
+        "PublishedFootprint": {"vars": {"id": publication}, "refused": True},
+        "ReceivedFootprints": {"vars": {"supplierId": _gid("Organization", b.id)}, "refused": False},
+        "ReceivedFootprint": {"vars": {"id": publication}, "refused": True},
+        # the directory shows listed organisations to everyone; B is not listed
+        "SupplierDirectory": {"vars": {}, "refused": False},
+        "MyDirectoryEntry": {"vars": {}, "refused": False},
+        # A's own listing: allowed to A's admins, refused to its clients
+        "ListInDirectory": {"vars": {"input": {"displayName": "A"}}, "refused": False},
+        "UnlistFromDirectory": {"vars": {}, "refused": False},
+        "SupplierConnections": {"vars": {}, "refused": False},
+        "RequestConnection": {"vars": {"input": {"supplierId": _gid("Organization", b.id)}}, "refused": True},
+        "AcceptConnection": {"vars": connection, "refused": True},
+        "DeclineConnection": {"vars": connection, "refused": True},
+        "EndConnection": {"vars": connection, "refused": True},
+        "FootprintShares": {"vars": {}, "refused": False},
+        "ShareFootprints": {"vars": {"input": {"customerId": _gid("Organization", d.id)}}, "refused": True},
+        "NarrowFootprintShare": {"vars": {"input": {"id": share}}, "refused": True},
+        "RevokeFootprintShare": {"vars": {"input": {"id": share}}, "refused": True},
+    }
