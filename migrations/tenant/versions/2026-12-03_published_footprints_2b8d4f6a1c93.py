@@ -1,7 +1,7 @@
 """published footprints: immutable content-hashed documents published from footprint versions, with their state
 
 Revision ID: 2b8d4f6a1c93
-Revises: c4d8e2a61b57
+Revises: 5b0e7c3d9a21
 Create Date: 2026-12-03 07:30:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "2b8d4f6a1c93"
-down_revision: str | Sequence[str] | None = "c4d8e2a61b57"
+down_revision: str | Sequence[str] | None = "5b0e7c3d9a21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
