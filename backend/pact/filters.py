@@ -182,7 +182,10 @@ def criteria_of(values: Mapping[str, Sequence[str]]) -> FootprintCriteria:
     for name, given in values.items():
         if any(not v.strip() for v in given):
             raise InvalidQuery(f"{name} must not be empty", field=name)
-    get = lambda name: list(values.get(name, ()))  # noqa: E731
+
+    def get(name: str) -> list[str]:
+        return list(values.get(name, ()))
+
     return FootprintCriteria(
         product_ids=_urns("productId", get("productId")),
         company_ids=_urns("companyId", get("companyId")),

@@ -9,7 +9,7 @@ and records it in its audit trail.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from backend.audit.service import record
 from backend.identity.principal import Principal
 from backend.pact import repository
+from backend.pact.documents import PublishedFootprint
 from backend.pact.errors import FootprintNotFound, InvalidEvent, NoDataOwner, UnsupportedEvent
 from backend.pact.filters import Cursor, FootprintCriteria, ListQuery, parse_event_criteria
 from backend.pact.model import NotRepresentable, company_urn, product_footprint
@@ -62,7 +63,7 @@ def require_reader(reader: Principal) -> None:
     reader.require_tenant()
 
 
-def _footprints(published: Any, host: Host) -> list[dict[str, Any]]:
+def _footprints(published: Iterable[PublishedFootprint], host: Host) -> list[dict[str, Any]]:
     out = []
     for p in published:
         try:
@@ -112,6 +113,7 @@ class Event:
     source: str
     time: datetime
     data: Mapping[str, Any]
+    raw: dict[str, Any]  # the event as received, kept with the request
 
 
 def _text(event: Mapping[str, Any], name: str) -> str:
@@ -152,7 +154,7 @@ def parse_event(body: object, *, https_only: bool) -> Event:
         raise InvalidEvent("the event's id is longer than 200 characters", field="id")
     if len(source) > 2000:
         raise InvalidEvent("the event's source is longer than 2000 characters", field="source")
-    return Event(kind, event_id, _source(source, https_only=https_only), time, data)
+    return Event(kind, event_id, _source(source, https_only=https_only), time, data, dict(body))
 
 
 async def _owners(services: Services, reader: Principal, criteria: FootprintCriteria) -> list[uuid.UUID]:
@@ -200,7 +202,7 @@ async def receive_event(services: Services, reader: Principal, body: object) -> 
                     "requester_name": reader.label[:200],
                     "criteria": criteria.as_json(),
                     "comment": comment,
-                    "event": dict(body),  # type: ignore[call-overload]
+                    "event": event.raw,
                     "status": RequestStatus.RECEIVED.value,
                 },
             )
