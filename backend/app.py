@@ -28,6 +28,7 @@ from backend.health import HealthController
 from backend.identity.rest import AuthController
 from backend.ingest.rest import IngestController
 from backend.logging import configure_logging
+from backend.pact.routes import pact_router
 from backend.portal.assets import openapi_config, static_router
 from backend.portal.pages import PortalController, with_local_graphiql
 from backend.production.rest import ProductionController
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             ProductionController,
             ShipmentController,
             CalculationsController,
+            pact_router,
             graphql,
         ],
         lifespan=[lifespan],

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -135,12 +136,16 @@ def serve(
     host: str = typer.Option(None),
     port: int = typer.Option(None),
     workers: int = typer.Option(1, help="API processes; about one per core."),
+    ssl_certfile: Path = typer.Option(None, help="Serve HTTPS with this PEM certificate (chain)."),
+    ssl_keyfile: Path = typer.Option(None, help="The private key of --ssl-certfile (PEM)."),
 ) -> None:
-    """Run the API server."""
+    """Run the API server (HTTPS when given a certificate and key; otherwise behind a TLS proxy)."""
     import uvicorn
 
     from backend.settings import get_settings
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
     settings = get_settings()
     uvicorn.run(
         "backend.app:create_app",
@@ -151,6 +156,8 @@ def serve(
         proxy_headers=True,
         log_config=None,  # keep the structured logging set up by the app
         workers=workers,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )
 
 

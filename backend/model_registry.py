@@ -12,6 +12,7 @@ from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
 from backend.metering import models as metering_models
+from backend.pact import models as pact_models
 from backend.production import models as production_models
 from backend.provisional import models as provisional_models
 from backend.sharing import models as sharing_models
@@ -32,6 +33,7 @@ __all__ = [
     "installation_models",
     "metering_models",
     "outbox_models",
+    "pact_models",
     "production_models",
     "provisional_models",
     "sharing_models",

@@ -15,6 +15,9 @@ def demo(
     port: int = typer.Option(8000, help="Port of the API on 127.0.0.1."),
     data_dir: Path = typer.Option(Path(".cbamx"), help="Where embedded data lives."),
     reset: bool = typer.Option(False, help="Delete the data directory first: start from an empty demo."),
+    https: bool = typer.Option(
+        False, help="Serve HTTPS with a self-signed certificate kept in <data-dir>/tls (PACT hosts are HTTPS-only)."
+    ),
 ) -> None:
     """Run the platform with a realistic demo plant on embedded services (nothing to configure).
 
@@ -25,7 +28,7 @@ def demo(
     """
     from demo.run import run_demo
 
-    sys.exit(run_demo(port=port, data_dir=data_dir, reset=reset))
+    sys.exit(run_demo(port=port, data_dir=data_dir, reset=reset, https=https))
 
 
 def main() -> None:

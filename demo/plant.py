@@ -73,10 +73,19 @@ async def agent_credentials(
 
 
 def write_agent_config(
-    example: Path, folder: Path, *, server_url: str, client_id: str, modbus_port: int, opcua_port: int
+    example: Path,
+    folder: Path,
+    *,
+    server_url: str,
+    client_id: str,
+    modbus_port: int,
+    opcua_port: int,
+    ca_bundle: Path | None = None,
 ) -> Path:
     config = yaml.safe_load(example.read_text())
     config["server"]["url"] = server_url
+    if ca_bundle is not None:
+        config["server"]["ca_bundle"] = str(ca_bundle)
     config["server"]["client_id"] = client_id
     config["agent"]["buffer_path"] = str(folder / "buffer.sqlite3")
     for device in config["devices"]:
@@ -144,10 +153,19 @@ def start_plant(
 
 
 def start_mes(
-    folder: Path, *, server_url: str, client_id: str, secret: str, seed: int, since: datetime
+    folder: Path,
+    *,
+    server_url: str,
+    client_id: str,
+    secret: str,
+    seed: int,
+    since: datetime,
+    ca_file: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start the live MES posting each scheduled batch as it closes (log in mes.log)."""
+    """Start the live MES posting each scheduled batch as it closes (log in mes.log); ``ca_file`` is the
+    certificate it trusts when the demo serves HTTPS."""
     log = (folder / "mes.log").open("ab")
+    trust = {"SSL_CERT_FILE": str(ca_file)} if ca_file is not None else {}
     return subprocess.Popen(
         [
             sys.executable,
@@ -164,5 +182,5 @@ def start_mes(
         ],
         stdout=log,
         stderr=log,
-        env={**os.environ, "CBAMX_MES_CLIENT_SECRET": secret},
+        env={**os.environ, "CBAMX_MES_CLIENT_SECRET": secret, **trust},
     )

@@ -30,7 +30,7 @@ class Prepared:
     started: datetime
 
 
-def _prepare(data_dir: Path, port: int) -> Prepared:
+def _prepare(data_dir: Path, port: int, *, base: str, ca_bundle: Path | None) -> Prepared:
     from sqlalchemy import func, select
 
     from backend.db import Database
@@ -120,7 +120,8 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
         config = write_agent_config(
             AGENT_CONFIG,
             folder,
-            server_url=f"http://127.0.0.1:{port}",
+            server_url=base,
+            ca_bundle=ca_bundle,
             client_id=client_id,
             modbus_port=modbus_port,
             opcua_port=opcua_port,
@@ -132,7 +133,7 @@ def _prepare(data_dir: Path, port: int) -> Prepared:
     return prepared
 
 
-def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
+def run_demo(*, port: int, data_dir: Path, reset: bool, https: bool = False) -> int:
     from backend.embedded import ensure_services_env, stop_embedded
 
     data_dir = data_dir.resolve()
@@ -141,7 +142,8 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
         shutil.rmtree(data_dir)
     embedded = ensure_services_env(data_dir)
     os.environ.setdefault("CBAMX_DATA_DIR", str(data_dir))
-    os.environ.setdefault("CBAMX_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    base = f"{'https' if https else 'http'}://127.0.0.1:{port}"
+    os.environ.setdefault("CBAMX_PUBLIC_URL", base)
     os.environ.setdefault("CBAMX_PORT", str(port))
     # the start page at / lists the demo's log-ins (only this command sets the variable)
     os.environ["CBAMX_DEMO_LOGINS"] = json.dumps(
@@ -155,13 +157,21 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
             for o in ORGS
         ]
     )
-    prepared = _prepare(data_dir, port)
+    tls: tuple[Path, Path] | None = None
+    if https:
+        from demo.tls import demo_certificate
+
+        tls = demo_certificate(data_dir / "tls")
+    prepared = _prepare(data_dir, port, base=base, ca_bundle=tls[0] if tls else None)
     from demo.history import SEED, STEP_S
     from demo.plant import start_mes, start_plant
 
     exe = Path(sys.executable).parent
     processes: list[subprocess.Popen[bytes]] = [subprocess.Popen([str(exe / "cbamx"), "worker"])]
-    server = subprocess.Popen([str(exe / "cbamx"), "serve", "--port", str(port)])
+    serve = [str(exe / "cbamx"), "serve", "--port", str(port)]
+    if tls is not None:
+        serve += ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])]
+    server = subprocess.Popen(serve)
     processes.append(server)
     processes += start_plant(
         data_dir / "agent",
@@ -173,7 +183,6 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
         modbus_port=prepared.modbus_port,
         opcua_port=prepared.opcua_port,
     )
-    base = f"http://127.0.0.1:{port}"
     # the batches that closed while the demo started (recorded at start-up up to then) are posted
     # again (answered 200, stored once), then each batch as it closes
     processes.append(
@@ -184,6 +193,7 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
             secret=prepared.mes_client_secret,
             seed=SEED,
             since=prepared.started - timedelta(minutes=10),
+            ca_file=tls[0] if tls else None,
         )
     )
     print("\n" + "=" * 78)
@@ -200,6 +210,9 @@ def run_demo(*, port: int, data_dir: Path, reset: bool) -> int:
         ("embedded services: " if embedded else "services: ") + f"{os.environ['DATABASE_URL']}  "
         f"{os.environ['REDIS_URL']}"
     )
+    if tls is not None:
+        print(f"HTTPS with a self-signed certificate: trust it with curl --cacert {tls[0]} (or SSL_CERT_FILE)")
+        print(f"  PACT v3: {base}/3/footprints   token: {base}/auth/token   docs: {base}/docs/pact.md")
     print("stop with Ctrl-C")
     print("=" * 78 + "\n", flush=True)
     try:

@@ -261,9 +261,10 @@ async def _grants(db: Database, state: DemoState) -> None:
                 grantor=exporter,
                 data=NewGrant(
                     grantee_tenant_id=importer.id,
-                    resource_kinds=[ResourceKind.INSTALLATION],
+                    # footprints too: the importer's PACT client lists them at /3/footprints
+                    resource_kinds=[ResourceKind.INSTALLATION, ResourceKind.FOOTPRINT],
                     expires_at=expires,
-                    purpose="Supplier due diligence",
+                    purpose="Supplier due diligence and product footprints",
                 ),
             )
 

@@ -31,6 +31,63 @@ STATUS_BY_KIND = {
 }
 
 
+# PACT v3 error codes and their HTTP status (spec/v3/openapi.yaml Error.code); a missing or invalid token is
+# BadRequest (what the conformance suite expects), an expired one TokenExpired
+PACT_BY_KIND = {
+    "invalid": ("BadRequest", 400),
+    "not_found": ("NotFound", 404),
+    "forbidden": ("AccessDenied", 403),
+    "conflict": ("BadRequest", 400),
+    "unauthenticated": ("BadRequest", 400),
+    "rate_limited": ("BadRequest", 429),
+    "unavailable": ("InternalError", 503),
+}
+PACT_BY_CODE = {
+    "UNSUPPORTED_CRITERION": ("NotImplemented", 400),
+    "UNSUPPORTED_EVENT": ("NotImplemented", 400),
+}
+
+
+def pact_error(code: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    return Response(
+        {"code": code, "message": message}, status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def pact_domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    """A domain error as PACT's ``{code, message}``; the message names the field at fault."""
+    from backend.identity.tokens import ExpiredToken
+
+    if isinstance(exc, ExpiredToken):
+        code, status = "TokenExpired", 401
+    else:
+        code, status = PACT_BY_CODE.get(exc.code) or PACT_BY_KIND.get(exc.kind, ("BadRequest", 400))
+    headers: dict[str, str] | None = None
+    if exc.kind == "unauthenticated":
+        headers = {"WWW-Authenticate": 'Bearer realm="cbamx"'}
+    elif isinstance(exc, (RateLimited, ServiceUnavailable)):
+        headers = {"Retry-After": str(exc.retry_after_s), "Cache-Control": "no-store"}
+    message = f"{exc.field}: {exc.message}" if exc.field and not exc.message.startswith(exc.field) else exc.message
+    return pact_error(code, status, message, headers)
+
+
+def pact_http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    code = {404: "NotFound", 403: "AccessDenied", 401: "BadRequest"}.get(exc.status_code, "BadRequest")
+    if exc.status_code >= 500:
+        code = "InternalError"
+    return pact_error(code, exc.status_code, str(exc.detail), exc.headers)
+
+
+def pact_unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if isinstance(exc, ValidationException):
+        return pact_error("BadRequest", 400, str(exc.detail))
+    response = unexpected_error_handler(request, exc)
+    body = response.content if isinstance(response.content, dict) else {}
+    status = response.status_code
+    code = "InternalError" if status >= 500 else "BadRequest"
+    return pact_error(code, status, str(body.get("detail", "")), dict(response.headers) or None)
+
+
 def field_errors(error: DomainError) -> list[dict[str, Any]]:
     if isinstance(error, ValidationFailed):
         return [{"field": e.field, "code": e.code, "message": e.message} for e in error.errors]

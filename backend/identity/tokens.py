@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
@@ -16,6 +16,10 @@ ACCEPTED_ALGORITHMS = ["ES256"]
 
 class InvalidToken(Unauthenticated):
     code = "INVALID_TOKEN"
+
+
+class ExpiredToken(InvalidToken):
+    """A good token past its expiry: the client should fetch a new one (PACT answers TokenExpired)."""
 
 
 def verify_access_token(
@@ -53,6 +57,8 @@ def verify_access_token(
     )
     try:
         registry.validate(decoded.claims)
+    except ExpiredTokenError as exc:
+        raise ExpiredToken(f"token refused: {exc.error} {exc.description or ''}".strip())
     except JoseError as exc:
         raise InvalidToken(f"token refused: {exc.error} {exc.description or ''}".strip())
     claims = dict(decoded.claims)

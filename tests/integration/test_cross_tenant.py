@@ -444,6 +444,11 @@ REST_CASES = {
     "/certificates/v1/connections/{connection_id:str}/records": "tested",
     # tests/integration/calculations/test_calculation_bundle.py: another organisation's run is not found
     "/calculations/v1/runs/{run_id:str}/bundle": "tested",
+    # tests/integration/pact/test_pact_host.py: a client sees only what its tenant's (or its own) grants share
+    "/3/footprints": "tested",
+    "/3/footprints/{footprint_id:str}": "tested",
+    "/3/events": "tested",
+    "/3/extensions/cbam/1.0.0/schema.json": "public",
 }
 
 

@@ -1,0 +1,219 @@
+"""The PACT v3 actions: ListFootprints, GetFootprint and Events, for a reader of one tenant.
+
+Readers need ``footprints:read``; what they see is what the ``FootprintSource`` gives them. A
+RequestCreatedEvent goes to each organisation it names (``companyId``) that shares footprints with the
+requester through a live grant, or to every such organisation when it names none; each stores it once
+and records it in its audit trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from backend.audit.service import record
+from backend.identity.principal import Principal
+from backend.pact import repository
+from backend.pact.documents import PublishedFootprint
+from backend.pact.errors import FootprintNotFound, InvalidEvent, NoDataOwner, UnsupportedEvent
+from backend.pact.filters import Cursor, FootprintCriteria, ListQuery, parse_event_criteria
+from backend.pact.model import NotRepresentable, company_urn, product_footprint
+from backend.pact.models import RequestStatus
+from backend.pact.source import FootprintSource
+from backend.services import Services
+from backend.sharing.grants import grants_received
+from backend.sharing.models import ResourceKind
+
+REQUEST_CREATED = "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3"
+# v3 events a data owner sends to a recipient: this host sends no requests, so it expects none of them
+NOT_PROCESSED = frozenset(
+    {
+        "org.wbcsd.pact.ProductFootprint.PublishedEvent.3",
+        "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
+        "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
+    }
+)
+V2_PREFIX = "org.wbcsd.pathfinder."
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """What the ProductFootprints name of this host: the product ids' issuer domain and the public URL."""
+
+    issuer_domain: str
+    base_url: str
+
+    @classmethod
+    def of(cls, public_url: str) -> Host:
+        return cls(urlsplit(public_url).hostname or "localhost", public_url.rstrip("/"))
+
+
+@dataclass(frozen=True, slots=True)
+class FootprintPage:
+    footprints: list[dict[str, Any]]
+    next_cursor: Cursor | None
+
+
+def require_reader(reader: Principal) -> None:
+    reader.require("footprints:read")
+    reader.require_tenant()
+
+
+def _footprints(published: Iterable[PublishedFootprint], host: Host) -> list[dict[str, Any]]:
+    out = []
+    for p in published:
+        try:
+            out.append(product_footprint(p, issuer_domain=host.issuer_domain, base_url=host.base_url))
+        except NotRepresentable:
+            # a publication without the figures PACT requires (no metered production) is not exchanged
+            continue
+    return out
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def list_footprints(source: FootprintSource, reader: Principal, query: ListQuery, host: Host) -> FootprintPage:
+    """One page of the reader's footprints meeting the criteria, newest first; footprints:read."""
+    require_reader(reader)
+    footprints = [f for f in _footprints(await source.list_published(reader), host) if query.criteria.matches(f)]
+    footprints.sort(key=lambda f: (_moment(f["created"]), f["id"]), reverse=True)
+    if query.cursor is not None:
+        after = (_moment(query.cursor.created), query.cursor.id)
+        footprints = [f for f in footprints if (_moment(f["created"]), f["id"]) < after]
+    page = footprints[: query.page_size]
+    more = len(footprints) > len(page)
+    return FootprintPage(page, Cursor(page[-1]["created"], page[-1]["id"]) if more else None)
+
+
+async def get_footprint(
+    source: FootprintSource, reader: Principal, footprint_id: uuid.UUID, host: Host
+) -> dict[str, Any]:
+    """One of the reader's footprints (deprecated ones too); footprints:read."""
+    require_reader(reader)
+    published = await source.get_published(reader, footprint_id)
+    found = _footprints([published], host) if published is not None else []
+    if not found:
+        raise FootprintNotFound("no footprint of this id", field="id")
+    return found[0]
+
+
+# --- events ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    id: str
+    source: str
+    time: datetime
+    data: Mapping[str, Any]
+    raw: dict[str, Any]  # the event as received, kept with the request
+
+
+def _text(event: Mapping[str, Any], name: str) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEvent(f"the event's {name} must be a non-empty string", field=name)
+    return value
+
+
+def _source(value: str, *, https_only: bool) -> str:
+    """The requester's host, where the answer goes: an absolute URL (HTTPS where the platform runs HTTPS)."""
+    parts = urlsplit(value)
+    allowed = ("https",) if https_only else ("https", "http")
+    if parts.scheme not in allowed or not parts.hostname or parts.username or parts.password:
+        raise InvalidEvent(
+            f"the event's source must be the absolute {' or '.join(allowed)} URL of your host", field="source"
+        )
+    return value
+
+
+def parse_event(body: object, *, https_only: bool) -> Event:
+    """A PACT v3 CloudEvent (structured mode), its envelope checked; ``InvalidEvent`` names what is wrong."""
+    if not isinstance(body, Mapping):
+        raise InvalidEvent("the body must be a CloudEvent: a JSON object")
+    if body.get("specversion") != "1.0":
+        raise InvalidEvent('the event\'s specversion must be "1.0"', field="specversion")
+    kind, event_id, source = _text(body, "type"), _text(body, "id"), _text(body, "source")
+    try:
+        time = datetime.fromisoformat(_text(body, "time").replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidEvent("the event's time must be an ISO 8601 date-time", field="time")
+    if time.tzinfo is None:
+        raise InvalidEvent("the event's time must state its time zone", field="time")
+    data = body.get("data")
+    if not isinstance(data, Mapping):
+        raise InvalidEvent("the event's data must be a JSON object", field="data")
+    if len(event_id) > 200:
+        raise InvalidEvent("the event's id is longer than 200 characters", field="id")
+    if len(source) > 2000:
+        raise InvalidEvent("the event's source is longer than 2000 characters", field="source")
+    return Event(kind, event_id, _source(source, https_only=https_only), time, data, dict(body))
+
+
+async def _owners(services: Services, reader: Principal, criteria: FootprintCriteria) -> list[uuid.UUID]:
+    async with services.db.platform_session() as platform:
+        grants = await grants_received(platform, reader)
+    sharing = sorted({g.grantor_tenant_id for g in grants if ResourceKind.FOOTPRINT.value in g.resource_kinds})
+    if criteria.company_ids:
+        sharing = [t for t in sharing if company_urn(str(t)) in criteria.company_ids]
+    if not sharing:
+        raise NoDataOwner(
+            "no organisation you name shares footprints with you"
+            if criteria.company_ids
+            else "no organisation shares footprints with you",
+            field="data.companyId" if criteria.company_ids else None,
+        )
+    return sharing
+
+
+async def receive_event(services: Services, reader: Principal, body: object) -> list[uuid.UUID]:
+    """Accept a RequestCreatedEvent: stored once in each data owner it addresses; the ids of new records.
+
+    footprints:read (what a request asks for is footprints). Events this host does not process are
+    refused with ``UnsupportedEvent``, malformed ones with ``InvalidEvent`` or ``InvalidQuery``.
+    """
+    require_reader(reader)
+    event = parse_event(body, https_only=services.settings.public_url.startswith("https://"))
+    if event.type in NOT_PROCESSED or event.type.startswith(V2_PREFIX):
+        raise UnsupportedEvent(f"this host does not process {event.type} events", field="type")
+    if event.type != REQUEST_CREATED:
+        raise InvalidEvent(f"{event.type!r} is not a PACT v3 event type", field="type")
+    criteria, comment = parse_event_criteria(event.data)
+    tenant_id = reader.require_tenant()
+    stored: list[uuid.UUID] = []
+    for owner_id in await _owners(services, reader, criteria):
+        owner = await services.tenants.get(owner_id)
+        async with services.db.tenant(owner.scope) as db:
+            new = await repository.add_request(
+                db,
+                {
+                    "id": uuid.uuid4(),
+                    "event_id": event.id,
+                    "source": event.source,
+                    "requester_tenant_id": tenant_id,
+                    "requester_client_id": reader.id,
+                    "requester_name": reader.label[:200],
+                    "criteria": criteria.as_json(),
+                    "comment": comment,
+                    "event": event.raw,
+                    "status": RequestStatus.RECEIVED.value,
+                },
+            )
+            if new is not None:
+                await record(
+                    db,
+                    reader,
+                    "footprint_request.received",
+                    "pact_footprint_request",
+                    new,
+                    details={"event_id": event.id, "source": event.source, "requester_tenant_id": str(tenant_id)},
+                )
+                stored.append(new)
+    return stored
