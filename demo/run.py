@@ -39,6 +39,8 @@ def _prepare(data_dir: Path, port: int, *, base: str, ca_bundle: Path | None) ->
     from backend.services import build_store, start_services
     from backend.settings import get_settings
     from demo.calculations import calculate_last_month, describe_period
+    from demo.exchange import describe as describe_exchange
+    from demo.exchange import seed_exchange
     from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
     from demo.plant import MES_NAME, agent_credentials, free_port, write_agent_config
     from demo.seed import seed
@@ -93,6 +95,7 @@ def _prepare(data_dir: Path, port: int, *, base: str, ca_bundle: Path | None) ->
                 calculated = await calculate_last_month(
                     services, exporter, state.installation_id, data_dir / "calculations"
                 )
+                exchanged = await seed_exchange(services, exporter, state.tenants["fassaden-nord"], calculated.run)
             finally:
                 await services.close()
             run = calculated.run
@@ -104,6 +107,8 @@ def _prepare(data_dir: Path, port: int, *, base: str, ca_bundle: Path | None) ->
             )
             if calculated.bundle is not None:
                 print(f"  calculation bundle {calculated.bundle} (check it: ./dev recompute <bundle>)", flush=True)
+            if exchanged is not None:
+                print(describe_exchange(exchanged), flush=True)
             client_id, secret = await agent_credentials(db, exporter, state.installation_id, folder)
             mes_id, mes_secret = await agent_credentials(
                 db,

@@ -261,8 +261,8 @@ async def _grants(db: Database, state: DemoState) -> None:
                 grantor=exporter,
                 data=NewGrant(
                     grantee_tenant_id=importer.id,
-                    # footprints too: the importer's PACT client lists them at /3/footprints
-                    resource_kinds=[ResourceKind.INSTALLATION, ResourceKind.FOOTPRINT],
+                    # footprints come through the exchange's share (demo/exchange.py), narrowed to CN codes
+                    resource_kinds=[ResourceKind.INSTALLATION],
                     expires_at=expires,
                     purpose="Supplier due diligence and product footprints",
                 ),

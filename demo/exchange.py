@@ -1,0 +1,117 @@
+"""The demo's exchange: the exporter listed in the supplier directory, the importer connected to it,
+last month's footprints published and shared with the importer. Each step is skipped when done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from backend.calculations.models import CalculationRun, FootprintVersion, RunStatus
+from backend.exchange import connections, directory, service
+from backend.exchange import repository as exchange_repository
+from backend.exchange.directory import ListingData
+from backend.identity.models import MembershipRole
+from backend.identity.principal import ROLE_SCOPES, Principal
+from backend.services import Services
+from backend.sharing.models import SubscriptionStatus
+from backend.tenants.models import Tenant, TenantKind
+
+LISTING = ListingData(
+    display_name="Alu Profil Šabac d.o.o.",
+    country="RS",
+    sectors=["aluminium"],
+    cn_codes=["7604", "7608"],
+    description="Aluminium extrusions (6060/6063 profiles, bars and tubes) from the Šabac press lines, "
+    "with hourly-matched solar PPA supply.",
+    contact_email="energy@alu-sabac.example",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoExchange:
+    published: int  # publications made on this start
+    shared: bool  # a share was made on this start
+
+
+def _admin(tenant: Tenant) -> Principal:
+    return Principal(
+        kind="system", id="demo", label="demo", tenant_id=tenant.id, scopes=ROLE_SCOPES[MembershipRole.OWNER]
+    )
+
+
+async def _listing(services: Services, exporter: Tenant) -> None:
+    async with services.db.platform() as db:
+        if await exchange_repository.listed_entry(db, exporter.id) is None:
+            await directory.set_listing(db, _admin(exporter), await services.tenants.get(exporter.id), LISTING)
+
+
+async def _connection(services: Services, exporter: Tenant, importer: Tenant) -> None:
+    async with services.db.platform() as db:
+        found = await exchange_repository.connection_between(db, importer.id, exporter.id)
+        if found is not None and found.status == SubscriptionStatus.ACTIVE:
+            return
+        if found is None or found.status != SubscriptionStatus.REQUESTED:
+            found = await connections.request_connection(
+                db,
+                _admin(importer),
+                TenantKind.IMPORTER,
+                exporter.id,
+                "Fassadenbau Nord buys your 6060/6063 profiles: please share their CBAM footprints.",
+            )
+        await connections.accept_connection(db, _admin(exporter), found.id)
+
+
+async def _publish(services: Services, exporter: Tenant, run: CalculationRun) -> int:
+    async with services.db.platform_session() as platform:
+        organisation = await service.exporter_of(platform, exporter.id)
+    published = 0
+    async with services.db.tenant(exporter.scope()) as db:
+        versions = list(
+            (
+                await db.execute(
+                    select(FootprintVersion).where(FootprintVersion.run_id == run.id).order_by(FootprintVersion.id)
+                )
+            ).scalars()
+        )
+        for version in versions:
+            if await exchange_repository.publication_of_version(db, version.id) is None:
+                await service.publish_footprint(db, _admin(exporter), organisation, TenantKind.EXPORTER, version.id)
+                published += 1
+    return published
+
+
+async def _share(services: Services, exporter: Tenant, importer: Tenant) -> bool:
+    async with services.db.platform_session() as platform:
+        shares = await exchange_repository.shares_given(platform, exporter.id)
+    if any(s.grantee_tenant_id == importer.id and s.revoked_at is None for s in shares):
+        return False
+    await connections.share(
+        services,
+        _admin(exporter),
+        connections.ShareData(
+            customer_id=importer.id, cn_codes=["7604", "7608"], purpose="CBAM footprints of the profiles we deliver"
+        ),
+    )
+    return True
+
+
+async def seed_exchange(
+    services: Services, exporter: Tenant, importer: Tenant, run: CalculationRun
+) -> DemoExchange | None:
+    """List, connect, publish the run's footprints and share them; None when the run did not succeed."""
+    if run.status != RunStatus.SUCCEEDED:
+        return None
+    await _listing(services, exporter)
+    await _connection(services, exporter, importer)
+    published = await _publish(services, exporter, run)
+    shared = await _share(services, exporter, importer)
+    return DemoExchange(published, shared)
+
+
+def describe(exchange: DemoExchange) -> str:
+    """The start-up line: what this start added (nothing on a later start)."""
+    return (
+        "exchange: Alu Profil Šabac listed in the supplier directory, Fassadenbau Nord connected, "
+        f"{exchange.published} footprints published" + (", shared with Fassadenbau Nord" if exchange.shared else "")
+    )
