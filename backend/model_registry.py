@@ -7,6 +7,7 @@ from backend.certificates import models as certificate_models
 from backend.developers import models as developer_models
 from backend.evidence import models as evidence_models
 from backend.factors import models as factor_models
+from backend.feeds import models as feed_models
 from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
@@ -25,6 +26,7 @@ __all__ = [
     "developer_models",
     "evidence_models",
     "factor_models",
+    "feed_models",
     "identity_models",
     "ingest_models",
     "installation_models",

@@ -19,6 +19,7 @@ from backend.certificates.gql import CertificatesMutation, CertificatesQuery
 from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.factors.gql import FactorMutation, FactorQuery
+from backend.feeds.gql import FeedMutation, FeedQuery, FeedSubscription
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestMutation, IngestQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
@@ -54,6 +55,7 @@ Query = merge_types(
         ProvisionalQuery,
         ShipmentQuery,
         CalculationQuery,
+        FeedQuery,
     ),
 )
 Mutation = merge_types(
@@ -72,8 +74,10 @@ Mutation = merge_types(
         ProductionMutation,
         ShipmentMutation,
         CalculationMutation,
+        FeedMutation,
     ),
 )
+Subscription = merge_types("Subscription", (FeedSubscription,))
 
 
 class Schema(strawberry.Schema):
@@ -91,7 +95,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         DomainErrorCodes,
         ErrorsAtTheEdge,
     ]
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 
 @lru_cache(maxsize=1)

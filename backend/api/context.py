@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import BaseContext
+from strawberry.types import ExecutionResult
 
-from backend.api.auth import resolve_principal, services_of
-from backend.errors import Unauthenticated
+from backend.api.auth import principal_from_bearer, resolve_principal, services_of
+from backend.errors import DomainError, Unauthenticated
 from backend.identity.principal import Principal
 from backend.services import Services
 from backend.tenants.registry import TenantRef
@@ -23,6 +27,8 @@ class Context(BaseContext, kw_only=True):
     services: Services
     principal: Principal | None = None
     loaders: dict[str, Any] = {}
+    # a WebSocket's connection_init payload (graphql-transport-ws): where its bearer token comes
+    connection_params: dict[str, Any] | None = None
 
     def require_principal(self) -> Principal:
         if self.principal is None:
@@ -67,3 +73,51 @@ class Context(BaseContext, kw_only=True):
 async def get_context(request: Request[Any, Any, Any]) -> Context:
     principal = await resolve_principal(request)
     return Context(services=services_of(request), principal=principal, loaders={})
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+async def authenticate_connection(context: Context) -> None:
+    """A GraphQL WebSocket's principal, set once when its ``connection_init`` arrives.
+
+    As over HTTP: ``{"authorization": "Bearer <access token>"}`` in the payload names a machine
+    client. Without it the portal's session cookie counts only from the portal's own origin: a
+    browser sends cookies with a WebSocket opened by any site, and WebSockets carry no CSRF header.
+    Raises ``ConnectionRejectionError`` (close 4403) otherwise.
+    """
+    params = context.connection_params or {}
+    authorization = params.get("authorization") or params.get("Authorization")
+    try:
+        if authorization is not None:
+            scheme, _, token = str(authorization).partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise ConnectionRejectionError()
+            context.principal = await principal_from_bearer(context.services, token.strip())
+            context.loaders = {}
+            return
+    except DomainError:
+        raise ConnectionRejectionError()
+    origin = context.websocket.headers.get("origin") if context.websocket is not None else None
+    if context.principal is None or origin is None or origin.lower() != _origin(context.services.settings.public_url):
+        raise ConnectionRejectionError()
+
+
+def subscription_over_http(query: str | None, operation_name: str | None) -> ExecutionResult | None:
+    """A GraphQL error for a subscription sent over plain HTTP: subscriptions run over WebSockets."""
+    if not query or "subscription" not in query:
+        return None
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None  # the schema answers the syntax error itself
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        named = operation_name is None or (definition.name is not None and definition.name.value == operation_name)
+        if named and definition.operation == OperationType.SUBSCRIPTION:
+            message = "subscriptions run over a WebSocket at /graphql (graphql-transport-ws), not over HTTP"
+            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "NOT_OVER_HTTP"})])
+    return None
