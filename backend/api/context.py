@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from litestar import Request
@@ -75,34 +74,28 @@ async def get_context(request: Request[Any, Any, Any]) -> Context:
     return Context(services=services_of(request), principal=principal, loaders={})
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 async def authenticate_connection(context: Context) -> None:
     """A GraphQL WebSocket's principal, set once when its ``connection_init`` arrives.
 
     As over HTTP: ``{"authorization": "Bearer <access token>"}`` in the payload names a machine
-    client. Without it the portal's session cookie counts only from the portal's own origin: a
-    browser sends cookies with a WebSocket opened by any site, and WebSockets carry no CSRF header.
-    Raises ``ConnectionRejectionError`` (close 4403) otherwise.
+    client; without it, the portal's session cookie sent with the handshake names a person (the
+    GraphQL controller refuses handshakes from other origins, so no other site can use the cookie).
+    Raises ``ConnectionRejectionError`` (close 4403) when neither names anyone.
     """
     params = context.connection_params or {}
     authorization = params.get("authorization") or params.get("Authorization")
+    if authorization is None:
+        if context.principal is None:
+            raise ConnectionRejectionError()
+        return
+    scheme, _, token = str(authorization).partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ConnectionRejectionError()
     try:
-        if authorization is not None:
-            scheme, _, token = str(authorization).partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise ConnectionRejectionError()
-            context.principal = await principal_from_bearer(context.services, token.strip())
-            context.loaders = {}
-            return
+        context.principal = await principal_from_bearer(context.services, token.strip())
     except DomainError:
         raise ConnectionRejectionError()
-    origin = context.websocket.headers.get("origin") if context.websocket is not None else None
-    if context.principal is None or origin is None or origin.lower() != _origin(context.services.settings.public_url):
-        raise ConnectionRejectionError()
+    context.loaders = {}
 
 
 def subscription_over_http(query: str | None, operation_name: str | None) -> ExecutionResult | None:

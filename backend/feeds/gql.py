@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from backend.api import mutations
 from backend.api.context import Context
-from backend.api.errors import UserError
+from backend.api.errors import UserError, error_extensions
 from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
-from backend.errors import FieldError, ValidationFailed
+from backend.errors import DomainError, FieldError, ValidationFailed
 from backend.feeds import models, service
 from backend.feeds.live import LiveEvent
 from backend.feeds.loaders import attempts_by_delivery_id
@@ -413,11 +414,13 @@ class FeedSubscription:
     ) -> AsyncGenerator[FeedEvent, None]:
         principal = info.context.require_principal()
         services = info.context.services
-        stream: Any = service.stream_events(
-            services.redis, services.tenants, principal, FeedFilter(types=tuple(types or ()))
-        )
+        filters = FeedFilter(types=tuple(types or ()))
+        stream: Any = service.stream_events(services.redis, services.tenants, principal, filters)
         try:
             async for event in stream:
                 yield FeedEvent.of(event)
+        except DomainError as error:
+            # a subscription's errors bypass the query error table: give them its code and field
+            raise GraphQLError(error.message, extensions=error_extensions(error))
         finally:
             await stream.aclose()
