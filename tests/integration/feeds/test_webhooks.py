@@ -13,10 +13,11 @@ import pytest
 
 from backend.feeds import FOOTPRINT_PUBLISHED, REQUEST_CREATED, REQUEST_REJECTED
 from backend.feeds.signing import verify_signature
-from tests.factories.feeds import emit_event
+from backend.identity.models import MembershipRole
+from tests.factories.feeds import client_pk, emit_event
 from tests.factories.jobs import work_off_queue
 from tests.factories.receiver import Receiver, free_port
-from tests.factories.tenants import login, make_tenant
+from tests.factories.tenants import Bearer, add_person, client_token, login, make_client, make_tenant
 from tests.integration.feeds.conftest import with_settings
 from tests.operations import operation
 
@@ -369,3 +370,43 @@ async def test_another_organisation_never_receives_nor_replays_an_organisations_
     assert [e["id"] for e in (await c_session.gql(operation("WebhookEndpoints")))["data"]["webhookEndpoints"]] == [
         c_endpoint["id"]
     ]
+
+
+async def test_an_endpoint_of_a_machine_client_receives_its_events_and_is_that_clients_alone(services, http):
+    # given: two machine clients of B; "one" registers an endpoint
+    a, b = await make_tenant(services), await make_tenant(services)
+    one = await make_client(services, b, ["feeds:read", "feeds:write"])
+    other = await make_client(services, b, ["feeds:read", "feeds:write"])
+    one_session = Bearer(http, await client_token(http, *one))
+    other_session = Bearer(http, await client_token(http, *other))
+    receiver = Receiver(free_port())
+    await receiver.start()
+    try:
+        endpoint, _ = await register(one_session, receiver.url)
+        for_one = await emit_event(services, a, b, client_pk=await client_pk(services, one[0]))
+        await emit_event(services, a, b, client_pk=await client_pk(services, other[0]))
+        for_all = await emit_event(services, a, b)
+        await work_off_queue(services)
+        # when: the other client reaches for it
+        listed_by_other = await other_session.gql(operation("WebhookEndpoints"))
+        changed_by_other = await other_session.gql(
+            operation("UpdateWebhookEndpoint"), {"input": {"id": endpoint["id"], "enabled": False}}
+        )
+        listed_by_owner = await (await login(http, b.email)).gql(operation("WebhookEndpoints"))
+    finally:
+        await receiver.stop()
+    # then: it received the organisation's event and its own, not the other client's
+    assert sorted(r.headers["webhook-id"] for r in receiver.received) == sorted([str(for_one), str(for_all)])
+    assert endpoint["boundToClient"] is True
+    assert listed_by_other["data"]["webhookEndpoints"] == []
+    assert changed_by_other["data"]["updateWebhookEndpoint"]["errors"][0]["code"] == "WEBHOOK_ENDPOINT_NOT_FOUND"
+    assert [e["id"] for e in listed_by_owner["data"]["webhookEndpoints"]] == [endpoint["id"]]
+
+
+async def test_a_viewer_reads_endpoints_but_cannot_register_one(services, http):
+    b = await make_tenant(services)
+    email, _ = await add_person(services, b, MembershipRole.VIEWER)
+    viewer = await login(http, email)
+    body = await viewer.gql(operation("CreateWebhookEndpoint"), {"input": {"url": "https://example.com/hook"}})
+    assert body["data"]["createWebhookEndpoint"]["errors"][0]["code"] == "PERMISSION_DENIED"
+    assert (await viewer.gql(operation("WebhookEndpoints")))["data"]["webhookEndpoints"] == []
