@@ -12,7 +12,10 @@ from sqlalchemy import func, select, text
 from backend.errors import ValidationFailed
 from backend.feeds import FOOTPRINT_PUBLISHED, FOOTPRINT_SUPERSEDED, REQUEST_CREATED, emit
 from backend.outbox import OutboxJob
+from tenancy.migrate import upgrade_tenants
 from tests.factories.feeds import client_pk, emit_event
+from tests.factories.owner import owner_db
+from tests.factories.superuser import superuser_execute
 from tests.factories.tenants import Bearer, client_token, login, make_client, make_tenant
 from tests.integration.feeds.conftest import with_settings
 from tests.operations import operation
@@ -234,8 +237,6 @@ async def test_an_event_waits_for_older_transactions_so_a_cursor_never_passes_ov
 
 async def test_the_tenant_role_holds_only_insert_on_the_event_log(services):
     a = await make_tenant(services)
-    from tests.factories.owner import owner_db
-
     async with owner_db().engine.connect() as conn:
         rows = await conn.execute(
             text(
@@ -246,3 +247,21 @@ async def test_the_tenant_role_holds_only_insert_on_the_event_log(services):
         )
         table_privileges = {r[0] for r in rows}
     assert table_privileges == set()  # column privileges only: INSERT of the event's own columns
+
+
+async def test_a_tenant_from_before_feeds_may_emit_once_migrated(services, http):
+    # given: an organisation whose role lacks the feed privileges, recorded as not yet migrated
+    a, b = await make_tenant(services), await make_tenant(services)
+    role = a.tenant.scope().role
+    await superuser_execute(f'REVOKE ALL ON feeds.events FROM "{role}"; REVOKE USAGE ON SCHEMA feeds FROM "{role}"')
+    await superuser_execute("UPDATE platform.tenants SET schema_revision = NULL WHERE id = $1", a.id)
+    with pytest.raises(Exception, match="permission denied"):
+        await emit_event(services, a, b)
+    # when: it is migrated (its privileges are applied again)
+    report = await upgrade_tenants(owner_db(), only=[a.tenant.slug])
+    event = await emit_event(services, a, b)
+    # then
+    assert report.migrated == [a.tenant.slug]
+    assert [n["eventId"] for n in nodes(await (await login(http, b.email)).gql(operation("FeedEvents")))] == [
+        str(event)
+    ]
