@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from backend.db import defer_job, utcnow
+from backend.db import TenantScope, defer_job, utcnow
 from backend.feeds import repository
 from backend.feeds.live import LiveEvent, publish
 from backend.feeds.models import (
@@ -125,7 +125,8 @@ async def deliver(
         planned = _Planned(endpoint.url, _secrets(services, endpoint, now), delivery.attempts + 1)
         event_id = delivery.event_id
     async with services.db.platform() as platform:
-        event = await repository.event_for(platform, event_id)
+        # only an event addressed to this organisation, whatever its delivery row names
+        event = await repository.event_for(platform, event_id, tenant.id)
     if event is None:
         async with services.db.tenant(tenant.scope) as db:
             delivery = await db.get(WebhookDelivery, delivery_id, with_for_update=True)
@@ -179,7 +180,7 @@ async def _post(services: Services, planned: _Planned, event: FeedEvent) -> tupl
 
 async def _record_attempt(
     services: Services,
-    scope: object,
+    scope: TenantScope,
     delivery_id: uuid.UUID,
     attempt: int,
     status: int | None,
@@ -188,7 +189,7 @@ async def _record_attempt(
     rng: random.Random | None,
 ) -> float | None:
     now = utcnow()
-    async with services.db.tenant(scope) as db:  # type: ignore[arg-type]
+    async with services.db.tenant(scope) as db:
         delivery = await db.get(WebhookDelivery, delivery_id, with_for_update=True)
         if delivery is None or delivery.state != DeliveryState.PENDING or delivery.attempts >= attempt:
             return None  # another run of this delivery recorded its attempt first
