@@ -10,8 +10,10 @@ from typing import Any
 from litestar import Litestar
 from litestar.exceptions import HTTPException, ValidationException
 from strawberry.litestar import make_graphql_controller
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from backend.api.context import get_context
+from backend.api.context import Context, authenticate_connection, get_context, subscription_over_http
 from backend.api.problems import (
     domain_error_handler,
     http_error_handler,
@@ -48,15 +50,36 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     elif not settings.public_url.startswith("https://"):
         raise RuntimeError("CBAMX_PUBLIC_URL must be https:// in production")
     schema = build_schema(settings)
-    graphql = with_local_graphiql(
-        make_graphql_controller(
-            schema,
-            path="/graphql",
-            context_getter=get_context,
-            graphql_ide="graphiql" if settings.wants_graphql_ide else None,
-            allow_queries_via_get=False,
-        )
+    base = make_graphql_controller(
+        schema,
+        path="/graphql",
+        context_getter=get_context,
+        graphql_ide="graphiql" if settings.wants_graphql_ide else None,
+        allow_queries_via_get=False,
     )
+
+    class GraphQLController(base):  # type: ignore[valid-type,misc]
+        async def on_ws_connect(self, context: Context) -> UnsetType:
+            await authenticate_connection(context)
+            return UNSET
+
+        async def execute_single(
+            self,
+            request: Any,
+            request_adapter: Any,
+            sub_response: Any,
+            context: Any,
+            root_value: Any,
+            request_data: Any,
+        ) -> ExecutionResult:
+            refusal = subscription_over_http(request_data.query, request_data.operation_name)
+            if refusal is not None:
+                return refusal
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+
+    graphql = with_local_graphiql(GraphQLController)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

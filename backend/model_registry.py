@@ -8,6 +8,7 @@ from backend.developers import models as developer_models
 from backend.evidence import models as evidence_models
 from backend.exchange import models as exchange_models
 from backend.factors import models as factor_models
+from backend.feeds import models as feed_models
 from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
@@ -28,6 +29,7 @@ __all__ = [
     "evidence_models",
     "exchange_models",
     "factor_models",
+    "feed_models",
     "identity_models",
     "ingest_models",
     "installation_models",

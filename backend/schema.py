@@ -20,6 +20,7 @@ from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.exchange.gql import ExchangeMutation, ExchangeQuery
 from backend.factors.gql import FactorMutation, FactorQuery
+from backend.feeds.gql import FeedMutation, FeedQuery, FeedSubscription
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestMutation, IngestQuery
 from backend.installations.gql import InstallationMutation, InstallationQuery
@@ -56,6 +57,7 @@ Query = merge_types(
         ShipmentQuery,
         CalculationQuery,
         ExchangeQuery,
+        FeedQuery,
     ),
 )
 Mutation = merge_types(
@@ -75,8 +77,10 @@ Mutation = merge_types(
         ShipmentMutation,
         CalculationMutation,
         ExchangeMutation,
+        FeedMutation,
     ),
 )
+Subscription = merge_types("Subscription", (FeedSubscription,))
 
 
 class Schema(strawberry.Schema):
@@ -94,7 +98,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         DomainErrorCodes,
         ErrorsAtTheEdge,
     ]
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 
 @lru_cache(maxsize=1)

@@ -107,6 +107,22 @@ class Settings(BaseSettings):
         default_factory=list, description="Set by the demo (`cbamx-demo`, JSON): the demo's log-ins for the start page."
     )
 
+    feed_settle_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="feedEvents lists an event once older transactions have ended, or once it is this old.",
+    )
+    # webhook deliveries: after the n-th failed attempt wait delays[n-1] seconds (the last one repeats),
+    # each within +/- jitter; no attempt later than the window after the delivery began
+    webhook_retry_delays_s: list[float] = Field(
+        default=[5, 30, 120, 600, 1800, 3600],
+        min_length=1,
+        description="Seconds between webhook attempts; the last delay repeats until the window ends.",
+    )
+    webhook_retry_window_s: float = Field(default=26 * 3600, gt=0, description="How long a delivery is retried.")
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1, description="Share by which a delay may vary.")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Seconds a receiver has to answer.")
+
     log_json: bool | None = None
     log_level: str = "INFO"
 

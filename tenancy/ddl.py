@@ -104,8 +104,35 @@ def platform_privileges_ddl(runtime: str) -> str:
             f"REVOKE UPDATE, DELETE, TRUNCATE ON {p}.audit_anchors FROM {r};",
             append_only_guard_ddl(PLATFORM_SCHEMA, "audit_anchors"),
             *published_privileges_ddl(runtime),
+            *feed_runtime_privileges_ddl(runtime),
         ]
     )
+
+
+def feed_runtime_privileges_ddl(runtime: str) -> list[str]:
+    """The runtime role serves each recipient its events: it reads the event log and never changes it."""
+    from backend.feeds.models import FEEDS_SCHEMA
+
+    f, r = quote_ident(FEEDS_SCHEMA), quote_ident(runtime)
+    return [
+        f"REVOKE ALL ON SCHEMA {f} FROM PUBLIC;",
+        f"GRANT USAGE ON SCHEMA {f} TO {r};",
+        f"GRANT SELECT ON {f}.events TO {r};",
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {f}.events FROM {r};",
+        append_only_guard_ddl(FEEDS_SCHEMA, "events"),
+    ]
+
+
+def feed_privileges_ddl(role: str) -> list[str]:
+    """A tenant role adds events it is the source of and reads none: it may set only the event's own
+    columns, so ``source_role`` (``current_user``) always names the role that really wrote the row."""
+    from backend.feeds.models import EMITTED_COLUMNS, FEEDS_SCHEMA
+
+    f, r = quote_ident(FEEDS_SCHEMA), quote_ident(role)
+    return [
+        f"GRANT USAGE ON SCHEMA {f} TO {r};",
+        f"GRANT INSERT ({', '.join(EMITTED_COLUMNS)}) ON {f}.events TO {r};",
+    ]
 
 
 def published_privileges_ddl(role: str) -> list[str]:
@@ -171,6 +198,7 @@ def privileges_ddl(schema: str, role: str, runtime: str) -> str:
     lines.append(append_only_guard_ddl(schema, "audit_entries"))
     lines += published_privileges_ddl(role)
     lines += claim_registry_privileges_ddl(role)
+    lines += feed_privileges_ddl(role)
     return "\n".join(lines)
 
 

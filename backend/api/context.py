@@ -6,12 +6,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import BaseContext
+from strawberry.types import ExecutionResult
 
-from backend.api.auth import resolve_principal, services_of
-from backend.errors import Unauthenticated
+from backend.api.auth import principal_from_bearer, resolve_principal, services_of
+from backend.errors import DomainError, Unauthenticated
 from backend.identity.principal import Principal
 from backend.services import Services
 from backend.tenants.registry import TenantRef
@@ -23,6 +26,8 @@ class Context(BaseContext, kw_only=True):
     services: Services
     principal: Principal | None = None
     loaders: dict[str, Any] = {}
+    # a WebSocket's connection_init payload (graphql-transport-ws): where its bearer token comes
+    connection_params: dict[str, Any] | None = None
 
     def require_principal(self) -> Principal:
         if self.principal is None:
@@ -67,3 +72,45 @@ class Context(BaseContext, kw_only=True):
 async def get_context(request: Request[Any, Any, Any]) -> Context:
     principal = await resolve_principal(request)
     return Context(services=services_of(request), principal=principal, loaders={})
+
+
+async def authenticate_connection(context: Context) -> None:
+    """A GraphQL WebSocket's principal, set once when its ``connection_init`` arrives.
+
+    As over HTTP: ``{"authorization": "Bearer <access token>"}`` in the payload names a machine
+    client; without it, the portal's session cookie sent with the handshake names a person (the
+    GraphQL controller refuses handshakes from other origins, so no other site can use the cookie).
+    Raises ``ConnectionRejectionError`` (close 4403) when neither names anyone.
+    """
+    params = context.connection_params or {}
+    authorization = params.get("authorization") or params.get("Authorization")
+    if authorization is None:
+        if context.principal is None:
+            raise ConnectionRejectionError()
+        return
+    scheme, _, token = str(authorization).partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ConnectionRejectionError()
+    try:
+        context.principal = await principal_from_bearer(context.services, token.strip())
+    except DomainError:
+        raise ConnectionRejectionError()
+    context.loaders = {}
+
+
+def subscription_over_http(query: str | None, operation_name: str | None) -> ExecutionResult | None:
+    """A GraphQL error for a subscription sent over plain HTTP: subscriptions run over WebSockets."""
+    if not query or "subscription" not in query:
+        return None
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None  # the schema answers the syntax error itself
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        named = operation_name is None or (definition.name is not None and definition.name.value == operation_name)
+        if named and definition.operation == OperationType.SUBSCRIPTION:
+            message = "subscriptions run over a WebSocket at /graphql (graphql-transport-ws), not over HTTP"
+            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "NOT_OVER_HTTP"})])
+    return None

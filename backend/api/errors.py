@@ -34,6 +34,14 @@ def user_errors(error: DomainError) -> list[UserError]:
     return [UserError(code=error.code, field=error.field, message=error.message)]
 
 
+def error_extensions(error: DomainError) -> dict[str, Any]:
+    """A domain error's code and field(s), as query errors carry them in ``extensions``."""
+    extensions: dict[str, Any] = {"code": error.code, "field": error.field}
+    if isinstance(error, ValidationFailed):
+        extensions["fields"] = [e.field for e in error.errors]
+    return extensions
+
+
 class DomainErrorCodes(SchemaExtension):
     """Give each query error caused by a domain rule its code and field in ``extensions``."""
 
@@ -45,13 +53,7 @@ class DomainErrorCodes(SchemaExtension):
         for error in result.errors:
             original = error.original_error
             if isinstance(original, DomainError) and isinstance(error, GraphQLError):
-                error.extensions = {
-                    **(error.extensions or {}),
-                    "code": original.code,
-                    "field": original.field,
-                }
-                if isinstance(original, ValidationFailed):
-                    error.extensions["fields"] = [e.field for e in original.errors]
+                error.extensions = {**(error.extensions or {}), **error_extensions(original)}
 
 
 # --- values the database refuses ------------------------------------------------------------------

@@ -10,9 +10,18 @@ from backend.errors import PermissionDenied
 from backend.identity.models import MembershipRole
 
 READ_SCOPES = frozenset(
-    {"site:read", "interval:read", "evidence:read", "audit:read", "footprints:read", "grants:read", "production:read"}
+    {
+        "site:read",
+        "interval:read",
+        "evidence:read",
+        "audit:read",
+        "footprints:read",
+        "grants:read",
+        "production:read",
+        "feeds:read",
+    }
 )
-WRITE_SCOPES = frozenset({"site:write", "interval:write", "evidence:write", "production:write"})
+WRITE_SCOPES = frozenset({"site:write", "interval:write", "evidence:write", "production:write", "feeds:write"})
 ADMIN_SCOPES = frozenset({"tenant:admin"})
 MACHINE_ONLY_SCOPES = frozenset({"ingest"})
 ALL_SCOPES = READ_SCOPES | WRITE_SCOPES | ADMIN_SCOPES | MACHINE_ONLY_SCOPES

@@ -82,6 +82,7 @@ async def world(services, http) -> dict[str, Any]:
     certificates_b = await _certificates_of_b(services, b)
     calculations_b = await calculation_world(services, b)
     exchange_b = await exchange_world(services, b, calculations_b["footprint_b"])
+    feeds_b = await _feeds_of_b(services, b, c)
     async with services.db.tenant(b.tenant.scope()) as db:
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
     return {
@@ -103,6 +104,53 @@ async def world(services, http) -> dict[str, Any]:
         **await _shipments_of_b(services, b, plant_b),
         **calculations_b,
         **exchange_b,
+        **feeds_b,
+    }
+
+
+async def _feeds_of_b(services: Any, b: Any, c: Any) -> dict[str, Any]:
+    """B's webhook endpoint and an event C sent to B, delivered to that endpoint."""
+    from backend.feeds import FOOTPRINT_PUBLISHED, emit
+    from backend.feeds import service as feeds
+    from backend.feeds.schemas import EndpointData
+
+    async with services.db.tenant(b.tenant.scope()) as db:
+        endpoint = await feeds.create_endpoint(
+            db,
+            b.principal,
+            EndpointData(url="https://b-secret-receiver.example/hook"),
+            app_secret=services.settings.resolved_secret_key(),
+        )
+    async with services.db.tenant(c.tenant.scope()) as db:
+        event_id = await emit(
+            db,
+            type=FOOTPRINT_PUBLISHED,
+            source_tenant_id=c.id,
+            recipient_tenant_id=b.id,
+            subject="footprint/B-SECRET-FEED",
+            data={"note": "B-SECRET-FEED"},
+        )
+    return {"endpoint_b": endpoint.endpoint.id, "event_b": event_id}
+
+
+def _feed_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    endpoint_b = gid("WebhookEndpoint", w["endpoint_b"])
+    since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    return {
+        "FeedEvents": {"vars": {}, "refused": False},
+        # over HTTP a subscription is refused whoever asks; over WebSocket: tests/integration/feeds
+        "FeedEventsLive": {"vars": {}, "refused": True},
+        "WebhookEndpoints": {"vars": {}, "refused": False},
+        "WebhookEndpoint": {"vars": {"id": endpoint_b}, "refused": True},
+        "WebhookDeliveries": {"vars": {"endpointId": endpoint_b}, "refused": True},
+        "CreateWebhookEndpoint": {"vars": {"input": {"url": "https://a.example/hook"}}, "refused": False},
+        "UpdateWebhookEndpoint": {"vars": {"input": {"id": endpoint_b, "url": "https://a.example/x"}}, "refused": True},
+        "RotateWebhookEndpointSecret": {"vars": {"input": {"id": endpoint_b}}, "refused": True},
+        "ReplayFeedEvent": {
+            "vars": {"input": {"endpointId": endpoint_b, "eventId": str(w["event_b"])}},
+            "refused": True,
+        },
+        "ReplayFailedDeliveries": {"vars": {"input": {"endpointId": endpoint_b, "since": since}}, "refused": True},
     }
 
 
@@ -356,6 +404,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         **calculation_cases(w),
         **exchange_cases(w),
         **_provisional_cases(w),
+        **_feed_cases(w),
     }
 
 
@@ -382,6 +431,8 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         "B-SECRET-GO",
         *w.get("calculation_secrets", []),
         *w.get("exchange_secrets", []),
+        "B-SECRET-FEED",
+        "b-secret-receiver",
     ]
     return [s for s in secrets if s in text]
 

@@ -8,6 +8,7 @@ from arq import cron, func
 
 from workers.jobs.calculations import run_calculation, sweep_stale_runs
 from workers.jobs.certificates import expire_due_certificates
+from workers.jobs.feeds import deliver_webhook, fan_out_event, sweep_deliveries
 from workers.jobs.generation import import_generation
 from workers.jobs.imports import import_file, sweep_stale_imports
 from workers.jobs.intervals import derive_intervals, derive_pending
@@ -27,6 +28,10 @@ FUNCTIONS: list[Any] = [
     func(import_batches, name="production.import_batches", timeout=1800),
     func(run_calculation, name="calculations.run", timeout=1800, max_tries=1),
     func(compute_provisional, name="calculations.provisional", timeout=600),
+    func(fan_out_event, name="feeds.fan_out", timeout=300),
+    # each failed attempt re-queues the job (arq Retry) for the next one of the retry schedule: about
+    # 30 tries over 26 hours with the default schedule, so the tries arq counts are not the limit
+    func(deliver_webhook, name="feeds.deliver", timeout=120, max_tries=1000),
 ]
 CRON_JOBS: list[Any] = [
     cron(relay_outbox, name="outbox.relay.cron", second={0}, run_at_startup=True, unique=True),
@@ -39,4 +44,5 @@ CRON_JOBS: list[Any] = [
     cron(expire_due_certificates, name="certificates.expire.cron", hour={0, 12}, minute={5}, timeout=1800),
     cron(sweep_stale_batch_imports, name="production.sweep_stale_imports", minute=set(range(4, 60, 10))),
     cron(sweep_stale_runs, name="calculations.sweep_stale_runs", minute=set(range(6, 60, 10))),
+    cron(sweep_deliveries, name="feeds.sweep_deliveries", minute=set(range(8, 60, 10)), timeout=600),
 ]
