@@ -65,6 +65,7 @@ async def _connection(services: Services, exporter: Tenant, importer: Tenant) ->
 async def _publish(services: Services, exporter: Tenant, run: CalculationRun) -> int:
     async with services.db.platform_session() as platform:
         organisation = await service.exporter_of(platform, exporter.id)
+        shares = await service.shares_to_notify(platform, exporter.id)
     published = 0
     async with services.db.tenant(exporter.scope()) as db:
         versions = list(
@@ -76,7 +77,9 @@ async def _publish(services: Services, exporter: Tenant, run: CalculationRun) ->
         )
         for version in versions:
             if await exchange_repository.publication_of_version(db, version.id) is None:
-                await service.publish_footprint(db, _admin(exporter), organisation, TenantKind.EXPORTER, version.id)
+                await service.publish_footprint(
+                    db, _admin(exporter), organisation, TenantKind.EXPORTER, version.id, shares=shares
+                )
                 published += 1
     return published
 
@@ -104,8 +107,9 @@ async def seed_exchange(
         return None
     await _listing(services, exporter)
     await _connection(services, exporter, importer)
-    published = await _publish(services, exporter, run)
+    # shared first, so the importer's feed tells it of each publication
     shared = await _share(services, exporter, importer)
+    published = await _publish(services, exporter, run)
     return DemoExchange(published, shared)
 
 

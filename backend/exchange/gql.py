@@ -471,7 +471,8 @@ class ExchangeMutation:
             version_id = node_uuid(input.footprint_version_id, "FootprintVersion", field="footprintVersionId")
             async with info.context.services.db.platform_session() as platform:
                 exporter = await service.exporter_of(platform, tenant.id)
-            row = await service.publish_footprint(db, principal, exporter, tenant.kind, version_id)
+                shares = await service.shares_to_notify(platform, tenant.id)
+            row = await service.publish_footprint(db, principal, exporter, tenant.kind, version_id, shares=shares)
             return PublishFootprintPayload(
                 published_footprint=PublishedFootprint.of(SharedPublication.of(tenant.id, row)), errors=[]
             )

@@ -29,10 +29,13 @@ from backend.exchange.errors import (
 )
 from backend.exchange.models import PublicationStatus, PublishedFootprint
 from backend.exchange.repository import PublicationFilter
+from backend.feeds import FOOTPRINT_PUBLISHED, FOOTPRINT_SUPERSEDED, emit
 from backend.identity.principal import Principal
 from backend.installations.models import Installation
 from backend.production.models import Product
 from backend.references import ReadLimit, bound_limits
+from backend.sharing.grants import limit_of
+from backend.sharing.models import Grant, ResourceKind
 from backend.tenants.models import Tenant, TenantKind
 
 MAX_LISTED = 200
@@ -110,8 +113,15 @@ async def publish_footprint(
     exporter: document.Exporter,
     tenant_kind: TenantKind,
     footprint_version_id: uuid.UUID,
+    *,
+    shares: Sequence[Grant] = (),
 ) -> PublishedFootprint:
-    """Publish one footprint version as an immutable document; the lineage's previous one is deprecated."""
+    """Publish one footprint version as an immutable document; the lineage's previous one is deprecated.
+
+    Each customer whose live share among ``shares`` (the exporter's, read from the platform before this
+    unit of work) covers the publication gets a feed event in the same transaction: published, or
+    superseded when it replaces an earlier publication.
+    """
     require_publisher(principal, tenant_kind)
     try:
         version = await calculations.get_footprint(db, principal, footprint_version_id)
@@ -193,7 +203,62 @@ async def publish_footprint(
             "content_hash": row.content_hash,
         },
     )
+    await notify_customers(db, shares, row)
     return row
+
+
+async def shares_to_notify(platform_db: AsyncSession, exporter_id: uuid.UUID) -> list[Grant]:
+    """The exporter's footprint shares, for ``publish_footprint`` to tell the customers they cover."""
+    return await repository.shares_given(platform_db, exporter_id)
+
+
+def _covers(grant: Grant, row: PublishedFootprint, now: datetime) -> bool:
+    limit = limit_of(grant)
+    return (
+        grant.revoked_at is None
+        and grant.expires_at > now
+        and ResourceKind.FOOTPRINT.value in grant.resource_kinds
+        and limit.allows_installation(row.installation_id)
+        and limit.allows_product(row.product_id, row.cn_code)
+        and limit.allows_period(row.period_start, row.period_end)
+    )
+
+
+async def notify_customers(db: AsyncSession, shares: Sequence[Grant], row: PublishedFootprint) -> list[uuid.UUID]:
+    """A feed event per customer (or customer's client) whose share covers the publication; the ids sent."""
+    now = utcnow()
+    body = row.document
+    data = {
+        "publicationId": str(row.id),
+        "supplierId": str(body["exporter"]["tenantId"]),
+        "productCode": body["product"]["code"],
+        "cnCode": row.cn_code,
+        "periodStart": body["period"]["start"],
+        "periodEnd": body["period"]["end"],
+        "version": row.version,
+        "supersedes": str(row.supersedes_id) if row.supersedes_id else None,
+        "contentHash": row.content_hash,
+    }
+    kind = FOOTPRINT_SUPERSEDED if row.supersedes_id else FOOTPRINT_PUBLISHED
+    sent: list[uuid.UUID] = []
+    told: set[tuple[uuid.UUID, uuid.UUID | None]] = set()
+    for grant in shares:
+        recipient = (grant.grantee_tenant_id, grant.grantee_client_id)
+        if recipient in told or not _covers(grant, row, now):
+            continue
+        told.add(recipient)
+        sent.append(
+            await emit(
+                db,
+                type=kind,
+                source_tenant_id=grant.grantor_tenant_id,
+                recipient_tenant_id=grant.grantee_tenant_id,
+                recipient_client_id=grant.grantee_client_id,
+                subject=f"published_footprint/{row.id}",
+                data=data,
+            )
+        )
+    return sent
 
 
 async def list_publications(
