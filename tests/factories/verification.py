@@ -70,7 +70,11 @@ async def footprint_version(
 
 
 async def document(
-    services: Services, owner: TenantWithOwner, installation_id: uuid.UUID, title: str, period: tuple[datetime, datetime]
+    services: Services,
+    owner: TenantWithOwner,
+    installation_id: uuid.UUID,
+    title: str,
+    period: tuple[datetime, datetime],
 ) -> uuid.UUID:
     async with services.db.tenant(owner.tenant.scope()) as db:
         doc, _ = await upload_document(
@@ -141,9 +145,7 @@ async def verification_scope(services: Services, *, with_batches: bool = False) 
     elsewhere = await footprint_version(
         services, exporter, other.installation_id, product.id, PERIOD, net_mass_t=10.0, see_total=1.0
     )
-    docs = [
-        await document(services, exporter, plant.installation_id, f"Invoice {n}", PERIOD) for n in ("A", "B", "C")
-    ]
+    docs = [await document(services, exporter, plant.installation_id, f"Invoice {n}", PERIOD) for n in ("A", "B", "C")]
     if with_batches:
         for n in range(6):
             start = PERIOD[0] + timedelta(days=n + 1, hours=8)
@@ -169,6 +171,8 @@ def new_engagement(scope: Scope, **changes: object) -> verification.NewEngagemen
 
 
 async def active_engagement(services: Services, scope: Scope, **changes: object) -> uuid.UUID:
-    engagement = await verification.invite_verifier(services, scope.exporter.principal, new_engagement(scope, **changes))
+    engagement = await verification.invite_verifier(
+        services, scope.exporter.principal, new_engagement(scope, **changes)
+    )
     await verification.accept_engagement(services, scope.verifier.principal, engagement.id)
     return engagement.id

@@ -86,7 +86,11 @@ async def test_state_machine_refuses_steps_out_of_order(services):
         await verification.end_engagement(services, scope.exporter.principal, invited.id)
     with pytest.raises(EngagementState):
         await verification.request_extension(
-            services, scope.verifier.principal, invited.id, access_end=invited.access_end + timedelta(days=1), reason="x"
+            services,
+            scope.verifier.principal,
+            invited.id,
+            access_end=invited.access_end + timedelta(days=1),
+            reason="x",
         )
     # declined: no acceptance after it
     declined = await verification.decline_engagement(services, scope.verifier.principal, invited.id, reason="busy")
@@ -128,7 +132,9 @@ async def test_extension_approved_moves_the_grants_expiry_and_declined_keeps_it(
     assert approved.status == ExtensionStatus.APPROVED
     workspace = await verification.workspace(services, scope.verifier.principal, engagement_id)
     assert workspace.engagement.access_end == old_end + timedelta(days=14)
-    assert all(g.expires_at == old_end + timedelta(days=14) for g in await _grants(services, workspace.engagement.grant_ids))
+    assert all(
+        g.expires_at == old_end + timedelta(days=14) for g in await _grants(services, workspace.engagement.grant_ids)
+    )
     # when: another request is declined
     second = await verification.request_extension(
         services, scope.verifier.principal, engagement_id, access_end=old_end + timedelta(days=60), reason="more"
