@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.evidence.models import EvidenceDocument
@@ -75,7 +75,7 @@ async def documents(
     rows = await db.execute(
         select(EvidenceDocument.id, EvidenceDocument.title, EvidenceDocument.sha256)
         .where(
-            EvidenceDocument.installation_ids.any(installation_id),
+            EvidenceDocument.installation_ids.contains([installation_id]),
             or_(EvidenceDocument.period_start.is_(None), EvidenceDocument.period_start < end),
             or_(EvidenceDocument.period_end.is_(None), EvidenceDocument.period_end > start),
         )
@@ -205,7 +205,7 @@ async def statements_covering(db: AsyncSession, version_id: uuid.UUID) -> list[S
     """Statements that name the footprint version, newest first."""
     rows = await db.execute(
         select(Statement)
-        .where(and_(Statement.footprint_version_ids.any(version_id)))
+        .where(Statement.footprint_version_ids.contains([version_id]))
         .order_by(Statement.issued_at.desc(), Statement.id)
     )
     return list(rows.scalars())
