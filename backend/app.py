@@ -35,6 +35,7 @@ from backend.schema import build_schema
 from backend.services import Services, start_services
 from backend.settings import Settings, get_settings
 from backend.shipments.rest import ShipmentController
+from backend.verification.rest import StatementKeysController
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Litestar:
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             ProductionController,
             ShipmentController,
             CalculationsController,
+            StatementKeysController,
             graphql,
         ],
         lifespan=[lifespan],

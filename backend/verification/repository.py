@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.evidence.models import EvidenceDocument
@@ -75,7 +75,7 @@ async def documents(
     rows = await db.execute(
         select(EvidenceDocument.id, EvidenceDocument.title, EvidenceDocument.sha256)
         .where(
-            EvidenceDocument.installation_ids.contains([installation_id]),
+            installation_id == any_(EvidenceDocument.installation_ids),
             or_(EvidenceDocument.period_start.is_(None), EvidenceDocument.period_start < end),
             or_(EvidenceDocument.period_end.is_(None), EvidenceDocument.period_end > start),
         )

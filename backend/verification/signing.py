@@ -29,7 +29,7 @@ ALG = "ES256"
 STATEMENT_TYP = "cbamx-verification-statement+json"
 
 
-def jwks_path(tenant_id: uuid.UUID) -> str:
+def jwks_path(tenant_id: uuid.UUID | str) -> str:
     """Where a verifier's statement keys are published (public, no login)."""
     return f"/organizations/{tenant_id}/jwks.json"
 
