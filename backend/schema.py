@@ -31,6 +31,7 @@ from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
 from backend.shipments.gql import ShipmentMutation, ShipmentQuery
 from backend.supply.gql import SupplyMutation, SupplyQuery
+from backend.verification.gql import VerificationMutation, VerificationQuery
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
@@ -54,6 +55,7 @@ Query = merge_types(
         ProvisionalQuery,
         ShipmentQuery,
         CalculationQuery,
+        VerificationQuery,
     ),
 )
 Mutation = merge_types(
@@ -72,6 +74,7 @@ Mutation = merge_types(
         ProductionMutation,
         ShipmentMutation,
         CalculationMutation,
+        VerificationMutation,
     ),
 )
 

@@ -327,7 +327,8 @@ async def invite_verifier(services: Services, actor: Principal, data: NewEngagem
             try:
                 version = await calculations.get_footprint(db, actor, version_id)
             except FootprintNotFound:
-                errors.append(FieldError(f"footprint version {version_id} is not one of yours", field=where))
+                # the field names it; the id itself is not echoed for a version the caller cannot see
+                errors.append(FieldError("no such footprint version of yours", field=where))
                 continue
             if version.installation_id != data.installation_id:
                 errors.append(FieldError(f"footprint version {version_id} is of another installation", field=where))

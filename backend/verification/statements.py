@@ -33,7 +33,8 @@ class Outcome:
     payload: dict[str, Any] | None = None
 
 
-def _unverified_payload(token: str) -> dict[str, Any]:
+def unverified_payload(token: str) -> dict[str, Any]:
+    """The payload a statement carries, read without checking its signature (for display only)."""
     try:
         payload = json.loads(jws.extract_compact(token.encode()).payload)
     except (JoseError, ValueError, IndexError) as error:
@@ -62,7 +63,7 @@ def _load_jwks(source: str) -> dict[str, Any]:
 def verify_statement(token: str, jwks_source: str | None) -> Outcome:
     """Check a statement's signature against its verifier's keys; ``reason`` says why it does not verify."""
     try:
-        claimed = _unverified_payload(token)
+        claimed = unverified_payload(token)
         verifier = claimed.get("verifier") if isinstance(claimed.get("verifier"), dict) else {}
         organization_id = str(verifier.get("organization_id", ""))
         source = jwks_source or str(verifier.get("jwks_uri") or "")

@@ -28,6 +28,7 @@ from backend.tenants.models import TenantKind
 from tests.factories.site import make_plant
 from tests.factories.tenants import Bearer, basic, client_token, login, make_client, make_tenant
 from tests.integration.calculations.cases import calculation_cases, calculation_world
+from tests.integration.verification.cases import verification_cases, verification_world
 from tests.operations import all_operations, operation
 
 
@@ -80,6 +81,7 @@ async def world(services, http) -> dict[str, Any]:
         conflict_b = await _reading_conflict(db, plant_b.installation_id)
     certificates_b = await _certificates_of_b(services, b)
     calculations_b = await calculation_world(services, b)
+    verification_b = await verification_world(services, b, c, calculations_b)
     async with services.db.tenant(b.tenant.scope()) as db:
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
     return {
@@ -100,6 +102,7 @@ async def world(services, http) -> dict[str, Any]:
         **await _production_world(services, b, plant_b),
         **await _shipments_of_b(services, b, plant_b),
         **calculations_b,
+        **verification_b,
     }
 
 
@@ -351,6 +354,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         **_production_cases(w),
         **_shipment_cases(w),
         **calculation_cases(w),
+        **verification_cases(w),
         **_provisional_cases(w),
     }
 
@@ -377,6 +381,7 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         *w.get("supply_secrets", []),
         "B-SECRET-GO",
         *w.get("calculation_secrets", []),
+        *w.get("verification_secrets", []),
     ]
     return [s for s in secrets if s in text]
 
@@ -439,6 +444,8 @@ REST_CASES = {
     "/certificates/v1/connections/{connection_id:str}/records": "tested",
     # tests/integration/calculations/test_calculation_bundle.py: another organisation's run is not found
     "/calculations/v1/runs/{run_id:str}/bundle": "tested",
+    # a verifier's statement keys are public by design (tests/integration/verification/test_statements.py)
+    "/organizations/{tenant_id:uuid}/jwks.json": "public",
 }
 
 
