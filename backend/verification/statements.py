@@ -69,7 +69,8 @@ def verify_statement(token: str, jwks_source: str | None) -> Outcome:
         source = jwks_source or str(verifier.get("jwks_uri") or "")
         if not source:
             raise StatementInvalid("the statement names no jwks_uri: give the verifier's keys with --jwks")
-        if source.startswith(("http://", "https://")) and urlsplit(source).path != jwks_path(organization_id):
+        is_url = source.startswith(("http://", "https://"))
+        if is_url and not urlsplit(source).path.endswith(jwks_path(organization_id)):
             raise StatementInvalid(
                 f"the keys at {source} are not the issuing verifier's ({jwks_path(organization_id)})"
             )
