@@ -39,13 +39,12 @@ from backend.sharing import grants
 from backend.sharing.access import granted_read, within
 from backend.sharing.models import ResourceKind
 from backend.tenants.models import Tenant, TenantKind
-from backend.verification import repository, sampling, signing
+from backend.verification import repository, rules, sampling, signing
 from backend.verification.errors import (
     EngagementNotFound,
     EngagementState,
     ExtensionNotFound,
     FindingNotFound,
-    FindingState,
     NotOnTeam,
     SampleItemNotFound,
 )
@@ -391,8 +390,7 @@ async def accept_engagement(services: Services, actor: Principal, engagement_id:
     async with services.db.platform() as db:
         engagement = await _engagement(db, actor, engagement_id)
         await _team_member(db, engagement, actor)
-        if engagement.status != EngagementStatus.INVITED:
-            raise EngagementState(f"the engagement is {engagement.status.value}, not invited")
+        status = rules.engagement_step(engagement.status, "accept")
         now = utcnow()
         if now < engagement.access_start:
             raise EngagementState(f"access starts at {engagement.access_start.isoformat()}: accept then")
@@ -429,7 +427,7 @@ async def accept_engagement(services: Services, actor: Principal, engagement_id:
             ),
         )
         engagement.grant_ids = [site.id, dated.id]
-        engagement.status = EngagementStatus.ACTIVE
+        engagement.status = status
         engagement.decided_at = now
         await db.flush()
         await _audit(
@@ -455,47 +453,36 @@ async def decline_engagement(
     async with services.db.platform() as db:
         engagement = await _engagement(db, actor, engagement_id)
         await _team_member(db, engagement, actor)
-        if engagement.status != EngagementStatus.INVITED:
-            raise EngagementState(f"the engagement is {engagement.status.value}, not invited")
-        engagement.status = EngagementStatus.DECLINED
+        engagement.status = rules.engagement_step(engagement.status, "decline")
         engagement.decided_at = utcnow()
         await db.flush()
         await _audit(db, engagement, actor, "declined", "verification_engagement", engagement.id, reason=reason)
     return engagement
 
 
-async def _close(services: Services, actor: Principal, engagement_id: uuid.UUID, to: EngagementStatus) -> Engagement:
+async def _close(services: Services, actor: Principal, engagement_id: uuid.UUID, step: str) -> Engagement:
     async with services.db.platform() as db:
         engagement = await _engagement(db, actor, engagement_id)
         _exporter_admin(engagement, actor)
-        allowed = (
-            {EngagementStatus.ACTIVE}
-            if to == EngagementStatus.ENDED
-            else {
-                EngagementStatus.INVITED,
-                EngagementStatus.ACTIVE,
-            }
-        )
-        if engagement.status not in allowed:
-            raise EngagementState(f"the engagement is {engagement.status.value}: it cannot be {to.value}")
+        status = rules.engagement_step(engagement.status, step)
         exporter = await _tenant(db, engagement.exporter_tenant_id)
         for grant_id in engagement.grant_ids:
             await grants.revoke_grant(db, actor, grantor=exporter, grant_id=grant_id)
-        engagement.status = to
+        engagement.status = status
         engagement.ended_at = utcnow()
         await db.flush()
-        await _audit(db, engagement, actor, to.value, "verification_engagement", engagement.id)
+        await _audit(db, engagement, actor, status.value, "verification_engagement", engagement.id)
     return engagement
 
 
 async def end_engagement(services: Services, actor: Principal, engagement_id: uuid.UUID) -> Engagement:
     """End an active engagement: its grants are revoked at once. The exporter's admins."""
-    return await _close(services, actor, engagement_id, EngagementStatus.ENDED)
+    return await _close(services, actor, engagement_id, "end")
 
 
 async def revoke_engagement(services: Services, actor: Principal, engagement_id: uuid.UUID) -> Engagement:
     """Withdraw an invitation or an active engagement: its grants are revoked at once. The exporter's admins."""
-    return await _close(services, actor, engagement_id, EngagementStatus.REVOKED)
+    return await _close(services, actor, engagement_id, "revoke")
 
 
 async def request_extension(
@@ -862,9 +849,7 @@ async def answer_finding(services: Services, actor: Principal, finding_id: uuid.
             raise PermissionDenied("only the exporter answers a finding")
         actor.require_role(MembershipRole.MEMBER)
         _live(engagement)
-        if finding.status != FindingStatus.OPEN:
-            raise FindingState(f"the finding is {finding.status.value}, not open")
-        finding.status = FindingStatus.ANSWERED
+        finding.status = rules.answer_step(finding.status)
         db.add(_entry(finding, actor.label, engagement.exporter_tenant_id, text))
         await db.flush()
         await _audit(db, engagement, actor, "finding_answered", "verification_finding", finding.id)
@@ -877,7 +862,7 @@ async def close_finding(
     """The verifier's decision on an answered finding: RESOLVED, ACCEPTED, or OPEN again with a question."""
     errors: list[FieldError] = []
     _text(errors, text, "text", required=True)
-    if status not in (FindingStatus.RESOLVED, FindingStatus.ACCEPTED, FindingStatus.OPEN):
+    if status not in rules.VERIFIER_DECISIONS:
         errors.append(FieldError("one of RESOLVED, ACCEPTED, OPEN", field="status"))
     if errors:
         raise ValidationFailed(errors)
@@ -885,9 +870,7 @@ async def close_finding(
         finding, engagement = await _finding(db, actor, finding_id)
         email = await _team_member(db, engagement, actor)
         _live(engagement)
-        if finding.status != FindingStatus.ANSWERED:
-            raise FindingState(f"the finding is {finding.status.value}: the exporter answers it first")
-        finding.status = status
+        finding.status = rules.decision_step(finding.status, status)
         db.add(_entry(finding, email, engagement.verifier_tenant_id, text))
         await db.flush()
         await _audit(db, engagement, actor, "finding_closed", "verification_finding", finding.id, status=status.value)
