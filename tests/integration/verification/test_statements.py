@@ -206,8 +206,12 @@ async def test_footprint_verification_for_the_exporter_and_footprint_grantees_on
     assert uses
 
 
+def _cbamx(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CBAMX, *args], capture_output=True, text=True, timeout=60)
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CBAMX, "statement", "verify", *args], capture_output=True, text=True, timeout=60)
+    return _cbamx("statement", "verify", *args)
 
 
 async def test_cbamx_statement_verify_exit_codes(services, http, tmp_path):
@@ -242,5 +246,15 @@ async def test_cbamx_statement_verify_exit_codes(services, http, tmp_path):
     assert missing.returncode == 2 and "cannot read" in missing.stderr
     not_jwks = _cli(str(tmp_path / "statement.jws"), "--jwks", str(tmp_path / "statement.jws"))
     assert not_jwks.returncode == 2
+    # rotating from the command line: a new active key, the old one still published and verifying
+    rotated = _cbamx("statement", "rotate-key", "--tenant", scope.verifier.tenant.slug)
+    assert rotated.returncode == 0, rotated.stderr
+    jwks = await _jwks(http, scope.verifier.id)
+    assert jwks["keys"][0]["kid"] == statement.kid and len(jwks["keys"]) == 2
+    assert rotated.stdout.strip().endswith(jwks["keys"][1]["kid"])
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks))
+    assert _cli(str(tmp_path / "statement.jws"), "--jwks", str(tmp_path / "jwks.json")).returncode == 0
+    unknown = _cbamx("statement", "rotate-key", "--tenant", "no-such-org")
+    assert unknown.returncode == 3 and "no organisation" in unknown.stderr
     async with services.db.platform_session() as db:
         assert (await db.get(Statement, statement.id)) is not None
