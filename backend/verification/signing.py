@@ -16,7 +16,7 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
@@ -52,6 +52,8 @@ async def create_key(db: AsyncSession, tenant_id: uuid.UUID, *, secret: str) -> 
 
 async def active_key(db: AsyncSession, tenant_id: uuid.UUID, *, secret: str) -> StatementKey:
     """The organisation's active key, created on first use."""
+    # two first statements at once must not both create a key (one active key per organisation)
+    await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"statement-key:{tenant_id}"})
     row = (
         await db.execute(
             select(StatementKey)
