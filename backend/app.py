@@ -38,6 +38,7 @@ from backend.schema import build_schema
 from backend.services import Services, start_services
 from backend.settings import Settings, get_settings
 from backend.shipments.rest import ShipmentController
+from backend.verification.rest import StatementKeysController
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Litestar:
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             ShipmentController,
             CalculationsController,
             pact_router,
+            StatementKeysController,
             graphql,
         ],
         lifespan=[lifespan],

@@ -1,4 +1,5 @@
-"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, keys, audit, quarantine."""
+"""The `cbamx` command line for operators: serve, worker, migrate, tenants, users, clients, keys, audit,
+quarantine, grants, statements."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ quarantine_app = typer.Typer(
     help="Deliveries interval derivation set aside: list, inspect, release, discard.", no_args_is_help=True
 )
 grant_app = typer.Typer(help="Grants between organisations.", no_args_is_help=True)
+statement_app = typer.Typer(help="Verification statements and their signing keys.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
@@ -35,6 +37,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(grant_app, name="grant")
+app.add_typer(statement_app, name="statement")
 
 T = TypeVar("T")
 EXIT_CODES = {"invalid": 2, "not_found": 3, "forbidden": 4, "conflict": 5, "unauthenticated": 4}
@@ -678,6 +681,56 @@ def grant_list(tenant: str = typer.Option(..., help="Slug of the organisation.")
 
     for line in _run(main):
         typer.echo(json.dumps(line, ensure_ascii=False))
+
+
+@statement_app.command("verify")
+def statement_verify(
+    file: str = typer.Argument(..., help="The statement: a file holding its compact JWS."),
+    jwks: str = typer.Option(
+        None,
+        help="The verifier's published keys: a JWKS file or URL. Default: the jwks_uri the statement names.",
+    ),
+) -> None:
+    """Verify a statement offline: its signature, and that the key is the issuing verifier's. Prints the payload.
+
+    Exit codes: 0 verified, 1 does not verify (the reason on stderr), 2 unreadable input.
+    """
+    from pathlib import Path
+
+    from backend.verification.statements import StatementInput, verify_statement
+
+    try:
+        token = Path(file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.secho(f"error: cannot read {file}: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    try:
+        outcome = verify_statement(token, jwks)
+    except StatementInput as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2)
+    if outcome.reason is not None:
+        typer.secho(f"NOT VERIFIED: {outcome.reason}", err=True, fg="red")
+        raise typer.Exit(1)
+    typer.secho(f"verified: signed by key {outcome.kid} of {outcome.keys_from}", err=True)
+    typer.echo(json.dumps(outcome.payload, indent=2, ensure_ascii=False))
+
+
+@statement_app.command("rotate-key")
+def statement_rotate_key(tenant: str = typer.Option(..., help="Slug of the verifier organisation.")) -> None:
+    """Sign the organisation's next statements with a new key; the old key stays published."""
+    from backend.settings import get_settings
+    from backend.verification.signing import rotate_key
+
+    settings = get_settings()
+
+    async def main() -> str:
+        async with _platform() as session:
+            row = await _tenant_by_slug(session, tenant)
+            key = await rotate_key(session, row.id, secret=settings.resolved_secret_key())
+        return key.kid
+
+    typer.echo(f"active statement key: {_run(main)}")
 
 
 @app.command("export-schema")

@@ -20,6 +20,7 @@ from backend.sharing import models as sharing_models
 from backend.shipments import models as shipment_models
 from backend.supply import models as supply_models
 from backend.tenants import models as tenant_models
+from backend.verification import models as verification_models
 
 __all__ = [
     "audit_models",
@@ -42,4 +43,5 @@ __all__ = [
     "shipment_models",
     "supply_models",
     "tenant_models",
+    "verification_models",
 ]

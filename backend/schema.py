@@ -33,6 +33,7 @@ from backend.settings import Settings, get_settings
 from backend.sharing.gql import SharingMutation, SharingQuery
 from backend.shipments.gql import ShipmentMutation, ShipmentQuery
 from backend.supply.gql import SupplyMutation, SupplyQuery
+from backend.verification.gql import VerificationMutation, VerificationQuery
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
@@ -58,6 +59,7 @@ Query = merge_types(
         CalculationQuery,
         ExchangeQuery,
         FeedQuery,
+        VerificationQuery,
     ),
 )
 Mutation = merge_types(
@@ -78,6 +80,7 @@ Mutation = merge_types(
         CalculationMutation,
         ExchangeMutation,
         FeedMutation,
+        VerificationMutation,
     ),
 )
 Subscription = merge_types("Subscription", (FeedSubscription,))

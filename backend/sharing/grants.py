@@ -287,3 +287,34 @@ def as_kinds(values: list[str]) -> list[ResourceKind]:
         raise ValidationFailed(
             [FieldError(f"known kinds: {', '.join(k.value for k in ResourceKind)}", field="resourceKinds")]
         )
+
+
+async def extend_grant(
+    db: AsyncSession, actor: Principal, *, grantor: Tenant, grant_id: uuid.UUID, expires_at: datetime
+) -> Grant:
+    """Move a live grant's expiry later (a verification's access extended); admins or the platform."""
+    grant = await db.get(Grant, grant_id, with_for_update=True)
+    if grant is None or grant.grantor_tenant_id != grantor.id or actor.tenant_id not in (grantor.id, None):
+        raise GrantNotFound("no such grant", field="id")
+    if actor.kind != "system":
+        actor.require_role(MembershipRole.ADMIN)
+    if expires_at.tzinfo is None:
+        raise ValidationFailed([FieldError("must carry a UTC offset", field="expiresAt")])
+    if grant.revoked_at is not None or expires_at <= grant.expires_at:
+        raise ValidationFailed([FieldError("a live grant's expiry moves only later", field="expiresAt")])
+    if expires_at > utcnow() + MAX_LIFETIME:
+        raise ValidationFailed([FieldError(f"at most {MAX_LIFETIME.days // 365} years ahead", field="expiresAt")])
+    before = grant.expires_at
+    grant.expires_at = expires_at
+    await db.flush()
+    await record_in_platform_transaction(
+        db,
+        grantor.scope(),
+        actor,
+        "grant.extended",
+        "grant",
+        grant.id,
+        before={"expires_at": before},
+        after={"expires_at": expires_at},
+    )
+    return grant

@@ -29,6 +29,7 @@ from tests.factories.site import make_plant
 from tests.factories.tenants import Bearer, basic, client_token, login, make_client, make_tenant
 from tests.integration.calculations.cases import calculation_cases, calculation_world
 from tests.integration.exchange.cases import exchange_cases, exchange_world
+from tests.integration.verification.cases import verification_cases, verification_world
 from tests.operations import all_operations, operation
 
 
@@ -83,6 +84,7 @@ async def world(services, http) -> dict[str, Any]:
     calculations_b = await calculation_world(services, b)
     exchange_b = await exchange_world(services, b, calculations_b["footprint_b"])
     feeds_b = await _feeds_of_b(services, b, c)
+    verification_b = await verification_world(services, b, c, calculations_b)
     async with services.db.tenant(b.tenant.scope()) as db:
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
     return {
@@ -105,6 +107,7 @@ async def world(services, http) -> dict[str, Any]:
         **calculations_b,
         **exchange_b,
         **feeds_b,
+        **verification_b,
     }
 
 
@@ -403,6 +406,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         **_shipment_cases(w),
         **calculation_cases(w),
         **exchange_cases(w),
+        **verification_cases(w),
         **_provisional_cases(w),
         **_feed_cases(w),
     }
@@ -433,6 +437,7 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         *w.get("exchange_secrets", []),
         "B-SECRET-FEED",
         "b-secret-receiver",
+        *w.get("verification_secrets", []),
     ]
     return [s for s in secrets if s in text]
 
@@ -500,6 +505,8 @@ REST_CASES = {
     "/3/footprints/{footprint_id:str}": "tested",
     "/3/events": "tested",
     "/3/extensions/cbam/1.0.0/schema.json": "public",
+    # a verifier's statement keys are public by design (tests/integration/verification/test_statements.py)
+    "/organizations/{tenant_id:uuid}/jwks.json": "public",
 }
 
 
