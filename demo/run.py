@@ -43,7 +43,9 @@ def _prepare(data_dir: Path, port: int, *, base: str, ca_bundle: Path | None) ->
     from demo.exchange import seed_exchange
     from demo.history import SEED, STEP_S, backfill, default_history_start, derive_history
     from demo.plant import MES_NAME, agent_credentials, free_port, write_agent_config
-    from demo.seed import seed
+    from demo.seed import org_email, seed
+    from demo.verification import describe as describe_verification
+    from demo.verification import seed_verification
     from tenancy.migrate import upgrade_platform, upgrade_tenants
 
     folder = data_dir / "agent"
@@ -96,6 +98,9 @@ def _prepare(data_dir: Path, port: int, *, base: str, ca_bundle: Path | None) ->
                     services, exporter, state.installation_id, data_dir / "calculations"
                 )
                 exchanged = await seed_exchange(services, exporter, state.tenants["fassaden-nord"], calculated.run)
+                verified = await seed_verification(
+                    services, exporter, state.tenants["verifika"], org_email("verifika"), calculated.run
+                )
             finally:
                 await services.close()
             run = calculated.run
@@ -109,6 +114,8 @@ def _prepare(data_dir: Path, port: int, *, base: str, ca_bundle: Path | None) ->
                 print(f"  calculation bundle {calculated.bundle} (check it: ./dev recompute <bundle>)", flush=True)
             if exchanged is not None:
                 print(describe_exchange(exchanged), flush=True)
+            if verified is not None:
+                print(describe_verification(verified), flush=True)
             client_id, secret = await agent_credentials(db, exporter, state.installation_id, folder)
             mes_id, mes_secret = await agent_credentials(
                 db,

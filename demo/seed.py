@@ -339,6 +339,11 @@ async def seed(db: Database, store: ObjectStore | None = None) -> DemoState:
     return state
 
 
+def org_email(slug: str) -> str:
+    """The log-in of a demo organisation's one person."""
+    return next(org.email for org in ORGS if org.slug == slug)
+
+
 async def meter_ids(db: Database, tenant: Tenant) -> dict[str, uuid.UUID]:
     async with db.tenant_session(tenant.scope()) as session:
         return {m.code: m.id for m in (await session.execute(select(Meter))).scalars()}
