@@ -20,6 +20,7 @@ from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, nod
 from backend.errors import FieldError, ValidationFailed
 from backend.exchange import connections, directory, reads, service
 from backend.exchange.models import PublicationStatus as PublicationStatusModel
+from backend.exchange.models import PublishedFootprint as PublishedFootprintRow
 from backend.exchange.models import VerificationStatus as VerificationStatusModel
 from backend.exchange.reads import SharedPublication
 from backend.exchange.repository import PublicationFilter
@@ -362,15 +363,17 @@ class ExchangeQuery:
         tenant_id = principal.require_tenant()
         async with info.context.tenant_uow() as db:
             rows = await service.list_publications(db, principal, f, after=cursor, limit=limit + 1)
-        return _publications_page([SharedPublication.of(tenant_id, r) for r in rows], limit, after)
+        shown = await reads.with_verification(info.context.services, [(tenant_id, r) for r in rows])
+        return _publications_page(shown, limit, after)
 
     @strawberry.field(description="One of the organisation's own published footprints.")
     async def published_footprint(self, info: strawberry.Info[Context, None], id: NodeRef) -> PublishedFootprint:
-        async def action(db: AsyncSession, principal: Principal) -> PublishedFootprint:
+        async def action(db: AsyncSession, principal: Principal) -> tuple[uuid.UUID, PublishedFootprintRow]:
             row = await service.get_publication(db, principal, node_uuid(id, "PublishedFootprint"))
-            return PublishedFootprint.of(SharedPublication.of(principal.require_tenant(), row))
+            return principal.require_tenant(), row
 
-        return await info.context.in_tenant(action)
+        (shown,) = await reads.with_verification(info.context.services, [await info.context.in_tenant(action)])
+        return PublishedFootprint.of(shown)
 
     @strawberry.field(
         description="Footprints suppliers publish and share with the viewer's organisation (or client), newest first."

@@ -9,6 +9,7 @@ request; every read is written to the supplier's audit trail (``backend.sharing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from backend.sharing.access import granted_read, within
 from backend.sharing.errors import NoLiveGrant
 from backend.sharing.grants import grants_received
 from backend.sharing.models import ResourceKind
+from backend.verification.repository import verified_versions
 
 DEFAULT_LIMIT = 50
 
@@ -41,7 +43,7 @@ class SharedPublication:
     published_at: datetime
 
     @classmethod
-    def of(cls, supplier_id: uuid.UUID, row: PublishedFootprint) -> SharedPublication:
+    def of(cls, supplier_id: uuid.UUID, row: PublishedFootprint, *, verified: bool = False) -> SharedPublication:
         return cls(
             supplier_id=supplier_id,
             id=row.id,
@@ -49,9 +51,20 @@ class SharedPublication:
             content_hash=row.content_hash,
             status=row.status,
             deprecated_at=row.deprecated_at,
-            verification_status=row.verification_status,
+            verification_status=VerificationStatus.VERIFIED if verified else row.verification_status,
             published_at=row.published_at,
         )
+
+
+async def with_verification(
+    services: Services, rows: Sequence[tuple[uuid.UUID, PublishedFootprint]]
+) -> list[SharedPublication]:
+    """Publications (supplier id, row) as readers see them: VERIFIED when a signed statement with a positive
+    or qualified opinion names the footprint version they publish (statements are the verifier's, kept in
+    the platform, so they attach to every publication of the version, earlier or later)."""
+    async with services.db.platform_session() as platform:
+        verified = await verified_versions(platform, [row.footprint_version_id for _, row in rows])
+    return [SharedPublication.of(s, row, verified=row.footprint_version_id in verified) for s, row in rows]
 
 
 async def _suppliers(services: Services, actor: Principal, only: uuid.UUID | None) -> list[uuid.UUID]:
@@ -80,7 +93,7 @@ async def list_shared_publications(
     """
     service.check_filter(filters)
     limit = max(1, min(limit, service.MAX_LISTED + 1))
-    found: list[SharedPublication] = []
+    found: list[tuple[uuid.UUID, PublishedFootprint]] = []
     for supplier_id in await _suppliers(services, actor, filters.supplier_id):
         try:
             async with granted_read(
@@ -92,9 +105,9 @@ async def list_shared_publications(
                 await read.allow_listing()
         except NoLiveGrant:
             continue  # revoked since the grants were looked up: nothing of it is read
-        found.extend(SharedPublication.of(supplier_id, r) for r in rows)
-    found.sort(key=lambda p: (p.published_at, p.id), reverse=True)
-    return found[:limit]
+        found.extend((supplier_id, r) for r in rows)
+    found.sort(key=lambda p: (p[1].published_at, p[1].id), reverse=True)
+    return await with_verification(services, found[:limit])
 
 
 async def get_shared_publication(services: Services, actor: Principal, publication_id: uuid.UUID) -> SharedPublication:
@@ -122,7 +135,9 @@ async def get_shared_publication(services: Services, actor: Principal, publicati
                 await read.allow(
                     within(installation_ids=[row.installation_id], period=(row.period_start, row.period_end))
                 )
-                return SharedPublication.of(supplier_id, row)
+                found = row
         except NoLiveGrant:
             continue
+        (shared,) = await with_verification(services, [(supplier_id, found)])
+        return shared
     raise PublicationNotFound("no such published footprint shared with you", field="id")

@@ -25,6 +25,7 @@ from backend.verification.models import (
     ExtensionRequest,
     Finding,
     FindingEntry,
+    Opinion,
     Sample,
     SampleItem,
     Statement,
@@ -209,3 +210,17 @@ async def statements_covering(db: AsyncSession, version_id: uuid.UUID) -> list[S
         .order_by(Statement.issued_at.desc(), Statement.id)
     )
     return list(rows.scalars())
+
+
+async def verified_versions(db: AsyncSession, version_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of the footprint versions a statement with a positive or qualified opinion names."""
+    if not version_ids:
+        return set()
+    wanted = list(dict.fromkeys(version_ids))
+    rows = await db.execute(
+        select(Statement.footprint_version_ids).where(
+            Statement.footprint_version_ids.overlap(wanted), Statement.opinion != Opinion.NEGATIVE
+        )
+    )
+    named = {v for (ids,) in rows for v in ids}
+    return named & set(wanted)

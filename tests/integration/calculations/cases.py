@@ -65,6 +65,12 @@ def calculation_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "vars": {"footprintVersionId": _gid("FootprintVersion", w["footprint_b"])},
             "refused": True,
         },
+        "ReproduceCalculationRun": {"vars": {"id": run_b}, "refused": True},
+        "SharedCalculationRun": {"vars": {"grantorId": _gid("Organization", w["b"].id), "id": run_b}, "refused": True},
+        "ReproduceSharedCalculationRun": {
+            "vars": {"grantorId": _gid("Organization", w["b"].id), "id": run_b},
+            "refused": True,
+        },
         "DefaultAgainstActual": {
             "vars": {"productId": _gid("Product", plant.product_id), "installationId": inst_b, **window},
             "refused": True,
