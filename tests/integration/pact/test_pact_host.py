@@ -217,6 +217,26 @@ async def test_pages_follow_the_link_header_to_the_end(http, shared):
     assert first.json() == second.json() and len(first.json()["data"]) == 1 and "link" not in first.headers
 
 
+async def test_a_page_is_filled_from_further_reads_when_criteria_leave_rows_out(http, shared, monkeypatch):
+    # given reads of two publications at a time, and a criterion only the host applies (a PACT product id)
+    from backend.pact import service
+
+    monkeypatch.setattr(service, "MAX_BATCH", 2)
+    exporter, reader = shared
+    newest, oldest = exporter.publications["PRF-2990"]
+    url: str | None = "/3/footprints?limit=1&productId=urn:pact:testserver:product-id:PRF-2990"
+    pages = []
+    # when the pages are followed (newest first: PRF-2990 twice with PRF-OTHER published between them)
+    while url is not None:
+        response = await http.get(url, headers=reader.auth)
+        assert response.status_code == 200, response.text
+        pages.append([f["id"] for f in response.json()["data"]])
+        link = response.headers.get("link")
+        url = link.split(";")[0].strip("<> ") if link else None
+    # then each page holds one of the product's footprints, read on past the other product's
+    assert pages == [[newest], [oldest]]
+
+
 async def requests_of(services, tenant):
     async with services.db.tenant(tenant.tenant.scope()) as db:
         return list((await db.execute(select(FootprintRequest))).scalars())
