@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -209,12 +210,21 @@ class Cursor:
         raw = json.dumps([self.created, self.id], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
+    @property
+    def position(self) -> tuple[datetime, uuid.UUID]:
+        """The (publishedAt, id) of the last footprint of the page before."""
+        return _moment(self.created), uuid.UUID(self.id)
+
     @classmethod
     def decode(cls, text: str) -> Cursor:
         try:
             created, pf_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             if not isinstance(created, str) or not isinstance(pf_id, str):
                 raise ValueError
+            # a moment with its time zone and a footprint id, as ``encode`` wrote them
+            if datetime.fromisoformat(created.replace("Z", "+00:00")).tzinfo is None:
+                raise ValueError
+            uuid.UUID(pf_id)
         except (ValueError, TypeError, binascii.Error):
             raise InvalidQuery("cursor is not one this host issued", field="cursor")
         return cls(created, pf_id)

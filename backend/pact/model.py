@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from backend.pact.documents import PublishedFootprint, iso_utc
+from backend.exchange.document import utc_text
+from backend.pact.documents import PublishedFootprint
 
 SPEC_VERSION = "3.0.3"
 EXTENSION_SPEC_VERSION = "2.0.0"  # the DataModelExtension format of PACT v3
@@ -173,9 +174,12 @@ def _verification(published: PublishedFootprint) -> dict[str, Any] | None:
     v = published.verification
     if v is None:
         return None
-    out: dict[str, Any] = {"coverage": "product level", "providerName": v.provider_name}
+    # the statement attaches to one publication: it covers the product
+    out: dict[str, Any] = {"coverage": "product level"}
+    if v.provider_name:
+        out["providerName"] = v.provider_name
     if v.completed_at is not None:
-        out["completedAt"] = iso_utc(v.completed_at)
+        out["completedAt"] = utc_text(v.completed_at)
     if v.standard_name:
         out["standardName"] = v.standard_name
     if v.comments:
@@ -233,8 +237,8 @@ def product_footprint(published: PublishedFootprint, *, issuer_domain: str, base
         "specVersion": SPEC_VERSION,
         "created": doc["publishedAt"],
         "status": STATUS[published.status],
-        "validityPeriodStart": iso_utc(valid_from),
-        "validityPeriodEnd": iso_utc(valid_until),
+        "validityPeriodStart": utc_text(valid_from),
+        "validityPeriodEnd": utc_text(valid_until),
         "companyName": doc["exporter"]["name"],
         "companyIds": [company_urn(doc["exporter"]["tenantId"])],
         "productDescription": f"{product['name']} (CN {product['cnCode']}), produced at installation "

@@ -1,32 +1,14 @@
-"""SQL of the PACT host: the records a shared footprint names, and the data requests received."""
+"""SQL of the PACT host: the data requests received (footprints are read through ``backend.exchange.reads``)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.installations.models import Installation
 from backend.pact.models import FootprintRequest
-from backend.production.models import Product
-from backend.tenants.models import Tenant
-
-
-async def installations(db: AsyncSession, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Installation]:
-    rows = await db.execute(select(Installation).where(Installation.id.in_(list(ids))))
-    return {r.id: r for r in rows.scalars()}
-
-
-async def products(db: AsyncSession, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Product]:
-    rows = await db.execute(select(Product).where(Product.id.in_(list(ids))))
-    return {r.id: r for r in rows.scalars()}
-
-
-async def tenant(platform_db: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
-    return await platform_db.get(Tenant, tenant_id)
 
 
 async def add_request(db: AsyncSession, values: dict[str, object]) -> uuid.UUID | None:

@@ -2,7 +2,7 @@
 
 Every action takes a Bearer access token of the OAuth2 client-credentials endpoint (``/auth/token``,
 discoverable at ``/.well-known/openid-configuration``); errors have PACT's ``{code, message}`` shape.
-The footprints come from ``source_of``: change it to serve published records from their own store.
+The footprints come from ``source_of``: the exchange's publications shared with the caller.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from backend.identity.principal import Principal
 from backend.pact import service
 from backend.pact.errors import FootprintNotFound, InvalidEvent
 from backend.pact.filters import parse_list_query
-from backend.pact.source import FootprintSource, GrantedFootprintSource
+from backend.pact.source import FootprintSource, PublishedFootprintSource
 from backend.services import Services
 
 EVENTS_MAX_BODY_BYTES = 256 * 1024
@@ -32,8 +32,8 @@ CBAM_EXTENSION_SCHEMA = Path(__file__).parent / "schema" / "cbam-extension-1.0.0
 
 
 def source_of(services: Services) -> FootprintSource:
-    """Where published footprints come from: today the footprint versions shared through grants."""
-    return GrantedFootprintSource(services)
+    """Where published footprints come from: the exchange's publications, shared through live shares."""
+    return PublishedFootprintSource(services)
 
 
 async def pact_principal(request: Request[Any, Any, Any]) -> Principal:

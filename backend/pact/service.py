@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from backend.audit.service import record
+from backend.exchange.service import MAX_LISTED
 from backend.identity.principal import Principal
 from backend.pact import repository
 from backend.pact.documents import PublishedFootprint
@@ -38,6 +39,8 @@ NOT_PROCESSED = frozenset(
     }
 )
 V2_PREFIX = "org.wbcsd.pathfinder."
+# publications read at once when criteria may leave some out (what one exchange listing returns at most)
+MAX_BATCH = MAX_LISTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,21 +77,32 @@ def _footprints(published: Iterable[PublishedFootprint], host: Host) -> list[dic
     return out
 
 
+async def list_footprints(source: FootprintSource, reader: Principal, query: ListQuery, host: Host) -> FootprintPage:
+    """One page of the reader's footprints meeting the criteria, newest first; footprints:read.
+
+    The source applies what it can of the criteria and the cursor in its query; what it cannot (and a
+    publication PACT cannot represent) is left out here, reading on until the page is full.
+    """
+    require_reader(reader)
+    wanted = query.page_size + 1  # one more tells whether a next page exists
+    # unfiltered, a batch of one page fills it; criteria the source cannot apply may need more rows
+    batch = wanted if query.criteria == FootprintCriteria() else max(wanted, MAX_BATCH)
+    after = query.cursor.position if query.cursor is not None else None
+    found: list[dict[str, Any]] = []
+    while len(found) < wanted:
+        published = await source.list_published(reader, query.criteria, after=after, limit=batch)
+        found += [f for f in _footprints(published, host) if query.criteria.matches(f)]
+        if len(published) < batch:
+            break
+        last = published[-1]
+        after = (_moment(str(last.document["publishedAt"])), uuid.UUID(str(last.document["id"])))
+    page = found[: query.page_size]
+    more = len(found) > len(page)
+    return FootprintPage(page, Cursor(page[-1]["created"], page[-1]["id"]) if more else None)
+
+
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-async def list_footprints(source: FootprintSource, reader: Principal, query: ListQuery, host: Host) -> FootprintPage:
-    """One page of the reader's footprints meeting the criteria, newest first; footprints:read."""
-    require_reader(reader)
-    footprints = [f for f in _footprints(await source.list_published(reader), host) if query.criteria.matches(f)]
-    footprints.sort(key=lambda f: (_moment(f["created"]), f["id"]), reverse=True)
-    if query.cursor is not None:
-        after = (_moment(query.cursor.created), query.cursor.id)
-        footprints = [f for f in footprints if (_moment(f["created"]), f["id"]) < after]
-    page = footprints[: query.page_size]
-    more = len(footprints) > len(page)
-    return FootprintPage(page, Cursor(page[-1]["created"], page[-1]["id"]) if more else None)
 
 
 async def get_footprint(

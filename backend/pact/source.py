@@ -2,46 +2,55 @@
 
 ``FootprintSource`` is the one seam: the host lists and gets published documents for a reader (a
 principal of one tenant, usually a client) and knows nothing else of where they come from.
-``GrantedFootprintSource`` serves them today from the footprint versions other organisations share
-through live ``footprint`` grants, each read checked against the grant and recorded in the
-exporter's audit trail; a store of published records replaces it by implementing the same two
-methods (and ``backend.pact.routes.source_of`` returning it).
+``PublishedFootprintSource`` serves the exchange's publications (``backend.exchange.reads``): what an
+exporter published and shares with the reader's organisation, or with the reader alone, through a live
+share. Grants are looked up on every call, so a revoked or narrowed share shows at the next request, and
+every read lands in the exporter's audit trail.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
-from backend.calculations import service as calculations
-from backend.calculations.models import FootprintVersion
-from backend.calculations.schemas import FootprintFilter
-from backend.errors import NotFound
+from backend.exchange.errors import PublicationNotFound
+from backend.exchange.models import PublicationStatus, VerificationStatus
+from backend.exchange.reads import SharedPublication, get_shared_publication, list_shared_publications
+from backend.exchange.repository import PublicationFilter
 from backend.identity.principal import Principal
-from backend.installations.models import Installation
-from backend.pact import repository
-from backend.pact.documents import (
-    Exporter,
-    InstallationFacts,
-    ProductFacts,
-    PublishedFootprint,
-    VersionFacts,
-    document_from_footprint_version,
-)
-from backend.production.models import Product
+from backend.pact.documents import PublishedFootprint, Status, Verification
+from backend.pact.filters import FootprintCriteria
+from backend.pact.model import company_urn
 from backend.services import Services
-from backend.sharing.access import GrantedRead, granted_read, within
-from backend.sharing.grants import grants_received
-from backend.sharing.models import ResourceKind
 
-# footprint versions read from one grantor for one listing
-MAX_PER_GRANTOR = 200
+STATUS_OF = {"Active": PublicationStatus.ACTIVE, "Deprecated": PublicationStatus.DEPRECATED}
+STATE_OF: dict[PublicationStatus, Status] = {
+    PublicationStatus.ACTIVE: "ACTIVE",
+    PublicationStatus.DEPRECATED: "DEPRECATED",
+}
+_PRODUCT_URN = "urn:cbamx:product:"
+_PACT_PRODUCT_URN = "urn:pact:"
+_CN_URN = re.compile(r"^urn:cbamx:cn:(\d{8})$")
 
 
 class FootprintSource(Protocol):
-    async def list_published(self, reader: Principal) -> Sequence[PublishedFootprint]:
-        """Every published footprint the reader may see (active and deprecated)."""
+    async def list_published(
+        self,
+        reader: Principal,
+        criteria: FootprintCriteria,
+        *,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[PublishedFootprint]:
+        """Up to ``limit`` footprints the reader may see (active and deprecated), newest first by
+        (``publishedAt``, ``id``), after ``after``; fewer only when there are no more.
+
+        The source may leave out what ``criteria`` rule out, never what they keep: the caller matches
+        every criterion itself.
+        """
         ...
 
     async def get_published(self, reader: Principal, footprint_id: uuid.UUID) -> PublishedFootprint | None:
@@ -49,124 +58,99 @@ class FootprintSource(Protocol):
         ...
 
 
-def _qualifying_parameters(product: Product) -> dict[str, float]:
-    values = {
-        "scrapTPerT": product.scrap_t_per_t,
-        "preConsumerScrapShare": product.pre_consumer_scrap_share,
-        "nonAluminiumShare": product.non_aluminium_share,
-    }
-    return {k: v for k, v in values.items() if v is not None}
+def _only(values: set[str]) -> str | None:
+    return next(iter(values)) if len(values) == 1 else None
 
 
-def _published(
-    version: FootprintVersion,
-    *,
-    exporter: Exporter,
-    installation: Installation,
-    product: Product,
-    superseded: bool,
-) -> PublishedFootprint:
-    document = document_from_footprint_version(
-        VersionFacts.of(version),
-        exporter=exporter,
-        installation=InstallationFacts(
-            installation.id,
-            installation.name,
-            installation.cbam_installation_id,
-            installation.country,
-            installation.timezone,
-        ),
-        product=ProductFacts(
-            product.id,
-            product.code,
-            product.name,
-            product.cn_code,
-            product.production_route.value if product.production_route else None,
-            _qualifying_parameters(product),
-        ),
+def _common_prefix(codes: set[str]) -> str | None:
+    prefix = ""
+    for chars in zip(*codes, strict=False):
+        if len(set(chars)) > 1:
+            break
+        prefix += chars[0]
+    return prefix if len(prefix) >= 2 else None
+
+
+def publication_filter(criteria: FootprintCriteria) -> PublicationFilter | None:
+    """What of the criteria the exchange's query applies; None when no publication can meet them.
+
+    Only necessary conditions go into the query, so it never drops a footprint the criteria keep:
+    one company, one product by our own id, the CN codes' common start, one status, and the reference
+    period's end (a footprint is valid from it, so ``validOn`` and ``validBefore`` bound it).
+    """
+    supplier_id = product_id = None
+    if criteria.company_ids:
+        companies = set()
+        for urn in criteria.company_ids:
+            tail = urn.removeprefix("urn:cbamx:company:")
+            try:
+                tenant_id = uuid.UUID(tail)
+            except ValueError:
+                continue  # names no organisation of this host
+            if company_urn(str(tenant_id)) == urn:
+                companies.add(str(tenant_id))
+        if not companies:
+            return None
+        supplier_id = uuid.UUID(only) if (only := _only(companies)) else None
+    if criteria.product_ids:
+        ours = {u for u in criteria.product_ids if u.startswith(_PRODUCT_URN)}
+        pact = {u for u in criteria.product_ids if u.startswith(_PACT_PRODUCT_URN)}
+        if not ours and not pact:
+            return None
+        if not pact and (only := _only(ours)):
+            try:
+                product_id = uuid.UUID(only.removeprefix(_PRODUCT_URN))
+            except ValueError:
+                return None
+    cn_code = None
+    if criteria.classifications:
+        codes = {m.group(1) for u in criteria.classifications if (m := _CN_URN.match(u))}
+        if not codes:
+            return None
+        cn_code = _common_prefix(codes)
+    ends = [m for m in (criteria.valid_on, criteria.valid_before) if m is not None]
+    status = STATUS_OF[only] if (only := _only(set(criteria.statuses))) else None
+    return PublicationFilter(
+        supplier_id=supplier_id,
+        product_id=product_id,
+        cn_code=cn_code,
+        end=min(ends) if ends else None,
+        status=status,
     )
-    # a version some later version supersedes is deprecated; footprint versions carry no verification yet
-    return PublishedFootprint(document, "DEPRECATED" if superseded else "ACTIVE")
 
 
-class GrantedFootprintSource:
-    """Footprint versions shared through live footprint grants, as published documents."""
+def published(row: SharedPublication) -> PublishedFootprint:
+    """A shared publication as the host reads it: the document, its status and whether it is verified.
+
+    A verified publication carries no statement details yet beyond being verified at product level.
+    """
+    verified = row.verification_status == VerificationStatus.VERIFIED
+    return PublishedFootprint(row.document, STATE_OF[row.status], Verification() if verified else None)
+
+
+class PublishedFootprintSource:
+    """The exchange's publications shared with the reader through live footprint shares."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def _grantors(self, reader: Principal) -> list[uuid.UUID]:
-        async with self.services.db.platform_session() as platform:
-            grants = await grants_received(platform, reader)
-        return sorted({g.grantor_tenant_id for g in grants if ResourceKind.FOOTPRINT.value in g.resource_kinds})
-
-    async def _exporter(self, grantor_id: uuid.UUID) -> Exporter:
-        async with self.services.db.platform_session() as platform:
-            tenant = await repository.tenant(platform, grantor_id)
-        if tenant is None:
-            raise NotFound("no such organisation")
-        return Exporter(tenant.id, tenant.name, tenant.country)
-
-    async def _documents(
-        self, read: GrantedRead, exporter: Exporter, versions: Sequence[FootprintVersion], superseded: set[uuid.UUID]
+    async def list_published(
+        self,
+        reader: Principal,
+        criteria: FootprintCriteria,
+        *,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
     ) -> list[PublishedFootprint]:
-        # the installations and products the granted versions name, read in the same unit of work: what the
-        # grant allowed is the versions, and these are the facts each version states about itself
-        installations = await repository.installations(read.db, {v.installation_id for v in versions})
-        products = await repository.products(read.db, {v.product_id for v in versions})
-        return [
-            _published(
-                v,
-                exporter=exporter,
-                installation=installations[v.installation_id],
-                product=products[v.product_id],
-                superseded=v.id in superseded,
-            )
-            for v in versions
-        ]
-
-    async def list_published(self, reader: Principal) -> list[PublishedFootprint]:
-        found: list[PublishedFootprint] = []
-        for grantor_id in await self._grantors(reader):
-            exporter = await self._exporter(grantor_id)
-            opening = granted_read(self.services, reader, grantor_id, ResourceKind.FOOTPRINT, what="pact_footprints")
-            async with opening as read:
-                versions = await calculations.list_footprints(
-                    read.db,
-                    read.reader,
-                    FootprintFilter(latest_only=False),
-                    limit=MAX_PER_GRANTOR,
-                    limits=read.limits,
-                )
-                superseded = {v.supersedes_id for v in versions if v.supersedes_id is not None}
-                found += await self._documents(read, exporter, versions, superseded)
-                await read.allow_listing()
-        return found
+        narrowed = publication_filter(criteria)
+        if narrowed is None:
+            return []
+        rows = await list_shared_publications(self.services, reader, narrowed, after=after, limit=limit)
+        return [published(r) for r in rows]
 
     async def get_published(self, reader: Principal, footprint_id: uuid.UUID) -> PublishedFootprint | None:
-        for grantor_id in await self._grantors(reader):
-            exporter = await self._exporter(grantor_id)
-            opening = granted_read(
-                self.services,
-                reader,
-                grantor_id,
-                ResourceKind.FOOTPRINT,
-                what="pact_footprint",
-                entity_id=footprint_id,
-            )
-            try:
-                async with opening as read:
-                    version = await calculations.get_footprint(read.db, read.reader, footprint_id)
-                    await read.allow(
-                        within(
-                            installation_ids=[version.installation_id],
-                            period=(version.period_start, version.period_end),
-                        )
-                    )
-                    lineage = await calculations.lineage(read.db, read.reader, footprint_id)
-                    superseded = {v.supersedes_id for v in lineage if v.supersedes_id is not None}
-                    (published,) = await self._documents(read, exporter, [version], superseded)
-                    return published
-            except NotFound:
-                continue
-        return None
+        try:
+            row = await get_shared_publication(self.services, reader, footprint_id)
+        except PublicationNotFound:
+            return None
+        return published(row)

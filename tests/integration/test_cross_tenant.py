@@ -500,7 +500,8 @@ REST_CASES = {
     "/certificates/v1/connections/{connection_id:str}/records": "tested",
     # tests/integration/calculations/test_calculation_bundle.py: another organisation's run is not found
     "/calculations/v1/runs/{run_id:str}/bundle": "tested",
-    # tests/integration/pact/test_pact_host.py: a client sees only what its tenant's (or its own) grants share
+    # test_pact_routes_show_tenant_bs_footprints_only_to_whom_b_shares (below), and
+    # tests/integration/pact/test_pact_host.py: a client sees only what its tenant's (or its own) shares show
     "/3/footprints": "tested",
     "/3/footprints/{footprint_id:str}": "tested",
     "/3/events": "tested",
@@ -588,6 +589,42 @@ async def test_rest_endpoints_refuse_tenant_a_on_tenant_b(services, http, world)
     async with services.db.tenant(b.tenant.scope()) as db:
         assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]
     assert uuid.UUID(str(world["doc_b"].id))
+
+
+async def test_pact_routes_show_tenant_bs_footprints_only_to_whom_b_shares(services, http, world):
+    # given: B published a footprint and shares it with its customer D alone; A's clients, one that reads
+    # footprints and the agent bound to A's plant
+    a, b = world["a"], world["b"]
+    publication = str(world["publication_b"])
+    reader_id, reader_secret = await make_client(services, a, ["footprints:read"])
+    a_reader = {"Authorization": f"Bearer {await client_token(http, reader_id, reader_secret)}"}
+    a_agent = {"Authorization": f"Bearer {await client_token(http, *world['a_client'])}"}
+    event = {
+        "type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "https://a.example/pact",
+        "time": datetime.now(UTC).isoformat(),
+        "data": {"companyId": [f"urn:cbamx:company:{b.id}"]},
+    }
+    events = {"Content-Type": "application/cloudevents+json"}
+    # when / then: A's reader lists nothing of B, finds none of B's footprints, and cannot ask B
+    listed = await http.get("/3/footprints", params={"companyId": f"urn:cbamx:company:{b.id}"}, headers=a_reader)
+    assert listed.status_code == 200 and listed.json() == {"data": []}
+    one = await http.get(f"/3/footprints/{publication}", headers=a_reader)
+    assert (one.status_code, one.json()["code"]) == (404, "NotFound")
+    asked = await http.post("/3/events", content=json.dumps(event), headers={**a_reader, **events})
+    assert (asked.status_code, asked.json()["code"]) == (403, "AccessDenied")
+    # A's agent lacks footprints:read: refused on every action
+    for method, path in (("GET", "/3/footprints"), ("GET", f"/3/footprints/{publication}"), ("POST", "/3/events")):
+        response = await http.request(method, path, headers={**a_agent, **events}, content=json.dumps(event))
+        assert (response.status_code, response.json()["code"]) == (403, "AccessDenied"), path
+    # and B's trail has nothing new, while D, whom B shares with, reads the footprint
+    async with services.db.tenant(b.tenant.scope()) as db:
+        assert await db.scalar(select(func.count()).select_from(AuditEntry)) == world["b_audit_count"]
+    d_id, d_secret = await make_client(services, world["d"], ["footprints:read"])
+    d_reader = {"Authorization": f"Bearer {await client_token(http, d_id, d_secret)}"}
+    assert [f["id"] for f in (await http.get("/3/footprints", headers=d_reader)).json()["data"]] == [publication]
 
 
 # --- grants with limits: every reader, in and out of each limit ------------------------------------------

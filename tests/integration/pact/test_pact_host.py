@@ -1,5 +1,6 @@
 """The PACT v3 host through the app with real tokens: ListFootprints, GetFootprint, filters, pagination,
-authentication failures, events, and what each organisation's clients may see."""
+authentication failures, events, and what each organisation's clients may see of the footprints an
+exporter publishes and shares through the exchange."""
 
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
+from backend.exchange.models import PublishedFootprint
 from backend.pact.models import FootprintRequest
+from tests.factories.exchange import gid
 from tests.factories.jwts import access_claims, active_signing_key, sign, tamper_signature
 from tests.integration.pact.world import (
     CLOUDEVENTS,
     exporter_with_footprints,
     grant,
+    narrow_share,
     pact_reader,
+    product_gid,
     request_event,
+    revoke_share,
+    share_with,
 )
 
 SCHEMA = json.loads((Path(__file__).parents[3] / "backend/pact/schema/product-footprint-3.0.3.schema.json").read_text())
@@ -30,18 +37,18 @@ SCHEMA = json.loads((Path(__file__).parents[3] / "backend/pact/schema/product-fo
 async def shared(services, http):
     exporter = await exporter_with_footprints(services, http)
     reader = await pact_reader(services, http)
-    await grant(services, exporter.owner, reader.tenant)
+    await share_with(http, exporter, reader.tenant)
     return exporter, reader
 
 
-async def test_a_reader_lists_and_gets_the_footprints_a_grant_shares(services, http, shared):
+async def test_a_reader_lists_and_gets_the_footprints_a_share_shows(services, http, shared):
     # given
     exporter, reader = shared
-    newest, oldest = exporter.versions["PRF-2990"]
-    (other,) = exporter.versions["PRF-OTHER"]
+    newest, oldest = exporter.publications["PRF-2990"]
+    (other,) = exporter.publications["PRF-OTHER"]
     # when
     response = await http.get("/3/footprints", headers=reader.auth)
-    # then every version, the superseded one deprecated, each a valid v3 ProductFootprint
+    # then every publication, the superseded one deprecated, each a valid v3 ProductFootprint
     assert response.status_code == 200, response.text
     assert "link" not in response.headers
     footprints = {f["id"]: f for f in response.json()["data"]}
@@ -56,17 +63,25 @@ async def test_a_reader_lists_and_gets_the_footprints_a_grant_shares(services, h
     cbam = footprints[newest]["extensions"][0]
     assert cbam["dataSchema"] == "http://testserver/3/extensions/cbam/1.0.0/schema.json"
     assert cbam["data"]["installationId"] == str(exporter.shown.plant.installation_id)
+    assert cbam["data"]["publication"]["version"] == 2 and cbam["data"]["verificationStatus"] == "UNVERIFIED"
+    assert footprints[oldest]["extensions"][0]["data"]["publication"]["version"] == 1
     # GetFootprint answers the same document, deprecated ones too
     for pf_id in (newest, oldest):
         one = await http.get(f"/3/footprints/{pf_id}", headers=reader.auth)
         assert one.status_code == 200 and one.json() == {"data": footprints[pf_id]}
+    # the exchange's document as published: its content hash is the one the exporter published
+    async with services.db.tenant(exporter.owner.tenant.scope()) as db:
+        hashes = dict((await db.execute(select(PublishedFootprint.id, PublishedFootprint.content_hash))).all())
+    assert {str(k): v for k, v in hashes.items()} == {
+        pf_id: f["extensions"][0]["data"]["publication"]["contentHash"] for pf_id, f in footprints.items()
+    }
     # the extension's schema is served where dataSchema points
     schema = await http.get("/3/extensions/cbam/1.0.0/schema.json")
     assert schema.status_code == 200 and schema.json()["title"].startswith("cbamx CBAM data-model extension")
     # and each read is in the exporter's audit trail
     async with services.db.tenant(exporter.owner.tenant.scope()) as db:
         used = (await db.execute(select(AuditEntry.entity_type).where(AuditEntry.action == "grant.used"))).scalars()
-        assert {"pact_footprints", "pact_footprint"} <= set(used)
+        assert {"published_footprints", "published_footprint"} <= set(used)
 
 
 async def test_unknown_ids_are_not_found(http, shared):
@@ -79,7 +94,7 @@ async def test_unknown_ids_are_not_found(http, shared):
 
 async def test_authentication_failures_have_the_specs_codes(services, http, shared):
     exporter, reader = shared
-    (pf_id,) = exporter.versions["PRF-OTHER"]
+    (pf_id,) = exporter.publications["PRF-OTHER"]
     key = await active_signing_key(services)
     now = int(time.time())
     claims = access_claims(services, client_id=reader.client_id, tenant_id=reader.tenant.id, scope="footprints:read")
@@ -194,12 +209,32 @@ async def test_pages_follow_the_link_header_to_the_end(http, shared):
         url = target
     # then every footprint once, newest first
     assert pages == 3 and len(set(seen)) == 3
-    assert set(seen) == {*exporter.versions["PRF-2990"], *exporter.versions["PRF-OTHER"]}
+    assert set(seen) == {*exporter.publications["PRF-2990"], *exporter.publications["PRF-OTHER"]}
     # a link may be used more than once
     again = await http.get("/3/footprints?limit=2", headers=reader.auth)
     link = again.headers["link"].split(";")[0].strip("<> ")
     first, second = await http.get(link, headers=reader.auth), await http.get(link, headers=reader.auth)
     assert first.json() == second.json() and len(first.json()["data"]) == 1 and "link" not in first.headers
+
+
+async def test_a_page_is_filled_from_further_reads_when_criteria_leave_rows_out(http, shared, monkeypatch):
+    # given reads of two publications at a time, and a criterion only the host applies (a PACT product id)
+    from backend.pact import service
+
+    monkeypatch.setattr(service, "MAX_BATCH", 2)
+    exporter, reader = shared
+    newest, oldest = exporter.publications["PRF-2990"]
+    url: str | None = "/3/footprints?limit=1&productId=urn:pact:testserver:product-id:PRF-2990"
+    pages = []
+    # when the pages are followed (newest first: PRF-2990 twice with PRF-OTHER published between them)
+    while url is not None:
+        response = await http.get(url, headers=reader.auth)
+        assert response.status_code == 200, response.text
+        pages.append([f["id"] for f in response.json()["data"]])
+        link = response.headers.get("link")
+        url = link.split(";")[0].strip("<> ") if link else None
+    # then each page holds one of the product's footprints, read on past the other product's
+    assert pages == [[newest], [oldest]]
 
 
 async def requests_of(services, tenant):
@@ -287,11 +322,11 @@ async def test_a_body_that_is_not_json_is_a_bad_request(services, http, shared):
 # --- across organisations ---------------------------------------------------------------------------------
 
 
-async def test_a_reader_without_a_grant_sees_nothing_and_asks_no_one(services, http, shared):
+async def test_a_reader_without_a_share_sees_nothing_and_asks_no_one(services, http, shared):
     # given an importer the exporter shares nothing with
     exporter, _ = shared
     stranger = await pact_reader(services, http)
-    (pf_id,) = exporter.versions["PRF-OTHER"]
+    (pf_id,) = exporter.publications["PRF-OTHER"]
     # when / then
     listed = await http.get("/3/footprints", headers=stranger.auth)
     assert listed.status_code == 200 and listed.json() == {"data": []}
@@ -308,31 +343,74 @@ async def test_a_reader_without_a_grant_sees_nothing_and_asks_no_one(services, h
     # the exporter's own client reads its own footprints elsewhere: PACT serves what others share with it
     own = await pact_reader(services, http, exporter.owner)
     assert (await http.get("/3/footprints", headers=own.auth)).json() == {"data": []}
+    assert (await http.get(f"/3/footprints/{pf_id}", headers=own.auth)).status_code == 404
 
 
-async def test_a_grant_limited_to_one_installation_shows_only_its_footprints(services, http):
+async def test_a_share_limited_to_one_installation_shows_only_its_footprints(services, http):
     # given
     exporter = await exporter_with_footprints(services, http)
     reader = await pact_reader(services, http)
-    await grant(services, exporter.owner, reader.tenant, installation_ids=[exporter.shown.plant.installation_id])
-    (other_id,) = exporter.versions["PRF-OTHER"]
+    installation = gid("Installation", exporter.shown.plant.installation_id)
+    await share_with(http, exporter, reader.tenant, installationIds=[installation])
+    (other_id,) = exporter.publications["PRF-OTHER"]
     # when
     listed = await http.get("/3/footprints", headers=reader.auth)
     # then
-    assert {f["id"] for f in listed.json()["data"]} == set(exporter.versions["PRF-2990"])
+    assert {f["id"] for f in listed.json()["data"]} == set(exporter.publications["PRF-2990"])
     refused = await http.get(f"/3/footprints/{other_id}", headers=reader.auth)
     assert (refused.status_code, refused.json()["code"]) == (403, "AccessDenied")
+    assert "installation" in refused.json()["message"]
 
 
-async def test_a_grant_to_one_client_is_that_clients_alone(services, http):
-    # given a grant naming one client of the importer
+async def test_narrowing_or_revoking_a_share_stops_pact_access_at_the_next_request(services, http):
+    # given everything shared, then narrowed to the other product
+    exporter = await exporter_with_footprints(services, http)
+    reader = await pact_reader(services, http)
+    given = await share_with(http, exporter, reader.tenant)
+    newest, oldest = exporter.publications["PRF-2990"]
+    (other_id,) = exporter.publications["PRF-OTHER"]
+    assert len((await http.get("/3/footprints", headers=reader.auth)).json()["data"]) == 3
+    # when
+    narrowed = await narrow_share(exporter, given["id"], productIds=[product_gid(exporter.other)])
+    # then the next request sees that product alone, and the others are refused naming the product
+    listed = await http.get("/3/footprints", headers=reader.auth)
+    assert [f["id"] for f in listed.json()["data"]] == [other_id]
+    for pf_id in (newest, oldest):
+        refused = await http.get(f"/3/footprints/{pf_id}", headers=reader.auth)
+        assert (refused.status_code, refused.json()["code"]) == (403, "AccessDenied")
+        assert "product" in refused.json()["message"]
+    assert (await http.get(f"/3/footprints/{other_id}", headers=reader.auth)).status_code == 200
+    # when narrowed to a period the footprints do not lie in
+    dated = await narrow_share(
+        exporter, narrowed["id"], periodStart="2030-01-01T00:00:00Z", periodEnd="2030-02-01T00:00:00Z"
+    )
+    # then nothing is listed, and the one footprint is refused naming the period
+    assert (await http.get("/3/footprints", headers=reader.auth)).json() == {"data": []}
+    refused = await http.get(f"/3/footprints/{other_id}", headers=reader.auth)
+    assert (refused.status_code, refused.json()["code"]) == (403, "AccessDenied")
+    assert "period" in refused.json()["message"]
+    # when revoked
+    await revoke_share(exporter, dated["id"])
+    # then nothing is seen, nothing is found, and no request goes to the exporter any more
+    assert (await http.get("/3/footprints", headers=reader.auth)).json() == {"data": []}
+    gone = await http.get(f"/3/footprints/{other_id}", headers=reader.auth)
+    assert (gone.status_code, gone.json()["code"]) == (404, "NotFound")
+    asked = await http.post("/3/events", content=json.dumps(request_event()), headers={**reader.auth, **CLOUDEVENTS})
+    assert (asked.status_code, asked.json()["code"]) == (403, "AccessDenied")
+    assert await requests_of(services, exporter.owner) == []
+
+
+async def test_a_share_to_one_client_is_that_clients_alone(services, http):
+    # given a share naming one client of the importer
     exporter = await exporter_with_footprints(services, http)
     named = await pact_reader(services, http)
     colleague = await pact_reader(services, http, named.tenant)
-    await grant(services, exporter.owner, named.tenant, client_id=named.client_id)
+    await share_with(http, exporter, named.tenant, customerClientId=named.client_id)
+    (pf_id,) = exporter.publications["PRF-OTHER"]
     # when / then
     assert len((await http.get("/3/footprints", headers=named.auth)).json()["data"]) == 3
     assert (await http.get("/3/footprints", headers=colleague.auth)).json() == {"data": []}
+    assert (await http.get(f"/3/footprints/{pf_id}", headers=colleague.auth)).status_code == 404
 
 
 async def test_a_grant_of_other_kinds_shares_no_footprints(services, http):

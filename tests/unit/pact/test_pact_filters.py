@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -88,6 +89,8 @@ def test_each_criterion_keeps_what_it_names(params, expected):
         ([("limit", "5"), ("limit", "6")], "limit"),
         ([("cursor", "not-ours")], "cursor"),
         ([("cursor", Cursor("a", "b").encode()), ("cursor", "x")], "cursor"),
+        ([("cursor", Cursor("2026-12-02T10:00:00Z", "b").encode())], "cursor"),  # not a footprint id
+        ([("cursor", Cursor("2026-12-02T10:00:00", "6f1c2d3e-4b5a-4c6d-8e7f-901234567890").encode())], "cursor"),
         ([("offset", "10")], "offset"),
         ([("productIds", PRODUCT)], "productIds"),
     ],
@@ -109,6 +112,7 @@ def test_limit_and_cursor_are_read_and_the_page_never_exceeds_the_maximum():
     cursor = Cursor("2026-12-02T10:00:00Z", "6f1c2d3e-4b5a-4c6d-8e7f-901234567890")
     query = parse_list_query([("limit", "5"), ("cursor", cursor.encode())])
     assert query.limit == 5 and query.page_size == 5 and query.cursor == cursor
+    assert cursor.position == (datetime(2026, 12, 2, 10, tzinfo=UTC), uuid.UUID(cursor.id))
     assert parse_list_query([("limit", "5000")]).page_size == MAX_LIMIT
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from backend.pact.documents import Verification, content_hash
+from backend.exchange.document import content_hash
+from backend.pact.documents import Verification
 from backend.pact.model import (
     NotRepresentable,
     add_years,
@@ -20,7 +21,7 @@ from backend.pact.model import (
     per_kilogram,
     product_footprint,
 )
-from tests.unit.pact.samples import PREVIOUS_ID, VERSION_ID, document, published
+from tests.unit.pact.samples import PREVIOUS_ID, PUBLICATION_ID, VERSION_ID, document, published
 
 SCHEMAS = Path(__file__).parents[3] / "backend" / "pact" / "schema"
 PF_SCHEMA = json.loads((SCHEMAS / "product-footprint-3.0.3.schema.json").read_text())
@@ -58,7 +59,7 @@ def test_a_footprint_is_valid_against_the_v3_schema_with_every_required_field():
     assert errors(PF_SCHEMA, footprint) == []
     assert [f for f in PF_REQUIRED if f not in footprint] == []
     assert [f for f in PCF_REQUIRED if f not in footprint["pcf"]] == []
-    assert footprint["id"] == str(VERSION_ID)
+    assert footprint["id"] == str(PUBLICATION_ID)
     assert footprint["specVersion"] == "3.0.3"
     assert footprint["created"] == "2026-12-02T10:00:00Z"
     assert footprint["companyName"] == "Alu Sabac d.o.o."
@@ -128,7 +129,7 @@ def test_status_and_lineage_follow_v3():
     assert pf()["status"] == "Active"
     assert pf(status="DEPRECATED")["status"] == "Deprecated"
     assert pf()["precedingPfIds"] == [str(PREVIOUS_ID)]
-    assert "precedingPfIds" not in pf(supersedes_id=None)
+    assert "precedingPfIds" not in pf(supersedes=None)
 
 
 def test_verification_appears_only_once_a_statement_is_attached():
@@ -140,6 +141,13 @@ def test_verification_appears_only_once_a_statement_is_attached():
         "completedAt": "2026-12-03T00:00:00Z",
         "standardName": "CBAM IR 2025/2546",
     }
+    assert footprint["extensions"][0]["data"]["verificationStatus"] == "VERIFIED"
+    assert errors(PF_SCHEMA, footprint) == []
+
+
+def test_a_verified_publication_without_statement_details_states_only_its_coverage():
+    footprint = pf(verification=Verification())
+    assert footprint["pcf"]["verification"] == {"coverage": "product level"}
     assert footprint["extensions"][0]["data"]["verificationStatus"] == "VERIFIED"
     assert errors(PF_SCHEMA, footprint) == []
 
@@ -166,14 +174,26 @@ def test_the_cbam_extension_carries_what_pact_has_no_field_for():
     }
     assert data["electricity"]["mwhPerT"] == "15.2"
     factor = data["electricity"]["factor"]
-    # 138.208 tCO2 over 1875.68 MWh: the factor applied on average, lowered by the matched solar PPA
-    assert Decimal(factor["value"]).quantize(Decimal("0.0001")) == Decimal("0.0737")
-    assert factor["method"] == "ACTUAL_PPA" and factor["source"].startswith("IEA RS 5-year average")
-    kinds = [(s["kind"], s["mwh"]) for s in data["electricity"]["sources"]]
-    assert kinds == [("PPA", "750.272"), ("GRID", "1125.408")]  # unmatched sources are left out
+    # the document's factor: 1125.408 MWh from the grid at 0.612 and 750.272 MWh of solar PPA at 0, by energy
+    assert Decimal(factor["value"]).quantize(Decimal("0.0001")) == Decimal("0.3672")
+    assert factor["method"] == "MIXED_ACTUAL_AND_COUNTRY_DEFAULT"
+    assert factor["source"].startswith("weighted by matched energy over grid_default:RS:v1")
+    sources = [(s["kind"], s["name"], s["mwh"]) for s in data["electricity"]["sources"]]
+    assert sources == [
+        ("PPA", "PPA solar plant Kula", "750.272"),
+        ("DIRECT_LINK", "Wind direct line", "0"),
+        ("GRID", "grid RS", "1125.408"),
+    ]
     assert data["qualifyingParameters"] == {"scrapTPerT": 0.2}
     assert data["carbonPricePaid"] is None
-    assert data["publication"]["contentHash"].startswith("sha256:")
+    assert data["publication"] == {
+        "id": str(PUBLICATION_ID),
+        "version": 2,
+        "contentHash": document()["contentHash"],
+        "footprintVersionId": str(VERSION_ID),
+        "methodologyVersion": "1",
+        "outputDigest": "ab" * 32,
+    }
     assert data["verificationStatus"] == "UNVERIFIED"
 
 
@@ -214,5 +234,5 @@ def test_decimal_strings_refuse_what_is_no_number():
 def test_the_document_is_content_hashed_over_its_canonical_json():
     doc = document()
     assert doc["contentHash"] == content_hash(doc)
-    assert document(version=3)["contentHash"] != doc["contentHash"]
+    assert document(number=3)["contentHash"] != doc["contentHash"]
     assert doc["schema"] == "cbamx.published-footprint/1" and doc["supersedes"] == str(PREVIOUS_ID)
