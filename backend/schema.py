@@ -19,6 +19,7 @@ from backend.certificates.gql import CertificatesMutation, CertificatesQuery
 from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.exchange.gql import ExchangeMutation, ExchangeQuery
+from backend.exchange.mirror_gql import MirrorMutation, MirrorQuery
 from backend.factors.gql import FactorMutation, FactorQuery
 from backend.identity.gql import IdentityMutation, IdentityQuery
 from backend.ingest.gql import IngestMutation, IngestQuery
@@ -56,6 +57,7 @@ Query = merge_types(
         ShipmentQuery,
         CalculationQuery,
         ExchangeQuery,
+        MirrorQuery,
     ),
 )
 Mutation = merge_types(
@@ -75,6 +77,7 @@ Mutation = merge_types(
         ShipmentMutation,
         CalculationMutation,
         ExchangeMutation,
+        MirrorMutation,
     ),
 )
 
