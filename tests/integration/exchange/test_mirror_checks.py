@@ -12,6 +12,7 @@ from backend.audit.models import AuditEntry
 from backend.exchange.mirror import supplier_history
 from backend.exchange.models import FootprintQuestion, MirrorCheckResult, MirrorEscalation
 from backend.exchange.reads import get_shared_publication
+from backend.identity.models import MembershipRole
 from backend.mirror import CHECK_CODES
 from backend.tenants.models import TenantKind
 from tests.factories.exchange import (
@@ -25,7 +26,7 @@ from tests.factories.exchange import (
     share,
     versions_of,
 )
-from tests.factories.tenants import login, make_tenant
+from tests.factories.tenants import add_person, login, make_tenant
 from tests.operations import operation
 
 
@@ -246,6 +247,25 @@ async def test_nobody_else_checks_or_sees_and_a_revoked_share_stops_the_checks(s
     )
     assert code_of(body) == "MIRROR_ESCALATION_NOT_FOUND"
     assert await stored(services, third_tenant) == (0, 0)
+    # the importer's viewers see its escalations but neither ask nor close; the supplier's viewers do not answer
+    viewer_email, _ = await add_person(services, importer, MembershipRole.VIEWER)
+    viewer = await login(http, viewer_email)
+    body = await viewer.gql(operation("MirrorEscalations"), {})
+    assert [e["id"] for e in body["data"]["mirrorEscalations"]] == [escalation["id"]]
+    body = await viewer.gql(
+        operation("AskSupplierAboutFootprint"), {"input": {"escalationId": escalation["id"], "question": "hi"}}
+    )
+    assert code_of(body) == "PERMISSION_DENIED"
+    body = await viewer.gql(
+        operation("CloseMirrorEscalation"),
+        {"input": {"escalationId": escalation["id"], "status": "RESOLVED", "note": "x"}},
+    )
+    assert code_of(body) == "PERMISSION_DENIED"
+    supplier_viewer, _ = await add_person(services, exporter.owner, MembershipRole.VIEWER)
+    body = await (await login(http, supplier_viewer)).gql(
+        operation("AnswerFootprintQuestion"), {"input": {"questionId": question["id"], "answer": "x"}}
+    )
+    assert code_of(body) == "PERMISSION_DENIED"
     # bad input names its field and stores nothing
     body = await check(buyer, publication["id"], -1.0)
     assert (code_of(body), field_of(body)) == ("INVALID", "shippedMassT")
