@@ -19,6 +19,7 @@ from backend.certificates.gql import CertificatesMutation, CertificatesQuery
 from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.exchange.gql import ExchangeMutation, ExchangeQuery
+from backend.exchange.mirror_gql import MirrorMutation, MirrorQuery
 from backend.factors.gql import FactorMutation, FactorQuery
 from backend.feeds.gql import FeedMutation, FeedQuery, FeedSubscription
 from backend.identity.gql import IdentityMutation, IdentityQuery
@@ -60,6 +61,7 @@ Query = merge_types(
         ExchangeQuery,
         FeedQuery,
         VerificationQuery,
+        MirrorQuery,
     ),
 )
 Mutation = merge_types(
@@ -81,6 +83,7 @@ Mutation = merge_types(
         ExchangeMutation,
         FeedMutation,
         VerificationMutation,
+        MirrorMutation,
     ),
 )
 Subscription = merge_types("Subscription", (FeedSubscription,))

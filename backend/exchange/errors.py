@@ -65,3 +65,23 @@ class ShareNotFound(NotFound):
 
 class DirectoryEntryNotFound(NotFound):
     code = "DIRECTORY_ENTRY_NOT_FOUND"
+
+
+class MirrorEscalationNotFound(NotFound):
+    code = "MIRROR_ESCALATION_NOT_FOUND"
+
+
+class MirrorEscalationClosed(Conflict):
+    """The escalation is resolved or accepted already: nothing more is asked or decided about it."""
+
+    code = "MIRROR_ESCALATION_CLOSED"
+
+
+class FootprintQuestionNotFound(NotFound):
+    code = "FOOTPRINT_QUESTION_NOT_FOUND"
+
+
+class FootprintQuestionAnswered(Conflict):
+    """The question has its answer already; a further one is a new question."""
+
+    code = "FOOTPRINT_QUESTION_ANSWERED"

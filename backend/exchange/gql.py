@@ -19,6 +19,7 @@ from backend.api.errors import UserError
 from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
 from backend.errors import FieldError, ValidationFailed
 from backend.exchange import connections, directory, reads, service
+from backend.exchange.mirror_gql import MirrorCheckResult, checks_of
 from backend.exchange.models import PublicationStatus as PublicationStatusModel
 from backend.exchange.models import PublishedFootprint as PublishedFootprintRow
 from backend.exchange.models import VerificationStatus as VerificationStatusModel
@@ -64,6 +65,10 @@ class PublishedFootprint(relay.Node):
     period_start: datetime = strawberry.field(description="Start of the period (UTC).")
     period_end: datetime = strawberry.field(description="End of the period (UTC, exclusive).")
     supersedes_id: relay.GlobalID | None = strawberry.field(description="The publication it supersedes.")
+
+    @strawberry.field(description="The viewer's organisation's own mirror check results of it, newest first.")
+    async def mirror_checks(self, info: strawberry.Info[Context, None]) -> list[MirrorCheckResult]:
+        return await checks_of(info, uuid.UUID(str(self.id)))
 
     @classmethod
     def of(cls, p: SharedPublication) -> PublishedFootprint:

@@ -13,11 +13,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import TenantBase, new_id, str_enum, utcnow
+from backend.db import PlatformBase, TenantBase, new_id, str_enum, utcnow
 
 DOCUMENT_SCHEMA = "cbamx.published-footprint/1"
 
@@ -104,3 +104,109 @@ CREATE TRIGGER published_footprints_immutable BEFORE UPDATE OR DELETE ON publish
 """.strip()
 
 event.listen(PublishedFootprint.__table__, "after_create", DDL(IMMUTABLE_PUBLICATIONS_DDL))
+
+
+# --- mirror checks of received footprints (the importer's side) --------------------------------------------
+
+
+class MirrorCheckStatus(enum.StrEnum):
+    """The worst status of a stored report (``backend.mirror.Status`` values)."""
+
+    PASS = "PASS"
+    WARN = "WARN"
+    FAIL = "FAIL"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class EscalationStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"  # the supplier's answer (or a corrected publication) settles it
+    ACCEPTED_RISK = "accepted_risk"  # the importer keeps the footprint knowing the finding
+
+
+class MirrorCheckResult(TenantBase):
+    """The importer's record of one mirror check of a received footprint: evidence of its due diligence.
+
+    Lives in the importer's schema; the supplier never reads it. Never changed after it is written.
+    """
+
+    __tablename__ = "mirror_check_results"
+    __table_args__ = (
+        Index("ix_mirror_check_results_publication_id_checked_at", "publication_id", "checked_at"),
+        CheckConstraint("content_hash ~ '^sha256:[0-9a-f]{64}$'", name="content_hash_form"),
+        CheckConstraint("shipped_mass_t IS NULL OR shipped_mass_t >= 0", name="shipped_mass_t_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # the supplier's publication, in the supplier's schema: no foreign key across schemas
+    publication_id: Mapped[uuid.UUID]
+    supplier_tenant_id: Mapped[uuid.UUID]
+    content_hash: Mapped[str] = mapped_column(String(71))
+    shipped_mass_t: Mapped[float | None]
+    status: Mapped[MirrorCheckStatus] = mapped_column(str_enum(MirrorCheckStatus, length=16))
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    rules_version: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_by: Mapped[str] = mapped_column(String(320))
+
+
+class MirrorEscalation(TenantBase):
+    """A check result with a failing check, to be settled by the importer: open until resolved or accepted."""
+
+    __tablename__ = "mirror_escalations"
+    __table_args__ = (
+        Index("ix_mirror_escalations_status_opened_at", "status", "opened_at"),
+        CheckConstraint("(status = 'open') = (closed_at IS NULL)", name="closed_exactly_when_not_open"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    check_result_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mirror_check_results.id", ondelete="RESTRICT"), unique=True
+    )
+    publication_id: Mapped[uuid.UUID]
+    supplier_tenant_id: Mapped[uuid.UUID]
+    failed_checks: Mapped[list[str]] = mapped_column(JSONB)
+    status: Mapped[EscalationStatus] = mapped_column(
+        str_enum(EscalationStatus, length=16), default=EscalationStatus.OPEN
+    )
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(320))
+    close_note: Mapped[str | None] = mapped_column(Text)
+
+
+class QuestionStatus(enum.StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class FootprintQuestion(PlatformBase):
+    """An importer's question to a supplier about one of its publications, and the supplier's answer.
+
+    A platform row naming both organisations, as a connection does: each side reads its own side through
+    the exchange's service (never the other's schema), and each step is in both organisations' trails.
+    """
+
+    __tablename__ = "footprint_questions"
+    __table_args__ = (
+        Index("ix_footprint_questions_supplier_tenant_id_status", "supplier_tenant_id", "status"),
+        Index("ix_footprint_questions_importer_tenant_id_escalation_id", "importer_tenant_id", "escalation_id"),
+        CheckConstraint(
+            "(status = 'answered') = (answer IS NOT NULL AND answered_at IS NOT NULL)",
+            name="answered_exactly_with_answer",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    importer_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    supplier_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # rows of the tenants' schemas: no foreign keys across schemas
+    publication_id: Mapped[uuid.UUID]
+    escalation_id: Mapped[uuid.UUID]
+    question: Mapped[str] = mapped_column(Text)
+    asked_by: Mapped[str] = mapped_column(String(320))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[QuestionStatus] = mapped_column(str_enum(QuestionStatus, length=16), default=QuestionStatus.OPEN)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(320))
+    answered_at: Mapped[datetime | None]

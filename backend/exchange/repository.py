@@ -10,7 +10,15 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.exchange.models import PublicationStatus, PublishedFootprint
+from backend.exchange.models import (
+    EscalationStatus,
+    FootprintQuestion,
+    MirrorCheckResult,
+    MirrorEscalation,
+    PublicationStatus,
+    PublishedFootprint,
+    QuestionStatus,
+)
 from backend.identity.models import OAuthClient
 from backend.metering.models import Meter
 from backend.production.models import Product
@@ -271,3 +279,63 @@ async def client_id_of(db: AsyncSession, client_pk: uuid.UUID) -> str | None:
 async def existing_products(db: AsyncSession, product_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
     rows = await db.execute(select(Product.id).where(Product.id.in_(list(product_ids))))
     return set(rows.scalars())
+
+
+# --- mirror checks, escalations (the importer's schema) and questions (platform) --------------------------
+
+
+async def check_results_of(db: AsyncSession, publication_ids: Collection[uuid.UUID]) -> list[MirrorCheckResult]:
+    """The stored check results of these publications, newest first."""
+    rows = await db.execute(
+        select(MirrorCheckResult)
+        .where(MirrorCheckResult.publication_id.in_(list(publication_ids)))
+        .order_by(MirrorCheckResult.checked_at.desc(), MirrorCheckResult.id.desc())
+    )
+    return list(rows.scalars())
+
+
+async def escalation(
+    db: AsyncSession, escalation_id: uuid.UUID, *, for_update: bool = False
+) -> MirrorEscalation | None:
+    return await db.get(MirrorEscalation, escalation_id, with_for_update=for_update)
+
+
+async def escalations(db: AsyncSession, status: EscalationStatus | None) -> list[MirrorEscalation]:
+    """Escalations in the given status (all when ``None``), newest first."""
+    q = select(MirrorEscalation).order_by(MirrorEscalation.opened_at.desc(), MirrorEscalation.id.desc())
+    if status is not None:
+        q = q.where(MirrorEscalation.status == status)
+    return list((await db.execute(q)).scalars())
+
+
+async def question(db: AsyncSession, question_id: uuid.UUID, *, for_update: bool = False) -> FootprintQuestion | None:
+    return await db.get(FootprintQuestion, question_id, with_for_update=for_update)
+
+
+async def questions_to_supplier(
+    db: AsyncSession, supplier_id: uuid.UUID, status: QuestionStatus | None
+) -> list[FootprintQuestion]:
+    """Questions importers asked the supplier, newest first."""
+    q = (
+        select(FootprintQuestion)
+        .where(FootprintQuestion.supplier_tenant_id == supplier_id)
+        .order_by(FootprintQuestion.asked_at.desc(), FootprintQuestion.id.desc())
+    )
+    if status is not None:
+        q = q.where(FootprintQuestion.status == status)
+    return list((await db.execute(q)).scalars())
+
+
+async def questions_of_escalations(
+    db: AsyncSession, importer_id: uuid.UUID, escalation_ids: Collection[uuid.UUID]
+) -> list[FootprintQuestion]:
+    """The importer's questions about these escalations, oldest first."""
+    rows = await db.execute(
+        select(FootprintQuestion)
+        .where(
+            FootprintQuestion.importer_tenant_id == importer_id,
+            FootprintQuestion.escalation_id.in_(list(escalation_ids)),
+        )
+        .order_by(FootprintQuestion.asked_at, FootprintQuestion.id)
+    )
+    return list(rows.scalars())

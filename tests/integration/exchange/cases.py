@@ -7,7 +7,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backend.exchange import connections, directory, service
+from backend.exchange import connections, directory, mirror, service
 from backend.tenants.models import TenantKind
 from tests.factories.tenants import make_tenant
 
@@ -39,12 +39,29 @@ async def exchange_world(services: Any, b: Any, footprint_b: Any) -> dict[str, A
             data=connections.ShareData(customer_id=d.id, expires_at=datetime.now(UTC) + timedelta(days=1)),
             known_products=set(),
         )
+    # D checks B's footprint with more shipped than produced (an escalation) and asks B about it
+    outcome = await mirror.check_received_footprint(
+        services, d.principal, mirror.CheckRequest(publication.id, shipped_mass_t=1e6)
+    )
+    assert outcome.escalation is not None
+    question = await mirror.ask_supplier(services, d.principal, outcome.escalation.id, "B-SECRET-QUESTION")
     return {
         "d": d,
         "publication_b": publication.id,
         "connection_b": connection.id,
         "share_b": share.id,
-        "exchange_secrets": [str(publication.id), publication.content_hash, str(connection.id), str(share.id)],
+        "escalation_b": outcome.escalation.id,
+        "question_b": question.id,
+        "exchange_secrets": [
+            str(publication.id),
+            publication.content_hash,
+            str(connection.id),
+            str(share.id),
+            str(outcome.result.id),
+            str(outcome.escalation.id),
+            str(question.id),
+            "B-SECRET-QUESTION",
+        ],
     }
 
 
@@ -53,6 +70,7 @@ def exchange_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     publication = _gid("PublishedFootprint", w["publication_b"])
     connection = {"input": {"id": _gid("SupplierConnection", w["connection_b"])}}
     share = _gid("FootprintShare", w["share_b"])
+    escalation = _gid("MirrorEscalation", w["escalation_b"])
     return {
         "PublishFootprint": {
             "vars": {"input": {"footprintVersionId": _gid("FootprintVersion", w["footprint_b"])}},
@@ -77,4 +95,25 @@ def exchange_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "ShareFootprints": {"vars": {"input": {"customerId": _gid("Organization", d.id)}}, "refused": True},
         "NarrowFootprintShare": {"vars": {"input": {"id": share}}, "refused": True},
         "RevokeFootprintShare": {"vars": {"input": {"id": share}}, "refused": True},
+        # mirror checks: A holds no share of B's footprint, and sees only its own results, escalations, questions
+        "CheckReceivedFootprint": {
+            "vars": {"input": {"publicationId": publication, "shippedMassT": 1.0}},
+            "refused": True,
+        },
+        "MirrorCheckResults": {"vars": {"publicationId": publication}, "refused": False},
+        "ReceivedFootprintMirrorChecks": {"vars": {"id": publication}, "refused": True},
+        "MirrorEscalations": {"vars": {}, "refused": False},
+        "FootprintQuestions": {"vars": {}, "refused": False},
+        "AskSupplierAboutFootprint": {
+            "vars": {"input": {"escalationId": escalation, "question": "?"}},
+            "refused": True,
+        },
+        "CloseMirrorEscalation": {
+            "vars": {"input": {"escalationId": escalation, "status": "RESOLVED", "note": "A"}},
+            "refused": True,
+        },
+        "AnswerFootprintQuestion": {
+            "vars": {"input": {"questionId": _gid("FootprintQuestion", w["question_b"]), "answer": "A"}},
+            "refused": True,
+        },
     }
