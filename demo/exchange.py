@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from backend.calculations.models import CalculationRun, FootprintVersion, RunStatus
-from backend.exchange import connections, directory, service
+from backend.exchange import connections, directory, mirror, reads, service
 from backend.exchange import repository as exchange_repository
 from backend.exchange.directory import ListingData
+from backend.exchange.models import PublicationStatus
+from backend.exchange.repository import PublicationFilter
 from backend.identity.models import MembershipRole
 from backend.identity.principal import ROLE_SCOPES, Principal
 from backend.services import Services
@@ -32,6 +34,8 @@ LISTING = ListingData(
 class DemoExchange:
     published: int  # publications made on this start
     shared: bool  # a share was made on this start
+    checked: dict[str, int]  # the importer's mirror checks run on this start, by overall status
+    questions: int  # questions asked and answered about failing checks on this start
 
 
 def _admin(tenant: Tenant) -> Principal:
@@ -110,12 +114,61 @@ async def seed_exchange(
     # shared first, so the importer's feed tells it of each publication
     shared = await _share(services, exporter, importer)
     published = await _publish(services, exporter, run)
-    return DemoExchange(published, shared)
+    checked, questions = await _mirror_checks(services, exporter, importer)
+    return DemoExchange(published, shared, checked, questions)
+
+
+async def _mirror_checks(services: Services, exporter: Tenant, importer: Tenant) -> tuple[dict[str, int], int]:
+    """The importer checks each active footprint it received and has not checked; a failing check's
+    escalation gets a question, which the exporter answers."""
+    buyer = _admin(importer)
+    received = await reads.list_shared_publications(
+        services, buyer, PublicationFilter(supplier_id=exporter.id, status=PublicationStatus.ACTIVE)
+    )
+    async with services.db.tenant(importer.scope()) as db:
+        done = {r.publication_id for r in await exchange_repository.check_results_of(db, [p.id for p in received])}
+    checked: dict[str, int] = {}
+    questions = 0
+    for publication in received:
+        if publication.id in done:
+            continue
+        outcome = await mirror.check_received_footprint(services, buyer, mirror.CheckRequest(publication.id))
+        status = outcome.result.status.value
+        checked[status] = checked.get(status, 0) + 1
+        if outcome.escalation is not None:
+            failing = ", ".join(
+                c["code"] for c in outcome.result.report["checks"] if str(c["status"]).upper() == "FAIL"
+            )
+            question = await mirror.ask_supplier(
+                services,
+                buyer,
+                outcome.escalation.id,
+                f"Our plausibility check of {publication.document['product']['code']} failed ({failing}): "
+                "please explain the figure or the evidence behind it.",
+            )
+            async with services.db.platform() as db:
+                await mirror.answer_question(
+                    db,
+                    _admin(exporter),
+                    question.id,
+                    "The figure follows our metered data and the allocation in the calculation bundle; the "
+                    "verifier's statement covers this month.",
+                )
+            questions += 1
+    return checked, questions
 
 
 def describe(exchange: DemoExchange) -> str:
     """The start-up line: what this start added (nothing on a later start)."""
     return (
         "exchange: Alu Profil Šabac listed in the supplier directory, Fassadenbau Nord connected, "
-        f"{exchange.published} footprints published" + (", shared with Fassadenbau Nord" if exchange.shared else "")
+        f"{exchange.published} footprints published"
+        + (", shared with Fassadenbau Nord" if exchange.shared else "")
+        + (
+            "; mirror checks by Fassadenbau Nord: "
+            + ", ".join(f"{n} {status.lower()}" for status, n in sorted(exchange.checked.items()))
+            if exchange.checked
+            else ""
+        )
+        + (f", {exchange.questions} questions asked and answered" if exchange.questions else "")
     )

@@ -26,7 +26,8 @@ async def test_the_demo_lists_connects_publishes_and_shares_once(services, http)
     again = await seed_exchange(services, owner.tenant, importer.tenant, row)
     # then: listed, connected, one publication per footprint version, one share
     assert first is not None and first.published == 1 and first.shared
-    assert again is not None and again.published == 0 and not again.shared
+    assert sum(first.checked.values()) == 1  # the importer checked the footprint it received
+    assert again is not None and again.published == 0 and not again.shared and again.checked == {}
     async with services.db.platform_session() as platform:
         assert await listed_entry(platform, owner.id) is not None
         connection = await connection_between(platform, importer.id, owner.id)
@@ -37,3 +38,10 @@ async def test_the_demo_lists_connects_publishes_and_shares_once(services, http)
     assert [p.status for p in received] == [PublicationStatus.ACTIVE]
     assert received[0].document["outputDigest"] == run["outputDigest"]
     assert received[0].document["exporter"]["tenantId"] == str(owner.id)
+    # the importer's check result is kept in its own schema, against the document's hash
+    from backend.exchange.repository import check_results_of
+
+    async with services.db.tenant(importer.tenant.scope()) as db:
+        (result,) = await check_results_of(db, [received[0].id])
+    assert result.content_hash == received[0].content_hash
+    assert {c["code"] for c in result.report["checks"]} >= {"PERIOD_CONSISTENCY", "GRID_FACTOR_VS_DEFAULT"}
