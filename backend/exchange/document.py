@@ -150,7 +150,9 @@ def electricity(version: Version) -> dict[str, Any]:
     else:
         value = sum(m * f for m, f in weighted) / total_mwh if total_mwh > 0 else grid_value
         whole = eligible_kwh >= energy_kwh and len(eligible_kinds) == 1
-        method = f"ACTUAL_{next(iter(eligible_kinds))}" if whole else "MIXED_ACTUAL_AND_COUNTRY_DEFAULT"
+        # every method claiming an actual factor, in whole or in part, starts with ACTUAL_: that prefix is
+        # how an importer's mirror checks (backend.mirror) tell a claim that needs evidence from a default
+        method = f"ACTUAL_{next(iter(eligible_kinds))}" if whole else "ACTUAL_MIXED_WITH_COUNTRY_DEFAULT"
         source = "weighted by matched energy over " + ", ".join(sorted({s["factorSource"] for s in sources}))
     return {
         "mwhPerT": _number(figures.get("electricity_mwh_per_t")),

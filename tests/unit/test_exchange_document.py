@@ -82,7 +82,7 @@ def test_partly_matched_energy_is_weighted_with_the_grid_remainder_and_ineligibl
         ("DIRECT_LINK", 0.1, 0.729, GRID_REF),
         ("GRID", 0.5, 0.729, GRID_REF),
     ]
-    assert out["factor"]["method"] == "MIXED_ACTUAL_AND_COUNTRY_DEFAULT"
+    assert out["factor"]["method"] == "ACTUAL_MIXED_WITH_COUNTRY_DEFAULT"
     assert abs(out["factor"]["value"] - 0.6 * 0.729) < 1e-12
 
 
@@ -112,3 +112,19 @@ def test_the_content_hash_ignores_key_order_and_its_own_field():
     assert document.content_hash(doc) == document.content_hash(same)
     assert document.canonical_json(doc) == '{"a":{"x":null,"y":"č"},"b":1.5}'.encode()
     assert document.content_hash({**doc, "b": 1.25}) != document.content_hash(doc)
+
+
+def test_the_mirror_checks_read_every_factor_method_the_document_writes_as_actual_or_default():
+    # the importer's checks and the exporter's document name a factor's method with one vocabulary
+    from backend.mirror.checks import _method_kind
+    from backend.mirror.rules import default_rules
+
+    rules = default_rules()
+    mixed = document.electricity(
+        version([source(PPA, "ppa", 400.0, True, 0.0), source(LINK, "direct_link", 100.0, False, 0.0)])
+    )
+    whole = document.electricity(version([source(PPA, "ppa", 1000.0, True, 0.0)]))
+    none = document.electricity(version([]))
+    assert _method_kind(mixed["factor"]["method"], rules) == "actual"
+    assert _method_kind(whole["factor"]["method"], rules) == "actual"
+    assert _method_kind(none["factor"]["method"], rules) == "default"

@@ -176,7 +176,7 @@ def test_the_cbam_extension_carries_what_pact_has_no_field_for():
     factor = data["electricity"]["factor"]
     # the document's factor: 1125.408 MWh from the grid at 0.612 and 750.272 MWh of solar PPA at 0, by energy
     assert Decimal(factor["value"]).quantize(Decimal("0.0001")) == Decimal("0.3672")
-    assert factor["method"] == "MIXED_ACTUAL_AND_COUNTRY_DEFAULT"
+    assert factor["method"] == "ACTUAL_MIXED_WITH_COUNTRY_DEFAULT"
     assert factor["source"].startswith("weighted by matched energy over grid_default:RS:v1")
     sources = [(s["kind"], s["name"], s["mwh"]) for s in data["electricity"]["sources"]]
     assert sources == [
