@@ -19,6 +19,7 @@ from backend.certificates.gql import CertificatesMutation, CertificatesQuery
 from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.exchange.gql import ExchangeMutation, ExchangeQuery
+from backend.exchange.requests_gql import RequestsMutation, RequestsQuery
 from backend.factors.gql import FactorMutation, FactorQuery
 from backend.feeds.gql import FeedMutation, FeedQuery, FeedSubscription
 from backend.identity.gql import IdentityMutation, IdentityQuery
@@ -57,6 +58,7 @@ Query = merge_types(
         ShipmentQuery,
         CalculationQuery,
         ExchangeQuery,
+        RequestsQuery,
         FeedQuery,
     ),
 )
@@ -77,6 +79,7 @@ Mutation = merge_types(
         ShipmentMutation,
         CalculationMutation,
         ExchangeMutation,
+        RequestsMutation,
         FeedMutation,
     ),
 )

@@ -65,3 +65,13 @@ class ShareNotFound(NotFound):
 
 class DirectoryEntryNotFound(NotFound):
     code = "DIRECTORY_ENTRY_NOT_FOUND"
+
+
+class RequestNotFound(NotFound):
+    code = "FOOTPRINT_REQUEST_NOT_FOUND"
+
+
+class RequestStateConflict(Conflict):
+    """The request is not in a state that allows this step (for example, fulfilling a cancelled one)."""
+
+    code = "FOOTPRINT_REQUEST_STATE_CONFLICT"
