@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, text, true, update
+from sqlalchemy import ColumnElement, and_, any_, false, func, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -363,7 +363,7 @@ async def live_shares_between(
             Grant.grantor_tenant_id == grantor_id,
             Grant.grantee_tenant_id == grantee_id,
             Grant.grantee_client_id.is_(None),
-            Grant.resource_kinds.any(ResourceKind.FOOTPRINT.value),
+            ResourceKind.FOOTPRINT.value == any_(Grant.resource_kinds),
             Grant.revoked_at.is_(None),
             Grant.expires_at > now,
         )

@@ -475,7 +475,7 @@ async def send_reminders(services: Services, now: datetime) -> dict[str, int]:
         if kind is None:
             continue
         try:
-            if await _remind(services, candidate.id, candidate.importer_tenant_id, kind, now):
+            if await _remind(services, candidate.id, candidate.importer_tenant_id, kind):
                 sent += 1
         except Exception as exc:  # one request's failure must not stop the others
             failed += 1
@@ -483,7 +483,7 @@ async def send_reminders(services: Services, now: datetime) -> dict[str, int]:
     return {"sent": sent, "failed": failed}
 
 
-async def _remind(services: Services, request_id: uuid.UUID, importer_id: uuid.UUID, kind: str, now: datetime) -> bool:
+async def _remind(services: Services, request_id: uuid.UUID, importer_id: uuid.UUID, kind: str) -> bool:
     actor = Principal.system("requests.remind", importer_id)
     async with _source(services, importer_id) as source_db:
         async with services.db.platform() as db:
@@ -492,7 +492,6 @@ async def _remind(services: Services, request_id: uuid.UUID, importer_id: uuid.U
                 return False
             entry = _entry(request, actor, "reminded", f"due {request.due_date.isoformat()}")
             entry.actor_tenant_id = None  # the platform reminds, not the importer's people
-            entry.at = now
             entry.reminder = kind
             entry.id = new_id()
             if not await repository.add_reminder_entry(db, entry):
