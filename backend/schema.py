@@ -20,6 +20,7 @@ from backend.developers.gql import DevelopersMutation, DevelopersQuery
 from backend.evidence.gql import EvidenceQuery
 from backend.exchange.gql import ExchangeMutation, ExchangeQuery
 from backend.exchange.mirror_gql import MirrorMutation, MirrorQuery
+from backend.exchange.requests_gql import RequestsMutation, RequestsQuery
 from backend.factors.gql import FactorMutation, FactorQuery
 from backend.feeds.gql import FeedMutation, FeedQuery, FeedSubscription
 from backend.identity.gql import IdentityMutation, IdentityQuery
@@ -59,6 +60,7 @@ Query = merge_types(
         ShipmentQuery,
         CalculationQuery,
         ExchangeQuery,
+        RequestsQuery,
         FeedQuery,
         VerificationQuery,
         MirrorQuery,
@@ -81,6 +83,7 @@ Mutation = merge_types(
         ShipmentMutation,
         CalculationMutation,
         ExchangeMutation,
+        RequestsMutation,
         FeedMutation,
         VerificationMutation,
         MirrorMutation,

@@ -85,3 +85,13 @@ class FootprintQuestionAnswered(Conflict):
     """The question has its answer already; a further one is a new question."""
 
     code = "FOOTPRINT_QUESTION_ANSWERED"
+
+
+class RequestNotFound(NotFound):
+    code = "FOOTPRINT_REQUEST_NOT_FOUND"
+
+
+class RequestStateConflict(Conflict):
+    """The request is not in a state that allows this step (for example, fulfilling a cancelled one)."""
+
+    code = "FOOTPRINT_REQUEST_STATE_CONFLICT"

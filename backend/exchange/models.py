@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    event,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import PlatformBase, TenantBase, new_id, str_enum, utcnow
@@ -210,3 +222,68 @@ class FootprintQuestion(PlatformBase):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(320))
     answered_at: Mapped[datetime | None]
+
+
+# --- data requests (platform schema) ---------------------------------------------------------------------
+
+
+class RequestStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    FULFILLED = "fulfilled"  # answered with published footprints, shared with the importer
+    REJECTED = "rejected"  # refused by the supplier, with a reason
+    CANCELLED = "cancelled"  # withdrawn by the importer
+
+
+class FootprintRequest(PlatformBase):
+    """An importer's request to a connected supplier for footprints of products or CN codes in a period.
+
+    A request concerns two organisations, so it lives beside the connection it is made under, in the
+    platform schema; only ``backend.exchange.requests`` reads it, naming the caller's organisation.
+    """
+
+    __tablename__ = "footprint_requests"
+    __table_args__ = (
+        Index("ix_footprint_requests_importer", "importer_tenant_id", "created_at"),
+        Index("ix_footprint_requests_supplier", "supplier_tenant_id", "created_at"),
+        Index("ix_footprint_requests_open_due", "due_date", postgresql_where=text("status = 'requested'")),
+        CheckConstraint("period_start < period_end", name="period_ordered"),
+        CheckConstraint("cardinality(product_ids) + cardinality(cn_codes) > 0", name="names_something"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    importer_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    supplier_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    product_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()), default=list)
+    cn_codes: Mapped[list[str]] = mapped_column(ARRAY(String(8)), default=list)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    shipment_refs: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+    due_date: Mapped[date]
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[RequestStatus] = mapped_column(str_enum(RequestStatus, length=16), default=RequestStatus.REQUESTED)
+    reason: Mapped[str | None] = mapped_column(Text)
+    publication_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()), default=list)
+    share_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("grants.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None]
+
+
+class FootprintRequestEntry(PlatformBase):
+    """One step in a request's history: who (organisation and person or client), when, what, a note.
+
+    ``reminder`` names the reminder kind of a reminder entry; one per request and kind.
+    """
+
+    __tablename__ = "footprint_request_entries"
+    __table_args__ = (UniqueConstraint("request_id", "reminder", name="uq_footprint_request_entries_reminder"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("footprint_requests.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reminder: Mapped[str | None] = mapped_column(String(16))

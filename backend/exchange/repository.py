@@ -5,19 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, text, true, update
+from sqlalchemy import ColumnElement, and_, any_, false, func, or_, select, text, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.exchange.models import (
     EscalationStatus,
     FootprintQuestion,
+    FootprintRequest,
+    FootprintRequestEntry,
     MirrorCheckResult,
     MirrorEscalation,
     PublicationStatus,
     PublishedFootprint,
     QuestionStatus,
+    RequestStatus,
 )
 from backend.identity.models import OAuthClient
 from backend.metering.models import Meter
@@ -337,5 +341,96 @@ async def questions_of_escalations(
             FootprintQuestion.escalation_id.in_(list(escalation_ids)),
         )
         .order_by(FootprintQuestion.asked_at, FootprintQuestion.id)
+    )
+    return list(rows.scalars())
+
+
+# --- data requests (platform) ----------------------------------------------------------------------------
+
+
+async def footprint_request(
+    db: AsyncSession, request_id: uuid.UUID, *, for_update: bool = False
+) -> FootprintRequest | None:
+    return await db.get(FootprintRequest, request_id, with_for_update=for_update)
+
+
+async def footprint_requests(
+    db: AsyncSession,
+    *,
+    importer_id: uuid.UUID | None = None,
+    supplier_id: uuid.UUID | None = None,
+    status: RequestStatus | None = None,
+) -> list[FootprintRequest]:
+    """Requests made by the importer and/or to the supplier, newest first."""
+    query = select(FootprintRequest)
+    if importer_id is not None:
+        query = query.where(FootprintRequest.importer_tenant_id == importer_id)
+    if supplier_id is not None:
+        query = query.where(FootprintRequest.supplier_tenant_id == supplier_id)
+    if status is not None:
+        query = query.where(FootprintRequest.status == status)
+    rows = await db.execute(query.order_by(FootprintRequest.created_at.desc(), FootprintRequest.id))
+    return list(rows.scalars())
+
+
+async def request_entries(db: AsyncSession, request_ids: Collection[uuid.UUID]) -> list[FootprintRequestEntry]:
+    """The history of the requests, oldest first."""
+    if not request_ids:
+        return []
+    rows = await db.execute(
+        select(FootprintRequestEntry)
+        .where(FootprintRequestEntry.request_id.in_(list(request_ids)))
+        .order_by(FootprintRequestEntry.at, FootprintRequestEntry.id)
+    )
+    return list(rows.scalars())
+
+
+async def add_reminder_entry(db: AsyncSession, entry: FootprintRequestEntry) -> bool:
+    """Record a reminder unless one of its kind is recorded for the request already; whether it was."""
+    inserted = await db.execute(
+        pg_insert(FootprintRequestEntry)
+        .values(
+            id=entry.id,
+            request_id=entry.request_id,
+            at=entry.at,
+            actor_tenant_id=entry.actor_tenant_id,
+            actor=entry.actor,
+            action=entry.action,
+            note=entry.note,
+            reminder=entry.reminder,
+        )
+        .on_conflict_do_nothing(constraint="uq_footprint_request_entries_reminder")
+        .returning(FootprintRequestEntry.id)
+    )
+    return inserted.scalar_one_or_none() is not None
+
+
+async def open_requests_due_by(db: AsyncSession, first: date, last: date) -> list[FootprintRequest]:
+    """Requests still open whose due date lies between ``first`` and ``last`` (both included)."""
+    rows = await db.execute(
+        select(FootprintRequest)
+        .where(
+            FootprintRequest.status == RequestStatus.REQUESTED,
+            FootprintRequest.due_date >= first,
+            FootprintRequest.due_date <= last,
+        )
+        .order_by(FootprintRequest.due_date, FootprintRequest.id)
+    )
+    return list(rows.scalars())
+
+
+async def live_shares_between(
+    db: AsyncSession, grantor_id: uuid.UUID, grantee_id: uuid.UUID, now: datetime
+) -> list[Grant]:
+    """Live footprint grants of the grantor to the grantee's whole organisation (not to one client)."""
+    rows = await db.execute(
+        select(Grant).where(
+            Grant.grantor_tenant_id == grantor_id,
+            Grant.grantee_tenant_id == grantee_id,
+            Grant.grantee_client_id.is_(None),
+            ResourceKind.FOOTPRINT.value == any_(Grant.resource_kinds),
+            Grant.revoked_at.is_(None),
+            Grant.expires_at > now,
+        )
     )
     return list(rows.scalars())

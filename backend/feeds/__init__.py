@@ -12,6 +12,7 @@ from backend.feeds.events import (
     REQUEST_CREATED,
     REQUEST_FULFILLED,
     REQUEST_REJECTED,
+    REQUEST_REMINDER,
     emit,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "REQUEST_CREATED",
     "REQUEST_FULFILLED",
     "REQUEST_REJECTED",
+    "REQUEST_REMINDER",
     "emit",
 ]

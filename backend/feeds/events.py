@@ -26,6 +26,7 @@ REQUEST_CREATED = "cbamx.request.created"
 REQUEST_FULFILLED = "cbamx.request.fulfilled"
 REQUEST_REJECTED = "cbamx.request.rejected"
 REQUEST_CANCELLED = "cbamx.request.cancelled"
+REQUEST_REMINDER = "cbamx.request.reminder"
 
 # a new kind of event is added here, so endpoints can subscribe to it and filters can name it
 EVENT_TYPES: frozenset[str] = frozenset(
@@ -36,6 +37,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         REQUEST_FULFILLED,
         REQUEST_REJECTED,
         REQUEST_CANCELLED,
+        REQUEST_REMINDER,
     }
 )
 

@@ -16,6 +16,7 @@ from workers.jobs.maintenance import anchor_audit_chains, platform_housekeeping
 from workers.jobs.outbox import relay_outbox
 from workers.jobs.production import import_batches, sweep_stale_batch_imports
 from workers.jobs.provisional import compute_provisional
+from workers.jobs.requests import remind_due_requests
 
 FUNCTIONS: list[Any] = [
     func(platform_housekeeping, name="platform.housekeeping"),
@@ -29,6 +30,7 @@ FUNCTIONS: list[Any] = [
     func(run_calculation, name="calculations.run", timeout=1800, max_tries=1),
     func(compute_provisional, name="calculations.provisional", timeout=600),
     func(fan_out_event, name="feeds.fan_out", timeout=300),
+    func(remind_due_requests, name="requests.remind", timeout=600),
     # each failed attempt re-queues the job (arq Retry) for the next one of the retry schedule: about
     # 30 tries over 26 hours with the default schedule, so the tries arq counts are not the limit
     func(deliver_webhook, name="feeds.deliver", timeout=120, max_tries=1000),
@@ -45,4 +47,6 @@ CRON_JOBS: list[Any] = [
     cron(sweep_stale_batch_imports, name="production.sweep_stale_imports", minute=set(range(4, 60, 10))),
     cron(sweep_stale_runs, name="calculations.sweep_stale_runs", minute=set(range(6, 60, 10))),
     cron(sweep_deliveries, name="feeds.sweep_deliveries", minute=set(range(8, 60, 10)), timeout=600),
+    # by day (UTC); twice, in case a run failed: a reminder of each kind is sent once whatever runs
+    cron(remind_due_requests, name="requests.remind.cron", hour={6, 12}, minute={15}, timeout=600),
 ]

@@ -7,7 +7,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backend.exchange import connections, directory, mirror, service
+from backend.exchange import connections, directory, mirror, requests, service
 from backend.tenants.models import TenantKind
 from tests.factories.tenants import make_tenant
 
@@ -45,8 +45,21 @@ async def exchange_world(services: Any, b: Any, footprint_b: Any) -> dict[str, A
     )
     assert outcome.escalation is not None
     question = await mirror.ask_supplier(services, d.principal, outcome.escalation.id, "B-SECRET-QUESTION")
+    request = await requests.request_footprints(
+        services,
+        d.principal,
+        requests.RequestData(
+            supplier_id=b.id,
+            period_start=publication.period_start,
+            period_end=publication.period_end,
+            due_date=datetime.now(UTC).date() + timedelta(days=7),
+            cn_codes=[publication.cn_code[:4]],
+            shipment_refs=["B-SECRET-MRN"],
+        ),
+    )
     return {
         "d": d,
+        "request_b": request.id,
         "publication_b": publication.id,
         "connection_b": connection.id,
         "share_b": share.id,
@@ -61,6 +74,8 @@ async def exchange_world(services: Any, b: Any, footprint_b: Any) -> dict[str, A
             str(outcome.escalation.id),
             str(question.id),
             "B-SECRET-QUESTION",
+            str(request.id),
+            "B-SECRET-MRN",
         ],
     }
 
@@ -71,6 +86,7 @@ def exchange_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     connection = {"input": {"id": _gid("SupplierConnection", w["connection_b"])}}
     share = _gid("FootprintShare", w["share_b"])
     escalation = _gid("MirrorEscalation", w["escalation_b"])
+    request = _gid("FootprintRequest", w["request_b"])
     return {
         "PublishFootprint": {
             "vars": {"input": {"footprintVersionId": _gid("FootprintVersion", w["footprint_b"])}},
@@ -116,4 +132,26 @@ def exchange_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "vars": {"input": {"questionId": _gid("FootprintQuestion", w["question_b"]), "answer": "A"}},
             "refused": True,
         },
+        # D's request to B: A is a party to neither side
+        "FootprintRequests": {"vars": {"supplierId": _gid("Organization", b.id)}, "refused": False},
+        "IncomingFootprintRequests": {"vars": {}, "refused": False},
+        "FootprintRequest": {"vars": {"id": request}, "refused": True},
+        "RequestFootprints": {
+            "vars": {
+                "input": {
+                    "supplierId": _gid("Organization", b.id),
+                    "periodStart": "2026-01-01T00:00:00Z",
+                    "periodEnd": "2026-02-01T00:00:00Z",
+                    "dueDate": "2099-01-01",
+                    "cnCodes": ["7604"],
+                }
+            },
+            "refused": True,
+        },
+        "CancelFootprintRequest": {"vars": {"input": {"id": request}}, "refused": True},
+        "FulfilFootprintRequest": {
+            "vars": {"input": {"id": request, "publicationIds": [publication]}},
+            "refused": True,
+        },
+        "RejectFootprintRequest": {"vars": {"input": {"id": request, "reason": "no"}}, "refused": True},
     }
