@@ -4,11 +4,13 @@ last month's footprints published and shared with the importer. Each step is ski
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from backend.calculations.models import CalculationRun, FootprintVersion, RunStatus
-from backend.exchange import connections, directory, mirror, reads, service
+from backend.db import utcnow
+from backend.exchange import connections, directory, mirror, reads, requests, service
 from backend.exchange import repository as exchange_repository
 from backend.exchange.directory import ListingData
 from backend.exchange.models import PublicationStatus
@@ -36,6 +38,7 @@ class DemoExchange:
     shared: bool  # a share was made on this start
     checked: dict[str, int]  # the importer's mirror checks run on this start, by overall status
     questions: int  # questions asked and answered about failing checks on this start
+    fulfilled: int  # publications a data request of the importer was fulfilled with on this start (0: none made)
 
 
 def _admin(tenant: Tenant) -> Principal:
@@ -114,8 +117,44 @@ async def seed_exchange(
     # shared first, so the importer's feed tells it of each publication
     shared = await _share(services, exporter, importer)
     published = await _publish(services, exporter, run)
+    fulfilled = await _data_request(services, exporter, importer, run)
     checked, questions = await _mirror_checks(services, exporter, importer)
-    return DemoExchange(published, shared, checked, questions)
+    return DemoExchange(published, shared, checked, questions, fulfilled)
+
+
+async def _data_request(services: Services, exporter: Tenant, importer: Tenant, run: CalculationRun) -> int:
+    """The importer asks for the month's footprints of its profiles (CN 7604); the exporter fulfils the
+    request with its active publications of that month."""
+    async with services.db.platform_session() as db:
+        if await requests.list_requests(db, _admin(importer), incoming=False, supplier_id=exporter.id):
+            return 0
+    asked = await requests.request_footprints(
+        services,
+        _admin(importer),
+        requests.RequestData(
+            supplier_id=exporter.id,
+            period_start=run.period_start,
+            period_end=run.period_end,
+            due_date=(utcnow() + timedelta(days=14)).date(),
+            cn_codes=["7604"],
+            message="For our CBAM report of the quarter: the footprints of the profiles you delivered last month.",
+        ),
+    )
+    published = await reads.list_shared_publications(
+        services,
+        _admin(importer),
+        PublicationFilter(
+            supplier_id=exporter.id,
+            cn_code="7604",
+            start=run.period_start,
+            end=run.period_end,
+            status=PublicationStatus.ACTIVE,
+        ),
+    )
+    if not published:
+        return 0
+    await requests.fulfil_request(services, _admin(exporter), asked.id, [p.id for p in published])
+    return len(published)
 
 
 async def _mirror_checks(services: Services, exporter: Tenant, importer: Tenant) -> tuple[dict[str, int], int]:
@@ -171,4 +210,5 @@ def describe(exchange: DemoExchange) -> str:
             else ""
         )
         + (f", {exchange.questions} questions asked and answered" if exchange.questions else "")
+        + (f"; a data request fulfilled with {exchange.fulfilled} footprints" if exchange.fulfilled else "")
     )

@@ -27,6 +27,7 @@ async def test_the_demo_lists_connects_publishes_and_shares_once(services, http)
     # then: listed, connected, one publication per footprint version, one share
     assert first is not None and first.published == 1 and first.shared
     assert sum(first.checked.values()) == 1  # the importer checked the footprint it received
+    assert first.fulfilled == 1 and again.fulfilled == 0  # its data request, fulfilled once
     assert again is not None and again.published == 0 and not again.shared and again.checked == {}
     async with services.db.platform_session() as platform:
         assert await listed_entry(platform, owner.id) is not None
