@@ -874,6 +874,7 @@ __all__ = [
     "Outcome",
     "batch_results",
     "begin_run",
+    "bundle_of",
     "cancel_run",
     "check_period",
     "checkpoint",
@@ -922,14 +923,23 @@ async def export_bundle(
     The inputs are loaded again and must give the run's inputs digest: if the stored data changed since the
     run (a batch corrected, an interval edited), the bundle would not recompute the run, and it is refused.
     """
-    run = await succeeded_run(db, principal, run_id)
+    return await bundle_of(services, db, principal, await succeeded_run(db, principal, run_id))
+
+
+async def bundle_of(
+    services: Services, db: AsyncSession, principal: Principal, run: CalculationRun
+) -> tuple[CalculationRun, bytes]:
+    """``export_bundle`` for a run the caller may see (its own, or one a grant's read allowed)."""
+    if run.status != RunStatus.SUCCEEDED:
+        raise RunNotFinished(f"the run is {run.status.value}: it has no results", field="id")
     installation = await db.get(Installation, run.installation_id)
     assert installation is not None
     parameters = parameters_for_engine(run)
     loaded = await load_inputs(
         services,
         db,
-        Principal.system("calculation bundle", principal.tenant_id),
+        # the run's own organisation loads the inputs (its PPAs through its own grants), whoever exports
+        Principal.system("calculation bundle", tenant_scope_of(db).tenant_id),
         installation,
         run.period_start,
         run.period_end,

@@ -92,3 +92,15 @@ async def reproduce_run(
     ) as read:
         run = await _run_within_grant(read, run_id)
         return await service.reproduce_checked(services, read.db, actor, run)
+
+
+async def export_bundle(
+    services: Services, actor: Principal, grantor_id: uuid.UUID, run_id: uuid.UUID
+) -> tuple[CalculationRun, bytes]:
+    """One of the grantor's runs as a calculation bundle, inside a footprint grant: a verifier re-computes
+    it offline with ``cbamx recompute``. The export is in the grantor's audit trail."""
+    async with granted_read(
+        services, actor, grantor_id, ResourceKind.FOOTPRINT, what="calculation_run.bundle", entity_id=run_id
+    ) as read:
+        run = await _run_within_grant(read, run_id)
+        return await service.bundle_of(services, read.db, actor, run)

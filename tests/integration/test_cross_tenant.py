@@ -500,6 +500,8 @@ REST_CASES = {
     "/certificates/v1/connections/{connection_id:str}/records": "tested",
     # tests/integration/calculations/test_calculation_bundle.py: another organisation's run is not found
     "/calculations/v1/runs/{run_id:str}/bundle": "tested",
+    # tests/integration/calculations/test_calculation_reproduction.py: only through a live footprint grant
+    "/calculations/v1/shared/{grantor_id:str}/runs/{run_id:str}/bundle": "tested",
     # test_pact_routes_show_tenant_bs_footprints_only_to_whom_b_shares (below), and
     # tests/integration/pact/test_pact_host.py: a client sees only what its tenant's (or its own) shares show
     "/3/footprints": "tested",

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
 from backend.calculations.models import RunReproduction
+from backend.calculations.recompute import recompute_bundle
 from backend.sharing.models import ResourceKind
 from backend.tenants.models import TenantKind
 from tests.factories.calculations import small_plant, store_intervals
@@ -136,3 +137,25 @@ async def test_a_run_without_results_cannot_be_reproduced(services, http):
     assert code_of(bad) is not None
     assert await reproductions_stored(services, owner) == 0
     await work_off_queue(services)
+
+
+async def test_a_verifier_downloads_a_runs_bundle_through_its_grant_and_it_recomputes(services, http, tmp_path):
+    owner, plant, _, run = await succeeded(services, http)
+    verifier = await make_tenant(services, TenantKind.VERIFIER)
+    await grant(services, owner, verifier, [ResourceKind.FOOTPRINT], [plant.plant.installation_id])
+    caller = await login(http, verifier.email)
+    route = f"/calculations/v1/shared/{owner.id}/runs/{run['id']}/bundle"
+    headers = {"X-CSRF-Token": caller.csrf}
+    # when
+    response = await http.get(route, cookies=caller.cookies, headers=headers)
+    # then: the bundle recomputes the run's output digest offline, and the export is in the exporter's trail
+    assert response.status_code == 200, response.text
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(response.content)
+    assert recompute_bundle(path).output_digest == run["outputDigest"]
+    assert "calculation_run.bundle_exported" in await audit_actions(services, owner)
+    # a tenant without a grant gets nothing
+    stranger = await login(http, (await make_tenant(services, TenantKind.VERIFIER)).email)
+    refused = await http.get(route, cookies=stranger.cookies, headers={"X-CSRF-Token": stranger.csrf})
+    assert refused.status_code in (403, 404), refused.text
+    assert "NO_LIVE_GRANT" in refused.text
