@@ -6,6 +6,7 @@ Resolvers parse and convert only; every rule is in the exchange's services.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import strawberry
@@ -465,6 +466,20 @@ class ExchangeQuery:
         return [FootprintShare.of(r, tenants) for r in rows]
 
 
+async def _connection_step(
+    info: strawberry.Info[Context, None],
+    input: ConnectionIdInput,
+    step: Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[SubscriptionModel]],
+) -> ConnectionPayload:
+    """Accept, decline or end a connection in one platform unit of work."""
+
+    async def action(db: AsyncSession, principal: Principal) -> ConnectionPayload:
+        row = await step(db, principal, node_uuid(input.id, "SupplierConnection"))
+        return ConnectionPayload(connection=await _connection_out(db, row), errors=[])
+
+    return await mutations.in_platform(info, action, lambda e: ConnectionPayload(connection=None, errors=e))
+
+
 @strawberry.type
 class ExchangeMutation:
     @strawberry.mutation(
@@ -523,29 +538,17 @@ class ExchangeMutation:
     async def accept_connection(
         self, info: strawberry.Info[Context, None], input: ConnectionIdInput
     ) -> ConnectionPayload:
-        async def action(db: AsyncSession, principal: Principal) -> ConnectionPayload:
-            row = await connections.accept_connection(db, principal, node_uuid(input.id, "SupplierConnection"))
-            return ConnectionPayload(connection=await _connection_out(db, row), errors=[])
-
-        return await mutations.in_platform(info, action, lambda e: ConnectionPayload(connection=None, errors=e))
+        return await _connection_step(info, input, connections.accept_connection)
 
     @strawberry.mutation(description="Decline a connection request (the supplier's admins).")
     async def decline_connection(
         self, info: strawberry.Info[Context, None], input: ConnectionIdInput
     ) -> ConnectionPayload:
-        async def action(db: AsyncSession, principal: Principal) -> ConnectionPayload:
-            row = await connections.decline_connection(db, principal, node_uuid(input.id, "SupplierConnection"))
-            return ConnectionPayload(connection=await _connection_out(db, row), errors=[])
-
-        return await mutations.in_platform(info, action, lambda e: ConnectionPayload(connection=None, errors=e))
+        return await _connection_step(info, input, connections.decline_connection)
 
     @strawberry.mutation(description="End a connection, from either side; its shares are revoked at once (admins).")
     async def end_connection(self, info: strawberry.Info[Context, None], input: ConnectionIdInput) -> ConnectionPayload:
-        async def action(db: AsyncSession, principal: Principal) -> ConnectionPayload:
-            row = await connections.end_connection(db, principal, node_uuid(input.id, "SupplierConnection"))
-            return ConnectionPayload(connection=await _connection_out(db, row), errors=[])
-
-        return await mutations.in_platform(info, action, lambda e: ConnectionPayload(connection=None, errors=e))
+        return await _connection_step(info, input, connections.end_connection)
 
     @strawberry.mutation(description="Share published footprints with a connected customer (an exporter's admins).")
     async def share_footprints(
