@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -20,8 +20,8 @@ from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, nod
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.gql import ProductionLine
-from backend.production import goods, imports, models, service
-from backend.production.loaders import lines_by_id, precursors_by_batch_id, products_by_id
+from backend.production import goods, imports, models, service, shared
+from backend.production.loaders import SharedFrom, lines_by_id, precursors_by_batch_id, products_by_id
 from backend.production.schemas import BatchFilter, MappingData, PrecursorData, ProductData
 
 if TYPE_CHECKING:
@@ -152,6 +152,12 @@ class ProductionBatch(relay.Node):
     product_id: strawberry.Private[uuid.UUID]
     line_id: strawberry.Private[uuid.UUID | None]
     process_id: relay.GlobalID | None = strawberry.field(description="The process it ran in.")
+    # read through a grant: (grantor id, kind); its nested records come from the grantor under that grant
+    shared_from: strawberry.Private[SharedFrom] = None
+
+    def _loader(self, info: strawberry.Info[Context, None], name: str, factory: Any) -> Any:
+        key = f"{name}@{self.shared_from or 'own'}"
+        return info.context.loader(key, lambda ctx: factory(ctx, self.shared_from))
 
     @strawberry.field(description="Start in the installation's time zone (ISO 8601 with offset).")
     def started_at_local(self) -> str:
@@ -163,22 +169,25 @@ class ProductionBatch(relay.Node):
 
     @strawberry.field(description="The product.")
     async def product(self, info: strawberry.Info[Context, None]) -> Product | None:
-        rows = await info.context.loader("products_by_id", products_by_id).load(self.product_id)
+        rows = await self._loader(info, "products_by_id", products_by_id).load(self.product_id)
         return Product.of(rows[0]) if rows else None
 
     @strawberry.field(description="The line, when it ran on one.")
     async def line(self, info: strawberry.Info[Context, None]) -> ProductionLine | None:
         if self.line_id is None:
             return None
-        rows = await info.context.loader("lines_by_id", lines_by_id).load(self.line_id)
+        rows = await self._loader(info, "lines_by_id", lines_by_id).load(self.line_id)
         return ProductionLine.of(rows[0]) if rows else None
 
     @strawberry.field(description="Precursors consumed.")
     async def precursors(self, info: strawberry.Info[Context, None]) -> list[BatchPrecursor]:
-        rows = await info.context.loader("precursors_by_batch_id", precursors_by_batch_id).load(uuid.UUID(self.id))
+        rows = await self._loader(info, "precursors_by_batch_id", precursors_by_batch_id).load(uuid.UUID(self.id))
         return [BatchPrecursor.of(r) for r in rows]
 
-    @strawberry.field(description="The latest provisional footprint (null until computed); needs footprints:read.")
+    @strawberry.field(
+        description="The latest provisional footprint (null until computed); needs footprints:read. "
+        "Not shared: null on a batch read through a grant."
+    )
     async def provisional_footprint(
         self, info: strawberry.Info[Context, None]
     ) -> Annotated[ProvisionalFootprint, strawberry.lazy("backend.provisional.gql")] | None:
@@ -186,13 +195,16 @@ class ProductionBatch(relay.Node):
         from backend.provisional.loaders import provisional_footprints_by_batch_id
 
         info.context.require_principal().require("footprints:read")
+        if self.shared_from is not None:
+            # a production grant opens batches, not the grantor's provisional calculations
+            return None
         rows = await info.context.loader("provisional_footprints_by_batch_id", provisional_footprints_by_batch_id).load(
             uuid.UUID(self.id)
         )
         return ProvisionalFootprint.of(rows[0]) if rows else None
 
     @classmethod
-    def of(cls, row: models.ProductionBatch, timezone: str) -> ProductionBatch:
+    def of(cls, row: models.ProductionBatch, timezone: str, shared_from: SharedFrom = None) -> ProductionBatch:
         return cls(
             id=str(row.id),
             batch_number=row.batch_number,
@@ -209,6 +221,7 @@ class ProductionBatch(relay.Node):
             product_id=row.product_id,
             line_id=row.line_id,
             process_id=gid("ProductionProcess", row.process_id) if row.process_id else None,
+            shared_from=shared_from,
         )
 
 
@@ -478,6 +491,43 @@ class ProductionQuery:
         return to_connection(
             Page(rows, limit, cursor is not None),
             lambda r: ProductionBatch.of(r, zone),
+            lambda r: [r.started_at.isoformat(), r.id],
+        )
+
+    @strawberry.field(
+        description="Batches of another organisation's installation wholly inside [start, end), "
+        "read through a live production grant; by start time."
+    )
+    async def shared_batches(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: Annotated[
+            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
+        ],
+        installation_id: NodeRef,
+        start: datetime,
+        end: datetime,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ProductionBatch]:
+        principal = info.context.require_principal()
+        limit = page_size(first)
+        cursor = decode_cursor(after)
+        if end <= start:
+            raise ValidationFailed([FieldError("end must be after start", field="end")])
+        installation, rows, shared_from = await shared.read_batches(
+            info.context.services,
+            principal,
+            node_uuid(grantor_id, "Organization", field="grantorId"),
+            node_uuid(installation_id, "Installation", field="installationId"),
+            (start, end),
+            after=(datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])) if cursor else None,
+            limit=limit + 1,
+        )
+        zone = installation.timezone
+        return to_connection(
+            Page(rows, limit, cursor is not None),
+            lambda r: ProductionBatch.of(r, zone, shared_from),
             lambda r: [r.started_at.isoformat(), r.id],
         )
 

@@ -127,6 +127,7 @@ async def list_batches(
     end: datetime | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    inside: bool = False,
 ) -> list[ProductionBatch]:
     query = (
         select(ProductionBatch)
@@ -139,9 +140,9 @@ async def list_batches(
     if product_id is not None:
         query = query.where(ProductionBatch.product_id == product_id)
     if start is not None:
-        query = query.where(ProductionBatch.ended_at > start)
+        query = query.where(ProductionBatch.started_at >= start if inside else ProductionBatch.ended_at > start)
     if end is not None:
-        query = query.where(ProductionBatch.started_at < end)
+        query = query.where(ProductionBatch.ended_at <= end if inside else ProductionBatch.started_at < end)
     if after is not None:
         query = query.where(
             or_(

@@ -210,3 +210,5 @@ class BatchFilter:
     product_id: uuid.UUID | None = None
     start: datetime | None = None  # batches ending after this
     end: datetime | None = None  # batches starting before this
+    # only batches wholly inside [start, end), as a grant's period limits them
+    inside: bool = False

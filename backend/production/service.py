@@ -517,6 +517,7 @@ async def list_batches(
         end=filters.end,
         after=after,
         limit=limit,
+        inside=filters.inside,
     )
     return installation, rows
 

@@ -34,11 +34,20 @@ KIND_SCOPES: dict[ResourceKind, str] = {
     ResourceKind.AUDIT: "audit:read",
     ResourceKind.PPA_CONTRACT: "interval:read",
     ResourceKind.FOOTPRINT: "footprints:read",
+    ResourceKind.PRODUCTION: "production:read",
 }
 # kinds a grant opens for named contracts only; such grants are made by accepting a PPA connection
 CONTRACT_KINDS = frozenset({ResourceKind.PPA_CONTRACT})
 # kinds whose records are dated, so a grant's period can limit them; the site model is not dated
-DATED_KINDS = frozenset({ResourceKind.INTERVAL_DATA, ResourceKind.EVIDENCE, ResourceKind.AUDIT, ResourceKind.FOOTPRINT})
+DATED_KINDS = frozenset(
+    {
+        ResourceKind.INTERVAL_DATA,
+        ResourceKind.EVIDENCE,
+        ResourceKind.AUDIT,
+        ResourceKind.FOOTPRINT,
+        ResourceKind.PRODUCTION,
+    }
+)
 MAX_PURPOSE = 500
 MAX_INSTALLATIONS = 100
 MAX_LIFETIME = timedelta(days=10 * 365)

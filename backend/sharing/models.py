@@ -24,6 +24,7 @@ class ResourceKind(enum.StrEnum):
     AUDIT = "audit"  # the audit trail
     FOOTPRINT = "footprint"  # product footprints
     PPA_CONTRACT = "ppa_contract"  # one PPA's plant, interval generation, statements (contract-scoped)
+    PRODUCTION = "production"  # production batches (with their products, lines and precursors)
 
 
 class Grant(PlatformBase):

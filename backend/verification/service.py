@@ -75,7 +75,13 @@ MAX_SAMPLE = 1000
 MAX_ACCESS = timedelta(days=10 * 365)
 # the grants an accepted engagement opens: the undated site model, and the dated data over the period
 SITE_KINDS = [ResourceKind.INSTALLATION]
-DATED_KINDS = [ResourceKind.INTERVAL_DATA, ResourceKind.EVIDENCE, ResourceKind.AUDIT, ResourceKind.FOOTPRINT]
+DATED_KINDS = [
+    ResourceKind.INTERVAL_DATA,
+    ResourceKind.EVIDENCE,
+    ResourceKind.AUDIT,
+    ResourceKind.FOOTPRINT,
+    ResourceKind.PRODUCTION,
+]
 # what a sample of each population is read through
 POPULATION_KINDS: dict[PopulationKind, ResourceKind] = {
     PopulationKind.BATCH: ResourceKind.INTERVAL_DATA,

@@ -1444,6 +1444,16 @@ def _production_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "CreateProduct": {"vars": {"input": product}, "refused": False},
         "UpdateProduct": {"vars": {"input": {"id": product_b, "details": product}}, "refused": True},
         "ProductionBatches": {"vars": {"installationId": inst_b}, "refused": True},
+        # no grant from B: refused before anything of B is read
+        "SharedBatches": {
+            "vars": {
+                "grantorId": gid("Organization", w["b"].id),
+                "installationId": inst_b,
+                "start": "2026-01-01T00:00:00+00:00",
+                "end": "2027-01-01T00:00:00+00:00",
+            },
+            "refused": True,
+        },
         "ProductionBatch": {"vars": {"id": gid("ProductionBatch", w["batch_b"])}, "refused": True},
         "RecordProductionBatch": {
             "vars": {
