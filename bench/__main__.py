@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "production": "an MES export of 20,000 batches (CSV and Excel) through the worker",
     "calculation": "the calculation engine on a synthetic plant-year (200 meters, 20,000 batches)",
     "calculation_job": "a calculation run of that plant-year from the database to stored results",
+    "exchange_reads": "100 importer clients reading shared footprints: GraphQL, PACT, bare Litestar",
 }
 
 
