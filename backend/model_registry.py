@@ -13,6 +13,7 @@ from backend.identity import models as identity_models
 from backend.ingest import models as ingest_models
 from backend.installations import models as installation_models
 from backend.metering import models as metering_models
+from backend.pact import inbox_models as pact_inbox_models
 from backend.pact import models as pact_models
 from backend.production import models as production_models
 from backend.provisional import models as provisional_models
@@ -36,6 +37,7 @@ __all__ = [
     "installation_models",
     "metering_models",
     "outbox_models",
+    "pact_inbox_models",
     "pact_models",
     "production_models",
     "provisional_models",

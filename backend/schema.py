@@ -29,6 +29,7 @@ from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
+from backend.pact.inbox_gql import PactInboxQuery
 from backend.production.gql import ProductionMutation, ProductionQueries
 from backend.provisional.gql import ProvisionalQuery
 from backend.settings import Settings, get_settings
@@ -64,6 +65,7 @@ Query = merge_types(
         FeedQuery,
         VerificationQuery,
         MirrorQuery,
+        PactInboxQuery,
     ),
 )
 Mutation = merge_types(

@@ -88,7 +88,8 @@ class FootprintsController(Controller):
 
     @post("/events", operation_id="PactEvents", status_code=200, request_max_body_size=EVENTS_MAX_BODY_BYTES)
     async def events(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        """Events: a RequestCreatedEvent is stored for the data owners it addresses (200, empty body)."""
+        """Events: a RequestCreatedEvent is stored for the data owners it addresses; a PublishedEvent,
+        RequestFulfilledEvent or RequestRejectedEvent in the inbox of the client's organisation (200, empty body)."""
         principal = await pact_principal(request)
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in EVENT_MEDIA_TYPES:

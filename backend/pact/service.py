@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from backend.audit.service import record
 from backend.exchange.service import MAX_LISTED
 from backend.identity.principal import Principal
-from backend.pact import repository
+from backend.pact import inbox, repository
 from backend.pact.documents import PublishedFootprint
 from backend.pact.errors import FootprintNotFound, InvalidEvent, NoDataOwner, UnsupportedEvent
 from backend.pact.filters import Cursor, FootprintCriteria, ListQuery, parse_event_criteria
@@ -30,14 +30,6 @@ from backend.sharing.grants import grants_received
 from backend.sharing.models import ResourceKind
 
 REQUEST_CREATED = "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3"
-# v3 events a data owner sends to a recipient: this host sends no requests, so it expects none of them
-NOT_PROCESSED = frozenset(
-    {
-        "org.wbcsd.pact.ProductFootprint.PublishedEvent.3",
-        "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
-        "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
-    }
-)
 V2_PREFIX = "org.wbcsd.pathfinder."
 # publications read at once when criteria may leave some out (what one exchange listing returns at most)
 MAX_BATCH = MAX_LISTED
@@ -195,7 +187,10 @@ async def receive_event(services: Services, reader: Principal, body: object) -> 
     """
     require_reader(reader)
     event = parse_event(body, https_only=services.settings.public_url.startswith("https://"))
-    if event.type in NOT_PROCESSED or event.type.startswith(V2_PREFIX):
+    if event.type in inbox.EVENT_TYPES:
+        # an answer or a notification from a data owner: kept in the inbox of the client's organisation
+        return await inbox.receive(services, reader, event)
+    if event.type.startswith(V2_PREFIX):
         raise UnsupportedEvent(f"this host does not process {event.type} events", field="type")
     if event.type != REQUEST_CREATED:
         raise InvalidEvent(f"{event.type!r} is not a PACT v3 event type", field="type")

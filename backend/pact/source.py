@@ -109,7 +109,9 @@ def publication_filter(criteria: FootprintCriteria) -> PublicationFilter | None:
             return None
         cn_code = _common_prefix(codes)
     ends = [m for m in (criteria.valid_on, criteria.valid_before) if m is not None]
-    status = STATUS_OF[only] if (only := _only(set(criteria.statuses))) else None
+    if criteria.statuses and not criteria.statuses & STATUS_OF.keys():
+        return None  # a status no footprint has
+    status = STATUS_OF[only] if (only := _only(set(criteria.statuses) & STATUS_OF.keys())) else None
     return PublicationFilter(
         supplier_id=supplier_id,
         product_id=product_id,

@@ -42,6 +42,7 @@ def pushed(**values: list[str]) -> PublicationFilter | None:
         ({"classification": ["urn:cbamx:cn:76042990", "urn:cbamx:cn:72042990"]}, PublicationFilter()),
         ({"status": ["Deprecated"]}, PublicationFilter(status=PublicationStatus.DEPRECATED)),
         ({"status": ["Active", "Deprecated"]}, PublicationFilter()),
+        ({"status": ["Active", "BogusStatusValue"]}, PublicationFilter(status=PublicationStatus.ACTIVE)),
         # valid from the reference period's end: valid on a day or ending before it means the period ended by then
         (
             {"validOn": ["2027-06-01T00:00:00Z"], "validBefore": ["2030-01-01T00:00:00Z"]},
@@ -62,6 +63,8 @@ def test_the_query_holds_the_criteria_it_can_apply_exactly(values, expected):
         {"productId": ["urn:example:product:x"]},
         {"productId": ["urn:cbamx:product:not-a-uuid"]},
         {"classification": ["urn:cbamx:cn:7604", "urn:example:cn:76042990"]},
+        {"status": ["BogusStatusValue"]},  # a status no footprint has
+        {"companyId": ["Xk3vQ9pL"]},  # not a company URN
     ],
 )
 def test_criteria_no_publication_can_meet_read_nothing(values):
