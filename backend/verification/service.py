@@ -240,6 +240,20 @@ async def _team_member(db: AsyncSession, engagement: Engagement, actor: Principa
     return email
 
 
+def effective_status(engagement: Engagement, now: datetime | None = None) -> EngagementStatus:
+    """Where the engagement stands now: an invited or active one whose access end has passed has expired.
+
+    Derived on every read, so no scheduled job has to run first; the grants expire at the same moment.
+    An expired active engagement may still be ended by the exporter, or made active again by an
+    approved extension (its stored status stays active).
+    """
+    if engagement.status in (EngagementStatus.INVITED, EngagementStatus.ACTIVE) and engagement.access_end <= (
+        now or utcnow()
+    ):
+        return EngagementStatus.EXPIRED
+    return engagement.status
+
+
 def _live(engagement: Engagement) -> None:
     """The engagement is active and its access has not run out."""
     if engagement.status != EngagementStatus.ACTIVE:
