@@ -81,6 +81,7 @@ DATED_KINDS = [
     ResourceKind.AUDIT,
     ResourceKind.FOOTPRINT,
     ResourceKind.PRODUCTION,
+    ResourceKind.SUPPLY,
 ]
 # what a sample of each population is read through
 POPULATION_KINDS: dict[PopulationKind, ResourceKind] = {
