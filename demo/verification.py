@@ -89,7 +89,7 @@ async def read_supply(services: Services, auditor: Principal, engagement: Engage
             settled += summary.energy_kwh / 1000
     held = await supply_shared.read_certificates(services, auditor, grantor, installation, period)
     factors = await supply_shared.read_factors(services, auditor, grantor, installation, period)
-    return SupplySeen([c.reference for c in found.contracts], settled, len(held.certificates), len(factors))
+    return SupplySeen(sorted(c.reference for c in found.contracts), settled, len(held.certificates), len(factors))
 
 
 async def seed_verification(
@@ -182,5 +182,5 @@ def describe(done: DemoVerification) -> str:
         f"a finding answered and resolved, a positive statement signed with key {done.statement_kid}); "
         f"through the engagement it read {len(done.supply.contracts)} supply contracts "
         f"({', '.join(done.supply.contracts) or 'none'}), {done.supply.settled_mwh:.1f} MWh of PPA settlement, "
-        f"{done.supply.certificates} certificate ranges and {done.supply.factors} emission factors of the month"
+        f"{done.supply.certificates} certificate range(s) and {done.supply.factors} emission factors of the month"
     )
