@@ -29,6 +29,7 @@ from backend.calculations.service import factor_ids_used
 from backend.certificates import service as certificates
 from backend.certificates.models import CancellationStatement, Certificate, CertificateClaim
 from backend.developers.connections import connection_of_contract, effective_status
+from backend.developers.errors import ConnectionNotActive
 from backend.developers.models import ConnectionStatus, SettlementInterval
 from backend.developers.reads import read_contract_intervals, read_period_intervals
 from backend.errors import DomainError, FieldError, ValidationFailed
@@ -237,7 +238,11 @@ async def read_settlement_intervals(
         connection = await connection_of_contract(platform, grantor_id, contract.id)
     if connection is None:
         return []
-    _, rows = await read_contract_intervals(services, _holder(actor, grantor_id), connection.id, *period)
+    try:
+        _, rows = await read_contract_intervals(services, _holder(actor, grantor_id), connection.id, *period)
+    except ConnectionNotActive as refused:
+        # the caller named the contract, not the connection
+        raise ConnectionNotActive(refused.message, field="contractId") from None
     return rows
 
 

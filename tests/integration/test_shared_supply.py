@@ -22,7 +22,8 @@ from backend.developers.schemas import Terms
 from backend.developers.settlement import submit_generation
 from backend.factors.models import FactorKind
 from backend.factors.service import select_factor
-from backend.sharing.models import Grant
+from backend.sharing.grants import NewGrant, create_grant
+from backend.sharing.models import Grant, ResourceKind
 from backend.supply import service as supply
 from backend.supply.models import ContractKind, DeliveryShape, DocumentRole, PpaSettlement
 from backend.supply.schemas import ContractData
@@ -391,6 +392,11 @@ async def test_a_settlement_no_longer_shared_by_the_developer_says_why(services,
     )
     # then: no data, and why
     assert summary["source"] == "none" and summary["intervalCount"] == 0 and "revoked" in summary["note"]
+    # and the rows are refused, naming the contract asked about
+    body = await session.gql(
+        operation("SharedContractSettlementIntervals"), _args(w, contractId=gid("SupplyContract", w.ppa_id))
+    )
+    assert _code(body) == "CONNECTION_NOT_ACTIVE" and body["errors"][0]["extensions"]["field"] == "contractId"
 
 
 async def test_accepting_an_engagement_opens_the_supply_kind_over_its_period(services):
@@ -403,3 +409,33 @@ async def test_accepting_an_engagement_opens_the_supply_kind_over_its_period(ser
         assert (dated.period_start, dated.period_end) == PERIOD
         assert dated.installation_ids == [scope.plant.installation_id]
         assert await db.scalar(select(func.count()).select_from(Grant).where(Grant.id.in_(engagement.grant_ids))) == 2
+
+
+async def test_a_grant_without_the_supply_kind_is_refused_naming_the_kind(services, http):
+    # given: a grant of the batches only over the plant and November (as engagements made before the kind had)
+    scope = await verification_scope(services)
+    async with services.db.platform() as db:
+        await create_grant(
+            db,
+            scope.exporter.principal,
+            grantor=scope.exporter.tenant,
+            data=NewGrant(
+                grantee_tenant_id=scope.verifier.id,
+                resource_kinds=[ResourceKind.PRODUCTION],
+                installation_ids=[scope.plant.installation_id],
+                period_start=PERIOD[0],
+                period_end=PERIOD[1],
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+            ),
+        )
+    session = await login(http, scope.verifier.email)
+    args = {
+        "grantorId": gid("Organization", scope.exporter.id),
+        "installationId": gid("Installation", scope.plant.installation_id),
+        **NOVEMBER,
+    }
+    # when / then: every supply read is refused naming the kind, and nothing is in the exporter's trail
+    for name in ("SharedSupplyContracts", "SharedCertificates", "SharedEmissionFactors"):
+        body = await session.gql(operation(name), args)
+        assert _code(body) == "GRANT_KIND_EXCLUDES" and body["data"] is None, (name, body)
+    assert await _uses(services, scope.exporter.tenant, scope.verifier.id) == []
