@@ -16,12 +16,15 @@ from backend.identity.models import MembershipRole, User
 from backend.identity.principal import ROLE_SCOPES, Principal
 from backend.metering.models import Meter
 from backend.services import Services
+from backend.supply import shared as supply_shared
+from backend.supply.models import ContractKind
 from backend.tenants.models import Tenant
 from backend.verification import repository
 from backend.verification import service as verification
 from backend.verification.models import (
     AssuranceLevel,
     CheckResult,
+    Engagement,
     FindingStatus,
     FindingType,
     Opinion,
@@ -35,10 +38,21 @@ ACCREDITATION = "AT-AA-VER-0417"
 
 
 @dataclass(frozen=True, slots=True)
+class SupplySeen:
+    """What the verifier read of the exporter's electricity supply through the engagement's supply grant."""
+
+    contracts: list[str]  # references
+    settled_mwh: float  # the PPAs' settlement in the month, as the exporter reads it from the developer
+    certificates: int  # certificates of the month (ranges), with their cancellations and claims
+    factors: int  # emission factor versions in use
+
+
+@dataclass(frozen=True, slots=True)
 class DemoVerification:
     engagement_id: uuid.UUID
     sampled: int
     statement_kid: str
+    supply: SupplySeen
 
 
 def _admin(tenant: Tenant) -> Principal:
@@ -59,6 +73,23 @@ async def _person(services: Services, tenant: Tenant, email: str) -> Principal:
         scopes=ROLE_SCOPES[MembershipRole.OWNER],
         role=MembershipRole.OWNER,
     )
+
+
+async def read_supply(services: Services, auditor: Principal, engagement: Engagement) -> SupplySeen:
+    """The verifier's reads of the exporter's supply contracts, PPA settlement, certificates and factors of
+    the engagement's installation and period, each through the engagement's supply grant (and so each in
+    the exporter's audit trail)."""
+    grantor, installation = engagement.exporter_tenant_id, engagement.installation_id
+    period = (engagement.period_start, engagement.period_end)
+    found = await supply_shared.read_contracts(services, auditor, grantor, installation, period)
+    settled = 0.0
+    for contract in found.contracts:
+        if contract.kind == ContractKind.PPA:
+            summary = await supply_shared.read_settlement_summary(services, auditor, grantor, contract.id, period)
+            settled += summary.energy_kwh / 1000
+    held = await supply_shared.read_certificates(services, auditor, grantor, installation, period)
+    factors = await supply_shared.read_factors(services, auditor, grantor, installation, period)
+    return SupplySeen(sorted(c.reference for c in found.contracts), settled, len(held.certificates), len(factors))
 
 
 async def seed_verification(
@@ -94,7 +125,8 @@ async def seed_verification(
             message="Verification of last month's embedded emissions of our extruded profiles.",
         ),
     )
-    await verification.accept_engagement(services, auditor, engagement.id)
+    accepted = await verification.accept_engagement(services, auditor, engagement.id)
+    supply = await read_supply(services, auditor, accepted)
     sample = await verification.draw_sample(
         services, auditor, engagement.id, kind=PopulationKind.BATCH, size=min(SAMPLE_SIZE, batches), seed=SAMPLE_SEED
     )
@@ -141,11 +173,14 @@ async def seed_verification(
             assurance_level=AssuranceLevel.REASONABLE, opinion=Opinion.POSITIVE, accreditation_id=ACCREDITATION
         ),
     )
-    return DemoVerification(engagement.id, len(items), statement.kid)
+    return DemoVerification(engagement.id, len(items), statement.kid, supply)
 
 
 def describe(done: DemoVerification) -> str:
     return (
         f"verification: Verifika holds an engagement on last month ({done.sampled} batches sampled, "
-        f"a finding answered and resolved, a positive statement signed with key {done.statement_kid})"
+        f"a finding answered and resolved, a positive statement signed with key {done.statement_kid}); "
+        f"through the engagement it read {len(done.supply.contracts)} supply contracts "
+        f"({', '.join(done.supply.contracts) or 'none'}), {done.supply.settled_mwh:.1f} MWh of PPA settlement, "
+        f"{done.supply.certificates} certificate range(s) and {done.supply.factors} emission factors of the month"
     )

@@ -19,6 +19,7 @@ from backend.calculations.models import (
     RunLineSeries,
     RunProductResult,
     RunReproduction,
+    RunStatus,
     RunValidationCheck,
 )
 from backend.calculations.schemas import FootprintFilter
@@ -395,3 +396,18 @@ async def reproductions(db: AsyncSession, run_ids: Sequence[uuid.UUID]) -> list[
         .order_by(RunReproduction.created_at.desc(), RunReproduction.id)
     )
     return list((await db.execute(statement)).scalars())
+
+
+async def run_manifests_within(
+    db: AsyncSession, installation_id: uuid.UUID, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The manifests of an installation's succeeded runs over periods inside [start, end)."""
+    rows = await db.execute(
+        select(CalculationRun.manifest).where(
+            CalculationRun.installation_id == installation_id,
+            CalculationRun.status == RunStatus.SUCCEEDED,
+            CalculationRun.period_start >= start,
+            CalculationRun.period_end <= end,
+        )
+    )
+    return list(rows.scalars())

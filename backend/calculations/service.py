@@ -1228,3 +1228,15 @@ async def footprint_explanation(db: AsyncSession, principal: Principal, version_
         ),
         certificates_note=CERTIFICATES_NOTE,
     )
+
+
+async def factor_ids_used(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID, start: datetime, end: datetime
+) -> list[uuid.UUID]:
+    """The factor versions the installation's succeeded runs over periods inside [start, end) used."""
+    principal.require("site:read")
+    used: dict[uuid.UUID, None] = {}
+    for manifest in await repository.run_manifests_within(db, installation_id, start, end):
+        for entry in manifest.get("factors", []):
+            used[uuid.UUID(entry["id"])] = None
+    return list(used)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import NewType
+from typing import Annotated, NewType
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from backend.certificates.loaders import claims_by_certificate_id, statements_by
 from backend.certificates.schemas import CertificateData, CertificateFilter, ClaimData, StatementData
 from backend.developers.reads import developer_connection
 from backend.identity.principal import Principal
+from backend.supply import shared as supply_shared
 
 
 def _whole_number(value: object) -> int:
@@ -134,20 +135,28 @@ class Certificate(relay.Node):
     # read through a contract grant: the statement comes with it, the holder's claims do not
     shared_statement: strawberry.Private[models.CancellationStatement | None] = None
     shared: strawberry.Private[bool] = False
+    # read through a supply grant: the claims made for the granted installation come with it
+    shared_claims: strawberry.Private[list[models.CertificateClaim] | None] = None
 
     @strawberry.field(description="The cancellation statement, if cancelled.")
     async def statement(self, info: strawberry.Info[Context, None]) -> CancellationStatement | None:
         if self.shared:
-            return CancellationStatement.of(self.shared_statement, shared=True) if self.shared_statement else None
+            if self.shared_statement is None:
+                return None
+            # through a supply grant the installation is the granted one, which the reader knows
+            return CancellationStatement.of(self.shared_statement, shared=self.shared_claims is None)
         rows = await info.context.loader("statements_by_certificate_id", statements_by_certificate_id).load(
             uuid.UUID(self.id)
         )
         return CancellationStatement.of(rows[0]) if rows else None
 
-    @strawberry.field(description="The holder's claims on this certificate (none when read through a grant).")
+    @strawberry.field(
+        description="The holder's claims on this certificate (through a PPA contract grant: none; through a "
+        "supply grant: those made for the granted installation)."
+    )
     async def claims(self, info: strawberry.Info[Context, None]) -> list[CertificateClaim]:
         if self.shared:
-            return []
+            return [CertificateClaim.of(c) for c in self.shared_claims or []]
         rows = await info.context.loader("claims_by_certificate_id", claims_by_certificate_id).load(uuid.UUID(self.id))
         return [CertificateClaim.of(r) for r in rows]
 
@@ -159,6 +168,7 @@ class Certificate(relay.Node):
         today: date | None = None,
         shared: bool = False,
         statement: models.CancellationStatement | None = None,
+        claims: list[models.CertificateClaim] | None = None,
     ) -> Certificate:
         return cls(
             id=str(row.id),
@@ -183,7 +193,9 @@ class Certificate(relay.Node):
             transferred_to=row.transferred_to,
             transferred_on=row.transferred_on,
             supply_contract_id=(
-                gid("SupplyContract", row.supply_contract_id) if row.supply_contract_id and not shared else None
+                gid("SupplyContract", row.supply_contract_id)
+                if row.supply_contract_id and (not shared or claims is not None)
+                else None
             ),
             ppa_connection_id=gid("PpaConnection", row.ppa_connection_id) if row.ppa_connection_id else None,
             split_from_id=gid("Certificate", row.split_from_id) if row.split_from_id else None,
@@ -191,6 +203,7 @@ class Certificate(relay.Node):
             created_at=row.created_at,
             shared_statement=statement,
             shared=shared,
+            shared_claims=claims,
         )
 
 
@@ -415,6 +428,44 @@ class CertificatesQuery:
             filter.to_filter() if filter else None,
         )
         return [Certificate.of(r, shared=True, statement=found.statements.get(r.id)) for r in found.certificates]
+
+    @strawberry.field(
+        description="Certificates of another organisation's installation, read through a live supply grant: those "
+        "produced in [start, end) or cancelled or claimed for consumption in it (tied to the installation by its "
+        "supply contract, a cancellation statement or a claim), with their cancellation statements and the claims "
+        "made for the installation; by recording time."
+    )
+    async def shared_certificates(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: Annotated[
+            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
+        ],
+        installation_id: NodeRef,
+        start: datetime,
+        end: datetime,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Certificate]:
+        limit = page_size(first)
+        cursor = decode_cursor(after)
+        found = await supply_shared.read_certificates(
+            info.context.services,
+            info.context.require_principal(),
+            node_uuid(grantor_id, "Organization", field="grantorId"),
+            node_uuid(installation_id, "Installation", field="installationId"),
+            (start, end),
+            after=(datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])) if cursor else None,
+            limit=limit + 1,
+        )
+        today = service.today_utc()
+        return to_connection(
+            Page(found.certificates, limit, cursor is not None),
+            lambda r: Certificate.of(
+                r, today=today, shared=True, statement=found.statements.get(r.id), claims=found.claims.get(r.id, [])
+            ),
+            lambda r: [r.created_at.isoformat(), r.id],
+        )
 
 
 @strawberry.type

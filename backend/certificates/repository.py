@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, case, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -199,3 +199,70 @@ async def cancelled_for_installation(
         .order_by(Certificate.production_start_on, Certificate.range_start)
     )
     return [(r[0], r[1]) for r in rows.all()]
+
+
+def _of_installation(installation_id: uuid.UUID, contract_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    """A certificate tied to the installation: through its supply contract, its cancellation or a claim."""
+    cancelled_for = select(CancellationStatement.certificate_id).where(
+        CancellationStatement.installation_id == installation_id
+    )
+    claimed_for = select(CertificateClaim.certificate_id).where(CertificateClaim.installation_id == installation_id)
+    return or_(
+        Certificate.supply_contract_id.in_(list(contract_ids)),
+        Certificate.id.in_(cancelled_for),
+        Certificate.id.in_(claimed_for),
+    )
+
+
+async def certificates_of_installation(
+    db: AsyncSession,
+    installation_id: uuid.UUID,
+    contract_ids: Sequence[uuid.UUID],
+    start_on: date,
+    end_on: date,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Certificate]:
+    """The installation's certificates produced in [start_on, end_on), or cancelled or claimed for
+    consumption in it; by recording time."""
+    cancelled_in = select(CancellationStatement.certificate_id).where(
+        CancellationStatement.consumption_start_on < end_on, CancellationStatement.consumption_end_on > start_on
+    )
+    claimed_in = select(CertificateClaim.certificate_id).where(
+        CertificateClaim.period_start_on < end_on, CertificateClaim.period_end_on > start_on
+    )
+    query = (
+        select(Certificate)
+        .where(
+            _of_installation(installation_id, contract_ids),
+            or_(
+                and_(Certificate.production_start_on < end_on, Certificate.production_end_on > start_on),
+                Certificate.id.in_(cancelled_in),
+                Certificate.id.in_(claimed_in),
+            ),
+        )
+        .order_by(Certificate.created_at, Certificate.id)
+        .limit(limit)
+    )
+    if after is not None:
+        created, ident = after
+        query = query.where(
+            (Certificate.created_at > created) | ((Certificate.created_at == created) & (Certificate.id > ident))
+        )
+    return list((await db.execute(query)).scalars())
+
+
+async def claims_for_installation(
+    db: AsyncSession, certificate_ids: Sequence[uuid.UUID], installation_id: uuid.UUID
+) -> list[CertificateClaim]:
+    """Claims on these certificates made for one installation."""
+    rows = await db.execute(
+        select(CertificateClaim)
+        .where(
+            CertificateClaim.certificate_id.in_(list(certificate_ids)),
+            CertificateClaim.installation_id == installation_id,
+        )
+        .order_by(CertificateClaim.claimed_at, CertificateClaim.id)
+    )
+    return list(rows.scalars())

@@ -404,3 +404,29 @@ async def cancelled_for_installation(
     information beside a footprint, never an input of it."""
     principal.require("site:read")
     return await repository.cancelled_for_installation(db, installation_id, first_day, last_day)
+
+
+async def certificates_of_installation(
+    db: AsyncSession,
+    principal: Principal,
+    installation_id: uuid.UUID,
+    contract_ids: list[uuid.UUID],
+    start_on: date,
+    end_on: date,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Certificate]:
+    """An installation's certificates (through its contracts, cancellations or claims) produced in
+    [start_on, end_on) or cancelled or claimed for consumption in it."""
+    principal.require("site:read")
+    return await repository.certificates_of_installation(
+        db, installation_id, contract_ids, start_on, end_on, after=after, limit=limit
+    )
+
+
+async def claims_for_installation(
+    db: AsyncSession, principal: Principal, certificate_ids: list[uuid.UUID], installation_id: uuid.UUID
+) -> list[CertificateClaim]:
+    principal.require("site:read")
+    return await repository.claims_for_installation(db, certificate_ids, installation_id)

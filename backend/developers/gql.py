@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from backend.identity.gql import Organization
 from backend.identity.principal import Principal
 from backend.sharing import organizations
 from backend.supply import models as supply_models
+from backend.supply import shared as supply_shared
 from backend.supply.gql import DeliveryShape, PlantDetails, PlantInput, PlantTechnology, PpaSettlement
 from backend.tenants.models import Tenant as TenantModel
 
@@ -231,6 +233,60 @@ class SettlementInterval:
             interval_end=row.interval_end,
             energy_kwh=row.energy_wh / 1000,
             estimated=row.quality == 1,
+        )
+
+
+@strawberry.type(description="One month of a PPA's settlement intervals (UTC months, cut to the period asked).")
+class SettlementMonth:
+    start: datetime = strawberry.field(description="Start (the month's first instant, or the period's start).")
+    end: datetime = strawberry.field(description="End (exclusive).")
+    interval_count: int = strawberry.field(description="Intervals starting in it.")
+    estimated_interval_count: int = strawberry.field(description="Of which estimates.")
+    energy_mwh: float = strawberry.field(description="Energy delivered [MWh].")
+    coarsest_resolution_seconds: int | None = strawberry.field(description="The coarsest interval length, if any.")
+
+
+@strawberry.type(
+    description="A supply contract's PPA settlement over a period as its holder reads it from the developer, read "
+    "through a supply grant of the holder."
+)
+class SharedSettlementSummary:
+    contract_id: relay.GlobalID = strawberry.field(description="The holder's supply contract (a PPA).")
+    reference: str = strawberry.field(description="The contract's reference.")
+    connection_id: relay.GlobalID | None = strawberry.field(description="The PPA connection that shares the data.")
+    source: str = strawberry.field(
+        description="developer_settlement: read from the developer now; none: not shared (see note)."
+    )
+    note: str = strawberry.field(description="Why there is no settlement data, when there is none.")
+    start: datetime = strawberry.field(description="Start of the period.")
+    end: datetime = strawberry.field(description="End of the period (exclusive).")
+    interval_count: int = strawberry.field(description="Intervals in the period.")
+    energy_mwh: float = strawberry.field(description="Energy delivered in the period [MWh].")
+    months: list[SettlementMonth] = strawberry.field(description="Month by month.")
+
+    @classmethod
+    def of(cls, s: supply_shared.SettlementSummary) -> SharedSettlementSummary:
+        return cls(
+            contract_id=gid("SupplyContract", s.contract.id),
+            reference=s.contract.reference,
+            connection_id=gid("PpaConnection", s.connection_id) if s.connection_id else None,
+            source=s.source,
+            note=s.note,
+            start=s.period[0],
+            end=s.period[1],
+            interval_count=s.intervals,
+            energy_mwh=s.energy_kwh / 1000,
+            months=[
+                SettlementMonth(
+                    start=m.start,
+                    end=m.end,
+                    interval_count=m.intervals,
+                    estimated_interval_count=m.estimated_intervals,
+                    energy_mwh=m.energy_kwh / 1000,
+                    coarsest_resolution_seconds=m.resolution_s,
+                )
+                for m in s.months
+            ],
         )
 
 
@@ -441,6 +497,52 @@ class DevelopersQuery:
         principal = info.context.require_principal()
         _, rows = await reads.read_contract_intervals(
             info.context.services, principal, _connection_id(connection_id), start, end
+        )
+        return [SettlementInterval.of(r) for r in rows]
+
+    @strawberry.field(
+        description="Another organisation's PPA settlement over [start, end) as it reads it from the developer, "
+        "summed per month; read through a live supply grant over the contract's installation and the period."
+    )
+    async def shared_settlement_summary(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: Annotated[
+            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
+        ],
+        contract_id: Annotated[NodeRef, strawberry.argument(description="The grantor's supply contract (a PPA).")],
+        start: datetime,
+        end: datetime,
+    ) -> SharedSettlementSummary:
+        summary = await supply_shared.read_settlement_summary(
+            info.context.services,
+            info.context.require_principal(),
+            node_uuid(grantor_id, "Organization", field="grantorId"),
+            node_uuid(contract_id, "SupplyContract", field="contractId"),
+            (start, end),
+        )
+        return SharedSettlementSummary.of(summary)
+
+    @strawberry.field(
+        description="Another organisation's PPA settlement intervals starting in [start, end) (at most 31 days) as it "
+        "reads them from the developer; read through a live supply grant."
+    )
+    async def shared_contract_settlement_intervals(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: Annotated[
+            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
+        ],
+        contract_id: Annotated[NodeRef, strawberry.argument(description="The grantor's supply contract (a PPA).")],
+        start: datetime,
+        end: datetime,
+    ) -> list[SettlementInterval]:
+        rows = await supply_shared.read_settlement_intervals(
+            info.context.services,
+            info.context.require_principal(),
+            node_uuid(grantor_id, "Organization", field="grantorId"),
+            node_uuid(contract_id, "SupplyContract", field="contractId"),
+            (start, end),
         )
         return [SettlementInterval.of(r) for r in rows]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from backend.factors.schemas import (
 )
 from backend.identity.principal import Principal
 from backend.ids import parse_key
+from backend.supply.shared import read_factors
 
 EmissionFactorKind = strawberry.enum(
     models.FactorKind,
@@ -86,7 +88,7 @@ class EmissionFactor(relay.Node):
         return EvidenceDocument.of(rows[0]) if rows else None
 
     @classmethod
-    def of(cls, f: Factor) -> EmissionFactor:
+    def of(cls, f: Factor, *, shared: bool = False) -> EmissionFactor:
         node = cls(
             id=str(f.id),
             kind=f.kind,
@@ -113,7 +115,8 @@ class EmissionFactor(relay.Node):
             created_at=f.created_at,
             supersedes=relay.GlobalID("EmissionFactor", str(f.supersedes_id)) if f.supersedes_id else None,
         )
-        node._document_id = f.evidence_document_id
+        # read through a grant: the evidence is named by its hash (the document itself through sharedEvidence)
+        node._document_id = None if shared else f.evidence_document_id
         return node
 
 
@@ -346,6 +349,30 @@ class FactorQuery:
             return await service.select_factor(db, kind, _subject(kind, subject), on)
 
         return EmissionFactorSelection.of(await info.context.in_tenant(action))
+
+    @strawberry.field(
+        description="The emission factors another organisation's installation uses in [start, end), read through a "
+        "live supply grant: the versions its calculations over periods inside it used, and the supplier-specific "
+        "factors of its contracts delivering in it; by kind, subject and start of validity."
+    )
+    async def shared_emission_factors(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: Annotated[
+            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
+        ],
+        installation_id: NodeRef,
+        start: datetime,
+        end: datetime,
+    ) -> list[EmissionFactor]:
+        rows = await read_factors(
+            info.context.services,
+            info.context.require_principal(),
+            node_uuid(grantor_id, "Organization", field="grantorId"),
+            node_uuid(installation_id, "Installation", field="installationId"),
+            (start, end),
+        )
+        return [EmissionFactor.of(f, shared=True) for f in rows]
 
 
 @strawberry.type

@@ -233,3 +233,15 @@ def _factor(r: Any) -> Factor:
 async def documents_of(db: AsyncSession, document_ids: list[uuid.UUID]) -> list[EvidenceDocument]:
     """The evidence documents of several factors in one query (the factor list's loader)."""
     return list((await db.execute(select(EvidenceDocument).where(EvidenceDocument.id.in_(document_ids)))).scalars())
+
+
+async def factors_by_ids(db: AsyncSession, factor_ids: list[uuid.UUID]) -> list[Factor]:
+    """Published and own factor versions by id, in one query, by kind, subject and start of validity."""
+    if not factor_ids:
+        return []
+    both = union_all(
+        _columns(PublishedEmissionFactor, True).where(PublishedEmissionFactor.id.in_(factor_ids)),
+        _columns(EmissionFactor, False).where(EmissionFactor.id.in_(factor_ids)),
+    ).subquery()
+    query = select(both).order_by(both.c.kind, both.c.subject, both.c.valid_from, both.c.id)
+    return [_factor(r) for r in (await db.execute(query)).mappings()]

@@ -698,3 +698,9 @@ async def compute_own_generation_factor(db: AsyncSession, actor: Principal, data
 async def disclosure_documents(db: AsyncSession, document_ids: list[uuid.UUID]) -> list[EvidenceDocument]:
     """The evidence documents factors point to (for the list's loader; the caller read the factors)."""
     return await repo.documents_of(db, document_ids)
+
+
+async def factors_by_ids(db: AsyncSession, actor: Principal, factor_ids: list[uuid.UUID]) -> list[Factor]:
+    """Factor versions (published or the organisation's own) by id; readers of the site model."""
+    actor.require("site:read")
+    return await repo.factors_by_ids(db, factor_ids)

@@ -35,6 +35,7 @@ KIND_SCOPES: dict[ResourceKind, str] = {
     ResourceKind.PPA_CONTRACT: "interval:read",
     ResourceKind.FOOTPRINT: "footprints:read",
     ResourceKind.PRODUCTION: "production:read",
+    ResourceKind.SUPPLY: "site:read",
 }
 # kinds a grant opens for named contracts only; such grants are made by accepting a PPA connection
 CONTRACT_KINDS = frozenset({ResourceKind.PPA_CONTRACT})
@@ -46,6 +47,7 @@ DATED_KINDS = frozenset(
         ResourceKind.AUDIT,
         ResourceKind.FOOTPRINT,
         ResourceKind.PRODUCTION,
+        ResourceKind.SUPPLY,
     }
 )
 MAX_PURPOSE = 500

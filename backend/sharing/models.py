@@ -25,6 +25,9 @@ class ResourceKind(enum.StrEnum):
     FOOTPRINT = "footprint"  # product footprints
     PPA_CONTRACT = "ppa_contract"  # one PPA's plant, interval generation, statements (contract-scoped)
     PRODUCTION = "production"  # production batches (with their products, lines and precursors)
+    # electricity supply: contracts (delivery points, evidence), PPA settlement as the holder reads it,
+    # certificates with cancellations and claims, and the emission factors in use
+    SUPPLY = "supply"
 
 
 class Grant(PlatformBase):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +14,11 @@ from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
 from backend.api.relay import NodeRef, gid, node_uuid
+from backend.errors import PermissionDenied
 from backend.evidence.gql import EvidenceDocument
 from backend.identity.principal import Principal
 from backend.supply import models, service
+from backend.supply import shared as shared_reads
 from backend.supply.loaders import delivery_points_by_contract_id, documents_by_contract_id
 from backend.supply.schemas import ContractData, PlantFields
 
@@ -136,10 +139,16 @@ class SupplyContract(relay.Node):
     notes: str = strawberry.field(description="Notes.")
     created_at: datetime = strawberry.field(description="When it was added.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    # read through a supply grant: its delivery points and documents came with it from the grantor
+    shared: strawberry.Private[shared_reads.SharedContracts | None] = None
 
     @strawberry.field(description="Meters and grid connection points it delivers through.")
     async def delivery_points(self, info: strawberry.Info[Context, None]) -> list[DeliveryPoint]:
-        loader = info.context.loader("delivery_points_by_contract_id", delivery_points_by_contract_id)
+        if self.shared is not None:
+            points = self.shared.points.get(uuid.UUID(self.id), [])
+        else:
+            loader = info.context.loader("delivery_points_by_contract_id", delivery_points_by_contract_id)
+            points = await loader.load(uuid.UUID(self.id))
         return [
             DeliveryPoint(
                 meter_id=gid("Meter", p.meter_id) if p.meter_id else None,
@@ -147,11 +156,17 @@ class SupplyContract(relay.Node):
                     gid("GridConnectionPoint", p.grid_connection_point_id) if p.grid_connection_point_id else None
                 ),
             )
-            for p in await loader.load(uuid.UUID(self.id))
+            for p in points
         ]
 
     @strawberry.field(description="Its evidence documents, by role and hash.")
     async def documents(self, info: strawberry.Info[Context, None]) -> list[ContractDocument]:
+        if self.shared is not None and self.shared.shared_from is not None:
+            grantor = self.shared.shared_from[0]
+            return [
+                ContractDocument(role=link.role, sha256=link.sha256, document=EvidenceDocument.of(doc, grantor=grantor))
+                for link, doc in self.shared.documents.get(uuid.UUID(self.id), [])
+            ]
         loader = info.context.loader("documents_by_contract_id", documents_by_contract_id)
         return [
             ContractDocument(role=link.role, sha256=link.sha256, document=EvidenceDocument.of(doc))
@@ -159,11 +174,14 @@ class SupplyContract(relay.Node):
         ]
 
     @strawberry.field(
-        description="The definitive-period conditions for an actual emission factor, with what is missing named."
+        description="The definitive-period conditions for an actual emission factor, with what is missing named. "
+        "The holder's own assessment: not shared, refused on a contract read through a grant."
     )
     async def actual_factor_conditions(self, info: strawberry.Info[Context, None]) -> ActualFactorConditions:
         from backend.developers.reads import read_generator_data
 
+        if self.shared is not None:
+            raise PermissionDenied("a contract read through a grant does not share its factor conditions")
         principal = info.context.require_principal()
         contract_id = uuid.UUID(self.id)
         generator = None
@@ -179,7 +197,7 @@ class SupplyContract(relay.Node):
         return ActualFactorConditions.of(await info.context.in_tenant(run))
 
     @classmethod
-    def of(cls, row: models.SupplyContract) -> SupplyContract:
+    def of(cls, row: models.SupplyContract, shared: shared_reads.SharedContracts | None = None) -> SupplyContract:
         plant = None
         if row.kind != models.ContractKind.GRID:
             plant = PlantDetails(
@@ -215,6 +233,7 @@ class SupplyContract(relay.Node):
             notes=row.notes,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            shared=shared,
         )
 
 
@@ -326,6 +345,29 @@ class SupplyQuery:
     async def supply_contract(self, info: strawberry.Info[Context, None], id: NodeRef) -> SupplyContract:
         contract_id = node_uuid(id, "SupplyContract")
         return SupplyContract.of(await info.context.in_tenant(lambda db, p: service.get_contract(db, p, contract_id)))
+
+    @strawberry.field(
+        description="Electricity supply contracts of another organisation's installation delivering at some time in "
+        "[start, end), read through a live supply grant, with their delivery points and evidence; by start."
+    )
+    async def shared_supply_contracts(
+        self,
+        info: strawberry.Info[Context, None],
+        grantor_id: Annotated[
+            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
+        ],
+        installation_id: NodeRef,
+        start: datetime,
+        end: datetime,
+    ) -> list[SupplyContract]:
+        found = await shared_reads.read_contracts(
+            info.context.services,
+            info.context.require_principal(),
+            node_uuid(grantor_id, "Organization", field="grantorId"),
+            node_uuid(installation_id, "Installation", field="installationId"),
+            (start, end),
+        )
+        return [SupplyContract.of(r, found) for r in found.contracts]
 
 
 @strawberry.type

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.evidence.models import EvidenceDocument
@@ -111,3 +111,20 @@ async def meters_with_data(
         .group_by(IntervalDay.meter_id)
     )
     return set(rows.scalars())
+
+
+async def contracts_overlapping(
+    db: AsyncSession, installation_id: uuid.UUID, start: datetime, end: datetime, *, limit: int
+) -> list[SupplyContract]:
+    """Contracts of one installation delivering at some time in [start, end), by start of delivery."""
+    query = (
+        select(SupplyContract)
+        .where(
+            SupplyContract.installation_id == installation_id,
+            SupplyContract.period_start < end,
+            or_(SupplyContract.period_end.is_(None), SupplyContract.period_end > start),
+        )
+        .order_by(SupplyContract.period_start, SupplyContract.id)
+        .limit(limit)
+    )
+    return list((await db.execute(query)).scalars())

@@ -441,3 +441,12 @@ async def actual_factor_conditions(
             )
         )
     return ActualFactorConditions("own_generation", "IR 2025/2547 Annex II D.4.1 (Eq. 38) and D.4.2 (CHP)", conditions)
+
+
+async def contracts_in_period(
+    db: AsyncSession, principal: Principal, installation_id: uuid.UUID, start: datetime, end: datetime
+) -> list[SupplyContract]:
+    """An installation's contracts delivering at some time in [start, end); readers of the site model."""
+    principal.require("site:read")
+    await get_installation(db, principal, installation_id)
+    return await repository.contracts_overlapping(db, installation_id, start, end, limit=MAX_LISTED)

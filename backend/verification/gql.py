@@ -100,7 +100,10 @@ class VerificationEngagement(relay.Node):
     access_end: datetime = strawberry.field(description="The verifier's grants expire then.")
     team_emails: list[str] = strawberry.field(description="The verifier's people who act in the engagement.")
     message: str = strawberry.field(description="The exporter's message.")
-    status: EngagementStatus = strawberry.field(description="Where the engagement stands.")
+    status: EngagementStatus = strawberry.field(
+        description="Where the engagement stands now: EXPIRED once the access end has passed (the grants "
+        "expire with it) until the exporter approves more time or ends it."
+    )
     grant_ids: list[relay.GlobalID] = strawberry.field(description="The grants accepting opened.")
     invited_by: str = strawberry.field(description="Who invited.")
     created_at: datetime = strawberry.field(description="When invited.")
@@ -124,7 +127,7 @@ class VerificationEngagement(relay.Node):
             access_end=row.access_end,
             team_emails=list(row.team_emails),
             message=row.message,
-            status=row.status,
+            status=service.effective_status(row),
             grant_ids=[gid("Grant", g) for g in row.grant_ids],
             invited_by=row.invited_by,
             created_at=row.created_at,

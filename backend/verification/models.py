@@ -27,6 +27,8 @@ class EngagementStatus(enum.StrEnum):
     DECLINED = "declined"
     ENDED = "ended"
     REVOKED = "revoked"
+    # never stored: an invited or active engagement whose access end has passed reads so (``effective_status``)
+    EXPIRED = "expired"
 
 
 class ExtensionStatus(enum.StrEnum):

@@ -81,6 +81,7 @@ DATED_KINDS = [
     ResourceKind.AUDIT,
     ResourceKind.FOOTPRINT,
     ResourceKind.PRODUCTION,
+    ResourceKind.SUPPLY,
 ]
 # what a sample of each population is read through
 POPULATION_KINDS: dict[PopulationKind, ResourceKind] = {
@@ -238,6 +239,20 @@ async def _team_member(db: AsyncSession, engagement: Engagement, actor: Principa
     if email is None or email not in engagement.team_emails:
         raise NotOnTeam("only the people named on the verification team act in this engagement")
     return email
+
+
+def effective_status(engagement: Engagement, now: datetime | None = None) -> EngagementStatus:
+    """Where the engagement stands now: an invited or active one whose access end has passed has expired.
+
+    Derived on every read, so no scheduled job has to run first; the grants expire at the same moment.
+    An expired active engagement may still be ended by the exporter, or made active again by an
+    approved extension (its stored status stays active).
+    """
+    if engagement.status in (EngagementStatus.INVITED, EngagementStatus.ACTIVE) and engagement.access_end <= (
+        now or utcnow()
+    ):
+        return EngagementStatus.EXPIRED
+    return engagement.status
 
 
 def _live(engagement: Engagement) -> None:

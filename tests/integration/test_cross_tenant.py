@@ -1090,6 +1090,8 @@ def _supply_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
     connection = gid("PpaConnection", w["connection_bd"])
     window = {"start": (datetime.now(UTC) - timedelta(days=40)).isoformat(), "end": datetime.now(UTC).isoformat()}
     window["start"] = (datetime.now(UTC) - timedelta(days=20)).isoformat()
+    year = {"start": "2026-01-01T00:00:00+00:00", "end": "2027-01-01T00:00:00+00:00"}
+    grantor_b = gid("Organization", w["b"].id)
     grid = {
         "installationId": inst_b,
         "kind": "GRID",
@@ -1160,6 +1162,18 @@ def _supply_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "SettlementIntervals": {"vars": {"connectionId": connection, **window}, "refused": True},
         "SharedPpaContract": {"vars": {"connectionId": connection}, "refused": True},
         "SharedSettlementIntervals": {"vars": {"connectionId": connection, **window}, "refused": True},
+        # a verifier's reads through a supply grant: A has no grant from B, refused before anything of B is read
+        "SharedSupplyContracts": {"vars": {"grantorId": grantor_b, "installationId": inst_b, **year}, "refused": True},
+        "SharedSettlementSummary": {
+            "vars": {"grantorId": grantor_b, "contractId": contract_b, **year},
+            "refused": True,
+        },
+        "SharedContractSettlementIntervals": {
+            "vars": {"grantorId": grantor_b, "contractId": contract_b, **window},
+            "refused": True,
+        },
+        "SharedCertificates": {"vars": {"grantorId": grantor_b, "installationId": inst_b, **year}, "refused": True},
+        "SharedEmissionFactors": {"vars": {"grantorId": grantor_b, "installationId": inst_b, **year}, "refused": True},
     }
 
 

@@ -235,3 +235,45 @@ async def test_product_footprints_with_their_lineage_do_not_grow_with_rows(servi
     many = await statements_for(http, count_queries, many_versions, "ProductFootprints", variables)
     # then
     assert few == many
+
+
+async def test_supply_read_through_a_grant_does_not_grow_with_contracts_and_certificates(services, http, count_queries):
+    from dataclasses import replace
+
+    from backend.certificates import service as certificates
+    from backend.supply import service as supply
+    from tests.factories.certificates import go_data
+    from tests.factories.supply import ppa_contract_data
+    from tests.factories.verification import active_engagement
+    from tests.integration.test_shared_supply import NOV, _args, _world
+
+    # given: a verifier's engagement over a plant with two contracts and one certificate of the period
+    w = await _world(services)
+    await active_engagement(services, w.scope)
+    session = await login(http, w.scope.verifier.email)
+
+    async def statements(name: str) -> int:
+        count_queries.statements.clear()
+        body = await session.gql(operation(name), _args(w))
+        assert not body.get("errors"), body
+        return count_queries.count
+
+    few = {name: await statements(name) for name in ("SharedSupplyContracts", "SharedCertificates")}
+    # when: five more contracts, each with a delivery point and a certificate of the period
+    ex = w.scope.exporter
+    async with services.db.tenant(ex.tenant.scope()) as db:
+        for n in range(5):
+            ppa = await supply.create_contract(
+                db,
+                ex.principal,
+                ppa_contract_data(
+                    w.scope.plant.installation_id, w.scope.plant.meters["MAIN"], reference=f"PPA-MORE-{n}"
+                ),
+            )
+            data = go_data(w.base + 5001 + n * 1000, w.base + 5100 + n * 1000, supply_contract_id=ppa.id)
+            await certificates.register_certificate(
+                db, ex.principal, replace(data, production_start_on=NOV[0], production_end_on=NOV[1], issued_on=NOV[1])
+            )
+    many = {name: await statements(name) for name in few}
+    # then: the same number of statements (nested records read in one query per kind)
+    assert few == many

@@ -49,7 +49,7 @@ async def test_accepting_opens_read_only_grants_limited_to_the_installation_and_
     assert accepted.status == EngagementStatus.ACTIVE
     site, dated = await _grants(services, accepted.grant_ids)
     assert site.resource_kinds == ["installation"] and site.period_start is None
-    assert sorted(dated.resource_kinds) == ["audit", "evidence", "footprint", "interval_data", "production"]
+    assert sorted(dated.resource_kinds) == ["audit", "evidence", "footprint", "interval_data", "production", "supply"]
     assert (dated.period_start, dated.period_end) == PERIOD
     for grant in (site, dated):
         assert grant.grantee_tenant_id == scope.verifier.id and grant.grantor_tenant_id == scope.exporter.id
