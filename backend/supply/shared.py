@@ -24,6 +24,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from backend.calculations.service import factor_ids_used
 from backend.certificates import service as certificates
@@ -37,6 +38,7 @@ from backend.evidence.models import EvidenceDocument
 from backend.factors import service as factors
 from backend.factors.schemas import Factor
 from backend.identity.principal import Principal
+from backend.installations.service import get_installation
 from backend.services import Services
 from backend.sharing.access import granted_read, within
 from backend.sharing.models import ResourceKind
@@ -107,7 +109,7 @@ async def read_contracts(
 
 @dataclass(frozen=True, slots=True)
 class SettlementMonth:
-    start: datetime  # first instant of the UTC month (or the period's start)
+    start: datetime  # first instant of the installation's local month (or the period's start)
     end: datetime  # exclusive
     intervals: int
     estimated_intervals: int
@@ -153,22 +155,30 @@ async def _ppa_contract(
     period: tuple[datetime, datetime],
     *,
     what: str,
-) -> SupplyContract:
-    """The grantor's PPA, allowed for its installation over ``period`` (the use recorded in its trail)."""
+) -> tuple[SupplyContract, ZoneInfo]:
+    """The grantor's PPA, allowed for its installation over ``period`` (the use recorded in its trail), and
+    the installation's time zone."""
     async with granted_read(services, actor, grantor_id, ResourceKind.SUPPLY, what=what, entity_id=contract_id) as read:
         try:
             contract = await service.get_contract(read.db, read.reader, contract_id)
         except ContractNotFound:
             raise ContractNotFound("no such supply contract", field="contractId") from None
         await read.allow(within(installation_ids=[contract.installation_id], period=period))
+        installation = await get_installation(read.db, read.reader, contract.installation_id)
         read.db.expunge(contract)
     if contract.kind != ContractKind.PPA:
         raise ValidationFailed([FieldError("not a PPA: only a PPA has settlement data", field="contractId")])
-    return contract
+    return contract, ZoneInfo(installation.timezone)
 
 
-def _month_after(moment: datetime) -> datetime:
-    return datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
+def _month_of(moment: datetime, zone: ZoneInfo) -> datetime:
+    local = moment.astimezone(zone)
+    return datetime(local.year, local.month, 1, tzinfo=zone)
+
+
+def _month_after(month: datetime) -> datetime:
+    # calendar arithmetic on the local first of the month: DST shifts stay out of the month's length
+    return datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=month.tzinfo)
 
 
 async def read_settlement_summary(
@@ -178,9 +188,10 @@ async def read_settlement_summary(
     contract_id: uuid.UUID,
     period: tuple[datetime, datetime],
 ) -> SettlementSummary:
-    """A PPA's settlement intervals in ``period`` summed per UTC month, as the grantor reads them."""
+    """A PPA's settlement intervals in ``period`` summed per month of the installation's local calendar
+    (a CBAM reporting period is local), as the grantor reads them."""
     _check_period(period)
-    contract = await _ppa_contract(services, actor, grantor_id, contract_id, period, what="settlement_summary")
+    contract, zone = await _ppa_contract(services, actor, grantor_id, contract_id, period, what="settlement_summary")
     summary = SettlementSummary(contract, period)
     async with services.db.platform_session() as platform:
         connection = await connection_of_contract(platform, grantor_id, contract.id)
@@ -201,13 +212,12 @@ async def read_settlement_summary(
     for start_s, resolution_s, energy_wh, quality in zip(
         columns.start_s, columns.resolution_s, columns.energy_wh, columns.quality, strict=True
     ):
-        moment = datetime.fromtimestamp(start_s, UTC)
-        bucket = buckets[datetime(moment.year, moment.month, 1, tzinfo=UTC)]
+        bucket = buckets[_month_of(datetime.fromtimestamp(start_s, UTC), zone)]
         bucket[0] += 1
         bucket[1] += 1 if quality == 1 else 0
         bucket[2] += energy_wh
         bucket[3] = max(bucket[3], resolution_s)
-    month = datetime(period[0].astimezone(UTC).year, period[0].astimezone(UTC).month, 1, tzinfo=UTC)
+    month = _month_of(period[0], zone)
     while month < period[1]:
         intervals, estimated, wh, resolution = buckets.get(month, [0, 0, 0, 0])
         summary.months.append(
@@ -233,7 +243,7 @@ async def read_settlement_intervals(
 ) -> list[SettlementInterval]:
     """A PPA's settlement intervals starting in ``period`` (at most 31 days), as the grantor reads them."""
     _check_period(period)
-    contract = await _ppa_contract(services, actor, grantor_id, contract_id, period, what="settlement_intervals")
+    contract, _ = await _ppa_contract(services, actor, grantor_id, contract_id, period, what="settlement_intervals")
     async with services.db.platform_session() as platform:
         connection = await connection_of_contract(platform, grantor_id, contract.id)
     if connection is None:

@@ -279,8 +279,12 @@ async def test_the_verifier_reads_the_supply_of_its_engagement(services, http):
         "PpaConnection", w.connection_id
     )
     assert summary["intervalCount"] == 8 and abs(summary["energyMwh"] - SETTLED_KWH / 1000) < 1e-9
-    (month,) = summary["months"]
-    assert month["intervalCount"] == 8 and month["coarsestResolutionSeconds"] == 900
+    # months of the plant's local calendar (Belgrade): November from the period's start, and the first
+    # hour of the local December that the UTC period still holds
+    november, december = summary["months"]
+    assert november["start"] == PERIOD[0].isoformat()
+    assert november["intervalCount"] == 8 and november["coarsestResolutionSeconds"] == 900
+    assert december["start"] == "2026-12-01T00:00:00+01:00" and december["intervalCount"] == 0
     # and the rows on request
     rows = _ok(
         await session.gql(operation("SharedContractSettlementIntervals"), _args(w, contractId=contract)),
