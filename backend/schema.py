@@ -29,6 +29,7 @@ from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
+from backend.pact.gql import PactMutation, PactQuery
 from backend.production.gql import ProductionMutation, ProductionQueries
 from backend.provisional.gql import ProvisionalQuery
 from backend.settings import Settings, get_settings
@@ -61,6 +62,7 @@ Query = merge_types(
         CalculationQuery,
         ExchangeQuery,
         RequestsQuery,
+        PactQuery,
         FeedQuery,
         VerificationQuery,
         MirrorQuery,
@@ -84,6 +86,7 @@ Mutation = merge_types(
         CalculationMutation,
         ExchangeMutation,
         RequestsMutation,
+        PactMutation,
         FeedMutation,
         VerificationMutation,
         MirrorMutation,
