@@ -11,14 +11,19 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from sqlalchemy import select
 
+from backend.audit.models import AuditEntry
+from backend.feeds.signing import unseal
+from backend.identity.models import MembershipRole
+from backend.pact.models import PactHostCredential
 from backend.services import Services
 from backend.tenants.models import TenantKind
 from tests.factories.exchange import gid
 from tests.factories.jobs import work_off_queue
 from tests.factories.pact_host import CLIENT_ID, CLIENT_SECRET, PactHost
 from tests.factories.receiver import free_port
-from tests.factories.tenants import login, make_tenant
+from tests.factories.tenants import add_person, login, make_tenant
 from tests.integration.feeds.conftest import with_settings
 from tests.integration.pact.world import CLOUDEVENTS, exporter_with_footprints, pact_reader, product_gid, share_with
 from tests.operations import operation
@@ -333,3 +338,27 @@ async def test_registering_credentials_refuses_bad_input_naming_the_field_and_st
         errors = body["data"]["registerPactHostCredential"]["errors"]
         assert [e["field"] for e in errors] == [field], body
     assert (await importer.gql(operation("PactHostCredentials"), {}))["data"]["pactHostCredentials"] == []
+
+
+async def test_only_an_organisations_admins_register_credentials_and_the_secret_is_sealed(services, http, world):
+    _, reader, importer = world
+    email, _ = await add_person(services, reader.tenant, MembershipRole.MEMBER)
+    member = await login(http, email)
+    refused = await register(member, "http://host.example")
+    assert refused["credential"] is None and refused["errors"], refused
+    assert (await member.gql(operation("PactHostCredentials"), {}))["data"]["pactHostCredentials"] == []
+    # an admin registers; the secret is stored sealed, and replaced on registering again
+    await register(importer, "http://host.example", secret="first-secret")
+    again = await register(importer, "HTTP://Host.Example:80/", client_id="other", secret="second-secret")
+    assert again["credential"]["hostUrl"] == "http://host.example" and again["credential"]["clientId"] == "other"
+    async with services.db.tenant(reader.tenant.tenant.scope()) as db:
+        (row,) = (await db.execute(select(PactHostCredential))).scalars()
+        audited = [
+            a.action
+            for a in (await db.execute(select(AuditEntry).where(AuditEntry.entity_type == "pact_host_credential")))
+            .scalars()
+            .all()
+        ]
+    assert "second-secret" not in row.sealed_secret and "first-secret" not in row.sealed_secret
+    assert unseal(row.sealed_secret, services.settings.resolved_secret_key()) == "second-secret"
+    assert sorted(audited) == ["pact_credentials.registered", "pact_credentials.replaced"]
