@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
-from backend.errors import FieldError, ValidationFailed
+from backend.errors import DomainError, FieldError, ValidationFailed
 from backend.exchange.models import (
     FootprintRequest,
     PublicationStatus,
@@ -38,6 +38,7 @@ from backend.exchange.models import (
 from backend.exchange.models import PublishedFootprint as PublicationRow
 from backend.feeds import REQUEST_CREATED, REQUEST_FULFILLED, REQUEST_REJECTED
 from backend.identity.principal import Principal
+from backend.logging import get_logger
 from backend.pact.callbacks import REQUEST_FULFILLED as PACT_FULFILLED
 from backend.pact.callbacks import REQUEST_REJECTED as PACT_REJECTED
 from backend.pact.callbacks import fulfilled_data, queue_answer, rejected_data
@@ -50,6 +51,7 @@ from backend.services import Services
 # a PACT request names no period nor due date: it asks for what is valid, and is due in 30 days
 OPEN_PERIOD = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 DUE_IN = timedelta(days=30)
+log = get_logger("cbamx.pact")
 AUTOMATIC = "fulfilled automatically from published footprints"
 _CN = re.compile(r"^urn:cbamx:cn:(\d{8})$")
 _OURS = "urn:cbamx:product:"
@@ -107,7 +109,12 @@ async def _shared_matches(
     own = dataclasses.replace(
         criteria, company_ids=frozenset({company_urn(str(supplier_id))}), statuses=frozenset({"Active"})
     )
-    page = await list_footprints(PublishedFootprintSource(services), reader, ListQuery(own), _host(services))
+    try:
+        page = await list_footprints(PublishedFootprintSource(services), reader, ListQuery(own), _host(services))
+    except DomainError as exc:
+        # whatever keeps the footprints from being listed, the request is still received: it waits
+        log.info("pact.no_automatic_answer", supplier=str(supplier_id), reason=f"{type(exc).__name__}: {exc}")
+        return []
     return page.footprints
 
 

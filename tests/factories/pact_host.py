@@ -1,7 +1,8 @@
 """A real PACT host receiving answers, in the test's event loop: ``/auth/token`` (client credentials with
 HTTP Basic, as the conformance suite's own host: test_client_id / test_client_secret) and ``/3/events``
-(records each event with its Authorization). No discovery document: the data owner falls back to
-``/auth/token``."""
+(records each event with its Authorization). Without ``discovery`` it has no discovery document, so
+the data owner falls back to ``/auth/token``; with it, ``/.well-known/openid-configuration`` names
+``/oauth2/token`` as the token endpoint and ``/auth/token`` is not served."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ TOKEN = "token-of-the-requesters-host"
 class PactHost(Receiver):
     token_requests: list[Received] = field(default_factory=list)
     events: list[Received] = field(default_factory=list)
+    discovery: bool = False
 
     @property
     def url(self) -> str:
@@ -32,7 +34,11 @@ class PactHost(Receiver):
 
     def respond(self, message: Received) -> tuple[int, bytes, str]:
         self.received.append(message)
-        if message.path == "/auth/token":
+        token_path = "/oauth2/token" if self.discovery else "/auth/token"
+        if message.path == "/.well-known/openid-configuration" and self.discovery:
+            document = {"issuer": self.url, "token_endpoint": f"{self.url}{token_path}"}
+            return 200, json.dumps(document).encode(), "application/json"
+        if message.path == token_path:
             self.token_requests.append(message)
             expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             form = dict(parse_qsl(message.body.decode()))

@@ -362,3 +362,19 @@ async def test_only_an_organisations_admins_register_credentials_and_the_secret_
     assert "second-secret" not in row.sealed_secret and "first-secret" not in row.sealed_secret
     assert unseal(row.sealed_secret, services.settings.resolved_secret_key()) == "second-secret"
     assert sorted(audited) == ["pact_credentials.registered", "pact_credentials.replaced"]
+
+
+async def test_the_token_endpoint_is_found_through_the_hosts_discovery_document(services, http, world):
+    exporter, reader, importer = world
+    await share_with(http, exporter, reader.tenant)
+    host = PactHost(free_port(), discovery=True)
+    await register(importer, host.url)
+    await host.start()
+    try:
+        await send_request(http, reader, host, f"{run_id()}-discovery", productId=[PRODUCT])
+        await work_off_queue(services, horizon_s=0)
+    finally:
+        await host.stop()
+    assert [m.path for m in host.received] == ["/.well-known/openid-configuration", "/oauth2/token", "/3/events"]
+    (body,) = host.bodies()
+    assert body["type"] == FULFILLED
