@@ -29,6 +29,7 @@ from backend.installations.gql import InstallationMutation, InstallationQuery
 from backend.metering.gql import MeteringMutation, MeteringQuery
 from backend.metering.live_gql import LiveQuery
 from backend.metering.reports_gql import IntervalMutation, IntervalQuery
+from backend.pact.gql import PactMutation, PactQuery
 from backend.pact.inbox_gql import PactInboxQuery
 from backend.production.gql import ProductionMutation, ProductionQueries
 from backend.provisional.gql import ProvisionalQuery
@@ -62,6 +63,7 @@ Query = merge_types(
         CalculationQuery,
         ExchangeQuery,
         RequestsQuery,
+        PactQuery,
         FeedQuery,
         VerificationQuery,
         MirrorQuery,
@@ -86,6 +88,7 @@ Mutation = merge_types(
         CalculationMutation,
         ExchangeMutation,
         RequestsMutation,
+        PactMutation,
         FeedMutation,
         VerificationMutation,
         MirrorMutation,

@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     webhook_retry_window_s: float = Field(default=26 * 3600, gt=0, description="How long a delivery is retried.")
     webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1, description="Share by which a delay may vary.")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="Seconds a receiver has to answer.")
+    # answers to PACT data requests (RequestFulfilledEvent / RequestRejectedEvent to the requester's host):
+    # exponential back-off, no attempt later than three days after the answer (the PACT spec's limit)
+    pact_answer_retry_delays_s: list[float] = Field(
+        default=[30 * 2**n for n in range(10)] + [6 * 3600],
+        min_length=1,
+        description="Seconds between attempts to deliver a PACT answer; the last delay repeats until the window ends.",
+    )
+    pact_answer_retry_window_s: float = Field(default=3 * 86400, gt=0, description="How long a PACT answer is retried.")
+    pact_answer_retry_jitter: float = Field(default=0.2, ge=0, lt=1, description="Share by which a delay may vary.")
+    pact_answer_timeout_s: float = Field(default=15.0, gt=0, description="Seconds the requester's host has to answer.")
 
     log_json: bool | None = None
     log_level: str = "INFO"

@@ -234,11 +234,20 @@ class RequestStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # withdrawn by the importer
 
 
+class RequestOrigin(enum.StrEnum):
+    PLATFORM = "platform"  # made on this exchange (GraphQL, portal)
+    PACT = "pact"  # a PACT v3 RequestCreatedEvent received by our PACT host (``backend.pact.answers``)
+
+
 class FootprintRequest(PlatformBase):
     """An importer's request to a connected supplier for footprints of products or CN codes in a period.
 
     A request concerns two organisations, so it lives beside the connection it is made under, in the
     platform schema; only ``backend.exchange.requests`` reads it, naming the caller's organisation.
+
+    A request received through PACT is one of these too (``origin`` PACT): its ``pact_*`` columns keep
+    the event as received, its criteria, the requester's host (``pact_source``) and event id, once per
+    (supplier, source, event id); its answer goes back to that host (``backend.pact.callbacks``).
     """
 
     __tablename__ = "footprint_requests"
@@ -247,13 +256,25 @@ class FootprintRequest(PlatformBase):
         Index("ix_footprint_requests_supplier", "supplier_tenant_id", "created_at"),
         Index("ix_footprint_requests_open_due", "due_date", postgresql_where=text("status = 'requested'")),
         CheckConstraint("period_start < period_end", name="period_ordered"),
-        CheckConstraint("cardinality(product_ids) + cardinality(cn_codes) > 0", name="names_something"),
+        CheckConstraint(
+            "origin = 'pact' OR cardinality(product_ids) + cardinality(cn_codes) > 0", name="names_something"
+        ),
+        CheckConstraint("origin = 'pact' OR subscription_id IS NOT NULL", name="platform_under_connection"),
+        Index(
+            "uq_footprint_requests_pact_event",
+            "supplier_tenant_id",
+            "pact_source",
+            "pact_event_id",
+            unique=True,
+            postgresql_where=text("origin = 'pact'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     importer_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     supplier_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    # None only for a PACT request from a requester shared with outside a connection
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     product_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()), default=list)
     cn_codes: Mapped[list[str]] = mapped_column(ARRAY(String(8)), default=list)
     period_start: Mapped[datetime]
@@ -268,6 +289,14 @@ class FootprintRequest(PlatformBase):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(320))
     decided_at: Mapped[datetime | None]
+    origin: Mapped[RequestOrigin] = mapped_column(
+        str_enum(RequestOrigin, length=16), default=RequestOrigin.PLATFORM, server_default=RequestOrigin.PLATFORM.value
+    )
+    pact_event_id: Mapped[str | None] = mapped_column(String(200))
+    pact_source: Mapped[str | None] = mapped_column(String(2000))
+    pact_criteria: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    pact_event: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    pact_client_id: Mapped[str | None] = mapped_column(String(200))
 
 
 class FootprintRequestEntry(PlatformBase):

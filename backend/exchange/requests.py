@@ -37,6 +37,7 @@ from backend.exchange.models import (
     FootprintRequestEntry,
     PublicationStatus,
     PublishedFootprint,
+    RequestOrigin,
     RequestStatus,
 )
 from backend.feeds import (
@@ -50,6 +51,7 @@ from backend.feeds import (
 from backend.identity.models import MembershipRole
 from backend.identity.principal import Principal
 from backend.logging import get_logger
+from backend.pact import answers as pact_answers
 from backend.services import Services
 from backend.sharing.grants import limit_of
 from backend.sharing.models import SubscriptionStatus
@@ -310,7 +312,9 @@ def _matches(request: FootprintRequest, publication: PublishedFootprint) -> str 
     named = publication.product_id in request.product_ids or any(
         publication.cn_code.startswith(code) for code in request.cn_codes
     )
-    if not named:
+    # a PACT request may name neither (only a geography, say): the supplier judges what answers it
+    open_pact = request.origin == RequestOrigin.PACT and not request.product_ids and not request.cn_codes
+    if not named and not open_pact:
         return "not a footprint of a product or CN code the request names"
     if publication.period_start < request.period_start or publication.period_end > request.period_end:
         return "its period lies outside the requested period"
@@ -347,8 +351,15 @@ async def fulfil_request(
                     found.append(publication)
             if errors:
                 raise ValidationFailed(errors)
-            connection = await repository.connection(db, request.subscription_id, for_update=True)
-            if connection is None or connection.status != SubscriptionStatus.ACTIVE:
+            # a PACT request from a requester shared with outside a connection has none
+            connection = (
+                await repository.connection(db, request.subscription_id, for_update=True)
+                if request.subscription_id is not None
+                else None
+            )
+            if request.subscription_id is not None and (
+                connection is None or connection.status != SubscriptionStatus.ACTIVE
+            ):
                 raise NotConnected("the connection with this customer is no longer active", field="id")
             shares = await repository.live_shares_between(db, me, request.importer_tenant_id, utcnow())
             limits = [limit_of(g) for g in shares]
@@ -363,6 +374,8 @@ async def fulfil_request(
                 )
             ]
             if uncovered:
+                if connection is None:
+                    raise NotConnected("footprints are shared only under a connection with this customer", field="id")
                 products = list(dict.fromkeys(p.product_id for p in found))
                 share = await connections.share_footprints(
                     db,
@@ -391,6 +404,8 @@ async def fulfil_request(
                 publications=[str(p.id) for p in found],
                 share=str(request.share_id) if uncovered else None,
             )
+            if request.origin == RequestOrigin.PACT:
+                pact_answers.answer_fulfilled(db, services, request, found)
         await _emit(source_db, request, REQUEST_FULFILLED, to_supplier=False, publicationIds=[str(p.id) for p in found])
     return request
 
@@ -414,6 +429,8 @@ async def reject_request(
             db.add(_entry(request, principal, "rejected", request.reason))
             await db.flush()
             await _audit_both(db, principal, request, "footprint_request.rejected", reason=request.reason)
+            if request.origin == RequestOrigin.PACT:
+                pact_answers.answer_rejected(db, services, request, request.reason)
         await _emit(source_db, request, REQUEST_REJECTED, to_supplier=False, reason=request.reason)
     return request
 

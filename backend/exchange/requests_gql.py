@@ -11,6 +11,7 @@ from datetime import date, datetime
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from backend.api import mutations
 from backend.api.context import Context
@@ -19,8 +20,13 @@ from backend.api.relay import NodeRef, gid, node_uuid
 from backend.exchange import requests
 from backend.exchange.models import FootprintRequest as FootprintRequestModel
 from backend.exchange.models import FootprintRequestEntry as FootprintRequestEntryModel
+from backend.exchange.models import RequestOrigin as RequestOriginModel
 from backend.exchange.models import RequestStatus as RequestStatusModel
 from backend.identity.gql import Organization
+from backend.pact import callbacks
+from backend.pact.gql import PactAnswer
+from backend.pact.models import PactAnswer as PactAnswerModel
+from backend.pact.models import PactAnswerAttempt as PactAnswerAttemptModel
 from backend.sharing import organizations
 from backend.tenants.models import Tenant as TenantModel
 
@@ -30,6 +36,20 @@ FootprintRequestStatus = strawberry.enum(
     description="REQUESTED, FULFILLED (answered with footprints), REJECTED (by the supplier) or CANCELLED "
     "(by the importer).",
 )
+
+FootprintRequestOrigin = strawberry.enum(
+    RequestOriginModel,
+    name="FootprintRequestOrigin",
+    description="PLATFORM (made on this exchange) or PACT (a RequestCreatedEvent received by our PACT host).",
+)
+
+
+@strawberry.type(description="Where a PACT request came from.")
+class PactRequestOrigin:
+    source: str = strawberry.field(description="The requester's PACT host (the event's source), where answers go.")
+    event_id: str = strawberry.field(description="The RequestCreatedEvent's id.")
+    client_id: str = strawberry.field(description="The requester's client that sent it.")
+    criteria: JSON = strawberry.field(description="Its criteria, as PACT names them.")
 
 
 @strawberry.type(description="One step in a footprint request's history.")
@@ -75,6 +95,11 @@ class FootprintRequest(relay.Node):
     requested_at: datetime = strawberry.field(description="When it was made.")
     decided_at: datetime | None = strawberry.field(description="When it was fulfilled, rejected or cancelled.")
     history: list[FootprintRequestEntry] = strawberry.field(description="Every step, oldest first.")
+    origin: FootprintRequestOrigin = strawberry.field(description="Made on this exchange, or received through PACT.")
+    pact: PactRequestOrigin | None = strawberry.field(description="For a PACT request: its source and event.")
+    pact_answer: PactAnswer | None = strawberry.field(
+        description="For an answered PACT request: the answer sent to the requester's host and its delivery log."
+    )
 
     @classmethod
     def of(
@@ -82,6 +107,7 @@ class FootprintRequest(relay.Node):
         row: FootprintRequestModel,
         history: list[FootprintRequestEntryModel],
         tenants: dict[uuid.UUID, TenantModel],
+        answer: tuple[PactAnswerModel, list[PactAnswerAttemptModel]] | None = None,
     ) -> FootprintRequest:
         return cls(
             id=str(row.id),
@@ -101,6 +127,16 @@ class FootprintRequest(relay.Node):
             requested_at=row.created_at,
             decided_at=row.decided_at,
             history=[FootprintRequestEntry.of(e, tenants) for e in history],
+            origin=row.origin,
+            pact=PactRequestOrigin(
+                source=row.pact_source or "",
+                event_id=row.pact_event_id or "",
+                client_id=row.pact_client_id or "",
+                criteria=row.pact_criteria or {},
+            )
+            if row.origin == RequestOriginModel.PACT
+            else None,
+            pact_answer=PactAnswer.of(*answer) if answer is not None else None,
         )
 
 
@@ -146,7 +182,8 @@ async def _out(session: AsyncSession, rows: list[FootprintRequestModel]) -> list
     histories = await requests.histories(session, rows)
     ids = {r.importer_tenant_id for r in rows} | {r.supplier_tenant_id for r in rows}
     tenants = await organizations.tenants_by_id(session, ids)
-    return [FootprintRequest.of(r, histories[r.id], tenants) for r in rows]
+    answers = await callbacks.answers_with_log(session, [r.id for r in rows])
+    return [FootprintRequest.of(r, histories[r.id], tenants, answers.get(r.id)) for r in rows]
 
 
 async def _payload(info: strawberry.Info[Context, None], row: FootprintRequestModel) -> FootprintRequestPayload:
@@ -198,7 +235,8 @@ class RequestsQuery:
             tenants = await organizations.tenants_by_id(
                 session, {found.request.importer_tenant_id, found.request.supplier_tenant_id}
             )
-            return FootprintRequest.of(found.request, found.history, tenants)
+            answers = await callbacks.answers_with_log(session, [found.request.id])
+            return FootprintRequest.of(found.request, found.history, tenants, answers.get(found.request.id))
 
 
 @strawberry.type

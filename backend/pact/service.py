@@ -2,8 +2,8 @@
 
 Readers need ``footprints:read``; what they see is what the ``FootprintSource`` gives them. A
 RequestCreatedEvent goes to each organisation it names (``companyId``) that shares footprints with the
-requester through a live grant, or to every such organisation when it names none; each stores it once
-and records it in its audit trail.
+requester through a live grant, or to every such organisation when it names none; each gets it once as
+an exchange data request (``backend.pact.answers``), recorded in both audit trails.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from backend.audit.service import record
 from backend.exchange.service import MAX_LISTED
 from backend.identity.principal import Principal
-from backend.pact import inbox, repository
+from backend.pact import answers, inbox
 from backend.pact.documents import PublishedFootprint
 from backend.pact.errors import FootprintNotFound, InvalidEvent, NoDataOwner, UnsupportedEvent
 from backend.pact.filters import Cursor, FootprintCriteria, ListQuery, parse_event_criteria
 from backend.pact.model import NotRepresentable, company_urn, product_footprint
-from backend.pact.models import RequestStatus
 from backend.pact.source import FootprintSource
 from backend.services import Services
 from backend.sharing.grants import grants_received
@@ -195,34 +193,11 @@ async def receive_event(services: Services, reader: Principal, body: object) -> 
     if event.type != REQUEST_CREATED:
         raise InvalidEvent(f"{event.type!r} is not a PACT v3 event type", field="type")
     criteria, comment = parse_event_criteria(event.data)
-    tenant_id = reader.require_tenant()
+    received = answers.Received(event.id, event.source, event.raw, criteria, comment)
     stored: list[uuid.UUID] = []
     for owner_id in await _owners(services, reader, criteria):
-        owner = await services.tenants.get(owner_id)
-        async with services.db.tenant(owner.scope) as db:
-            new = await repository.add_request(
-                db,
-                {
-                    "id": uuid.uuid4(),
-                    "event_id": event.id,
-                    "source": event.source,
-                    "requester_tenant_id": tenant_id,
-                    "requester_client_id": reader.id,
-                    "requester_name": reader.label[:200],
-                    "criteria": criteria.as_json(),
-                    "comment": comment,
-                    "event": event.raw,
-                    "status": RequestStatus.RECEIVED.value,
-                },
-            )
-            if new is not None:
-                await record(
-                    db,
-                    reader,
-                    "footprint_request.received",
-                    "pact_footprint_request",
-                    new,
-                    details={"event_id": event.id, "source": event.source, "requester_tenant_id": str(tenant_id)},
-                )
-                stored.append(new)
+        # an exchange data request of the owner, answered at once where the answer is known
+        new = await answers.receive_request(services, reader, owner_id, received)
+        if new is not None:
+            stored.append(new)
     return stored

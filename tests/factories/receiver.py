@@ -43,14 +43,22 @@ class Receiver:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.received.append(Received(request_line.split(" ")[1], headers, body))
-            reason = "OK" if self.status < 300 else "Error"
-            answer = b"received" if self.status < 300 else b"receiver is failing"
-            head = f"HTTP/1.1 {self.status} {reason}\r\ncontent-length: {len(answer)}\r\nconnection: close\r\n\r\n"
+            status, answer, content_type = self.respond(Received(request_line.split(" ")[1], headers, body))
+            reason = "OK" if status < 300 else "Error"
+            head = (
+                f"HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\n"
+                f"content-length: {len(answer)}\r\nconnection: close\r\n\r\n"
+            )
             writer.write(head.encode() + answer)
             await writer.drain()
         finally:
             writer.close()
+
+    def respond(self, message: Received) -> tuple[int, bytes, str]:
+        """Record the message; answer with ``status``. A receiver with routes overrides this."""
+        self.received.append(message)
+        answer = b"received" if self.status < 300 else b"receiver is failing"
+        return self.status, answer, "text/plain"
 
 
 def free_port() -> int:

@@ -84,6 +84,7 @@ async def world(services, http) -> dict[str, Any]:
     calculations_b = await calculation_world(services, b)
     exchange_b = await exchange_world(services, b, calculations_b["footprint_b"])
     feeds_b = await _feeds_of_b(services, b, c)
+    pact_b = await _pact_of_b(services, b)
     verification_b = await verification_world(services, b, c, calculations_b)
     async with services.db.tenant(b.tenant.scope()) as db:
         b_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
@@ -107,7 +108,38 @@ async def world(services, http) -> dict[str, Any]:
         **calculations_b,
         **exchange_b,
         **feeds_b,
+        **pact_b,
         **verification_b,
+    }
+
+
+async def _pact_of_b(services: Any, b: Any) -> dict[str, Any]:
+    """B's credentials for its own PACT host (where answers to its PACT requests go)."""
+    from backend.pact import callbacks
+
+    data = callbacks.CredentialData("https://b-secret-pact.example", "B-SECRET-PACT-CLIENT", "B-SECRET-PACT")
+    async with services.db.tenant(b.tenant.scope()) as db:
+        credential = await callbacks.register_credentials(services, db, b.principal, data)
+    return {
+        "pact_credential_b": credential.id,
+        "pact_secrets": ["b-secret-pact.example", "B-SECRET-PACT-CLIENT", "B-SECRET-PACT"],
+    }
+
+
+def _pact_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        "PactHostCredentials": {"vars": {}, "refused": False},
+        # A's own credentials: never B's
+        "RegisterPactHostCredential": {
+            "vars": {"input": {"hostUrl": "https://a-pact.example", "clientId": "a", "clientSecret": "a"}},
+            "refused": False,
+        },
+        "RemovePactHostCredential": {
+            "vars": {"input": {"id": gid("PactHostCredential", w["pact_credential_b"])}},
+            "refused": True,
+        },
+        "IncomingPactRequests": {"vars": {}, "refused": False},
+        "PactFootprintRequest": {"vars": {"id": gid("FootprintRequest", w["request_b"])}, "refused": True},
     }
 
 
@@ -409,6 +441,7 @@ def cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         **verification_cases(w),
         **_provisional_cases(w),
         **_feed_cases(w),
+        **_pact_cases(w),
     }
 
 
@@ -435,6 +468,7 @@ def leaks(body: dict[str, Any], w: dict[str, Any]) -> list[str]:
         "B-SECRET-GO",
         *w.get("calculation_secrets", []),
         *w.get("exchange_secrets", []),
+        *w.get("pact_secrets", []),
         "B-SECRET-FEED",
         "b-secret-receiver",
         *w.get("verification_secrets", []),

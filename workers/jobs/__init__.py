@@ -14,6 +14,7 @@ from workers.jobs.imports import import_file, sweep_stale_imports
 from workers.jobs.intervals import derive_intervals, derive_pending
 from workers.jobs.maintenance import anchor_audit_chains, platform_housekeeping
 from workers.jobs.outbox import relay_outbox
+from workers.jobs.pact import deliver_pact_answer, sweep_pact_answers
 from workers.jobs.production import import_batches, sweep_stale_batch_imports
 from workers.jobs.provisional import compute_provisional
 from workers.jobs.requests import remind_due_requests
@@ -34,6 +35,8 @@ FUNCTIONS: list[Any] = [
     # each failed attempt re-queues the job (arq Retry) for the next one of the retry schedule: about
     # 30 tries over 26 hours with the default schedule, so the tries arq counts are not the limit
     func(deliver_webhook, name="feeds.deliver", timeout=120, max_tries=1000),
+    # the same for answers to PACT requests: exponential back-off for up to three days
+    func(deliver_pact_answer, name="pact.answer", timeout=120, max_tries=1000),
 ]
 CRON_JOBS: list[Any] = [
     cron(relay_outbox, name="outbox.relay.cron", second={0}, run_at_startup=True, unique=True),
@@ -47,6 +50,7 @@ CRON_JOBS: list[Any] = [
     cron(sweep_stale_batch_imports, name="production.sweep_stale_imports", minute=set(range(4, 60, 10))),
     cron(sweep_stale_runs, name="calculations.sweep_stale_runs", minute=set(range(6, 60, 10))),
     cron(sweep_deliveries, name="feeds.sweep_deliveries", minute=set(range(8, 60, 10)), timeout=600),
+    cron(sweep_pact_answers, name="pact.sweep_answers", minute=set(range(9, 60, 10)), timeout=600),
     # by day (UTC); twice, in case a run failed: a reminder of each kind is sent once whatever runs
     cron(remind_due_requests, name="requests.remind.cron", hour={6, 12}, minute={15}, timeout=600),
 ]

@@ -14,8 +14,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from backend.audit.models import AuditEntry
-from backend.exchange.models import PublishedFootprint
-from backend.pact.models import FootprintRequest
+from backend.exchange.models import FootprintRequest, PublishedFootprint, RequestOrigin
 from tests.factories.exchange import gid
 from tests.factories.jwts import access_claims, active_signing_key, sign, tamper_signature
 from tests.integration.pact.world import (
@@ -238,8 +237,14 @@ async def test_a_page_is_filled_from_further_reads_when_criteria_leave_rows_out(
 
 
 async def requests_of(services, tenant):
-    async with services.db.tenant(tenant.tenant.scope()) as db:
-        return list((await db.execute(select(FootprintRequest))).scalars())
+    """The PACT requests the tenant received: exchange data requests of PACT origin."""
+    async with services.db.platform_session() as db:
+        rows = await db.execute(
+            select(FootprintRequest)
+            .where(FootprintRequest.supplier_tenant_id == tenant.id, FootprintRequest.origin == RequestOrigin.PACT)
+            .order_by(FootprintRequest.created_at)
+        )
+        return list(rows.scalars())
 
 
 async def test_a_request_event_is_stored_once_for_the_data_owner(services, http, shared):
@@ -254,10 +259,10 @@ async def test_a_request_event_is_stored_once_for_the_data_owner(services, http,
         # then accepted with an empty body
         assert response.status_code == 200 and response.content == b""
     (stored,) = await requests_of(services, exporter.owner)
-    assert stored.event_id == event["id"] and stored.source == "https://importer.example/pact"
-    assert stored.requester_tenant_id == reader.tenant.id and stored.requester_client_id == reader.client_id
-    assert stored.criteria == {"productId": ["urn:pact:testserver:product-id:PRF-2990"], "geography": ["RS"]}
-    assert stored.comment == "Q4 2026, please" and stored.status == "received" and stored.event == event
+    assert stored.pact_event_id == event["id"] and stored.pact_source == "https://importer.example/pact"
+    assert stored.importer_tenant_id == reader.tenant.id and stored.pact_client_id == reader.client_id
+    assert stored.pact_criteria == {"productId": ["urn:pact:testserver:product-id:PRF-2990"], "geography": ["RS"]}
+    assert stored.message == "Q4 2026, please" and stored.pact_event == event
     async with services.db.tenant(exporter.owner.tenant.scope()) as db:
         audited = await db.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "footprint_request.received")
