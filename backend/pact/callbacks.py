@@ -37,6 +37,7 @@ from backend.identity.principal import Principal
 from backend.logging import get_logger
 from backend.pact.models import AnswerState, PactAnswer, PactAnswerAttempt, PactHostCredential
 from backend.services import Services
+from backend.settings import Settings
 from backend.tenants.registry import UnknownTenant
 
 log = get_logger("cbamx.pact")
@@ -59,6 +60,28 @@ class CredentialNotFound(NotFound):
 
 def answer_job_id(answer_id: uuid.UUID | str) -> str:
     return f"{ANSWER_JOB}:{answer_id}"
+
+
+# hosts on this machine: outside production they may speak plain HTTP (a conformance runner's listener
+# beside a demo served over HTTPS)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def peer_url_allowed(url: str, settings: Settings) -> bool:
+    """Whether another PACT host may be named by ``url``: HTTPS always; plain HTTP when this platform
+    itself runs on HTTP, or, outside production, for a host on this machine."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        return True
+    if scheme != "http":
+        return False
+    if not settings.public_url.startswith("https://"):
+        return True
+    return not settings.is_production and (parts.hostname or "").lower() in LOOPBACK_HOSTS
 
 
 def normal_host(url: str) -> str | None:
@@ -99,11 +122,11 @@ def _require_admin(principal: Principal) -> None:
     principal.require_role(MembershipRole.ADMIN)
 
 
-def _check(data: CredentialData, *, https_only: bool) -> str:
+def _check(data: CredentialData, settings: Settings) -> str:
     errors: list[FieldError] = []
     host = normal_host(data.host_url)
-    if host is None or (https_only and not host.startswith("https://")) or len(data.host_url) > 2000:
-        allowed = "https" if https_only else "http or https"
+    if host is None or not peer_url_allowed(host, settings) or len(data.host_url) > 2000:
+        allowed = "http or https" if host is None or host.startswith("https://") else "https"
         errors.append(FieldError(f"the absolute {allowed} base URL of your PACT host", field="hostUrl"))
     if not data.client_id.strip() or len(data.client_id) > 200 or _CONTROL.search(data.client_id):
         errors.append(FieldError("1 to 200 characters, no control characters", field="clientId"))
@@ -134,7 +157,7 @@ async def register_credentials(
     """Store (or replace) the credentials for one of the organisation's PACT hosts (its admins); answers
     waiting for that host are tried again at once, after the commit."""
     _require_admin(principal)
-    host = _check(data, https_only=services.settings.public_url.startswith("https://"))
+    host = _check(data, services.settings)
     sealed = seal(data.client_secret, services.settings.resolved_secret_key())
     row = await db.scalar(select(PactHostCredential).where(PactHostCredential.host_url == host).with_for_update())
     if row is None:

@@ -18,12 +18,14 @@ from urllib.parse import urlsplit
 from backend.exchange.service import MAX_LISTED
 from backend.identity.principal import Principal
 from backend.pact import answers, inbox
+from backend.pact.callbacks import peer_url_allowed
 from backend.pact.documents import PublishedFootprint
 from backend.pact.errors import FootprintNotFound, InvalidEvent, NoDataOwner, UnsupportedEvent
 from backend.pact.filters import Cursor, FootprintCriteria, ListQuery, parse_event_criteria
 from backend.pact.model import NotRepresentable, company_urn, product_footprint
 from backend.pact.source import FootprintSource
 from backend.services import Services
+from backend.settings import Settings
 from backend.sharing.grants import grants_received
 from backend.sharing.models import ResourceKind
 
@@ -127,18 +129,18 @@ def _text(event: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def _source(value: str, *, https_only: bool) -> str:
-    """The requester's host, where the answer goes: an absolute URL (HTTPS where the platform runs HTTPS)."""
+def _source(value: str, settings: Settings) -> str:
+    """The requester's host, where the answer goes: an absolute URL (HTTPS where the platform runs HTTPS,
+    but for a host on this machine outside production)."""
     parts = urlsplit(value)
-    allowed = ("https",) if https_only else ("https", "http")
-    if parts.scheme not in allowed or not parts.hostname or parts.username or parts.password:
-        raise InvalidEvent(
-            f"the event's source must be the absolute {' or '.join(allowed)} URL of your host", field="source"
-        )
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise InvalidEvent("the event's source must be the absolute URL of your host", field="source")
+    if not peer_url_allowed(value, settings):
+        raise InvalidEvent("the event's source must be the absolute https URL of your host", field="source")
     return value
 
 
-def parse_event(body: object, *, https_only: bool) -> Event:
+def parse_event(body: object, settings: Settings) -> Event:
     """A PACT v3 CloudEvent (structured mode), its envelope checked; ``InvalidEvent`` names what is wrong."""
     if not isinstance(body, Mapping):
         raise InvalidEvent("the body must be a CloudEvent: a JSON object")
@@ -158,7 +160,7 @@ def parse_event(body: object, *, https_only: bool) -> Event:
         raise InvalidEvent("the event's id is longer than 200 characters", field="id")
     if len(source) > 2000:
         raise InvalidEvent("the event's source is longer than 2000 characters", field="source")
-    return Event(kind, event_id, _source(source, https_only=https_only), time, data, dict(body))
+    return Event(kind, event_id, _source(source, settings), time, data, dict(body))
 
 
 async def _owners(services: Services, reader: Principal, criteria: FootprintCriteria) -> list[uuid.UUID]:
@@ -184,7 +186,7 @@ async def receive_event(services: Services, reader: Principal, body: object) -> 
     refused with ``UnsupportedEvent``, malformed ones with ``InvalidEvent`` or ``InvalidQuery``.
     """
     require_reader(reader)
-    event = parse_event(body, https_only=services.settings.public_url.startswith("https://"))
+    event = parse_event(body, services.settings)
     if event.type in inbox.EVENT_TYPES:
         # an answer or a notification from a data owner: kept in the inbox of the client's organisation
         return await inbox.receive(services, reader, event)

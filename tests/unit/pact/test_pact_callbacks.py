@@ -8,7 +8,9 @@ from itertools import pairwise
 import pytest
 
 from backend.feeds.delivery import RetrySchedule
-from backend.pact.callbacks import normal_host
+from backend.pact.callbacks import normal_host, peer_url_allowed
+from backend.pact.errors import InvalidEvent
+from backend.pact.service import parse_event
 from backend.settings import Settings
 
 
@@ -43,3 +45,47 @@ def test_answers_back_off_exponentially_and_stop_after_three_days():
         failed, now = failed + 1, at
     assert now <= start + timedelta(days=3) and now > start + timedelta(days=3) - timedelta(hours=6)
     assert 15 < failed < 30
+
+
+def _settings(public_url: str, environment: str) -> Settings:
+    return Settings(public_url=public_url, environment=environment, secret_key="x" * 32)
+
+
+@pytest.mark.parametrize(
+    ("public_url", "environment", "peer", "allowed"),
+    [
+        # a platform on plain HTTP (development, tests) talks to peers on either
+        ("http://127.0.0.1:8000", "development", "http://pact.example", True),
+        # a platform on HTTPS asks HTTPS of other hosts ...
+        ("https://127.0.0.1:8443", "development", "http://pact.example", False),
+        ("https://127.0.0.1:8443", "development", "https://pact.example", True),
+        # ... but outside production a host on this machine may speak plain HTTP (a conformance
+        # runner's listener beside the demo)
+        ("https://127.0.0.1:8443", "development", "http://localhost:8080", True),
+        ("https://127.0.0.1:8443", "development", "http://127.0.0.1:8080", True),
+        ("https://127.0.0.1:8443", "development", "http://[::1]:8080", True),
+        # never in production
+        ("https://cbamx.example", "production", "http://localhost:8080", False),
+    ],
+)
+def test_a_peer_host_may_use_plain_http_only_where_the_platform_allows(public_url, environment, peer, allowed):
+    assert peer_url_allowed(peer, _settings(public_url, environment)) is allowed
+
+
+def _request_event(source: str) -> dict[str, object]:
+    return {
+        "type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
+        "specversion": "1.0",
+        "id": "run-12",
+        "source": source,
+        "time": "2026-12-03T10:00:00Z",
+        "data": {"productId": ["urn:gtin:4712345060507"]},
+    }
+
+
+def test_a_request_from_a_runner_beside_an_https_demo_is_taken_and_a_plain_http_stranger_is_not():
+    demo = _settings("https://127.0.0.1:8443", "development")
+    assert parse_event(_request_event("http://localhost:8080"), demo).source == "http://localhost:8080"
+    with pytest.raises(InvalidEvent) as refused:
+        parse_event(_request_event("http://pact.example"), demo)
+    assert refused.value.field == "source"
