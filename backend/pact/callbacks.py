@@ -51,6 +51,9 @@ MAX_SECRET = 1000
 SWEEP_BATCH = 500
 # a pending answer this late has lost its job (Redis flushed, a worker died between steps)
 OVERDUE = timedelta(minutes=2)
+# a scheduled run that finds another run attempting the answer looks again after this long (more than
+# one attempt takes: a token request and an event, each within the answer timeout)
+IN_FLIGHT_RECHECK_S = 60.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -359,66 +362,66 @@ async def deliver_answer(
     services: Services, answer_id: uuid.UUID, *, now_: bool = False, rng: random.Random | None = None
 ) -> float | None:
     """One attempt of a pending answer; seconds until the next one, or None when settled (or when ``now_``:
-    an extra attempt, after credentials appeared, that leaves the scheduled retries to their own job)."""
-    now = utcnow()
-    async with services.db.platform_session() as db:
-        answer = await db.get(PactAnswer, answer_id)
-        if answer is None or answer.state != AnswerState.PENDING:
+    an extra attempt, after credentials appeared, that leaves the scheduled retries to their own job).
+
+    The attempt holds the answer's row lock from its start until it is recorded: a second run at the same
+    moment (the extra attempt and a due retry) finds the row locked and does not post the event again.
+    """
+    async with services.db.platform() as db:
+        answer = await db.scalar(select(PactAnswer).where(PactAnswer.id == answer_id).with_for_update(skip_locked=True))
+        if answer is None:
+            # gone, or another run is attempting it now: a scheduled run looks again after that one
+            pending = await db.scalar(select(PactAnswer.state).where(PactAnswer.id == answer_id))
+            return IN_FLIGHT_RECHECK_S if pending == AnswerState.PENDING and not now_ else None
+        now = utcnow()
+        if answer.state != AnswerState.PENDING:
             return None
         if not now_ and answer.next_attempt_at is not None and answer.next_attempt_at > now + timedelta(seconds=1):
             return (answer.next_attempt_at - now).total_seconds()
-        attempt, target, event, importer_id = (
-            answer.attempts + 1,
-            answer.target,
-            answer.event,
-            answer.importer_tenant_id,
-        )
-    started = time.perf_counter()
-    credentials = await _credentials(services, importer_id, target)
-    if credentials is None:
-        outcome = _Outcome("credentials", None, f"no credentials for {target}")
-    else:
-        outcome = await _send(services, target, event, *credentials)
-    duration_ms = int((time.perf_counter() - started) * 1000)
-    delay = await _record(services, answer_id, attempt, outcome, duration_ms, rng)
+        started = time.perf_counter()
+        credentials = await _credentials(services, answer.importer_tenant_id, answer.target)
+        if credentials is None:
+            outcome = _Outcome("credentials", None, f"no credentials for {answer.target}")
+        else:
+            outcome = await _send(services, answer.target, answer.event, *credentials)
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        delay = _record(services, db, answer, outcome, duration_ms, rng)
     return None if now_ else delay
 
 
-async def _record(
+def _record(
     services: Services,
-    answer_id: uuid.UUID,
-    attempt: int,
+    db: AsyncSession,
+    answer: PactAnswer,
     outcome: _Outcome,
     duration_ms: int,
     rng: random.Random | None,
 ) -> float | None:
+    """The attempt's outcome on the locked answer and in its log; seconds until the next attempt."""
     now = utcnow()
-    async with services.db.platform() as db:
-        answer = await db.get(PactAnswer, answer_id, with_for_update=True)
-        if answer is None or answer.state != AnswerState.PENDING or answer.attempts >= attempt:
-            return None  # another run recorded this attempt first
-        next_at: datetime | None = None
-        if outcome.error is None:
-            answer.state, answer.delivered_at = AnswerState.DELIVERED, now
-        else:
-            next_at = schedule_of(services).next_attempt_at(answer.created_at, now, attempt, rng)
-            if next_at is None:
-                answer.state = AnswerState.FAILED
-                log.warning("pact.answer_failed", answer_id=str(answer.id), error=outcome.error)
-        answer.attempts = attempt
-        answer.last_status_code, answer.last_error, answer.next_attempt_at = outcome.status, outcome.error, next_at
-        db.add(
-            PactAnswerAttempt(
-                answer_id=answer.id,
-                attempt=attempt,
-                attempted_at=now,
-                stage=outcome.stage,
-                status_code=outcome.status,
-                error=outcome.error,
-                duration_ms=duration_ms,
-                next_attempt_at=next_at,
-            )
+    attempt = answer.attempts + 1
+    next_at: datetime | None = None
+    if outcome.error is None:
+        answer.state, answer.delivered_at = AnswerState.DELIVERED, now
+    else:
+        next_at = schedule_of(services).next_attempt_at(answer.created_at, now, attempt, rng)
+        if next_at is None:
+            answer.state = AnswerState.FAILED
+            log.warning("pact.answer_failed", answer_id=str(answer.id), error=outcome.error)
+    answer.attempts = attempt
+    answer.last_status_code, answer.last_error, answer.next_attempt_at = outcome.status, outcome.error, next_at
+    db.add(
+        PactAnswerAttempt(
+            answer_id=answer.id,
+            attempt=attempt,
+            attempted_at=now,
+            stage=outcome.stage,
+            status_code=outcome.status,
+            error=outcome.error,
+            duration_ms=duration_ms,
+            next_attempt_at=next_at,
         )
+    )
     return (next_at - now).total_seconds() if next_at else None
 
 

@@ -3,6 +3,7 @@ automatic answers, the supplier's answers through GraphQL, retries, credentials,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from backend.audit.models import AuditEntry
 from backend.feeds.signing import unseal
 from backend.identity.models import MembershipRole
-from backend.pact.models import PactHostCredential
+from backend.pact.callbacks import deliver_answer
+from backend.pact.models import AnswerState, PactAnswer, PactHostCredential
 from backend.services import Services
 from backend.tenants.models import TenantKind
 from tests.factories.exchange import gid
@@ -289,6 +291,31 @@ async def test_without_credentials_the_answer_waits_and_goes_once_they_are_regis
     (body,) = host.bodies()
     assert body["type"] == FULFILLED
     assert (await one_request(importer, request["id"]))["pactAnswer"]["state"] == "DELIVERED"
+
+
+async def test_two_runs_of_one_answer_at_the_same_moment_post_it_once(services, http, world, host):
+    # given: an answer waiting for credentials, its scheduled retry due, and the credentials registered
+    exporter, reader, importer = world
+    await share_with(http, exporter, reader.tenant)
+    await host.start()
+    await send_request(http, reader, host, f"{run_id()}-race", productId=[PRODUCT])
+    await work_off_queue(services, horizon_s=0)
+    async with services.db.platform_session() as db:
+        waiting = select(PactAnswer.id).where(
+            PactAnswer.importer_tenant_id == reader.tenant.id, PactAnswer.state == AnswerState.PENDING
+        )
+        (answer_id,) = (await db.scalars(waiting)).all()
+    await register(importer, host.url)
+    await asyncio.sleep(0.7)  # past both retry delays
+    # when: the run started by the registration and the scheduled retry go at once
+    await asyncio.gather(
+        deliver_answer(services, answer_id, now_=True), deliver_answer(services, answer_id, now_=False)
+    )
+    # then: the requester's host got the answer once, and one attempt is recorded as delivered
+    assert len(host.bodies()) == 1
+    async with services.db.platform_session() as db:
+        answer = await db.get(PactAnswer, answer_id)
+        assert answer.state == AnswerState.DELIVERED and answer.attempts == 2
 
 
 async def test_another_importer_neither_sees_nor_changes_credentials_nor_reads_the_delivery_log(
