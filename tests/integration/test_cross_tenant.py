@@ -115,14 +115,31 @@ async def world(services, http) -> dict[str, Any]:
 
 async def _pact_of_b(services: Any, b: Any) -> dict[str, Any]:
     """B's credentials for its own PACT host (where answers to its PACT requests go)."""
-    from backend.pact import callbacks
+    from backend.pact import callbacks, inbox
+    from backend.pact.service import parse_event
 
     data = callbacks.CredentialData("https://b-secret-pact.example", "B-SECRET-PACT-CLIENT", "B-SECRET-PACT")
     async with services.db.tenant(b.tenant.scope()) as db:
         credential = await callbacks.register_credentials(services, db, b.principal, data)
+    # an event another host sent to B: in B's inbox only
+    published = {
+        "type": "org.wbcsd.pact.ProductFootprint.PublishedEvent.3",
+        "specversion": "1.0",
+        "id": "B-SECRET-INBOX-EVENT",
+        "source": "https://b-secret-inbox.example",
+        "time": "2026-12-03T08:00:00Z",
+        "data": {"pfIds": [str(uuid.uuid4())]},
+    }
+    await inbox.receive(services, b.principal, parse_event(published, services.settings))
     return {
         "pact_credential_b": credential.id,
-        "pact_secrets": ["b-secret-pact.example", "B-SECRET-PACT-CLIENT", "B-SECRET-PACT"],
+        "pact_secrets": [
+            "b-secret-pact.example",
+            "B-SECRET-PACT-CLIENT",
+            "B-SECRET-PACT",
+            "B-SECRET-INBOX-EVENT",
+            "b-secret-inbox.example",
+        ],
     }
 
 
@@ -139,6 +156,8 @@ def _pact_cases(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "refused": True,
         },
         "IncomingPactRequests": {"vars": {}, "refused": False},
+        # A's own inbox: never the events other hosts sent B
+        "ReceivedPactEvents": {"vars": {}, "refused": False},
         "PactFootprintRequest": {"vars": {"id": gid("FootprintRequest", w["request_b"])}, "refused": True},
     }
 
