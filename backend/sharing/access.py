@@ -9,7 +9,7 @@ limit: ``NO_LIVE_GRANT`` (no live grant from that organisation at all), ``GRANT_
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +26,7 @@ from backend.sharing.errors import (
     GrantProductExcludes,
     GrantScopeMissing,
 )
-from backend.sharing.grants import KIND_SCOPES, limit_of, live_grants_for, record_grant_use
+from backend.sharing.grants import KIND_SCOPES, grants_naming, limit_of, live_grants_for, record_grant_use
 from backend.sharing.models import Grant, ResourceKind
 
 # (installation allowed, period allowed) of one record or request under one grant's limit
@@ -142,15 +142,20 @@ async def granted_read(
     *,
     what: str,
     entity_id: object = "*",
+    received: Sequence[Grant] | None = None,
 ) -> AsyncIterator[GrantedRead]:
     """A read-only unit of work in the grantor's tenant, opened only under a live grant of the kind.
 
     The caller checks each record or request with ``allow`` (or keeps a list inside ``limits`` and
     calls ``allow_listing``); the use is written to the grantor's audit trail in the same transaction,
-    and a refused read leaves no trace there.
+    and a refused read leaves no trace there. ``received``: the actor's live grants as this same call
+    already read them (``grants_received``), so that a call over several grantors reads them once.
     """
-    async with services.db.platform_session() as platform:
-        grants = await live_grants_for(platform, actor, grantor_id=grantor_id, kind=kind)
+    if received is None:
+        async with services.db.platform_session() as platform:
+            grants = await live_grants_for(platform, actor, grantor_id=grantor_id, kind=kind)
+    else:
+        grants = grants_naming(received, grantor_id=grantor_id, kind=kind)
     reader = reader_for(actor, kind)
     grantor = await services.tenants.get(grantor_id)
     async with services.db.tenant(grantor.scope) as db:

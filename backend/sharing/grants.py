@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -266,7 +267,13 @@ async def live_grants_for(
     ``GrantKindExcludes`` when live grants exist but none names the kind.
     """
     _refuse_bound(actor)
-    grants = [g for g in await grants_received(platform_db, actor) if g.grantor_tenant_id == grantor_id]
+    return grants_naming(await grants_received(platform_db, actor), grantor_id=grantor_id, kind=kind)
+
+
+def grants_naming(received: Sequence[Grant], *, grantor_id: uuid.UUID, kind: ResourceKind) -> list[Grant]:
+    """Of the live grants an actor received (``grants_received``), the grantor's that name the kind; refused
+    as ``live_grants_for`` refuses."""
+    grants = [g for g in received if g.grantor_tenant_id == grantor_id]
     if not grants:
         raise NoLiveGrant("you have no live grant from this organisation")
     naming = [g for g in grants if kind.value in g.resource_kinds]
