@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from backend.audit.service import AuditBatches
 from backend.db import Database
 from backend.evidence.store import LocalStore, ObjectStore, S3Store
 from backend.identity.keycache import KeyCache
@@ -24,6 +25,8 @@ class Services:
     store: ObjectStore
     tenants: TenantRegistry
     keys: KeyCache
+    # reads through grants, recorded in the grantors' trails by group commit
+    audit: AuditBatches
 
     async def close(self) -> None:
         await self.queue.aclose()
@@ -76,4 +79,5 @@ async def start_services(settings: Settings) -> Services:
         store=store,
         tenants=TenantRegistry(db),
         keys=KeyCache(db, secret=settings.resolved_secret_key()),
+        audit=AuditBatches(db),
     )

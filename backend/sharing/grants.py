@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import record, record_in_platform_transaction
+from backend.audit.service import NewEntry, record_in_platform_transaction
 from backend.db import tenant_within_platform, utcnow
 from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.models import MembershipRole, OAuthClient
@@ -282,12 +282,9 @@ def grants_naming(received: Sequence[Grant], *, grantor_id: uuid.UUID, kind: Res
     return naming
 
 
-async def record_grant_use(
-    grantor_db: AsyncSession, actor: Principal, grant: Grant, *, what: str, entity_id: object
-) -> None:
-    """Write one use of a grant to the grantor's audit trail (call inside the grantor's transaction)."""
-    await record(
-        grantor_db,
+def grant_use_entry(actor: Principal, grant: Grant, *, what: str, entity_id: object) -> NewEntry:
+    """The grantor's audit entry of one use of a grant (``grant.used``)."""
+    return NewEntry(
         actor,
         "grant.used",
         what,
