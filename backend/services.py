@@ -63,6 +63,7 @@ async def start_services(settings: Settings) -> Services:
         tenant_password=settings.role_password,
         max_tenant_pools=settings.db_tenant_pools,
     )
+    db.tenant_pool_size = settings.db_tenant_pool_size
     # connections are opened on first use, so the API starts and commits while Redis is down; the
     # timeouts keep a request that needs Redis from hanging on it (it answers 503 instead)
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
