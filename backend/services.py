@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from backend.audit.service import AuditBatches
 from backend.db import Database
 from backend.evidence.store import LocalStore, ObjectStore, S3Store
 from backend.identity.keycache import KeyCache
@@ -24,6 +25,8 @@ class Services:
     store: ObjectStore
     tenants: TenantRegistry
     keys: KeyCache
+    # reads through grants, recorded in the grantors' trails by group commit
+    audit: AuditBatches
 
     async def close(self) -> None:
         await self.queue.aclose()
@@ -60,6 +63,7 @@ async def start_services(settings: Settings) -> Services:
         tenant_password=settings.role_password,
         max_tenant_pools=settings.db_tenant_pools,
     )
+    db.tenant_pool_size = settings.db_tenant_pool_size
     # connections are opened on first use, so the API starts and commits while Redis is down; the
     # timeouts keep a request that needs Redis from hanging on it (it answers 503 instead)
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
@@ -76,4 +80,5 @@ async def start_services(settings: Settings) -> Services:
         store=store,
         tenants=TenantRegistry(db),
         keys=KeyCache(db, secret=settings.resolved_secret_key()),
+        audit=AuditBatches(db),
     )

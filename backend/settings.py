@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     db_runtime_role: str = Field(default="cbamx_app", description="The runtime login role, when its DSN is derived.")
     db_tenant_pools: int = Field(default=32, description="Tenant connection pools a process keeps open at most.")
+    db_tenant_pool_size: int = Field(
+        default=1, description="Connections a tenant's pool keeps between units of work (more are opened while busy)."
+    )
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "CBAMX_REDIS_URL"))
     db_pool_size: int = 10
     db_statement_cache_size: int = 1000

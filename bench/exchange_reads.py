@@ -10,13 +10,20 @@ The API runs as its own uvicorn server (as ``bench.ingest`` runs it); 100 client
 ``httpx.AsyncClient`` each with its own bearer token, ask as fast as they can for a fixed time:
 ``receivedFootprints(first: 20)`` over GraphQL, then ``GET /3/footprints?limit=20``, then the same 20
 PACT documents from a bare Litestar app (``bench.reference_app``) under the same uvicorn settings.
+
+``python -m bench.exchange_reads --profile`` measures one read instead of the load: 10 importers, the app
+in this process (``httpx.ASGITransport``, no server), reads one after another and in bursts of 20, with the
+SQL statements each read runs counted and cProfile's view of a batch of them. Its figures (statements
+and milliseconds of work per read) depend far less on what else the machine is doing than the load's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import os
+import pstats
 import socket
 import subprocess
 import sys
@@ -41,6 +48,10 @@ PAGE = 20
 DURATION_S = float(os.environ.get("CBAMX_BENCH_DURATION_S", "20"))
 WARM_UP_S = 3.0
 API_WORKERS = int(os.environ.get("CBAMX_BENCH_API_WORKERS", "2"))
+PROFILE = "--profile" in sys.argv[1:]  # one read in this process: statements, time, cProfile
+PROFILE_IMPORTERS = 10
+PROFILE_READS = 100  # per target, one after another (and again in bursts of PROFILE_BURST)
+PROFILE_BURST = 20
 RECEIVED = (Path(__file__).parents[1] / "graphql/operations/exchange/ReceivedFootprints.graphql").read_text()
 
 
@@ -277,7 +288,169 @@ def _report(name: str, load: Load) -> None:
     )
 
 
+class _Statements:
+    """SQL statements sent to PostgreSQL (every engine: each tenant's transactions have their own pool)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.seen.append(statement)
+
+
+class _RoundTrips:
+    """Messages asyncpg waits on PostgreSQL for, by kind, and new connections: what SQLAlchemy's statement
+    events do not show (BEGIN, COMMIT, ROLLBACK, pings, pool resets, statements prepared)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def _wrap(self, owner: Any, name: str, kind: Callable[..., str | None]) -> None:
+        original = getattr(owner, name)
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            if (label := kind(*args, **kwargs)) is not None:
+                self.counts[label] = self.counts.get(label, 0) + 1
+            return await original(*args, **kwargs)
+
+        setattr(owner, name, counted)
+        self._undo.append((owner, name, original))
+
+    def __enter__(self) -> _RoundTrips:
+        from asyncpg.connection import Connection
+        from asyncpg.prepared_stmt import PreparedStatement
+        from sqlalchemy import event
+        from sqlalchemy.pool import Pool
+
+        def simple(conn: Any, query: str, *args: Any, **kwargs: Any) -> str:
+            return f"simple {query.split()[0].upper()}" if not args else "execute"
+
+        self._wrap(Connection, "execute", simple)
+        self._wrap(Connection, "prepare", lambda *a, **k: "prepare")
+        self._wrap(Connection, "_execute", lambda *a, **k: "execute (driver)")
+        self._wrap(PreparedStatement, "_PreparedStatement__bind_execute", lambda *a, **k: "bind+execute")
+        self._wrap(Connection, "_introspect_types", lambda *a, **k: "type introspection")
+        self._connect = lambda *a: self.counts.__setitem__("new connection", self.counts.get("new connection", 0) + 1)
+        event.listen(Pool, "connect", self._connect)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.pool import Pool
+
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+        event.remove(Pool, "connect", self._connect)
+
+
+async def _profile(services: Any, credentials: list[tuple[str, str]]) -> None:
+    """One read, in this process: statements per read, time per read alone and in bursts, and cProfile."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from backend.app import create_app
+
+    app = create_app(services.settings, services=services)
+    app.state.services = services
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
+        tokens = []
+        for client_id, secret in credentials:
+            response = await http.post(
+                "/auth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+            )
+            response.raise_for_status()
+            tokens.append(response.json()["access_token"])
+        clients = [
+            httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", headers={"Authorization": f"Bearer {t}"}, timeout=60
+            )
+            for t in tokens
+        ]
+        targets: dict[str, Request] = {"GraphQL receivedFootprints(first: 20)": _graphql, "PACT /3/footprints": _pact}
+        counter = _Statements()
+        try:
+            for name, request in targets.items():
+                for client in clients:  # warm: every client's tenant pool, caches, prepared statements
+                    ok, why = await request(client)
+                    assert ok, why
+                event.listen(Engine, "before_cursor_execute", counter)
+                try:
+                    counter.seen.clear()
+                    with _RoundTrips() as trips:
+                        ok, why = await request(clients[0])
+                    assert ok, why
+                    one = list(counter.seen)
+                finally:
+                    event.remove(Engine, "before_cursor_execute", counter)
+                with _RoundTrips() as burst_trips:
+                    results = await asyncio.gather(*(request(clients[i % len(clients)]) for i in range(PROFILE_BURST)))
+                    assert all(ok for ok, _ in results), results
+                alone = []
+                for i in range(PROFILE_READS):
+                    started = time.perf_counter()
+                    ok, why = await request(clients[i % len(clients)])
+                    alone.append(time.perf_counter() - started)
+                    assert ok, why
+                bursts = []
+                for b in range(PROFILE_READS // PROFILE_BURST):
+                    started = time.perf_counter()
+                    results = await asyncio.gather(
+                        *(request(clients[(b * PROFILE_BURST + i) % len(clients)]) for i in range(PROFILE_BURST))
+                    )
+                    bursts.append((time.perf_counter() - started) / PROFILE_BURST)
+                    assert all(ok for ok, _ in results), results
+                report(f"{name}: statements per read", len(one), "")
+                report(
+                    f"{name}: round trips per read",
+                    sum(n for k, n in trips.counts.items() if k != "new connection"),
+                    "",
+                    str(dict(sorted(trips.counts.items()))),
+                )
+                report(
+                    f"{name}: round trips per read, burst of {PROFILE_BURST}",
+                    sum(n for k, n in burst_trips.counts.items() if k != "new connection") / PROFILE_BURST,
+                    "",
+                    str(dict(sorted(burst_trips.counts.items()))),
+                )
+                report(
+                    f"{name}: one read alone, median",
+                    float(np.median(alone)) * 1000,
+                    "ms",
+                    f"p90 {np.percentile(alone, 90) * 1000:.1f} ms",
+                )
+                report(
+                    f"{name}: per read in bursts of {PROFILE_BURST}, median",
+                    float(np.median(bursts)) * 1000,
+                    "ms",
+                    "(burst time / reads)",
+                )
+                for statement in one:
+                    print("   ", " ".join(statement.split())[:150], flush=True)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for i in range(PROFILE_READS):
+                    await request(clients[i % len(clients)])
+                profiler.disable()
+                print(f"-- cProfile of {PROFILE_READS} {name} reads one after another (cumulative)", flush=True)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+                    r"backend|strawberry|litestar|sqlalchemy|asyncpg|joserfc|json", 40
+                )
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        finally:
+            await asyncio.gather(*(c.aclose() for c in clients))
+
+
 async def main() -> None:
+    if PROFILE:
+        os.environ["CBAMX_TOKEN_RATE_PER_MINUTE"] = "100000"
+        os.environ["CBAMX_TOKEN_ADDRESS_RATE_PER_MINUTE"] = "100000"
+        async with scratch_platform("exchange_reads") as services:
+            exporter = await _exporter(services)
+            credentials = [await _importer(services, exporter, n) for n in range(PROFILE_IMPORTERS)]
+            await _profile(services, credentials)
+        return
     async with scratch_platform("exchange_reads") as services:
         with Timer() as setup:
             exporter = await _exporter(services)

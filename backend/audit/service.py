@@ -7,6 +7,7 @@ transaction-scoped advisory lock, so concurrent transactions cannot fork the cha
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -89,6 +90,96 @@ def entry_hash(entry: AuditEntry) -> str:
 async def _lock_chain(db: AsyncSession) -> None:
     schema = tenant_scope_of(db).schema
     await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"audit:{schema}"})
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to append, as ``record`` takes it (its place in the chain is found when it is written)."""
+
+    actor: Principal
+    action: str
+    entity_type: str
+    entity_id: object
+    details: Mapping[str, Any] | None = None
+
+
+async def record_many(db: AsyncSession, entries: Sequence[NewEntry]) -> list[AuditEntry]:
+    """Append entries to the tenant's trail in the caller's transaction, in order: the chain is locked and
+    its head read once, and the rows go in with one statement."""
+    if not entries:
+        return []
+    await db.flush()
+    await _lock_chain(db)
+    last = (await db.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
+    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+    written = []
+    for new in entries:
+        seq += 1
+        entry = AuditEntry(
+            seq=seq,
+            occurred_at=utcnow(),
+            actor_type=new.actor.kind,
+            actor_id=new.actor.id,
+            actor_label=new.actor.label,
+            actor_tenant_id=new.actor.tenant_id,
+            action=new.action,
+            entity_type=new.entity_type,
+            entity_id=str(new.entity_id),
+            before_digest=None,
+            after_digest=None,
+            details=json.loads(canonical_json(dict(new.details or {}))),
+            note=None,
+            prev_hash=prev_hash,
+        )
+        entry.hash = prev_hash = entry_hash(entry)
+        written.append(entry)
+    db.add_all(written)
+    await db.flush()
+    return written
+
+
+class AuditBatches:
+    """Entries that record reads, appended to a tenant's trail in one transaction for all that are waiting
+    (group commit), so that many readers of one organisation do not queue one by one on its chain lock.
+
+    ``append`` returns once its entry is committed (or raises): a caller hands out what was read only
+    after that, so no read goes unrecorded. While one transaction writes a tenant's entries, the entries
+    that arrive wait for the next, which takes them all.
+    """
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+        self._waiting: dict[Any, list[tuple[NewEntry, asyncio.Future[None]]]] = {}
+        self._writers: dict[Any, asyncio.Task[None]] = {}
+
+    async def append(self, scope: Any, entry: NewEntry) -> None:
+        """Append one entry to the trail of the tenant of ``scope`` (a ``TenantScope``), committed on return."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._waiting.setdefault(scope, []).append((entry, done))
+        if scope not in self._writers:
+            self._writers[scope] = loop.create_task(self._write(scope))
+        # the entry is written even if this caller goes away meanwhile
+        await asyncio.shield(done)
+
+    async def _write(self, scope: Any) -> None:
+        try:
+            while batch := self._waiting.pop(scope, None):
+                try:
+                    async with self._db.tenant(scope) as db:
+                        await record_many(db, [entry for entry, _ in batch])
+                except BaseException as error:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                    if not isinstance(error, Exception):
+                        raise
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            del self._writers[scope]
 
 
 async def record(

@@ -23,7 +23,7 @@ from backend.services import Services
 from backend.sharing.access import granted_read, within
 from backend.sharing.errors import NoLiveGrant
 from backend.sharing.grants import grants_received
-from backend.sharing.models import ResourceKind
+from backend.sharing.models import Grant, ResourceKind
 from backend.verification.repository import verified_versions
 
 DEFAULT_LIMIT = 50
@@ -67,15 +67,18 @@ async def with_verification(
     return [SharedPublication.of(s, row, verified=row.footprint_version_id in verified) for s, row in rows]
 
 
-async def _suppliers(services: Services, actor: Principal, only: uuid.UUID | None) -> list[uuid.UUID]:
-    """Organisations that gave the actor a live footprint grant, oldest grant first."""
+async def _suppliers(
+    services: Services, actor: Principal, only: uuid.UUID | None
+) -> tuple[list[uuid.UUID], list[Grant]]:
+    """Organisations that gave the actor a live footprint grant, oldest grant first; and the actor's live
+    grants (each supplier's read is opened under them: one lookup per call, not one per supplier)."""
     async with services.db.platform_session() as platform:
         grants = await grants_received(platform, actor)
     seen: dict[uuid.UUID, None] = {}
     for grant in grants:
         if ResourceKind.FOOTPRINT.value in grant.resource_kinds and only in (None, grant.grantor_tenant_id):
             seen.setdefault(grant.grantor_tenant_id)
-    return list(seen)
+    return list(seen), grants
 
 
 async def list_shared_publications(
@@ -94,10 +97,11 @@ async def list_shared_publications(
     service.check_filter(filters)
     limit = max(1, min(limit, service.MAX_LISTED + 1))
     found: list[tuple[uuid.UUID, PublishedFootprint]] = []
-    for supplier_id in await _suppliers(services, actor, filters.supplier_id):
+    suppliers, received = await _suppliers(services, actor, filters.supplier_id)
+    for supplier_id in suppliers:
         try:
             async with granted_read(
-                services, actor, supplier_id, ResourceKind.FOOTPRINT, what="published_footprints"
+                services, actor, supplier_id, ResourceKind.FOOTPRINT, what="published_footprints", received=received
             ) as read:
                 rows = await service.list_publications(
                     read.db, read.reader, filters, after=after, limit=limit, limits=read.limits
@@ -117,7 +121,8 @@ async def get_shared_publication(services: Services, actor: Principal, publicati
     include it refuse naming the limit (``GRANT_PRODUCT_EXCLUDES``, ``GRANT_INSTALLATION_EXCLUDES``,
     ``GRANT_PERIOD_EXCLUDES``).
     """
-    for supplier_id in await _suppliers(services, actor, None):
+    suppliers, received = await _suppliers(services, actor, None)
+    for supplier_id in suppliers:
         try:
             async with granted_read(
                 services,
@@ -126,6 +131,7 @@ async def get_shared_publication(services: Services, actor: Principal, publicati
                 ResourceKind.FOOTPRINT,
                 what="published_footprint",
                 entity_id=publication_id,
+                received=received,
             ) as read:
                 try:
                     row = await service.get_publication(read.db, read.reader, publication_id)

@@ -9,13 +9,14 @@ limit: ``NO_LIVE_GRANT`` (no live grant from that organisation at all), ``GRANT_
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audit.service import NewEntry
 from backend.identity.principal import Principal
 from backend.references import ReadLimit
 from backend.services import Services
@@ -26,7 +27,7 @@ from backend.sharing.errors import (
     GrantProductExcludes,
     GrantScopeMissing,
 )
-from backend.sharing.grants import KIND_SCOPES, limit_of, live_grants_for, record_grant_use
+from backend.sharing.grants import KIND_SCOPES, grant_use_entry, grants_naming, limit_of, live_grants_for
 from backend.sharing.models import Grant, ResourceKind
 
 # (installation allowed, period allowed) of one record or request under one grant's limit
@@ -61,7 +62,8 @@ class GrantedRead:
     _actor: Principal
     _what: str
     _entity_id: object
-    _used: bool = field(default=False)
+    # the grant whose use the read records (in the grantor's trail, once the read's transaction is over)
+    used: Grant | None = field(default=None)
 
     @property
     def shared_from(self) -> tuple[uuid.UUID, str]:
@@ -105,9 +107,14 @@ class GrantedRead:
         await self._use(self.grants[0])
 
     async def _use(self, grant: Grant) -> None:
-        if not self._used:
-            await record_grant_use(self.db, self._actor, grant, what=self._what, entity_id=self._entity_id)
-            self._used = True
+        if self.used is None:
+            self.used = grant
+
+    def use_entry(self) -> NewEntry | None:
+        """The audit entry of this read (``grant.used``), None when nothing was allowed."""
+        if self.used is None:
+            return None
+        return grant_use_entry(self._actor, self.used, what=self._what, entity_id=self._entity_id)
 
 
 def reader_for(actor: Principal, kind: ResourceKind) -> Principal:
@@ -142,19 +149,29 @@ async def granted_read(
     *,
     what: str,
     entity_id: object = "*",
+    received: Sequence[Grant] | None = None,
 ) -> AsyncIterator[GrantedRead]:
     """A read-only unit of work in the grantor's tenant, opened only under a live grant of the kind.
 
     The caller checks each record or request with ``allow`` (or keeps a list inside ``limits`` and
-    calls ``allow_listing``); the use is written to the grantor's audit trail in the same transaction,
-    and a refused read leaves no trace there.
+    calls ``allow_listing``); when the read's block is over, its use is written to the grantor's audit
+    trail and committed before this returns (``Services.audit``: one transaction for all the reads of
+    that organisation waiting at that moment), so nothing read leaves here unrecorded. A refused or
+    failed read leaves no trace there. ``received``: the actor's live grants as this same call
+    already read them (``grants_received``), so that a call over several grantors reads them once.
     """
-    async with services.db.platform_session() as platform:
-        grants = await live_grants_for(platform, actor, grantor_id=grantor_id, kind=kind)
+    if received is None:
+        async with services.db.platform_session() as platform:
+            grants = await live_grants_for(platform, actor, grantor_id=grantor_id, kind=kind)
+    else:
+        grants = grants_naming(received, grantor_id=grantor_id, kind=kind)
     reader = reader_for(actor, kind)
     grantor = await services.tenants.get(grantor_id)
     async with services.db.tenant(grantor.scope) as db:
-        yield GrantedRead(db, reader, grants, grantor_id, kind, actor, what, entity_id)
+        read = GrantedRead(db, reader, grants, grantor_id, kind, actor, what, entity_id)
+        yield read
+    if (entry := read.use_entry()) is not None:
+        await services.audit.append(grantor.scope, entry)
 
 
 @asynccontextmanager

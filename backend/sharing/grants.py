@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import record, record_in_platform_transaction
+from backend.audit.service import NewEntry, record_in_platform_transaction
 from backend.db import tenant_within_platform, utcnow
 from backend.errors import FieldError, PermissionDenied, ValidationFailed
 from backend.identity.models import MembershipRole, OAuthClient
@@ -268,7 +269,13 @@ async def live_grants_for(
     ``GrantKindExcludes`` when live grants exist but none names the kind.
     """
     _refuse_bound(actor)
-    grants = [g for g in await grants_received(platform_db, actor) if g.grantor_tenant_id == grantor_id]
+    return grants_naming(await grants_received(platform_db, actor), grantor_id=grantor_id, kind=kind)
+
+
+def grants_naming(received: Sequence[Grant], *, grantor_id: uuid.UUID, kind: ResourceKind) -> list[Grant]:
+    """Of the live grants an actor received (``grants_received``), the grantor's that name the kind; refused
+    as ``live_grants_for`` refuses."""
+    grants = [g for g in received if g.grantor_tenant_id == grantor_id]
     if not grants:
         raise NoLiveGrant("you have no live grant from this organisation")
     naming = [g for g in grants if kind.value in g.resource_kinds]
@@ -277,12 +284,9 @@ async def live_grants_for(
     return naming
 
 
-async def record_grant_use(
-    grantor_db: AsyncSession, actor: Principal, grant: Grant, *, what: str, entity_id: object
-) -> None:
-    """Write one use of a grant to the grantor's audit trail (call inside the grantor's transaction)."""
-    await record(
-        grantor_db,
+def grant_use_entry(actor: Principal, grant: Grant, *, what: str, entity_id: object) -> NewEntry:
+    """The grantor's audit entry of one use of a grant (``grant.used``)."""
+    return NewEntry(
         actor,
         "grant.used",
         what,

@@ -9,9 +9,11 @@ from backend.installations.schemas import InstallationData, LineData, ProcessDat
 from backend.metering import service as metering
 from backend.metering.models import Medium, MeterRole
 from backend.metering.schemas import DeviceData, MeterData
+from backend.tenants.models import TenantKind
 from tests.factories.calculations import small_plant
+from tests.factories.exchange import connected, exporter_with_publications, share
 from tests.factories.jobs import work_off_queue
-from tests.factories.tenants import login, make_tenant
+from tests.factories.tenants import Bearer, client_token, login, make_client, make_tenant
 from tests.integration.calculations.test_calculation_runs import start
 from tests.integration.test_cross_tenant import gid
 from tests.operations import operation
@@ -277,3 +279,25 @@ async def test_supply_read_through_a_grant_does_not_grow_with_contracts_and_cert
     many = {name: await statements(name) for name in few}
     # then: the same number of statements (nested records read in one query per kind)
     assert few == many
+
+
+async def test_a_machine_client_reading_shared_footprints_runs_seven_statements(services, http, count_queries):
+    # given: an exporter sharing its publications with an importer, whose machine client reads them
+    exporter = await exporter_with_publications(services, http)
+    importer = await make_tenant(services, TenantKind.IMPORTER)
+    await connected(exporter.session, await login(http, importer.email), exporter.owner)
+    await share(exporter.session, importer)
+    client_id, secret = await make_client(services, importer, ["footprints:read"])
+    machine = Bearer(http, await client_token(http, client_id, secret))
+    for read in ("graphql", "pact"):
+        count_queries.statements.clear()
+        # when: it reads a page over GraphQL, and through the PACT host
+        if read == "graphql":
+            body = await machine.gql(operation("ReceivedFootprints"), {"first": 20})
+            assert not body.get("errors") and len(body["data"]["receivedFootprints"]["nodes"]) == 1, body
+        else:
+            response = await http.get("/3/footprints", headers={"Authorization": f"Bearer {machine.token}"})
+            assert response.status_code == 200 and len(response.json()["data"]) == 1, response.text
+        # then: the client, its live grants (once), the exporter's publications (as the exporter's own
+        # login, no role switch), the audit entry (chain lock, chain head, insert), the verification statements
+        assert count_queries.count == 7, (read, count_queries.statements)

@@ -4,11 +4,13 @@ else sees anything; every read is in the exporter's audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from sqlalchemy import select
 
 from backend.audit.models import AuditEntry
+from backend.audit.service import verify_chain
 from backend.exchange.reads import get_shared_publication, list_shared_publications
 from backend.exchange.repository import PublicationFilter
 from backend.identity.models import OAuthClient
@@ -242,3 +244,31 @@ async def test_nobody_else_sees_anything_and_an_importer_cannot_publish_or_share
     assert code_of(await read_one(buyer, publication)) == "PUBLISHED_FOOTPRINT_NOT_FOUND"
     (revoked,) = (await exporter.session.gql(operation("FootprintShares"), {}))["data"]["footprintShares"]
     assert revoked["revokedAt"] is not None
+
+
+async def test_customers_reading_at_once_each_leave_their_read_in_the_exporters_unbroken_trail(services, http):
+    # given: an exporter sharing with four importers, each reading through its own machine client
+    exporter = await exporter_with_publications(services, http)
+    machines = []
+    for _ in range(4):
+        importer = await make_tenant(services, TenantKind.IMPORTER)
+        await connected(exporter.session, await login(http, importer.email), exporter.owner)
+        await share(exporter.session, importer)
+        client_id, secret = await make_client(services, importer, ["footprints:read"])
+        machines.append((importer, Bearer(http, await client_token(http, client_id, secret))))
+    before = len(await uses(services, exporter.owner))
+    # when: they read all at once, three times each (their entries written together where they wait together)
+    pages = await asyncio.gather(*(received(machine) for _ in range(3) for _, machine in machines))
+    # then: every read got its page, and every read is in the exporter's trail, by its reader, chain intact
+    assert pages == [["PRF-2990"]] * 12
+    assert len(await uses(services, exporter.owner)) == before + 12
+    async with services.db.tenant(exporter.owner.tenant.scope()) as db:
+        readers = (
+            await db.execute(
+                select(AuditEntry.actor_tenant_id).where(
+                    AuditEntry.action == "grant.used", AuditEntry.entity_type == "published_footprints"
+                )
+            )
+        ).scalars()
+        assert sorted(map(str, readers)) == sorted(str(importer.id) for importer, _ in machines for _ in range(3))
+        assert (await verify_chain(db)).ok
