@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -96,6 +96,10 @@ def to_connection(
 # Inputs take this (SDL type ID) rather than relay.GlobalID, which would refuse a UUID before any
 # resolver ran; resolvers turn it into a UUID with ``node_uuid``.
 NodeRef = strawberry.ID
+# the organisation whose data a grantee reads through a grant (every shared* query names it)
+GrantorArg = Annotated[
+    NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
+]
 
 
 def node_uuid(value: relay.GlobalID | str, *expected: str, field: str = "id") -> uuid.UUID:

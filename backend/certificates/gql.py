@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, NewType
+from typing import NewType
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,17 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
+from backend.api.relay import (
+    Connection,
+    GrantorArg,
+    NodeRef,
+    Page,
+    decode_cursor,
+    gid,
+    node_uuid,
+    page_size,
+    to_connection,
+)
 from backend.certificates import models, reads, service
 from backend.certificates.loaders import claims_by_certificate_id, statements_by_certificate_id
 from backend.certificates.schemas import CertificateData, CertificateFilter, ClaimData, StatementData
@@ -438,9 +448,7 @@ class CertificatesQuery:
     async def shared_certificates(
         self,
         info: strawberry.Info[Context, None],
-        grantor_id: Annotated[
-            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
-        ],
+        grantor_id: GrantorArg,
         installation_id: NodeRef,
         start: datetime,
         end: datetime,

@@ -15,7 +15,7 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import NodeRef, gid, node_uuid
+from backend.api.relay import GrantorArg, NodeRef, gid, node_uuid
 from backend.db import Database
 from backend.developers import connections, flows, reads, service, settlement
 from backend.developers import models as dev_models
@@ -507,9 +507,7 @@ class DevelopersQuery:
     async def shared_settlement_summary(
         self,
         info: strawberry.Info[Context, None],
-        grantor_id: Annotated[
-            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
-        ],
+        grantor_id: GrantorArg,
         contract_id: Annotated[NodeRef, strawberry.argument(description="The grantor's supply contract (a PPA).")],
         start: datetime,
         end: datetime,
@@ -530,9 +528,7 @@ class DevelopersQuery:
     async def shared_contract_settlement_intervals(
         self,
         info: strawberry.Info[Context, None],
-        grantor_id: Annotated[
-            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
-        ],
+        grantor_id: GrantorArg,
         contract_id: Annotated[NodeRef, strawberry.argument(description="The grantor's supply contract (a PPA).")],
         start: datetime,
         end: datetime,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +14,7 @@ from strawberry.scalars import JSON
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, NodeRef, Page, decode_cursor, node_uuid, page_size, to_connection
+from backend.api.relay import Connection, GrantorArg, NodeRef, Page, decode_cursor, node_uuid, page_size, to_connection
 from backend.errors import FieldError, ValidationFailed
 from backend.evidence.gql import EvidenceDocument
 from backend.factors import models, service
@@ -358,9 +357,7 @@ class FactorQuery:
     async def shared_emission_factors(
         self,
         info: strawberry.Info[Context, None],
-        grantor_id: Annotated[
-            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
-        ],
+        grantor_id: GrantorArg,
         installation_id: NodeRef,
         start: datetime,
         end: datetime,

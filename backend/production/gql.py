@@ -16,7 +16,17 @@ from strawberry.tools import merge_types
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
+from backend.api.relay import (
+    Connection,
+    GrantorArg,
+    NodeRef,
+    Page,
+    decode_cursor,
+    gid,
+    node_uuid,
+    page_size,
+    to_connection,
+)
 from backend.errors import FieldError, ValidationFailed
 from backend.identity.principal import Principal
 from backend.installations.gql import ProductionLine
@@ -501,9 +511,7 @@ class ProductionQuery:
     async def shared_batches(
         self,
         info: strawberry.Info[Context, None],
-        grantor_id: Annotated[
-            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
-        ],
+        grantor_id: GrantorArg,
         installation_id: NodeRef,
         start: datetime,
         end: datetime,

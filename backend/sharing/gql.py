@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -12,7 +11,7 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, NodeRef, gid, node_uuid
+from backend.api.relay import Connection, GrantorArg, NodeRef, gid, node_uuid
 from backend.audit.gql import AuditEntry, AuditVerification, entries_page
 from backend.audit.models import AuditEntry as AuditEntryModel
 from backend.evidence.gql import EvidenceDocument
@@ -124,11 +123,6 @@ def _reader(info: strawberry.Info[Context, None]) -> tuple[Services, Principal]:
     Taken first, so that an unauthenticated request is refused before its arguments are looked at.
     """
     return info.context.services, info.context.require_principal()
-
-
-GrantorArg = Annotated[
-    NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
-]
 
 
 @strawberry.type

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +12,7 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import NodeRef, gid, node_uuid
+from backend.api.relay import GrantorArg, NodeRef, gid, node_uuid
 from backend.errors import PermissionDenied
 from backend.evidence.gql import EvidenceDocument
 from backend.identity.principal import Principal
@@ -353,9 +352,7 @@ class SupplyQuery:
     async def shared_supply_contracts(
         self,
         info: strawberry.Info[Context, None],
-        grantor_id: Annotated[
-            NodeRef, strawberry.argument(description="The organisation that gave the grant (see grantsReceived).")
-        ],
+        grantor_id: GrantorArg,
         installation_id: NodeRef,
         start: datetime,
         end: datetime,
