@@ -145,8 +145,14 @@ def _prepare(data_dir: Path, port: int, *, base: str, ca_bundle: Path | None) ->
     return prepared
 
 
+def _stop_on_terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # `kill` stops the demo as Ctrl-C does: its processes are stopped with it
+
+
 def run_demo(*, port: int, data_dir: Path, reset: bool, https: bool = False) -> int:
     from backend.embedded import ensure_services_env, stop_embedded
+
+    signal.signal(signal.SIGTERM, _stop_on_terminate)
 
     data_dir = data_dir.resolve()
     if reset and data_dir.exists():
