@@ -294,7 +294,13 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     parameters and packed rows that would cost more through SQLAlchemy's row objects."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    return cast("asyncpg.Connection", raw.driver_connection)
+    driver = cast("asyncpg.Connection", raw.driver_connection)
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement, not when the unit of work
+        # begins: start it through the adapter (which then knows it began), or the driver's own
+        # statements would run outside the transaction, each committed on its own
+        await connection.exec_driver_sql("SELECT 1")
+    return driver
 
 
 def tenant_scope_of(session: AsyncSession) -> TenantScope:

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from backend.db import TenantBase
+from backend.db import TenantBase, driver_connection
 from backend.errors import ValidationFailed
 from backend.identity.principal import Principal
 from backend.tenants.models import Tenant, TenantKind
@@ -70,6 +70,25 @@ async def test_a_tenant_transaction_cannot_read_another_tenants_schema(services)
     # and its own schema is readable
     async with services.db.tenant(a.tenant.scope()) as db:
         await db.execute(text(f'SELECT * FROM "{a.tenant.schema}".installations'))
+
+
+async def test_the_driver_connection_of_a_unit_of_work_is_inside_its_transaction(services):
+    # given: a tenant unit of work whose first statement goes straight to the driver (a cursor, a COPY)
+    a = await make_org(services)
+    with pytest.raises(RuntimeError, match="rolled back"):
+        async with services.db.tenant(a.tenant.scope()) as db:
+            driver = await driver_connection(db)
+            # then: the driver is in the unit of work's transaction, as the tenant's role
+            assert driver.is_in_transaction()
+            assert await driver.fetchval("SELECT current_user") == a.tenant.scope().role
+            await driver.execute(
+                f'INSERT INTO "{a.tenant.schema}".job_outbox (id, function, args, created_at, attempts) '
+                "VALUES (gen_random_uuid(), 'x', '[]', now(), 0)"
+            )
+            raise RuntimeError("rolled back")
+    # and what it wrote went with the transaction
+    async with services.db.tenant(a.tenant.scope()) as db:
+        assert await db.scalar(text(f"SELECT count(*) FROM \"{a.tenant.schema}\".job_outbox WHERE function = 'x'")) == 0
 
 
 async def test_a_tenant_transaction_cannot_write_another_tenants_schema(services):
