@@ -141,7 +141,9 @@ async def _tenant(db: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     return row
 
 
-def _entry(request: FootprintRequest, principal: Principal, action: str, note: str = "") -> FootprintRequestEntry:
+def history_entry(
+    request: FootprintRequest, principal: Principal, action: str, note: str = ""
+) -> FootprintRequestEntry:
     return FootprintRequestEntry(
         request_id=request.id,
         at=utcnow(),
@@ -152,7 +154,7 @@ def _entry(request: FootprintRequest, principal: Principal, action: str, note: s
     )
 
 
-async def _audit_both(
+async def audit_both(
     db: AsyncSession, principal: Principal, request: FootprintRequest, action: str, **details: object
 ) -> None:
     """A request concerns both organisations: each keeps the step in its own trail."""
@@ -190,7 +192,7 @@ def _event_data(request: FootprintRequest, **more: Any) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def _source(services: Services, source_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+async def source_unit(services: Services, source_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
     """The source organisation's unit of work, for its event; each step opens its platform unit of work
     inside it and emits after that commits, so a failed platform change rolls the event back with it."""
     scope = (await services.tenants.get(source_id)).scope
@@ -198,7 +200,7 @@ async def _source(services: Services, source_id: uuid.UUID) -> AsyncIterator[Asy
         yield source_db
 
 
-async def _emit(
+async def emit_step(
     source_db: AsyncSession, request: FootprintRequest, type: str, *, to_supplier: bool, **more: Any
 ) -> None:
     source, recipient = (
@@ -223,7 +225,7 @@ async def request_footprints(services: Services, principal: Principal, data: Req
     """An importer asks a supplier it is actively connected to for footprints (the importer's admins)."""
     me = _require_admin(principal)
     _check(data, utcnow().date())
-    async with _source(services, me) as source_db:
+    async with source_unit(services, me) as source_db:
         async with services.db.platform() as db:
             importer = await _tenant(db, me)
             if importer.kind != TenantKind.IMPORTER:
@@ -251,10 +253,10 @@ async def request_footprints(services: Services, principal: Principal, data: Req
             )
             db.add(request)
             await db.flush()
-            db.add(_entry(request, principal, "requested", data.message))
+            db.add(history_entry(request, principal, "requested", data.message))
             await db.flush()
-            await _audit_both(db, principal, request, "footprint_request.created")
-        await _emit(
+            await audit_both(db, principal, request, "footprint_request.created")
+        await emit_step(
             source_db,
             request,
             REQUEST_CREATED,
@@ -287,7 +289,7 @@ async def cancel_request(
     me = _require_admin(principal)
     if len(note) > MAX_MESSAGE or "\x00" in note:
         raise ValidationFailed([FieldError(f"at most {MAX_MESSAGE} characters, no NUL", field="note")])
-    async with _source(services, me) as source_db:
+    async with source_unit(services, me) as source_db:
         async with services.db.platform() as db:
             request = await _party_request(db, principal, request_id, for_update=True)
             if request.importer_tenant_id != me:
@@ -295,10 +297,10 @@ async def cancel_request(
             _require_open(request)
             request.status = RequestStatus.CANCELLED
             request.decided_at = utcnow()
-            db.add(_entry(request, principal, "cancelled", note))
+            db.add(history_entry(request, principal, "cancelled", note))
             await db.flush()
-            await _audit_both(db, principal, request, "footprint_request.cancelled")
-        await _emit(source_db, request, REQUEST_CANCELLED, to_supplier=True, note=note)
+            await audit_both(db, principal, request, "footprint_request.cancelled")
+        await emit_step(source_db, request, REQUEST_CANCELLED, to_supplier=True, note=note)
     return request
 
 
@@ -333,7 +335,7 @@ async def fulfil_request(
     if not publication_ids or len(publication_ids) > MAX_PUBLICATIONS:
         raise ValidationFailed([FieldError(f"1 to {MAX_PUBLICATIONS} published footprints", field="publicationIds")])
     unique = list(dict.fromkeys(publication_ids))
-    async with _source(services, me) as source_db:
+    async with source_unit(services, me) as source_db:
         async with services.db.platform() as db:
             request = await _party_request(db, principal, request_id, for_update=True)
             if request.supplier_tenant_id != me:
@@ -394,9 +396,9 @@ async def fulfil_request(
             request.status = RequestStatus.FULFILLED
             request.publication_ids = [p.id for p in found]
             request.decided_at = utcnow()
-            db.add(_entry(request, principal, "fulfilled", f"{len(found)} published footprint(s)"))
+            db.add(history_entry(request, principal, "fulfilled", f"{len(found)} published footprint(s)"))
             await db.flush()
-            await _audit_both(
+            await audit_both(
                 db,
                 principal,
                 request,
@@ -406,7 +408,9 @@ async def fulfil_request(
             )
             if request.origin == RequestOrigin.PACT:
                 pact_answers.answer_fulfilled(db, services, request, found)
-        await _emit(source_db, request, REQUEST_FULFILLED, to_supplier=False, publicationIds=[str(p.id) for p in found])
+        await emit_step(
+            source_db, request, REQUEST_FULFILLED, to_supplier=False, publicationIds=[str(p.id) for p in found]
+        )
     return request
 
 
@@ -417,7 +421,7 @@ async def reject_request(
     me = _require_admin(principal)
     if not reason.strip() or len(reason) > MAX_MESSAGE or "\x00" in reason:
         raise ValidationFailed([FieldError(f"1 to {MAX_MESSAGE} characters, no NUL: say why", field="reason")])
-    async with _source(services, me) as source_db:
+    async with source_unit(services, me) as source_db:
         async with services.db.platform() as db:
             request = await _party_request(db, principal, request_id, for_update=True)
             if request.supplier_tenant_id != me:
@@ -426,12 +430,12 @@ async def reject_request(
             request.status = RequestStatus.REJECTED
             request.reason = reason.strip()
             request.decided_at = utcnow()
-            db.add(_entry(request, principal, "rejected", request.reason))
+            db.add(history_entry(request, principal, "rejected", request.reason))
             await db.flush()
-            await _audit_both(db, principal, request, "footprint_request.rejected", reason=request.reason)
+            await audit_both(db, principal, request, "footprint_request.rejected", reason=request.reason)
             if request.origin == RequestOrigin.PACT:
                 pact_answers.answer_rejected(db, services, request, request.reason)
-        await _emit(source_db, request, REQUEST_REJECTED, to_supplier=False, reason=request.reason)
+        await emit_step(source_db, request, REQUEST_REJECTED, to_supplier=False, reason=request.reason)
     return request
 
 
@@ -502,17 +506,17 @@ async def send_reminders(services: Services, now: datetime) -> dict[str, int]:
 
 async def _remind(services: Services, request_id: uuid.UUID, importer_id: uuid.UUID, kind: str) -> bool:
     actor = Principal.system("requests.remind", importer_id)
-    async with _source(services, importer_id) as source_db:
+    async with source_unit(services, importer_id) as source_db:
         async with services.db.platform() as db:
             request = await repository.footprint_request(db, request_id, for_update=True)
             if request is None or request.status != RequestStatus.REQUESTED:
                 return False
-            entry = _entry(request, actor, "reminded", f"due {request.due_date.isoformat()}")
+            entry = history_entry(request, actor, "reminded", f"due {request.due_date.isoformat()}")
             entry.actor_tenant_id = None  # the platform reminds, not the importer's people
             entry.reminder = kind
             entry.id = new_id()
             if not await repository.add_reminder_entry(db, entry):
                 return False
-            await _audit_both(db, actor, request, "footprint_request.reminded", reminder=kind)
-        await _emit(source_db, request, REQUEST_REMINDER, to_supplier=True, reminder=kind)
+            await audit_both(db, actor, request, "footprint_request.reminded", reminder=kind)
+        await emit_step(source_db, request, REQUEST_REMINDER, to_supplier=True, reminder=kind)
     return True

@@ -124,7 +124,7 @@ async def receive_request(
     """Store the request for one supplier and answer it at once where the answer is known; its id, or None
     when this (source, event id) was received before."""
     from backend.exchange import repository
-    from backend.exchange.requests import _audit_both, _emit, _entry, _source
+    from backend.exchange.requests import audit_both, emit_step, history_entry, source_unit
 
     importer_id = reader.require_tenant()
     supplier = await services.tenants.get(supplier_id)
@@ -137,7 +137,7 @@ async def receive_request(
     cn_codes = sorted({m.group(1) for u in received.criteria.classifications if (m := _CN.match(u))})
     automatic = Principal.system("PACT automatic answer", supplier_id)
     now = utcnow()
-    async with _source(services, importer_id) as importer_db, _source(services, supplier_id) as supplier_db:
+    async with source_unit(services, importer_id) as importer_db, source_unit(services, supplier_id) as supplier_db:
         async with services.db.platform() as db:
             connection = await repository.connection_between(db, importer_id, supplier_id)
             new_id = await db.scalar(
@@ -175,9 +175,9 @@ async def receive_request(
                 return None
             request = await db.get(FootprintRequest, new_id)
             assert request is not None
-            db.add(_entry(request, reader, "requested", request.message))
+            db.add(history_entry(request, reader, "requested", request.message))
             await db.flush()
-            await _audit_both(
+            await audit_both(
                 db,
                 reader,
                 request,
@@ -189,18 +189,18 @@ async def receive_request(
             decided = None
             if rejection is not None:
                 request.status, request.reason, request.decided_at = RequestStatus.REJECTED, rejection, utcnow()
-                db.add(_entry(request, automatic, "rejected", rejection))
+                db.add(history_entry(request, automatic, "rejected", rejection))
                 queue_answer(db, services, request, PACT_REJECTED, rejected_data(request, "NotFound", rejection))
                 decided = REQUEST_REJECTED
             elif matches:
                 request.status, request.decided_at = RequestStatus.FULFILLED, utcnow()
                 request.publication_ids = [uuid.UUID(pf["id"]) for pf in matches]
-                db.add(_entry(request, automatic, "fulfilled", AUTOMATIC))
+                db.add(history_entry(request, automatic, "fulfilled", AUTOMATIC))
                 queue_answer(db, services, request, PACT_FULFILLED, fulfilled_data(request, matches))
                 decided = REQUEST_FULFILLED
             await db.flush()
             if decided is not None:
-                await _audit_both(
+                await audit_both(
                     db,
                     automatic,
                     request,
@@ -209,12 +209,14 @@ async def receive_request(
                     publications=[str(p) for p in request.publication_ids],
                     reason=request.reason,
                 )
-        await _emit(importer_db, request, REQUEST_CREATED, to_supplier=True, message=request.message, origin="pact")
+        await emit_step(importer_db, request, REQUEST_CREATED, to_supplier=True, message=request.message, origin="pact")
         if decided == REQUEST_FULFILLED:
             publications = [str(p) for p in request.publication_ids]
-            await _emit(supplier_db, request, decided, to_supplier=False, publicationIds=publications, automatic=True)
+            await emit_step(
+                supplier_db, request, decided, to_supplier=False, publicationIds=publications, automatic=True
+            )
         elif decided == REQUEST_REJECTED:
-            await _emit(supplier_db, request, decided, to_supplier=False, reason=request.reason, automatic=True)
+            await emit_step(supplier_db, request, decided, to_supplier=False, reason=request.reason, automatic=True)
     return request.id
 
 
