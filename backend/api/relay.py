@@ -109,3 +109,8 @@ def node_uuid(value: relay.GlobalID | str, *expected: str, field: str = "id") ->
 
 def gid(type_name: str, value: uuid.UUID | str) -> relay.GlobalID:
     return relay.GlobalID(type_name, str(value))
+
+
+def grantor_uuid(value: relay.GlobalID | str) -> uuid.UUID:
+    """The organisation a ``GrantorArg`` names."""
+    return node_uuid(value, "Organization", field="grantorId")

@@ -15,7 +15,17 @@ from strawberry.scalars import JSON
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, NodeRef, Page, decode_cursor, gid, node_uuid, page_size, to_connection
+from backend.api.relay import (
+    Connection,
+    NodeRef,
+    Page,
+    decode_cursor,
+    gid,
+    grantor_uuid,
+    node_uuid,
+    page_size,
+    to_connection,
+)
 from backend.calculations import models, service, shared
 from backend.calculations.loaders import checks_by_run_id, lineage_by_version_id, reproductions_by_run_id
 from backend.calculations.schemas import FootprintFilter, RunRequest
@@ -653,7 +663,7 @@ class CalculationQuery:
     async def shared_calculation_run(
         self, info: strawberry.Info[Context, None], grantor_id: NodeRef, id: NodeRef
     ) -> CalculationRun:
-        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        grantor = grantor_uuid(grantor_id)
         row, _ = await shared.read_run(
             info.context.services, info.context.require_principal(), grantor, node_uuid(id, "CalculationRun")
         )
@@ -735,7 +745,7 @@ class CalculationQuery:
         first: int | None = None,
     ) -> list[FootprintVersion]:
         principal = info.context.require_principal()
-        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        grantor = grantor_uuid(grantor_id)
         filters = FootprintFilter(
             installation_id=node_uuid(installation_id, "Installation", field="installationId")
             if installation_id
@@ -755,7 +765,7 @@ class CalculationQuery:
         self, info: strawberry.Info[Context, None], grantor_id: NodeRef, id: NodeRef
     ) -> FootprintVersion:
         principal = info.context.require_principal()
-        grantor = node_uuid(grantor_id, "Organization", field="grantorId")
+        grantor = grantor_uuid(grantor_id)
         row, _ = await shared.read_footprint(
             info.context.services, principal, grantor, node_uuid(id, "FootprintVersion")
         )
@@ -976,7 +986,7 @@ class CalculationMutation:
             found = await shared.reproduce_run(
                 info.context.services,
                 info.context.require_principal(),
-                node_uuid(grantor_id, "Organization", field="grantorId"),
+                grantor_uuid(grantor_id),
                 node_uuid(id, "CalculationRun"),
             )
             return RunReproductionPayload(reproduction=RunReproduction.of(found), errors=[])

@@ -20,6 +20,7 @@ from backend.api.relay import (
     Page,
     decode_cursor,
     gid,
+    grantor_uuid,
     node_uuid,
     page_size,
     to_connection,
@@ -460,7 +461,7 @@ class CertificatesQuery:
         found = await supply_shared.read_certificates(
             info.context.services,
             info.context.require_principal(),
-            node_uuid(grantor_id, "Organization", field="grantorId"),
+            grantor_uuid(grantor_id),
             node_uuid(installation_id, "Installation", field="installationId"),
             (start, end),
             after=(datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])) if cursor else None,

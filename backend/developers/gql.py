@@ -15,7 +15,7 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import GrantorArg, NodeRef, gid, node_uuid
+from backend.api.relay import GrantorArg, NodeRef, gid, grantor_uuid, node_uuid
 from backend.db import Database
 from backend.developers import connections, flows, reads, service, settlement
 from backend.developers import models as dev_models
@@ -515,7 +515,7 @@ class DevelopersQuery:
         summary = await supply_shared.read_settlement_summary(
             info.context.services,
             info.context.require_principal(),
-            node_uuid(grantor_id, "Organization", field="grantorId"),
+            grantor_uuid(grantor_id),
             node_uuid(contract_id, "SupplyContract", field="contractId"),
             (start, end),
         )
@@ -536,7 +536,7 @@ class DevelopersQuery:
         rows = await supply_shared.read_settlement_intervals(
             info.context.services,
             info.context.require_principal(),
-            node_uuid(grantor_id, "Organization", field="grantorId"),
+            grantor_uuid(grantor_id),
             node_uuid(contract_id, "SupplyContract", field="contractId"),
             (start, end),
         )

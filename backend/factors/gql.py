@@ -14,7 +14,17 @@ from strawberry.scalars import JSON
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, GrantorArg, NodeRef, Page, decode_cursor, node_uuid, page_size, to_connection
+from backend.api.relay import (
+    Connection,
+    GrantorArg,
+    NodeRef,
+    Page,
+    decode_cursor,
+    grantor_uuid,
+    node_uuid,
+    page_size,
+    to_connection,
+)
 from backend.errors import FieldError, ValidationFailed
 from backend.evidence.gql import EvidenceDocument
 from backend.factors import models, service
@@ -365,7 +375,7 @@ class FactorQuery:
         rows = await read_factors(
             info.context.services,
             info.context.require_principal(),
-            node_uuid(grantor_id, "Organization", field="grantorId"),
+            grantor_uuid(grantor_id),
             node_uuid(installation_id, "Installation", field="installationId"),
             (start, end),
         )

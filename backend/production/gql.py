@@ -23,6 +23,7 @@ from backend.api.relay import (
     Page,
     decode_cursor,
     gid,
+    grantor_uuid,
     node_uuid,
     page_size,
     to_connection,
@@ -526,7 +527,7 @@ class ProductionQuery:
         installation, rows, shared_from = await shared.read_batches(
             info.context.services,
             principal,
-            node_uuid(grantor_id, "Organization", field="grantorId"),
+            grantor_uuid(grantor_id),
             node_uuid(installation_id, "Installation", field="installationId"),
             (start, end),
             after=(datetime.fromisoformat(cursor[0]), uuid.UUID(cursor[1])) if cursor else None,

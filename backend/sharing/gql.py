@@ -11,7 +11,7 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import Connection, GrantorArg, NodeRef, gid, node_uuid
+from backend.api.relay import Connection, GrantorArg, NodeRef, gid, grantor_uuid, node_uuid
 from backend.audit.gql import AuditEntry, AuditVerification, entries_page
 from backend.audit.models import AuditEntry as AuditEntryModel
 from backend.evidence.gql import EvidenceDocument
@@ -110,7 +110,7 @@ async def _grants_out(session: object, rows: list[GrantModel]) -> list[Grant]:
 
 
 def _grantor(grantor_id: NodeRef) -> uuid.UUID:
-    return node_uuid(grantor_id, "Organization", field="grantorId")
+    return grantor_uuid(grantor_id)
 
 
 def _installation(installation_id: NodeRef) -> uuid.UUID:

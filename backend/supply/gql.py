@@ -12,7 +12,7 @@ from strawberry import relay
 from backend.api import mutations
 from backend.api.context import Context
 from backend.api.errors import UserError
-from backend.api.relay import GrantorArg, NodeRef, gid, node_uuid
+from backend.api.relay import GrantorArg, NodeRef, gid, grantor_uuid, node_uuid
 from backend.errors import PermissionDenied
 from backend.evidence.gql import EvidenceDocument
 from backend.identity.principal import Principal
@@ -360,7 +360,7 @@ class SupplyQuery:
         found = await shared_reads.read_contracts(
             info.context.services,
             info.context.require_principal(),
-            node_uuid(grantor_id, "Organization", field="grantorId"),
+            grantor_uuid(grantor_id),
             node_uuid(installation_id, "Installation", field="installationId"),
             (start, end),
         )

@@ -71,3 +71,31 @@ async def register_cancelled(
 
 def contract_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+async def cancelled_for(
+    db: Any,
+    principal: Any,
+    numbers: tuple[int, int],
+    days: tuple[date, date],
+    installation_id: uuid.UUID,
+    **changes: Any,
+) -> Certificate:
+    """A certificate produced and issued over ``days``, cancelled for ``installation_id``'s consumption in them."""
+    certificate = await service.register_certificate(
+        db,
+        principal,
+        go_data(*numbers, production_start_on=days[0], production_end_on=days[1], issued_on=days[1], **changes),
+    )
+    await service.cancel_certificate(
+        db,
+        principal,
+        certificate.id,
+        statement_data(
+            consumption_start_on=days[0],
+            consumption_end_on=days[1],
+            cancelled_on=days[1],
+            installation_id=installation_id,
+        ),
+    )
+    return certificate

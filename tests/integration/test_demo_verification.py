@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from backend.api.relay import node_uuid
 from backend.calculations.models import CalculationRun
-from backend.certificates import service as certificates
 from backend.developers import flows
 from backend.developers.schemas import Terms
 from backend.developers.settlement import submit_generation
@@ -23,7 +22,7 @@ from backend.verification import repository
 from backend.verification.models import EngagementStatus, FindingStatus, Opinion
 from demo.exchange import seed_exchange
 from demo.verification import SAMPLE_SEED, SAMPLE_SIZE, seed_verification
-from tests.factories.certificates import go_data, statement_data
+from tests.factories.certificates import cancelled_for
 from tests.factories.supply import generation_csv, make_developer_plant, ppa_contract_data
 from tests.factories.tenants import make_tenant
 from tests.integration.calculations.test_calculation_bundle import succeeded
@@ -48,28 +47,8 @@ async def _ppa_of_the_month(services, owner, run: CalculationRun) -> float:
         )
         base = 10**12 + (uuid.uuid4().int % 10**8) * 10**4
         days = (month[0].date(), month[1].date())
-        cert = await certificates.register_certificate(
-            db,
-            owner.principal,
-            go_data(
-                base + 1,
-                base + 10,
-                supply_contract_id=ppa.id,
-                production_start_on=days[0],
-                production_end_on=days[1],
-                issued_on=days[1],
-            ),
-        )
-        await certificates.cancel_certificate(
-            db,
-            owner.principal,
-            cert.id,
-            statement_data(
-                consumption_start_on=days[0],
-                consumption_end_on=days[1],
-                cancelled_on=days[1],
-                installation_id=run.installation_id,
-            ),
+        await cancelled_for(
+            db, owner.principal, (base + 1, base + 10), days, run.installation_id, supply_contract_id=ppa.id
         )
     developer = await make_tenant(services, TenantKind.RENEWABLE_DEVELOPER)
     plant_id = await make_developer_plant(services, developer)

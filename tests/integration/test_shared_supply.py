@@ -30,7 +30,7 @@ from backend.supply.schemas import ContractData
 from backend.tenants.models import TenantKind
 from backend.verification import service as verification
 from backend.verification.models import Engagement
-from tests.factories.certificates import go_data, statement_data
+from tests.factories.certificates import cancelled_for, go_data
 from tests.factories.factors import supplier_factor
 from tests.factories.supply import generation_csv, make_developer_plant, ppa_contract_data
 from tests.factories.tenants import login, make_tenant
@@ -114,28 +114,8 @@ async def _world(services) -> World:
             db, ex.principal, ppa_contract_data(other.installation_id, None, reference="PPA-ELSEWHERE")
         )
         # certificates: November's, cancelled for the plant and claimed for it; September's; the other plant's
-        cert = await certificates.register_certificate(
-            db,
-            ex.principal,
-            go_data(
-                base + 1,
-                base + 500,
-                supply_contract_id=ppa.id,
-                production_start_on=NOV[0],
-                production_end_on=NOV[1],
-                issued_on=NOV[1],
-            ),
-        )
-        await certificates.cancel_certificate(
-            db,
-            ex.principal,
-            cert.id,
-            statement_data(
-                consumption_start_on=NOV[0],
-                consumption_end_on=NOV[1],
-                cancelled_on=NOV[1],
-                installation_id=plant.installation_id,
-            ),
+        cert = await cancelled_for(
+            db, ex.principal, (base + 1, base + 500), NOV, plant.installation_id, supply_contract_id=ppa.id
         )
         await certificates.claim_certificate(
             db,
@@ -161,28 +141,13 @@ async def _world(services) -> World:
                 issued_on=SEP[1],
             ),
         )
-        elsewhere = await certificates.register_certificate(
+        await cancelled_for(
             db,
             ex.principal,
-            go_data(
-                base + 2001,
-                base + 2100,
-                registry_reference="ELSEWHERE-GO",
-                production_start_on=NOV[0],
-                production_end_on=NOV[1],
-                issued_on=NOV[1],
-            ),
-        )
-        await certificates.cancel_certificate(
-            db,
-            ex.principal,
-            elsewhere.id,
-            statement_data(
-                consumption_start_on=NOV[0],
-                consumption_end_on=NOV[1],
-                cancelled_on=NOV[1],
-                installation_id=other.installation_id,
-            ),
+            (base + 2001, base + 2100),
+            NOV,
+            other.installation_id,
+            registry_reference="ELSEWHERE-GO",
         )
         # the plant's November run used the country's grid default
         grid_default = await select_factor(db, FactorKind.GRID_DEFAULT, "RS", NOV[0])
